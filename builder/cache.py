@@ -1,0 +1,61 @@
+"""Small on-disk caches, written atomically: a kill at any moment leaves no half-written entry."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureStore:
+    """One float32 vector per image content hash, for one network configuration (its cache key)."""
+
+    def __init__(self, cache_dir: Path, key: str) -> None:
+        self.root = cache_dir / "features" / key
+
+    def _path(self, content_hash: str) -> Path:
+        return self.root / content_hash[:2] / f"{content_hash}.npy"
+
+    def has(self, content_hash: str) -> bool:
+        return self._path(content_hash).is_file()
+
+    def get(self, content_hash: str) -> np.ndarray:
+        return np.load(self._path(content_hash), allow_pickle=False)
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+        atomic_write(self._path(content_hash), buf.getvalue())
+
+
+class BlobStore:
+    """Bytes per key under a folder, e.g. thumbnails per content hash and size."""
+
+    def __init__(self, root: Path, suffix: str) -> None:
+        self.root = root
+        self.suffix = suffix
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}{self.suffix}"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def put(self, key: str, data: bytes) -> None:
+        atomic_write(self.path(key), data)

@@ -1,0 +1,115 @@
+"""The `vsis` command line. Thin: parse flags, build a config, call the pipeline, report."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import VsisError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Visually Similar Image Search: build a static site of visually similar images.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail_cleanly(fn: Callable) -> Callable:
+    """A VsisError ends the command with its one-line reason and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except VsisError as exc:
+            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.command()
+@_fail_cleanly
+def build(
+    collection: Optional[Path] = typer.Argument(None, help="Folder of images (searched recursively)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="vsis.toml; flags override it."),
+    metadata: Optional[Path] = typer.Option(None, help="CSV or JSON metadata joined onto the images."),
+    metadata_key: Optional[str] = typer.Option(None, help="Metadata column naming each record's file."),
+    networks: Optional[str] = typer.Option(None, help="Comma-separated networks (see `vsis networks`)."),
+    weights: List[str] = typer.Option([], help="Local checkpoint: NETWORK=FILE (or FILE with one network)."),
+    k: Optional[int] = typer.Option(None, help="Neighbours per image [default: 10]."),
+    trees: Optional[int] = typer.Option(None, help="Annoy trees [default: 50]."),
+    out: Optional[Path] = typer.Option(None, help="Output folder [default: site]."),
+    cache_dir: Optional[Path] = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
+    title: Optional[str] = typer.Option(None, help="Site title."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per inference batch [default: 16]."),
+) -> None:
+    """Build the site: scan, extract features, find neighbours, render."""
+    from .build import build as run_build
+    from .config import make_config, parse_weights
+    from .progress import RichReporter
+
+    if config is None and collection is None and Path("vsis.toml").is_file():
+        config = Path("vsis.toml")
+    names = tuple(n.strip() for n in networks.split(",") if n.strip()) if networks else None
+    cfg = make_config(config, collection=collection, metadata=metadata, metadata_key=metadata_key,
+                      networks=names, k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
+                      batch_size=batch_size)
+    if weights:
+        cfg = make_config(config, **{**cfg.__dict__, "weights": parse_weights(weights, cfg.networks)})
+    with RichReporter(err_console) as reporter:
+        result = run_build(cfg, reporter)
+    console.print(
+        f"Built {len(result.items)} items x {len(result.networks)} networks "
+        f"({', '.join(n.name for n in result.networks)}) in {result.seconds:.1f}s: "
+        f"{result.pages} pages in {result.out}/ (open {result.out / 'index.html'})",
+        highlight=False,
+    )
+    for net in result.networks:
+        console.print(
+            f"  {net.name}: {net.extracted} extracted, {net.cached} from cache, "
+            f"Annoy recall@{cfg.k} {net.annoy_recall:.3f}",
+            highlight=False,
+        )
+    if result.skipped:
+        console.print(f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False)
+
+
+@app.command()
+@_fail_cleanly
+def networks() -> None:
+    """List every network, its feature dimension and whether its weights are available now."""
+    from .networks import all_specs
+
+    table = Table("network", "dim", "layer", "weights", "available")
+    for spec in all_specs():
+        ok, how = spec.weights.available()
+        table.add_row(spec.name, str(spec.dim), spec.layer, spec.weights.describe(), ("yes: " if ok else "no: ") + how)
+    console.print(table)
+
+
+@app.command()
+@_fail_cleanly
+def serve(
+    site_dir: Path = typer.Argument(Path("site"), help="A built site."),
+    port: int = typer.Option(8000, help="Port on 127.0.0.1."),
+) -> None:
+    """Preview a built site on http://127.0.0.1:PORT/ (the site itself needs no server)."""
+    if not (site_dir / "index.html").is_file():
+        raise VsisError(f"{site_dir}: no index.html here; run `vsis build` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"Serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,168 @@
+"""The build configuration, validated in one place.
+
+Values come from three layers, later ones winning: defaults, `vsis.toml`, command-line flags.
+Paths in `vsis.toml` are relative to the file itself, so a config can be run from anywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import ConfigError
+
+DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything `vsis build` needs to know; see the README's config reference."""
+
+    collection: Path = Path("images")
+    metadata: Path | None = None
+    metadata_key: str | None = None
+    networks: tuple[str, ...] = DEFAULT_NETWORKS
+    weights: Mapping[str, Path] = field(default_factory=dict)
+    k: int = 10
+    annoy_trees: int = 50
+    annoy_search_k: int = -1
+    annoy_seed: int = 71
+    out: Path = Path("site")
+    cache_dir: Path = Path(".vsis-cache")
+    title: str = ""
+    thumb_size: int = 256
+    batch_size: int = 16
+    max_pixels: int = 64_000_000
+
+    def validate(self) -> "BuildConfig":
+        """Check values that types alone cannot; return self so calls chain."""
+        if self.k < 1:
+            raise ConfigError(f"k must be at least 1, got {self.k}")
+        if self.annoy_trees < 1:
+            raise ConfigError(f"annoy trees must be at least 1, got {self.annoy_trees}")
+        if not self.networks:
+            raise ConfigError("no networks selected")
+        if len(set(self.networks)) != len(self.networks):
+            raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
+        if self.thumb_size < 16:
+            raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+        from .networks import registry  # local import: the registry pulls in torch
+
+        for name in self.networks:
+            registry.get(name)  # raises ConfigError naming the unknown network
+        for name in self.weights:
+            if name not in self.networks:
+                raise ConfigError(f"weights given for '{name}', which is not among the networks built")
+        return self
+
+
+# Keys of vsis.toml: top-level keys map onto BuildConfig fields; [annoy] and [weights] are tables.
+_TOP_KEYS = {
+    "collection": "path",
+    "metadata": "path",
+    "metadata_key": "str",
+    "networks": "list",
+    "k": "int",
+    "out": "path",
+    "cache_dir": "path",
+    "title": "str",
+    "thumb_size": "int",
+    "batch_size": "int",
+    "max_pixels": "int",
+}
+_ANNOY_KEYS = {"trees": "annoy_trees", "search_k": "annoy_search_k", "seed": "annoy_seed"}
+
+
+def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
+    if kind == "path":
+        if not isinstance(value, str):
+            raise ConfigError(f"'{key}' must be a path string, got {value!r}")
+        return (base / value) if not Path(value).is_absolute() else Path(value)
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be an integer, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"'{key}' must be a string, got {value!r}")
+        return value
+    if kind == "list":
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"'{key}' must be a list of names, got {value!r}")
+        return tuple(value)
+    raise AssertionError(kind)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read vsis.toml into BuildConfig field values; unknown keys are errors that name the key."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    base = path.parent
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _TOP_KEYS:
+            values[key] = _typed(key, value, _TOP_KEYS[key], base)
+        elif key == "annoy":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [annoy] must be a table")
+            for sub, sub_value in value.items():
+                if sub not in _ANNOY_KEYS:
+                    raise ConfigError(f"{path}: unknown key 'annoy.{sub}' (known: {', '.join(_ANNOY_KEYS)})")
+                values[_ANNOY_KEYS[sub]] = _typed(f"annoy.{sub}", sub_value, "int", base)
+        elif key == "weights":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [weights] must be a table of network = file")
+            values["weights"] = {n: _typed(f"weights.{n}", v, "path", base) for n, v in value.items()}
+        else:
+            known = ", ".join([*_TOP_KEYS, "annoy", "weights"])
+            raise ConfigError(f"{path}: unknown key '{key}' (known: {known})")
+    return values
+
+
+def parse_weights(specs: list[str], networks: tuple[str, ...]) -> dict[str, Path]:
+    """`--weights NET=FILE` (repeatable), or a bare `--weights FILE` when exactly one network is built."""
+    out: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep:
+            if len(networks) != 1:
+                raise ConfigError(
+                    f"--weights {spec}: several networks are built ({', '.join(networks)}); "
+                    "say which one with --weights NETWORK=FILE"
+                )
+            name, file = networks[0], spec
+        out[name.strip()] = Path(file)
+    return out
+
+
+def make_config(config_file: Path | None = None, **overrides: Any) -> BuildConfig:
+    """Defaults, then the config file, then every override that is not None."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(load_toml(config_file))
+    known = {f.name for f in fields(BuildConfig)}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting '{key}'")
+        if value is not None:
+            values[key] = value
+    if isinstance(values.get("networks"), str):
+        values["networks"] = _typed("networks", values["networks"], "list", Path("."))
+    if "networks" in values:
+        values["networks"] = tuple(values["networks"])
+    return replace(BuildConfig(), **values).validate()

@@ -1,0 +1,101 @@
+"""Decoding: any supported file becomes one upright 8-bit RGB image, the same way every time.
+
+Every network and the thumbnail see the image as decoded here, so the rules live in one place:
+EXIF orientation applied, transparency composited on white, CMYK / palette / 16-bit / grayscale
+converted to RGB, animations reduced to their first frame, oversized images refused.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Bumped whenever decoding changes in a way that changes pixels: part of every feature-cache key.
+DECODE_VERSION = "1"
+
+
+class ImageError(Exception):
+    """This file cannot be used as an image; the message says why."""
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    max_pixels: int = 64_000_000
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Flatten any mode to RGB, compositing transparency on white."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: scale to 8 bits by the type's range rather than clipping.
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        im = Image.fromarray(np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8), mode="L")
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = float(arr.min(initial=0)), float(arr.max(initial=1))
+        im = Image.fromarray(((arr - lo) / ((hi - lo) or 1.0) * 255).astype(np.uint8), mode="L")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("LA", "La", "PA"):
+        im = im.convert("RGBA")
+    if im.mode == "RGBa":
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        background.paste(im, mask=im.getchannel("A"))
+        return background
+    if im.mode == "CMYK":
+        return im.convert("RGB")
+    return im.convert("RGB") if im.mode != "RGB" else im
+
+
+def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
+    """Open `path` and return an upright RGB image, or raise ImageError naming what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            width, height = im.size
+            if width * height > limits.max_pixels:
+                raise ImageError(
+                    f"too large: {width}x{height} = {width * height:,} pixels (limit {limits.max_pixels:,}; "
+                    "raise max_pixels to accept it)"
+                )
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)
+            im.load()
+            im = ImageOps.exif_transpose(im) or im
+            return _to_rgb(im)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"too large: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"damaged or truncated image: {exc}") from None
+
+
+def thumbnail(im: Image.Image, size: int) -> Image.Image:
+    """A copy that fits in size x size, aspect kept, never upscaled."""
+    thumb = im.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return thumb
+
+
+def save_jpeg(im: Image.Image, quality: int = 85) -> bytes:
+    """Deterministic JPEG bytes (no timestamps, no EXIF), so identical inputs give identical files."""
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=quality, optimize=True, progressive=False)
+    return buf.getvalue()

@@ -1,0 +1,87 @@
+"""Nearest neighbours per network: Annoy (what the site publishes) and brute force (to check Annoy).
+
+Features are L2-normalised, so Annoy's angular distance d is the Euclidean distance between unit vectors
+and the cosine similarity is cos = 1 - d^2 / 2. (The seed's `1 - d` is not a cosine.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from annoy import AnnoyIndex
+
+
+@dataclass(frozen=True)
+class AnnoySettings:
+    trees: int = 50
+    search_k: int = -1
+    seed: int = 71
+
+
+@dataclass
+class Neighbours:
+    """Row i lists the k nearest items to item i (itself excluded), nearest first."""
+
+    indices: np.ndarray  # (n, k) int
+    scores: np.ndarray  # (n, k) float32 cosine similarity
+
+    @property
+    def k(self) -> int:
+        return self.indices.shape[1]
+
+
+def angular_to_cosine(d: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 - np.square(d) / 2.0
+
+
+def effective_k(n: int, k: int) -> int:
+    """There are only n - 1 other items to find."""
+    return max(0, min(k, n - 1))
+
+
+def annoy_neighbours(x: np.ndarray, k: int, settings: AnnoySettings = AnnoySettings()) -> Neighbours:
+    n, dim = x.shape
+    k = effective_k(n, k)
+    index = AnnoyIndex(dim, "angular")
+    index.set_seed(settings.seed)
+    for i in range(n):
+        index.add_item(i, x[i])
+    index.build(settings.trees, n_jobs=1)  # one job: a seeded build is then reproducible
+    indices = np.zeros((n, k), dtype=np.int64)
+    scores = np.zeros((n, k), dtype=np.float32)
+    for i in range(n):
+        ids, dists = index.get_nns_by_item(i, k + 1, search_k=settings.search_k, include_distances=True)
+        pairs = [(j, d) for j, d in zip(ids, dists) if j != i][:k]
+        if len(pairs) < k:  # Annoy may return fewer than asked; search every leaf for this one
+            ids, dists = index.get_nns_by_item(i, k + 1, search_k=n * settings.trees * 4, include_distances=True)
+            pairs = [(j, d) for j, d in zip(ids, dists) if j != i][:k]
+        if len(pairs) < k:
+            raise RuntimeError(f"Annoy returned {len(pairs)} neighbours for item {i}, expected {k}")
+        indices[i] = [j for j, _ in pairs]
+        scores[i] = [angular_to_cosine(d) for _, d in pairs]
+    return Neighbours(indices, scores)
+
+
+def exact_neighbours(x: np.ndarray, k: int, block: int = 1024) -> Neighbours:
+    """Brute-force cosine kNN, in row blocks so memory stays O(block * n). Ties break by lower index."""
+    n = x.shape[0]
+    k = effective_k(n, k)
+    indices = np.zeros((n, k), dtype=np.int64)
+    scores = np.zeros((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        sims = x[start : start + block] @ x.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = -np.inf  # never yourself
+        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        indices[start : start + block] = order
+        scores[start : start + block] = np.take_along_axis(sims, order, axis=1)
+    return Neighbours(indices, scores)
+
+
+def recall_against(approx: Neighbours, exact: Neighbours) -> float:
+    """Mean share of the exact top-k that the approximate top-k also found (Annoy's recall@k)."""
+    if approx.k == 0:
+        return 1.0
+    hits = sum(len(set(a) & set(e)) for a, e in zip(approx.indices.tolist(), exact.indices.tolist()))
+    return hits / (approx.indices.shape[0] * approx.k)

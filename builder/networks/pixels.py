@@ -1,0 +1,41 @@
+"""The plain-pixel baseline: a 16x16 thumbnail as the vector. A network has to beat this to earn its keep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .preprocess import SmallPixels
+from .registry import Extractor, NetworkSpec, register
+
+
+class NoWeights:
+    def describe(self) -> str:
+        return "none"
+
+    def available(self) -> tuple[bool, str]:
+        return True, "needs no weights"
+
+
+def _identity(batch: np.ndarray) -> np.ndarray:
+    return batch.reshape(batch.shape[0], -1)
+
+
+def _load(weights_file: Path | None, device: str) -> Extractor:
+    return _identity
+
+
+_PIXELS = SmallPixels(side=16)
+
+register(
+    NetworkSpec(
+        name="pixels",
+        dim=_PIXELS.side * _PIXELS.side * 3,
+        layer="16x16 RGB pixels, centred",
+        description="plain-pixel baseline",
+        preprocess=_PIXELS,
+        weights=NoWeights(),
+        load=_load,
+    )
+)

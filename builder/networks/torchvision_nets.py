@@ -1,0 +1,117 @@
+"""Torchvision's ImageNet networks, read at a feature layer.
+
+Weights load through torchvision's weights API: downloaded once into the torch cache
+($TORCH_HOME/hub/checkpoints, by default ~/.cache/torch) and read from there afterwards. Offline, a missing
+file is an error that says which file is expected where, and how to provide it.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import torch
+import torchvision.models as tvm
+from torch import nn
+
+from ..errors import WeightsUnavailable
+from .preprocess import ResizeCropNormalize
+from .registry import Extractor, NetworkSpec, register
+from .torch_runtime import TorchExtractor, load_state, read_checkpoint
+
+
+@dataclass(frozen=True)
+class TorchvisionWeights:
+    """A torchvision weights enum member, e.g. `VGG16_Weights.IMAGENET1K_V1`."""
+
+    enum_name: str
+
+    @property
+    def weights(self) -> tvm.WeightsEnum:
+        enum, member = self.enum_name.split(".")
+        return getattr(getattr(tvm, enum), member)
+
+    def expected_path(self) -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(self.weights.url).path).name
+
+    def describe(self) -> str:
+        return f"torchvision:{self.enum_name}"
+
+    def available(self) -> tuple[bool, str]:
+        path = self.expected_path()
+        if path.is_file():
+            return True, f"cached at {path}"
+        return False, f"not cached; downloads {self.weights.url} to {path} on first use"
+
+    def missing_message(self, network: str, reason: str) -> str:
+        return (
+            f"{network}: weights not available offline ({reason}). Expected {self.expected_path()}: "
+            f"connect to the internet once, or download {self.weights.url} to that path "
+            f"(set TORCH_HOME to use another cache), or pass --weights {network}=FILE"
+        )
+
+
+def _torchvision_loader(
+    builder: Callable[..., nn.Module], source: TorchvisionWeights, head: Callable[[nn.Module], nn.Module], name: str
+) -> Callable[[Path | None, str], Extractor]:
+    def load(weights_file: Path | None, device: str) -> Extractor:
+        if weights_file is not None:
+            model = builder(weights=None)
+            load_state(model, read_checkpoint(weights_file, name), name, weights_file)
+        else:
+            try:
+                model = builder(weights=source.weights)
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+                raise WeightsUnavailable(source.missing_message(name, str(getattr(exc, "reason", exc)))) from None
+        return TorchExtractor(head(model), device)
+
+    return load
+
+
+def _vgg_fc7(m: nn.Module) -> nn.Module:
+    # classifier = [Linear 25088->4096, ReLU, Dropout, Linear 4096->4096 (fc7), ReLU, Dropout, Linear -> 1000]
+    return nn.Sequential(m.features, m.avgpool, nn.Flatten(1), *list(m.classifier.children())[:4])
+
+
+def _resnet_pool(m: nn.Module) -> nn.Module:
+    return nn.Sequential(*list(m.children())[:-1], nn.Flatten(1))
+
+
+def _densenet_pool(m: nn.Module) -> nn.Module:
+    # torchvision's own forward: features -> ReLU -> global average pool -> classifier
+    return nn.Sequential(m.features, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+
+
+def _squeezenet_pool(m: nn.Module) -> nn.Module:
+    return nn.Sequential(m.features, nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+
+
+_IMAGENET = ResizeCropNormalize()
+
+for _name, _builder, _enum, _head, _dim, _layer, _desc in [
+    ("vgg16", tvm.vgg16, "VGG16_Weights.IMAGENET1K_V1", _vgg_fc7, 4096, "fc7 (classifier up to its second Linear)",
+     "VGG16, the original study's network"),
+    ("resnet152", tvm.resnet152, "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool",
+     "ResNet-152"),
+    ("densenet201", tvm.densenet201, "DenseNet201_Weights.IMAGENET1K_V1", _densenet_pool, 1920,
+     "ReLU + global average pool", "DenseNet-201"),
+    ("densenet121", tvm.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", _densenet_pool, 1024,
+     "ReLU + global average pool", "DenseNet-121"),
+    ("squeezenet1_1", tvm.squeezenet1_1, "SqueezeNet1_1_Weights.IMAGENET1K_V1", _squeezenet_pool, 512,
+     "features + global average pool", "SqueezeNet 1.1, small and fast"),
+]:
+    _source = TorchvisionWeights(_enum)
+    register(
+        NetworkSpec(
+            name=_name,
+            dim=_dim,
+            layer=_layer,
+            description=_desc,
+            preprocess=_IMAGENET,
+            weights=_source,
+            load=_torchvision_loader(_builder, _source, _head, _name),
+        )
+    )

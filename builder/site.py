@@ -1,0 +1,187 @@
+"""The site: page models -> Jinja2 templates -> a folder of static files.
+
+Everything is computed here, in Python; templates only lay it out and the explorer's script only shows
+the data the builder wrote. The site is written to a temporary folder beside the target and swapped in
+when complete, so an interrupted build leaves the previous site as it was. A folder is only ever replaced
+if it is empty or carries the marker file of a site vsis built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .errors import VsisError
+from .resources import static_dir, templates_dir
+
+MARKER = ".vsis-site"
+
+
+@dataclass
+class PageItem:
+    """One image as the pages show it."""
+
+    id: str
+    title: str
+    artist: str
+    date: str
+    medium: str
+    dimensions: str
+    url: str  # empty unless http(s): nothing else is ever made a link
+    category: str
+    relpath: str
+    extra: list[tuple[str, str]]
+    thumb: str  # path relative to the site root
+
+    @property
+    def page(self) -> str:
+        return f"compare/{self.id}.html"
+
+
+@dataclass
+class PageNeighbour:
+    item: PageItem
+    index: int  # position of `item` in SiteModel.items
+    score: float
+
+
+@dataclass
+class PageNetwork:
+    name: str
+    dim: int
+    layer: str
+    description: str
+    weights: str
+    extracted: int
+    cached: int
+    images_per_second: float
+    annoy_recall: float
+    neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
+
+
+@dataclass
+class SiteModel:
+    title: str
+    items: list[PageItem]
+    networks: list[PageNetwork]
+    k: int
+    categories: list[str]
+    skipped: list[tuple[str, str]]
+    manifest: dict[str, object]
+    extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) with a host; otherwise empty, so `javascript:` and friends never become links."""
+    parsed = urlparse(url.strip())
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+def _json_for_script(data: object) -> str:
+    """JSON that is also safe inside a <script> element or a .js file: '<', '>' and '&' are escaped."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def explorer_data(model: SiteModel) -> dict[str, object]:
+    """What the explorer reads: items once, then per network each item's neighbours as [index, score]."""
+    return {
+        "k": model.k,
+        "items": [
+            {"id": i.id, "title": i.title, "artist": i.artist, "category": i.category, "thumb": i.thumb}
+            for i in model.items
+        ],
+        "networks": [
+            {
+                "name": n.name,
+                "neighbours": [[[nb.index, round(nb.score, 4)] for nb in row] for row in n.neighbours],
+            }
+            for n in model.networks
+        ],
+    }
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
+    env.filters["score"] = lambda v: f"{v:.3f}"
+    return env
+
+
+def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None) -> int:
+    """Write every page and asset of the site under `root` (an empty folder); return the page count."""
+    env = _environment()
+    pages = 0
+
+    def write(rel: str, text: str) -> None:
+        nonlocal pages
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if rel.endswith(".html"):
+            pages += 1
+            if on_page:
+                on_page()
+
+    common = {"site": model, "root": ""}
+    write("index.html", env.get_template("index.html").render(**common, page="index"))
+    write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
+    compare = env.get_template("compare.html")
+    for n, item in enumerate(model.items):
+        rows = [(net, net.neighbours[n]) for net in model.networks]
+        write(item.page, compare.render(site=model, root="../", page="compare", item=item, rows=rows))
+
+    write("data/explorer.js", f"window.VSIS_DATA = {_json_for_script(explorer_data(model))};\n")
+    write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
+    shutil.copytree(static_dir(), root / "static")
+    for rel, source in sorted(model.extra_files.items()):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / rel)
+    (root / ".nojekyll").write_text("")
+    (root / MARKER).write_text("This folder was built by vsis and is replaced by the next build.\n")
+    return pages
+
+
+def _replaceable(out: Path) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file()))
+
+
+def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None) -> int:
+    """Render into a temporary folder beside `out`, then swap it in."""
+    out = out.resolve()
+    if not _replaceable(out):
+        raise VsisError(
+            f"{out}: exists and is not a site vsis built (no {MARKER} file); "
+            "refusing to replace it: choose another --out or empty it"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        pages = render(model, staging, on_page)
+        os.chmod(staging, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "site")
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return pages
