@@ -10,7 +10,7 @@ from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from .errors import VsisError
 
@@ -27,7 +27,7 @@ def _fail_cleanly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except VsisError as exc:
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            err_console.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -69,12 +69,14 @@ def build(
         f"({', '.join(n.name for n in result.networks)}) in {result.seconds:.1f}s: "
         f"{result.pages} pages in {result.out}/ (open {result.out / 'index.html'})",
         highlight=False,
+        soft_wrap=True,
     )
     for net in result.networks:
         console.print(
             f"  {net.name}: {net.extracted} extracted, {net.cached} from cache, "
-            f"Annoy recall@{cfg.k} {net.annoy_recall:.3f}",
+            f"{net.images_per_second:.1f} images/s, Annoy recall@{cfg.k} {net.annoy_recall:.3f}",
             highlight=False,
+            soft_wrap=True,
         )
     if result.skipped:
         console.print(f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False)
@@ -86,11 +88,11 @@ def networks() -> None:
     """List every network, its feature dimension and whether its weights are available now."""
     from .networks import all_specs
 
-    table = Table("network", "dim", "layer", "weights", "available")
-    for spec in all_specs():
+    specs = all_specs()
+    width = max(len(s.name) for s in specs)
+    for spec in specs:
         ok, how = spec.weights.available()
-        table.add_row(spec.name, str(spec.dim), spec.layer, spec.weights.describe(), ("yes: " if ok else "no: ") + how)
-    console.print(table)
+        typer.echo(f"{spec.name:<{width}}  {spec.dim:>5}-d  {'available' if ok else 'missing  '}  {how}")
 
 
 @app.command()

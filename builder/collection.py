@@ -230,6 +230,7 @@ def scan(
 
     records: list[dict[str, str]] = []
     by_key: dict[str, dict[str, str]] = {}
+    column = ""
     if metadata is not None:
         records = read_metadata(metadata)
         column = _join_column(records, metadata_key, metadata)
@@ -272,7 +273,7 @@ def scan(
                 medium=rec.get("medium", ""),
                 dimensions=rec.get("dimensions", ""),
                 url=rec.get("url", ""),
-                extra={k: v for k, v in rec.items() if k not in STANDARD_FIELDS and v},
+                extra={k: v for k, v in rec.items() if k not in STANDARD_FIELDS and k != column and v},
             )
         )
         if on_progress:

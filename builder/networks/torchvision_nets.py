@@ -2,11 +2,13 @@
 
 Weights load through torchvision's weights API: downloaded once into the torch cache
 ($TORCH_HOME/hub/checkpoints, by default ~/.cache/torch) and read from there afterwards. Offline, a missing
-file is an error that says which file is expected where, and how to provide it.
+file is an error that says which file is expected where, and how to provide it. With VSIS_OFFLINE=1 no
+download is attempted at all.
 """
 
 from __future__ import annotations
 
+import os
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,7 @@ class TorchvisionWeights:
         path = self.expected_path()
         if path.is_file():
             return True, f"cached at {path}"
-        return False, f"not cached; downloads {self.weights.url} to {path} on first use"
+        return False, f"not cached: downloaded to {path} on first use (offline: --weights)"
 
     def missing_message(self, network: str, reason: str) -> str:
         return (
@@ -62,6 +64,8 @@ def _torchvision_loader(
             model = builder(weights=None)
             load_state(model, read_checkpoint(weights_file, name), name, weights_file)
         else:
+            if os.environ.get("VSIS_OFFLINE") and not source.expected_path().is_file():
+                raise WeightsUnavailable(source.missing_message(name, "VSIS_OFFLINE is set"))
             try:
                 model = builder(weights=source.weights)
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:

@@ -1,0 +1,48 @@
+"""Shared fixtures: small generated collections of real image files."""
+
+from __future__ import annotations
+
+import colorsys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "samples" / "openclipart"
+
+
+def drawing(seed: int, size: int = 96) -> Image.Image:
+    """A deterministic picture: a coloured background with a few shapes, different for every seed."""
+    rng = np.random.default_rng(seed)
+    r, g, b = (int(255 * c) for c in colorsys.hsv_to_rgb(rng.random(), 0.6, 0.9))
+    im = Image.new("RGB", (size, size), (r, g, b))
+    draw = ImageDraw.Draw(im)
+    for _ in range(4):
+        x0, y0 = rng.integers(0, size - 20, 2)
+        x1, y1 = x0 + rng.integers(10, 40), y0 + rng.integers(10, 40)
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([int(x0), int(y0), int(x1), int(y1)], fill=colour)
+    return im
+
+
+def write_collection(root: Path, layout: dict[str, int], start_seed: int = 0) -> list[Path]:
+    """Write `count` PNG drawings into each folder of `layout` ('' is the root); return the paths."""
+    paths = []
+    seed = start_seed
+    for folder, count in layout.items():
+        for n in range(count):
+            path = root / folder / f"img_{seed:03d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            drawing(seed).save(path)
+            paths.append(path)
+            seed += 1
+    return paths
+
+
+@pytest.fixture
+def small_collection(tmp_path: Path) -> Path:
+    root = tmp_path / "collection"
+    write_collection(root, {"red": 4, "blue": 4, "green": 4})
+    return root

@@ -1,0 +1,141 @@
+"""End to end: a small collection becomes a site, through the same `build()` the CLI calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from builder.build import build
+from builder.config import make_config
+from builder.errors import VsisError
+from builder.progress import QuietReporter
+
+from .conftest import drawing, write_collection
+from .sitecheck import broken_or_outside
+
+NETWORKS = ("efficientnet_lite0", "pixels")
+
+
+def explorer_data(site: Path) -> dict:
+    text = (site / "data" / "explorer.js").read_text(encoding="utf-8")
+    return json.loads(re.fullmatch(r"window\.VSIS_DATA = (.*);\n", text, re.S).group(1))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_collection(tmp_path / "images", {"red": 4, "blue": 4, "": 3})
+    (tmp_path / "meta.csv").write_text(
+        "file,title,artist,url,donor\n"
+        "red/img_000.png,The <b>red</b> one,Ann & Co,https://example.org/a?x=1&y=2,Mr. X\n"
+        "img_008.png,Evil,\"<script>alert(1)</script>\",javascript:alert(1),\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def config_for(project: Path, **overrides):
+    values = dict(collection=project / "images", metadata=project / "meta.csv", networks=NETWORKS, k=3,
+                  out=project / "site", cache_dir=project / "cache", title="Test collection")
+    values.update(overrides)
+    return make_config(**values)
+
+
+def test_build_writes_a_complete_self_contained_site(project: Path) -> None:
+    result = build(config_for(project))
+    site = project / "site"
+    assert (site / "index.html").is_file() and (site / "explore.html").is_file()
+    assert (site / ".nojekyll").is_file()
+    ids = sorted(i.id for i in result.items)
+    assert len(ids) == 11
+    assert sorted(p.stem for p in (site / "compare").glob("*.html")) == ids
+    assert sorted(p.stem for p in (site / "thumbs").glob("*.jpg")) == ids
+    assert broken_or_outside(site) == []
+
+    data = explorer_data(site)
+    assert [i["id"] for i in data["items"]] == ids
+    assert [n["name"] for n in data["networks"]] == list(NETWORKS)
+    for net in data["networks"]:
+        for i, row in enumerate(net["neighbours"]):
+            assert len(row) == 3
+            assert i not in [j for j, _ in row]  # never its own neighbour
+            assert all(-1.0 <= s <= 1.0 for _, s in row)
+
+
+def test_the_published_neighbours_are_the_computed_ones(project: Path) -> None:
+    result = build(config_for(project))
+    data = explorer_data(project / "site")
+    for net in result.networks:
+        published = next(n for n in data["networks"] if n["name"] == net.name)["neighbours"]
+        assert [[j for j, _ in row] for row in published] == net.neighbours.indices.tolist()
+        assert net.annoy_recall == pytest.approx(1.0)  # 11 items, 50 trees: Annoy is exact here
+
+
+def test_metadata_is_shown_escaped_and_unsafe_urls_are_not_links(project: Path) -> None:
+    build(config_for(project))
+    site = project / "site"
+    red = (site / "compare" / "red-img-000.html").read_text(encoding="utf-8")
+    assert "The &lt;b&gt;red&lt;/b&gt; one" in red
+    assert "Ann &amp; Co" in red
+    assert 'href="https://example.org/a?x=1&amp;y=2"' in red
+    assert "Mr. X" in red  # an extra column is kept and shown
+    evil = (site / "compare" / "img-008.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in evil and "&lt;script&gt;alert(1)&lt;/script&gt;" in evil
+    assert "javascript:" not in evil
+    js = (site / "data" / "explorer.js").read_text(encoding="utf-8")
+    assert "</script>" not in js and "<script>" not in js
+    assert explorer_data(site)["items"][[i["id"] for i in explorer_data(site)["items"]].index("img-008")][
+        "artist"] == "<script>alert(1)</script>"  # the data keeps the text; the page shows it as text
+
+
+def test_a_second_build_extracts_nothing_and_an_added_image_costs_one(project: Path) -> None:
+    first = build(config_for(project))
+    assert {n.name: n.extracted for n in first.networks} == {"efficientnet_lite0": 11, "pixels": 11}
+    second = build(config_for(project))
+    assert {n.name: (n.extracted, n.cached) for n in second.networks} == {
+        "efficientnet_lite0": (0, 11), "pixels": (0, 11)}
+    drawing(99).save(project / "images" / "blue" / "new.png")
+    third = build(config_for(project))
+    assert {n.name: n.extracted for n in third.networks} == {"efficientnet_lite0": 1, "pixels": 1}
+    assert len(third.items) == 12
+    # a different k reuses every feature
+    fourth = build(config_for(project, k=2))
+    assert sum(n.extracted for n in fourth.networks) == 0
+
+
+def test_a_bad_image_is_reported_and_the_build_goes_on(project: Path) -> None:
+    (project / "images" / "red" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (project / "images" / "empty.jpg").write_bytes(b"")
+    reporter = QuietReporter()
+    result = build(config_for(project), reporter)
+    assert len(result.items) == 11
+    reasons = dict(result.skipped)
+    assert set(reasons) == {"red/broken.png", "empty.jpg"}
+    assert "empty file" in reasons["empty.jpg"]
+    assert any("broken.png" in w for w in reporter.warnings)
+    index = (project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "red/broken.png" in index and "empty.jpg" in index
+
+
+def test_an_existing_folder_that_is_not_a_site_is_never_replaced(project: Path) -> None:
+    precious = project / "mine"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(VsisError, match="refusing to replace"):
+        build(config_for(project, out=precious))
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    # a previous site is replaced, with nothing of it left behind
+    build(config_for(project))
+    (project / "site" / "stale.html").write_text("old")
+    build(config_for(project))
+    assert not (project / "site" / "stale.html").exists()
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".site")) == []
+
+
+def test_a_collection_too_small_for_neighbours_is_an_error(tmp_path: Path) -> None:
+    write_collection(tmp_path / "one", {"": 1})
+    with pytest.raises(VsisError, match="at least 2"):
+        build(make_config(collection=tmp_path / "one", networks=("pixels",), out=tmp_path / "s",
+                          cache_dir=tmp_path / "c"))

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from builder.extract import l2_normalise
+from builder.neighbours import (
+    AnnoySettings,
+    Neighbours,
+    angular_to_cosine,
+    annoy_neighbours,
+    exact_neighbours,
+    recall_against,
+)
+
+
+def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    return l2_normalise(np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32))
+
+
+def test_angular_distance_to_cosine_on_hand_computed_cases() -> None:
+    # identical unit vectors: d = 0 -> cos 1; orthogonal: d = sqrt(2) -> cos 0; opposite: d = 2 -> cos -1
+    assert angular_to_cosine(0.0) == pytest.approx(1.0)
+    assert angular_to_cosine(np.sqrt(2.0)) == pytest.approx(0.0)
+    assert angular_to_cosine(2.0) == pytest.approx(-1.0)
+    # 60 degrees apart: d = 2 sin(30deg) = 1 -> cos 0.5 (the seed's 1 - d would say 0)
+    assert angular_to_cosine(1.0) == pytest.approx(0.5)
+
+
+def test_exact_neighbours_on_a_hand_made_set() -> None:
+    x = l2_normalise(np.array([[1, 0], [1, 0.1], [0, 1], [-1, 0]], dtype=np.float32))
+    nb = exact_neighbours(x, k=2)
+    assert nb.indices.tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
+    assert nb.scores[0, 0] == pytest.approx(1 / np.sqrt(1.01), abs=1e-6)
+    assert nb.scores[0, 1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_annoy_excludes_the_item_itself_and_reports_cosine() -> None:
+    x = unit_vectors(60, 16)
+    nb = annoy_neighbours(x, k=5)
+    assert nb.indices.shape == (60, 5)
+    for i, row in enumerate(nb.indices):
+        assert i not in row
+        assert len(set(row.tolist())) == 5
+    # the scores are the true cosines of the pairs returned, nearest first
+    true = np.einsum("id,ikd->ik", x, x[nb.indices])
+    np.testing.assert_allclose(nb.scores, true, atol=1e-5)
+    assert (np.diff(nb.scores, axis=1) <= 1e-6).all()
+
+
+def test_annoy_agrees_with_brute_force_on_a_small_set() -> None:
+    x = unit_vectors(300, 32, seed=1)
+    approx = annoy_neighbours(x, k=10, settings=AnnoySettings(trees=50))
+    exact = exact_neighbours(x, k=10)
+    assert recall_against(approx, exact) >= 0.98
+    assert recall_against(exact, exact) == 1.0
+
+
+def test_exact_duplicates_are_each_others_neighbours() -> None:
+    x = unit_vectors(20, 8, seed=2)
+    x[5] = x[3]
+    for nb in (annoy_neighbours(x, k=3), exact_neighbours(x, k=3)):
+        assert nb.indices[3, 0] == 5 and nb.indices[5, 0] == 3
+        assert nb.scores[3, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_k_is_capped_by_the_collection_size() -> None:
+    x = unit_vectors(4, 8)
+    assert annoy_neighbours(x, k=10).indices.shape == (4, 3)
+    assert exact_neighbours(x, k=10).indices.shape == (4, 3)
+
+
+def test_annoy_is_reproducible_with_a_seed() -> None:
+    x = unit_vectors(200, 16, seed=3)
+    a = annoy_neighbours(x, k=5, settings=AnnoySettings(trees=5, seed=9))
+    b = annoy_neighbours(x, k=5, settings=AnnoySettings(trees=5, seed=9))
+    assert (a.indices == b.indices).all()
+
+
+def test_recall_counts_shared_neighbours() -> None:
+    exact = Neighbours(np.array([[1, 2], [0, 2]]), np.zeros((2, 2)))
+    approx = Neighbours(np.array([[2, 3], [0, 2]]), np.zeros((2, 2)))
+    assert recall_against(approx, exact) == pytest.approx(3 / 4)
+
+
+def test_l2_normalise_keeps_zero_rows_zero() -> None:
+    out = l2_normalise(np.array([[3, 4], [0, 0]], dtype=np.float32))
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0, 0]])
