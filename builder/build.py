@@ -148,7 +148,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "networks": ", ".join(config.networks),
         "k": config.k,
         "annoy_trees": config.annoy_trees,
-        "annoy_search_k": config.annoy_search_k,
+        "annoy_search_k": AnnoySettings(config.annoy_trees, config.annoy_search_k).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import http.server
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ def build(
                       networks=names, k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
                       batch_size=batch_size)
     if weights:
-        cfg = make_config(config, **{**cfg.__dict__, "weights": parse_weights(weights, cfg.networks)})
+        cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()
     with RichReporter(err_console) as reporter:
         result = run_build(cfg, reporter)
     console.print(

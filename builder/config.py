@@ -32,7 +32,7 @@ class BuildConfig:
     weights: Mapping[str, Path] = field(default_factory=dict)
     k: int = 10
     annoy_trees: int = 50
-    annoy_search_k: int = -1
+    annoy_search_k: int | None = None  # None: 20 x trees x (k + 1); -1: Annoy's own default
     annoy_seed: int = 71
     out: Path = Path("site")
     cache_dir: Path = Path(".vsis-cache")

@@ -29,8 +29,8 @@
     return node;
   }
 
-  function figure(item, score) {
-    var li = el("li");
+  // A link to the image's own page, showing its thumbnail; alt text is the title.
+  function thumbLink(item) {
     var a = el("a");
     a.href = "compare/" + item.id + ".html";
     var img = el("img");
@@ -38,9 +38,15 @@
     img.alt = item.title;
     img.loading = "lazy";
     a.appendChild(img);
+    return a;
+  }
+
+  function neighbour(item, score) {
+    var li = el("li");
+    var a = thumbLink(item);
     a.appendChild(el("span", "t", item.title));
     if (item.artist) a.appendChild(el("span", "a", item.artist));
-    if (score !== undefined) a.appendChild(el("span", "s", score.toFixed(3)));
+    a.appendChild(el("span", "s", score.toFixed(3)));
     li.appendChild(a);
     return li;
   }
@@ -66,20 +72,13 @@
       var li = el("li", "result");
       li.dataset.id = item.id;
       var query = el("div", "query");
-      var link = el("a");
-      link.href = "compare/" + item.id + ".html";
-      var img = el("img");
-      img.src = item.thumb;
-      img.alt = item.title;
-      img.loading = "lazy";
-      link.appendChild(img);
-      query.appendChild(link);
+      query.appendChild(thumbLink(item));
       query.appendChild(el("h2", null, item.title));
       if (item.artist) query.appendChild(el("div", "note", item.artist));
       if (item.category) query.appendChild(el("div", "note", item.category));
       li.appendChild(query);
       var grid = el("ol", "grid");
-      neighbours[i].forEach(function (pair) { grid.appendChild(figure(data.items[pair[0]], pair[1])); });
+      neighbours[i].forEach(function (pair) { grid.appendChild(neighbour(data.items[pair[0]], pair[1])); });
       li.appendChild(grid);
       results.appendChild(li);
     });

@@ -82,7 +82,8 @@ def test_serve_previews_a_built_site_on_localhost(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2).read()
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+                body = opener.open(f"http://127.0.0.1:{port}/index.html", timeout=2).read()
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:

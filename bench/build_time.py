@@ -1,0 +1,109 @@
+"""Build time per network: a cold build (empty cache), then a rebuild with nothing changed.
+
+    python bench/build_time.py                                   # the bundled sample, its two networks
+    python bench/build_time.py --openclipart 2000 --networks efficientnet_lite0,pixels,squeezenet1_1
+
+--openclipart N builds a fixed-seed sample of N drawings from Debian's openclipart-png
+(apt-get install openclipart-png), linked into a temporary folder (the originals are only read).
+Torchvision networks whose ImageNet weights are not in the torch cache run with random weights saved
+into a temporary TORCH_HOME: the timing is the same, the neighbours are meaningless, and the JSON says so.
+Prints a table and writes bench/results/build_time.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OPENCLIPART = Path("/usr/share/openclipart/png")
+
+
+def openclipart_collection(n: int, dest: Path, seed: int = 71) -> Path:
+    files = sorted(OPENCLIPART.rglob("*.png"))
+    if len(files) < n:
+        raise SystemExit(f"{OPENCLIPART}: {len(files)} images, {n} asked (apt-get install openclipart-png)")
+    for src in sorted(random.Random(seed).sample(files, n)):
+        link = dest / src.relative_to(OPENCLIPART)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(src)
+    return dest
+
+
+def ensure_weights(name: str, torch_home: Path) -> str:
+    """'imagenet' when the real weights are cached; otherwise save random ones where torchvision looks."""
+    from builder.networks import get
+    from builder.networks.torchvision_nets import TorchvisionWeights
+
+    spec = get(name)
+    if not isinstance(spec.weights, TorchvisionWeights):
+        return spec.weights.describe()
+    if spec.weights.expected_path().is_file():
+        return "imagenet (cached)"
+    import torch
+    import torchvision.models as tvm
+
+    os.environ["TORCH_HOME"] = str(torch_home)
+    path = spec.weights.expected_path()
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(getattr(tvm, name)(weights=None).state_dict(), path)
+    return "random (timing only)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--openclipart", type=int, default=0, help="build N OpenClipart images instead of the sample")
+    parser.add_argument("--networks", default="efficientnet_lite0,pixels")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "build_time.json")
+    args = parser.parse_args()
+
+    from builder.build import build
+    from builder.config import make_config
+
+    with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
+        tmp_path = Path(tmp)
+        if args.openclipart:
+            collection = openclipart_collection(args.openclipart, tmp_path / "collection")
+            metadata, label = None, f"openclipart-{args.openclipart}"
+        else:
+            collection = REPO / "samples" / "openclipart"
+            metadata, label = collection / "metadata.csv", "bundled sample"
+        rows = []
+        for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+            weights = ensure_weights(name, tmp_path / "torch_home")
+            config = make_config(collection=collection, metadata=metadata, networks=(name,), out=tmp_path / f"site-{name}",
+                                 cache_dir=tmp_path / f"cache-{name}")
+            start = time.perf_counter()
+            cold = build(config)
+            cold_s = time.perf_counter() - start
+            start = time.perf_counter()
+            warm = build(config)
+            warm_s = time.perf_counter() - start
+            net = cold.networks[0]
+            rows.append({
+                "network": name, "weights": weights, "items": len(cold.items), "skipped": len(cold.skipped),
+                "cold_build_s": round(cold_s, 2), "extract_images_per_s": round(net.images_per_second, 2),
+                "rebuild_s": round(warm_s, 2), "rebuild_extracted": warm.networks[0].extracted,
+                "annoy_recall_at_10": round(net.annoy_recall, 4),
+            })
+            print(f"{label}: {name:<18} {len(cold.items):>5} items  cold {cold_s:7.1f}s "
+                  f"({net.images_per_second:6.1f} img/s extracting)  rebuild {warm_s:5.1f}s  "
+                  f"Annoy recall@10 {net.annoy_recall:.3f}  weights: {weights}", flush=True)
+    result = {"collection": label, "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}".strip(", "),
+              "python": platform.python_version(), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    existing[label] = result
+    args.out.write_text(json.dumps(existing, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
