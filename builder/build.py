@@ -21,11 +21,14 @@ from .collection import Collection, Item, scan
 from .config import BuildConfig
 from .errors import VsisError
 from .extract import NetworkRunner, load_matrix, make_runner
+from .perturb import Profile, copy_key, get_profile
 from .images import DECODE_VERSION, DecodeLimits, ImageError, decode, save_jpeg, thumbnail
 from .neighbours import AnnoySettings, Neighbours, annoy_neighbours, exact_neighbours, recall_against
 from .networks import get as get_network
 from .progress import QuietReporter, Reporter
-from .site import PageItem, PageNeighbour, PageNetwork, SiteModel, publish, safe_url
+from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
+from .pages import site_model
+from .site import publish
 
 
 @dataclass
@@ -46,6 +49,7 @@ class BuildResult:
     networks: list[NetworkResult]
     skipped: list[tuple[str, str]]
     seconds: float
+    experiment: ExperimentResult | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -54,31 +58,37 @@ def _thumb_store(config: BuildConfig) -> BlobStore:
 
 
 def extract_features(
-    collection: Collection, config: BuildConfig, reporter: Reporter
+    collection: Collection, config: BuildConfig, reporter: Reporter, copies_of: dict[str, list[Profile]]
 ) -> tuple[list[Item], dict[str, NetworkRunner]]:
-    """Decode each image that needs work once, make its thumbnail and feed it to every network that lacks
-    its features. Returns the items that are usable (bad files are reported and left out) and the runners."""
+    """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
+    originals in `copies_of`, by item id) and feed each to every network that lacks its features.
+    Returns the items that are usable (bad files are reported and left out) and the runners."""
     from .networks.torch_runtime import best_device
 
     device = best_device()
     runners = {
         name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), device, config.batch_size)
-        for name in config.networks
+        for name in config.built_networks
     }
     thumbs = _thumb_store(config)
     limits = DecodeLimits(max_pixels=config.max_pixels)
-    todo = [
-        item
-        for item in collection.items
-        if not thumbs.has(item.content_hash) or any(r.needs(item.content_hash) for r in runners.values())
-    ]
+
+    def missing(key: str) -> bool:
+        return not thumbs.has(key) or any(r.needs(key) for r in runners.values())
+
+    work = []  # (item, original needed?, profiles whose copy is needed)
+    for item in collection.items:
+        profiles = [p for p in copies_of.get(item.id, []) if missing(copy_key(item.content_hash, p))]
+        if missing(item.content_hash) or profiles:
+            work.append((item, missing(item.content_hash), profiles))
     bad: set[str] = set()
     with ExitStack() as stack:
-        decoding = stack.enter_context(reporter.task("decoding", len(todo)))
+        decoding = stack.enter_context(reporter.task("decoding", len(work)))
         for name, runner in runners.items():
-            todo_here = len({i.content_hash for i in todo if runner.needs(i.content_hash)})
-            runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo_here)).advance
-        for item in todo:
+            keys = {i.content_hash for i, _, _ in work} | {copy_key(i.content_hash, p) for i, _, ps in work for p in ps}
+            todo = sum(runner.needs(key) for key in keys)
+            runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo)).advance
+        for item, original, profiles in work:
             try:
                 im = decode(item.path, limits)
             except ImageError as exc:
@@ -86,11 +96,14 @@ def extract_features(
                 collection.skipped.append((item.relpath, str(exc)))
                 reporter.warn(f"{item.path}: {exc}; skipped")
             else:
-                if not thumbs.has(item.content_hash):
-                    thumbs.put(item.content_hash, save_jpeg(thumbnail(im, config.thumb_size)))
-                for runner in runners.values():
-                    if runner.needs(item.content_hash):
-                        runner.submit(item.content_hash, im)
+                variants = [(item.content_hash, im)] if original else []
+                variants += [(copy_key(item.content_hash, p), p.apply(im)) for p in profiles]
+                for key, variant in variants:
+                    if not thumbs.has(key):
+                        thumbs.put(key, save_jpeg(thumbnail(variant, config.thumb_size)))
+                    for runner in runners.values():
+                        if runner.needs(key):
+                            runner.submit(key, variant)
             decoding.advance()
         for runner in runners.values():
             runner.flush()
@@ -98,8 +111,10 @@ def extract_features(
 
 
 def find_neighbours(
-    items: list[Item], runners: dict[str, NetworkRunner], config: BuildConfig, reporter: Reporter
+    items: list[Item], runners: dict[str, NetworkRunner], config: BuildConfig, reporter: Reporter, n_keys: int
 ) -> list[NetworkResult]:
+    """Neighbours on the plain collection. n_keys: the distinct images (originals and copies) whose
+    features this build needed, to report how many came from the cache."""
     settings = AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
     hashes = [i.content_hash for i in items]
     results = []
@@ -115,12 +130,34 @@ def find_neighbours(
                     neighbours=approx,
                     annoy_recall=recall_against(approx, exact),
                     extracted=stats.extracted,
-                    cached=len(set(hashes)) - stats.extracted,
+                    cached=n_keys - stats.extracted,
                     images_per_second=stats.per_second,
                 )
             )
             task.advance()
     return results
+
+
+def run_experiment(
+    layout: ExperimentLayout,
+    items: list[Item],
+    runners: dict[str, NetworkRunner],
+    results: list[NetworkResult],
+    config: BuildConfig,
+    reporter: Reporter,
+) -> ExperimentResult:
+    settings = AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
+    ks = list(config.experiment_ks)
+    networks = []
+    with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runners)) as task:
+        for name, runner in runners.items():
+            x = load_matrix(runner.store, layout.keys, runner.spec.dim)
+            networks.append(run_network(name, x, layout, ks, settings))
+            task.advance()
+    plain = {r.name: r.neighbours.indices for r in results}
+    agreement_k = min(config.k, *(nb.shape[1] for nb in plain.values()))
+    category, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
+    return ExperimentResult(layout, ks, networks, category, agreement, agreement_k)
 
 
 def _package_version(name: str) -> str:
@@ -145,57 +182,13 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "pillow": _package_version("pillow"),
         "built_at": when.replace(microsecond=0).isoformat(),
         "items": n_items,
-        "networks": ", ".join(config.networks),
+        "networks": ", ".join(config.built_networks),
         "k": config.k,
         "annoy_trees": config.annoy_trees,
         "annoy_search_k": AnnoySettings(config.annoy_trees, config.annoy_search_k).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
     }
-
-
-def site_model(
-    collection: Collection, items: list[Item], results: list[NetworkResult], config: BuildConfig
-) -> SiteModel:
-    thumbs = _thumb_store(config)
-    pages = [
-        PageItem(
-            id=i.id,
-            title=i.title,
-            artist=i.artist,
-            date=i.date,
-            medium=i.medium,
-            dimensions=i.dimensions,
-            url=safe_url(i.url),
-            category=i.category or "",
-            relpath=i.relpath,
-            extra=sorted(i.extra.items()),
-            thumb=f"thumbs/{i.id}.jpg",
-        )
-        for i in items
-    ]
-    networks = []
-    for r in results:
-        spec = get_network(r.name)
-        weights = str(config.weights[r.name]) if r.name in config.weights else spec.weights.describe()
-        rows = [
-            [PageNeighbour(pages[j], j, float(s)) for j, s in zip(idx, sc)]
-            for idx, sc in zip(r.neighbours.indices.tolist(), r.neighbours.scores.tolist())
-        ]
-        networks.append(
-            PageNetwork(r.name, spec.dim, spec.layer, spec.description, weights, r.extracted, r.cached,
-                        r.images_per_second, r.annoy_recall, rows)
-        )
-    return SiteModel(
-        title=config.title or f"Visually similar images: {collection.root.resolve().name}",
-        items=pages,
-        networks=networks,
-        k=min(config.k, max(0, len(items) - 1)),
-        categories=sorted({i.category for i in items if i.category}),
-        skipped=sorted(collection.skipped),
-        manifest=manifest(config, len(items)),
-        extra_files={p.thumb: thumbs.path(i.content_hash) for p, i in zip(pages, items)},
-    )
 
 
 def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
@@ -210,12 +203,21 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
         )
-    items, runners = extract_features(collection, config, reporter)
+    profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
+    chosen = choose_originals(collection.items, config.experiment_originals, config.experiment_seed) if profiles else []
+    items, runners = extract_features(collection, config, reporter, {i.id: profiles for i in chosen})
     if len(items) < 2:
         raise VsisError(f"{config.collection}: {len(items)} usable image(s); at least 2 are needed for neighbours")
-    results = find_neighbours(items, runners, config, reporter)
-    model = site_model(collection, items, results, config)
-    with reporter.task("rendering", len(items) + 2) as task:
+    layout = None
+    if profiles:
+        usable = {i.id for i in items}
+        layout = ExperimentLayout([i for i in chosen if i.id in usable], profiles)
+    keys = {i.content_hash for i in items} | set(layout.keys if layout else [])
+    results = find_neighbours(items, runners, config, reporter, len(keys))
+    experiment = run_experiment(layout, items, runners, results, config, reporter) if layout else None
+    model = site_model(collection, items, results, experiment, config, _thumb_store(config).path,
+                       manifest(config, len(items)))
+    with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)
     return BuildResult(
         out=config.out,
@@ -224,5 +226,6 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
         networks=results,
         skipped=collection.skipped,
         seconds=time.perf_counter() - started,
+        experiment=experiment,
         warnings=list(reporter.warnings),
     )

@@ -98,6 +98,16 @@ def networks() -> None:
 
 @app.command()
 @_fail_cleanly
+def evaluate(site_dir: Path = typer.Argument(Path("site"), help="A built site.")) -> None:
+    """Print the perturbation-recovery tables of a finished build (from its experiments/metrics.json)."""
+    from .report import load_metrics, metric_tables
+
+    for table in metric_tables(load_metrics(site_dir)):
+        console.print(table)
+
+
+@app.command()
+@_fail_cleanly
 def serve(
     site_dir: Path = typer.Argument(Path("site"), help="A built site."),
     port: int = typer.Option(8000, help="Port on 127.0.0.1."),

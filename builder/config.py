@@ -17,8 +17,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import ConfigError
+from .perturb import DEFAULT_PROFILES, get_profile
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
+BASELINE = "pixels"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,20 @@ class BuildConfig:
     thumb_size: int = 256
     batch_size: int = 16
     max_pixels: int = 64_000_000
+    # the perturbation-recovery experiment
+    experiment: bool = True
+    experiment_originals: int = 1000
+    experiment_seed: int = 71
+    profiles: tuple[str, ...] = DEFAULT_PROFILES
+    experiment_ks: tuple[int, ...] = (1, 3, 5)
+
+    @property
+    def built_networks(self) -> tuple[str, ...]:
+        """The networks whose features are extracted: the experiment always runs the pixel baseline
+        beside the networks, so that the site can show whether they beat it."""
+        if self.experiment and BASELINE not in self.networks:
+            return (*self.networks, BASELINE)
+        return self.networks
 
     def validate(self) -> "BuildConfig":
         """Check values that types alone cannot; return self so calls chain."""
@@ -55,6 +71,17 @@ class BuildConfig:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.experiment:
+            if self.experiment_originals < 1:
+                raise ConfigError(f"experiment originals must be at least 1, got {self.experiment_originals}")
+            if not self.profiles:
+                raise ConfigError("the experiment needs at least one perturbation profile")
+            if len(set(self.profiles)) != len(self.profiles):
+                raise ConfigError(f"a profile is listed twice: {', '.join(self.profiles)}")
+            if not self.experiment_ks or min(self.experiment_ks) < 1:
+                raise ConfigError(f"experiment k values must be at least 1, got {list(self.experiment_ks)}")
+            for name in self.profiles:
+                get_profile(name)  # raises ConfigError naming the unknown profile
         from .networks import registry  # local import: the registry pulls in torch
 
         for name in self.networks:
@@ -80,6 +107,13 @@ _TOP_KEYS = {
     "max_pixels": "int",
 }
 _ANNOY_KEYS = {"trees": "annoy_trees", "search_k": "annoy_search_k", "seed": "annoy_seed"}
+_EXPERIMENT_KEYS = {
+    "enabled": ("experiment", "bool"),
+    "originals": ("experiment_originals", "int"),
+    "seed": ("experiment_seed", "int"),
+    "profiles": ("profiles", "list"),
+    "k": ("experiment_ks", "intlist"),
+}
 
 
 def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
@@ -95,6 +129,16 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"'{key}' must be a string, got {value!r}")
         return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, got {value!r}")
+        return value
+    if kind == "intlist":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"'{key}' must be a list of integers, got {value!r}")
+        return tuple(sorted(set(value)))
     if kind == "list":
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
@@ -124,12 +168,21 @@ def load_toml(path: Path) -> dict[str, Any]:
                 if sub not in _ANNOY_KEYS:
                     raise ConfigError(f"{path}: unknown key 'annoy.{sub}' (known: {', '.join(_ANNOY_KEYS)})")
                 values[_ANNOY_KEYS[sub]] = _typed(f"annoy.{sub}", sub_value, "int", base)
+        elif key == "experiment":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [experiment] must be a table")
+            for sub, sub_value in value.items():
+                if sub not in _EXPERIMENT_KEYS:
+                    known = ", ".join(_EXPERIMENT_KEYS)
+                    raise ConfigError(f"{path}: unknown key 'experiment.{sub}' (known: {known})")
+                field_name, kind = _EXPERIMENT_KEYS[sub]
+                values[field_name] = _typed(f"experiment.{sub}", sub_value, kind, base)
         elif key == "weights":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [weights] must be a table of network = file")
             values["weights"] = {n: _typed(f"weights.{n}", v, "path", base) for n, v in value.items()}
         else:
-            known = ", ".join([*_TOP_KEYS, "annoy", "weights"])
+            known = ", ".join([*_TOP_KEYS, "annoy", "experiment", "weights"])
             raise ConfigError(f"{path}: unknown key '{key}' (known: {known})")
     return values
 
@@ -161,8 +214,11 @@ def make_config(config_file: Path | None = None, **overrides: Any) -> BuildConfi
             raise ConfigError(f"unknown setting '{key}'")
         if value is not None:
             values[key] = value
-    if isinstance(values.get("networks"), str):
-        values["networks"] = _typed("networks", values["networks"], "list", Path("."))
-    if "networks" in values:
-        values["networks"] = tuple(values["networks"])
+    for key in ("networks", "profiles"):
+        if isinstance(values.get(key), str):
+            values[key] = _typed(key, values[key], "list", Path("."))
+        if key in values:
+            values[key] = tuple(values[key])
+    if "experiment_ks" in values:
+        values["experiment_ks"] = tuple(sorted(set(values["experiment_ks"])))
     return replace(BuildConfig(), **values).validate()

@@ -7,6 +7,7 @@ and the cosine similarity is cos = 1 - d^2 / 2. (The seed's `1 - d` is not a cos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from annoy import AnnoyIndex
@@ -50,18 +51,22 @@ def effective_k(n: int, k: int) -> int:
     return max(0, min(k, n - 1))
 
 
-def annoy_neighbours(x: np.ndarray, k: int, settings: AnnoySettings = AnnoySettings()) -> Neighbours:
+def annoy_neighbours(
+    x: np.ndarray, k: int, settings: AnnoySettings = AnnoySettings(), queries: Sequence[int] | None = None
+) -> Neighbours:
+    """Index every row of x; row r of the result lists the neighbours of item queries[r] (default: all)."""
     n, dim = x.shape
     k = effective_k(n, k)
+    queries = range(n) if queries is None else queries
     index = AnnoyIndex(dim, "angular")
     index.set_seed(settings.seed)
     for i in range(n):
         index.add_item(i, x[i])
     index.build(settings.trees, n_jobs=1)  # one job: a seeded build is then reproducible
-    indices = np.zeros((n, k), dtype=np.int64)
-    scores = np.zeros((n, k), dtype=np.float32)
+    indices = np.zeros((len(queries), k), dtype=np.int64)
+    scores = np.zeros((len(queries), k), dtype=np.float32)
     search_k = settings.search_k_for(k)
-    for i in range(n):
+    for row, i in enumerate(queries):
         ids, dists = index.get_nns_by_item(i, k + 1, search_k=search_k, include_distances=True)
         pairs = [(j, d) for j, d in zip(ids, dists) if j != i][:k]
         if len(pairs) < k:  # Annoy may return fewer than asked; search every leaf for this one
@@ -69,8 +74,8 @@ def annoy_neighbours(x: np.ndarray, k: int, settings: AnnoySettings = AnnoySetti
             pairs = [(j, d) for j, d in zip(ids, dists) if j != i][:k]
         if len(pairs) < k:
             raise RuntimeError(f"Annoy returned {len(pairs)} neighbours for item {i}, expected {k}")
-        indices[i] = [j for j, _ in pairs]
-        scores[i] = [angular_to_cosine(d) for _, d in pairs]
+        indices[row] = [j for j, _ in pairs]
+        scores[row] = [angular_to_cosine(d) for _, d in pairs]
     return Neighbours(indices, scores)
 
 

@@ -8,6 +8,8 @@ if it is empty or carries the marker file of a site vsis built.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -19,7 +21,10 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .charts import LineChart
 from .errors import VsisError
+from .evaluate import MeanStd
+from .perturb import Profile
 from .resources import static_dir, templates_dir
 
 MARKER = ".vsis-site"
@@ -40,10 +45,11 @@ class PageItem:
     relpath: str
     extra: list[tuple[str, str]]
     thumb: str  # path relative to the site root
+    page_id: str = ""  # whose compare page this item links to: itself, or a copy's original
 
     @property
     def page(self) -> str:
-        return f"compare/{self.id}.html"
+        return f"compare/{self.page_id or self.id}.html"
 
 
 @dataclass
@@ -68,6 +74,49 @@ class PageNetwork:
 
 
 @dataclass
+class Dataset:
+    """A set of images the explorer can show: every item may appear as a neighbour; the items listed in
+    `queries` (all, when None) have neighbour rows, aligned with `queries`."""
+
+    name: str
+    label: str
+    items: list[PageItem]
+    networks: list[tuple[str, list[list[PageNeighbour]]]]
+    queries: list[int] | None = None
+    profile_of: dict[int, str] = field(default_factory=dict)  # item index -> profile label (copies)
+    owner_of: dict[int, int] = field(default_factory=dict)  # item index -> its original's index
+
+
+@dataclass
+class RecoveryRow:
+    network: str
+    k: int
+    precision: MeanStd
+    recall: MeanStd
+    f1: MeanStd
+    versus_baseline: str  # "better", "worse", "equal", or "" for the baseline itself / no baseline
+
+
+@dataclass
+class ExperimentPage:
+    originals: int
+    indexed: int
+    profiles: list[Profile]
+    ks: list[int]
+    examples: list[tuple[PageItem, list[tuple[str, str]]]]  # original, [(profile label, thumb path)]
+    recovery: list[RecoveryRow]
+    ideal: list[tuple[int, float, float, float]]  # (k, best possible precision, recall, f1)
+    per_profile: list[tuple[str, list[float]]]  # (network, share per (profile, k) in profile_columns order)
+    profile_columns: list[tuple[str, int]]
+    category: list[tuple[str, list[float | None]]]  # (network, category precision per k)
+    agreement: list[tuple[str, str, float]]
+    agreement_k: int
+    charts: list[LineChart]
+    baseline: str
+    metrics: dict[str, object]  # what experiments/metrics.json holds
+
+
+@dataclass
 class SiteModel:
     title: str
     items: list[PageItem]
@@ -77,6 +126,8 @@ class SiteModel:
     skipped: list[tuple[str, str]]
     manifest: dict[str, object]
     extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
+    datasets: list[Dataset] = field(default_factory=list)
+    experiment: ExperimentPage | None = None
 
 
 def safe_url(url: str) -> str:
@@ -91,22 +142,43 @@ def _json_for_script(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def explorer_data(model: SiteModel) -> dict[str, object]:
-    """What the explorer reads: items once, then per network each item's neighbours as [index, score]."""
+def _dataset_data(ds: Dataset) -> dict[str, object]:
+    items = []
+    for n, i in enumerate(ds.items):
+        entry = {"id": i.id, "title": i.title, "artist": i.artist, "category": i.category, "thumb": i.thumb,
+                 "page": i.page}
+        if n in ds.profile_of:
+            entry["profile"] = ds.profile_of[n]
+            entry["owner"] = ds.owner_of[n]
+        items.append(entry)
     return {
-        "k": model.k,
-        "items": [
-            {"id": i.id, "title": i.title, "artist": i.artist, "category": i.category, "thumb": i.thumb}
-            for i in model.items
-        ],
+        "name": ds.name,
+        "label": ds.label,
+        "items": items,
+        "queries": ds.queries,
         "networks": [
-            {
-                "name": n.name,
-                "neighbours": [[[nb.index, round(nb.score, 4)] for nb in row] for row in n.neighbours],
-            }
-            for n in model.networks
+            {"name": name, "neighbours": [[[nb.index, round(nb.score, 4)] for nb in row] for row in rows]}
+            for name, rows in ds.networks
         ],
     }
+
+
+def explorer_data(model: SiteModel) -> dict[str, object]:
+    """What the explorer reads: per dataset its items, then per network each query's neighbours as
+    [item index, cosine similarity]."""
+    return {"k": model.k, "datasets": [_dataset_data(ds) for ds in model.datasets]}
+
+
+def metrics_csv(ex: ExperimentPage) -> str:
+    """One row per network and k: the recovery metrics, mean and standard deviation."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["network", "k", "precision_mean", "precision_std", "recall_mean", "recall_std", "f1_mean",
+                     "f1_std", "originals", "profiles"])
+    for r in ex.recovery:
+        writer.writerow([r.network, r.k, *(f"{v:.6f}" for m in (r.precision, r.recall, r.f1) for v in (m.mean, m.std)),
+                         ex.originals, len(ex.profiles)])
+    return buf.getvalue()
 
 
 def _environment() -> Environment:
@@ -120,6 +192,7 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
     env.filters["score"] = lambda v: f"{v:.3f}"
+    env.filters["pm"] = lambda m: f"{m.mean:.3f} ± {m.std:.3f}"
     return env
 
 
@@ -146,6 +219,11 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         rows = [(net, net.neighbours[n]) for net in model.networks]
         write(item.page, compare.render(site=model, root="../", page="compare", item=item, rows=rows))
 
+    if model.experiment is not None:
+        write("experiments/index.html", env.get_template("experiment.html").render(
+            site=model, root="../", page="experiment", ex=model.experiment))
+        write("experiments/metrics.json", json.dumps(model.experiment.metrics, indent=2, sort_keys=True) + "\n")
+        write("experiments/metrics.csv", metrics_csv(model.experiment))
     write("data/explorer.js", f"window.VSIS_DATA = {_json_for_script(explorer_data(model))};\n")
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
     shutil.copytree(static_dir(), root / "static")

@@ -5,6 +5,7 @@
   "use strict";
   var data = window.VSIS_DATA;
   var PAGE_SIZE = 24;
+  var datasetSelect = document.getElementById("dataset");
   var networkSelect = document.getElementById("network");
   var queryInput = document.getElementById("query");
   var results = document.getElementById("results");
@@ -13,14 +14,21 @@
   var prev = document.getElementById("prev");
   var next = document.getElementById("next");
   var page = 0;
-  var matches = [];
+  var matches = [];  // positions in the dataset's query list
 
-  function networkIndex() {
-    for (var i = 0; i < data.networks.length; i++) {
-      if (data.networks[i].name === networkSelect.value) return i;
+  function byName(list, name) {
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].name === name) return list[i];
     }
-    return 0;
+    return list[0];
   }
+
+  function dataset() { return byName(data.datasets, datasetSelect.value); }
+
+  // The item index behind query row r of a dataset.
+  function queryItem(ds, r) { return ds.queries ? ds.queries[r] : r; }
+
+  function queryCount(ds) { return ds.queries ? ds.queries.length : ds.items.length; }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -32,7 +40,7 @@
   // A link to the image's own page, showing its thumbnail; alt text is the title.
   function thumbLink(item) {
     var a = el("a");
-    a.href = "compare/" + item.id + ".html";
+    a.href = item.page;
     var img = el("img");
     img.src = item.thumb;
     img.alt = item.title;
@@ -46,29 +54,32 @@
     var a = thumbLink(item);
     a.appendChild(el("span", "t", item.title));
     if (item.artist) a.appendChild(el("span", "a", item.artist));
+    if (item.profile) a.appendChild(el("span", "badge", item.profile));
     a.appendChild(el("span", "s", score.toFixed(3)));
     li.appendChild(a);
     return li;
   }
 
   function filter() {
+    var ds = dataset();
     var q = queryInput.value.trim().toLowerCase();
     matches = [];
-    for (var i = 0; i < data.items.length; i++) {
-      var it = data.items[i];
-      if (!q || it.title.toLowerCase().indexOf(q) >= 0 || it.artist.toLowerCase().indexOf(q) >= 0) matches.push(i);
+    for (var r = 0; r < queryCount(ds); r++) {
+      var it = ds.items[queryItem(ds, r)];
+      if (!q || it.title.toLowerCase().indexOf(q) >= 0 || it.artist.toLowerCase().indexOf(q) >= 0) matches.push(r);
     }
     page = 0;
   }
 
   function draw() {
-    var neighbours = data.networks[networkIndex()].neighbours;
+    var ds = dataset();
+    var neighbours = byName(ds.networks, networkSelect.value).neighbours;
     var pages = Math.max(1, Math.ceil(matches.length / PAGE_SIZE));
     page = Math.min(page, pages - 1);
     results.textContent = "";
     var start = page * PAGE_SIZE;
-    matches.slice(start, start + PAGE_SIZE).forEach(function (i) {
-      var item = data.items[i];
+    matches.slice(start, start + PAGE_SIZE).forEach(function (r) {
+      var item = ds.items[queryItem(ds, r)];
       var li = el("li", "result");
       li.dataset.id = item.id;
       var query = el("div", "query");
@@ -78,11 +89,11 @@
       if (item.category) query.appendChild(el("div", "note", item.category));
       li.appendChild(query);
       var grid = el("ol", "grid");
-      neighbours[i].forEach(function (pair) { grid.appendChild(neighbour(data.items[pair[0]], pair[1])); });
+      neighbours[r].forEach(function (pair) { grid.appendChild(neighbour(ds.items[pair[0]], pair[1])); });
       li.appendChild(grid);
       results.appendChild(li);
     });
-    status.textContent = matches.length + " of " + data.items.length + " images";
+    status.textContent = matches.length + " of " + queryCount(ds) + " images";
     pageInfo.textContent = "Page " + (page + 1) + " of " + pages;
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
@@ -93,6 +104,7 @@
     clearTimeout(timer);
     timer = setTimeout(function () { filter(); draw(); }, 150);
   });
+  datasetSelect.addEventListener("change", function () { filter(); draw(); });
   networkSelect.addEventListener("change", draw);
   prev.addEventListener("click", function () { page -= 1; draw(); });
   next.addEventListener("click", function () { page += 1; draw(); });

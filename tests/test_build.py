@@ -38,7 +38,7 @@ def project(tmp_path: Path) -> Path:
 
 def config_for(project: Path, **overrides):
     values = dict(collection=project / "images", metadata=project / "meta.csv", networks=NETWORKS, k=3,
-                  out=project / "site", cache_dir=project / "cache", title="Test collection")
+                  out=project / "site", cache_dir=project / "cache", title="Test collection", experiment=False)
     values.update(overrides)
     return make_config(**values)
 
@@ -54,7 +54,8 @@ def test_build_writes_a_complete_self_contained_site(project: Path) -> None:
     assert sorted(p.stem for p in (site / "thumbs").glob("*.jpg")) == ids
     assert broken_or_outside(site) == []
 
-    data = explorer_data(site)
+    (data,) = explorer_data(site)["datasets"]
+    assert data["name"] == "collection" and data["queries"] is None
     assert [i["id"] for i in data["items"]] == ids
     assert [n["name"] for n in data["networks"]] == list(NETWORKS)
     for net in data["networks"]:
@@ -66,7 +67,7 @@ def test_build_writes_a_complete_self_contained_site(project: Path) -> None:
 
 def test_the_published_neighbours_are_the_computed_ones(project: Path) -> None:
     result = build(config_for(project))
-    data = explorer_data(project / "site")
+    (data,) = explorer_data(project / "site")["datasets"]
     for net in result.networks:
         published = next(n for n in data["networks"] if n["name"] == net.name)["neighbours"]
         assert [[j for j, _ in row] for row in published] == net.neighbours.indices.tolist()
@@ -86,8 +87,8 @@ def test_metadata_is_shown_escaped_and_unsafe_urls_are_not_links(project: Path) 
     assert "javascript:" not in evil
     js = (site / "data" / "explorer.js").read_text(encoding="utf-8")
     assert "</script>" not in js and "<script>" not in js
-    assert explorer_data(site)["items"][[i["id"] for i in explorer_data(site)["items"]].index("img-008")][
-        "artist"] == "<script>alert(1)</script>"  # the data keeps the text; the page shows it as text
+    items = {i["id"]: i for i in explorer_data(site)["datasets"][0]["items"]}
+    assert items["img-008"]["artist"] == "<script>alert(1)</script>"  # the data keeps the text, shown as text
 
 
 def test_a_second_build_extracts_nothing_and_an_added_image_costs_one(project: Path) -> None:

@@ -86,3 +86,10 @@ def test_recall_counts_shared_neighbours() -> None:
 def test_l2_normalise_keeps_zero_rows_zero() -> None:
     out = l2_normalise(np.array([[3, 4], [0, 0]], dtype=np.float32))
     np.testing.assert_allclose(out, [[0.6, 0.8], [0, 0]])
+
+
+def test_annoy_can_query_a_subset_of_the_indexed_items() -> None:
+    x = unit_vectors(80, 8, seed=4)
+    everyone = annoy_neighbours(x, k=4)
+    some = annoy_neighbours(x, k=4, queries=[3, 70])
+    assert some.indices.tolist() == everyone.indices[[3, 70]].tolist()

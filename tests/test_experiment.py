@@ -1,0 +1,144 @@
+"""The perturbation-recovery experiment, end to end, and its published numbers recomputed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from builder import perturb
+from builder.build import build
+from builder.collection import scan
+from builder.config import make_config
+from builder.evaluate import precision_recall_f1
+from builder.experiment import choose_originals
+from builder.perturb import Profile
+
+from .conftest import write_collection
+from .test_build import explorer_data
+from .test_cli import VSIS
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    root = tmp_path / "images"
+    write_collection(root, {"warm": 5, "cool": 5, "": 2})
+    return root
+
+
+def config_for(tmp_path: Path, images: Path, **overrides):
+    values = dict(collection=images, networks=("efficientnet_lite0",), k=4, out=tmp_path / "site",
+                  cache_dir=tmp_path / "cache")
+    values.update(overrides)
+    return make_config(**values)
+
+
+@pytest.fixture
+def identity_profiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    names = [f"same{n}" for n in range(1, 6)]
+    for name in names:
+        monkeypatch.setitem(perturb._PROFILES, name, Profile(name, f"copy {name}", "identity", lambda im: im.copy()))
+    return names
+
+
+def test_identity_copies_are_recovered_perfectly_at_k5(tmp_path: Path, images: Path, identity_profiles) -> None:
+    result = build(config_for(tmp_path, images, profiles=tuple(identity_profiles), experiment_ks=(1, 3, 5)))
+    assert result.experiment is not None
+    for net in result.experiment.networks:
+        at = {r.k: r for r in net.recovery}
+        assert (at[5].precision.mean, at[5].recall.mean, at[5].f1.mean) == pytest.approx((1.0, 1.0, 1.0))
+        assert (at[1].precision.mean, at[1].recall.mean) == pytest.approx((1.0, 0.2))
+        assert at[5].recall.std == pytest.approx(0.0)
+        assert all(v == pytest.approx(1.0) for (p, k), v in net.per_profile.items() if k == 5)
+
+
+def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: Path, images: Path) -> None:
+    before = snapshot(images)
+    result = build(config_for(tmp_path, images))
+    site = tmp_path / "site"
+    assert snapshot(images) == before  # perturbed copies never touch the user's folder
+    assert {n.network for n in result.experiment.networks} == {"efficientnet_lite0", "pixels"}  # baseline added
+
+    ds = next(d for d in explorer_data(site)["datasets"] if d["name"] == "perturbation")
+    metrics = json.loads((site / "experiments" / "metrics.json").read_text())
+    n_profiles = len(metrics["profiles"])
+    assert metrics["originals"] == len(ds["queries"]) == 12
+    assert metrics["indexed"] == len(ds["items"]) == 12 * 6
+    assert sorted({i["profile"] for i in ds["items"] if "profile" in i}) == sorted(
+        p["label"] for p in metrics["profiles"])
+    page = (site / "experiments" / "index.html").read_text()
+    rows = {(r["network"], r["k"]): r for r in metrics["recovery"]}
+    for net in ds["networks"]:
+        # recompute from the published lists: a neighbour is an own copy when its owner is the query
+        owners = np.array([[ds["items"][j].get("owner", -1) for j, _ in row] for row in net["neighbours"]])
+        for k in metrics["ks"]:
+            c = (owners[:, :k] == np.array(ds["queries"])[:, None]).sum(axis=1)
+            p, r, f1 = precision_recall_f1(c, k, n_profiles)
+            row = rows[(net["name"], k)]
+            for name, values in (("precision", p), ("recall", r), ("f1", f1)):
+                assert row[f"{name}_mean"] == pytest.approx(values.mean(), abs=1e-12)
+                assert row[f"{name}_std"] == pytest.approx(values.std(), abs=1e-12)
+                assert f"{values.mean():.3f} ± {values.std():.3f}" in page
+    csv_rows = list(csv.DictReader(io.StringIO((site / "experiments" / "metrics.csv").read_text())))
+    assert {(r["network"], int(r["k"])) for r in csv_rows} == set(rows)
+    for r in csv_rows:
+        assert float(r["f1_mean"]) == pytest.approx(rows[(r["network"], int(r["k"]))]["f1_mean"], abs=1e-6)
+    # the page says whether the network beats the pixel baseline, and draws three charts
+    assert re.search(r'class="verdict (better|worse|equal)"', page)
+    assert page.count("<svg") == 3
+    # every copy's thumbnail is in the site; copies link to their original's page
+    for item in ds["items"]:
+        assert (site / item["thumb"]).is_file()
+        assert (site / item["page"]).is_file()
+
+
+def test_the_experiment_can_be_turned_off(tmp_path: Path, images: Path) -> None:
+    result = build(config_for(tmp_path, images, experiment=False))
+    assert result.experiment is None
+    assert [n.name for n in result.networks] == ["efficientnet_lite0"]  # no baseline added
+    assert not (tmp_path / "site" / "experiments").exists()
+    assert [d["name"] for d in explorer_data(tmp_path / "site")["datasets"]] == ["collection"]
+
+
+def test_copies_are_cached_like_originals(tmp_path: Path, images: Path) -> None:
+    cfg = config_for(tmp_path, images, networks=("pixels",), profiles=("m1", "flip"))
+    first = build(cfg)
+    assert first.networks[0].extracted == 12 * 3
+    second = build(cfg)
+    assert (second.networks[0].extracted, second.networks[0].cached) == (0, 36)
+    third = build(make_config(**{**cfg.__dict__, "profiles": ("m1", "flip", "blur")}))
+    assert third.networks[0].extracted == 12  # only the new profile's copies
+
+
+def test_originals_are_capped_with_a_fixed_seed(tmp_path: Path, images: Path) -> None:
+    items = scan(images).items
+    a = choose_originals(items, 5, seed=71)
+    assert len(a) == 5 and a == choose_originals(items, 5, seed=71)
+    assert [i.id for i in a] == sorted(i.id for i in a)
+    assert choose_originals(items, 5, seed=72) != a
+    assert choose_originals(items, 100, seed=71) == items
+    result = build(config_for(tmp_path, images, networks=("pixels",), experiment_originals=5))
+    assert result.experiment.layout.m == 5
+
+
+def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, images: Path) -> None:
+    build(config_for(tmp_path, images, networks=("pixels",)))
+    done = subprocess.run([VSIS, "evaluate", str(tmp_path / "site")], capture_output=True, text=True,
+                          env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "site" / "experiments" / "metrics.json").read_text())
+    for r in metrics["recovery"]:
+        assert f"{r['f1_mean']:.3f} ± {r['f1_std']:.3f}" in done.stdout
+    assert "Recovery per profile" in done.stdout and "Category precision" in done.stdout
+    missing = subprocess.run([VSIS, "evaluate", str(tmp_path / "nothing")], capture_output=True, text=True)
+    assert missing.returncode == 1 and "metrics.json: not found" in missing.stderr
