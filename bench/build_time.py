@@ -1,5 +1,8 @@
 """Build time per network: a cold build (empty cache), then a rebuild with nothing changed.
 
+The perturbation experiment is off here (bench/experiment.py measures it), so each row is one network's
+collection build alone.
+
     python bench/build_time.py                                   # the bundled sample, its two networks
     python bench/build_time.py --openclipart 2000 --networks efficientnet_lite0,pixels,squeezenet1_1
 
@@ -16,24 +19,11 @@ import argparse
 import json
 import os
 import platform
-import random
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-OPENCLIPART = Path("/usr/share/openclipart/png")
-
-
-def openclipart_collection(n: int, dest: Path, seed: int = 71) -> Path:
-    files = sorted(OPENCLIPART.rglob("*.png"))
-    if len(files) < n:
-        raise SystemExit(f"{OPENCLIPART}: {len(files)} images, {n} asked (apt-get install openclipart-png)")
-    for src in sorted(random.Random(seed).sample(files, n)):
-        link = dest / src.relative_to(OPENCLIPART)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(src)
-    return dest
+from openclipart import REPO, machine, openclipart_collection
 
 
 def ensure_weights(name: str, torch_home: Path) -> str:
@@ -79,7 +69,7 @@ def main() -> None:
         for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
             weights = ensure_weights(name, tmp_path / "torch_home")
             config = make_config(collection=collection, metadata=metadata, networks=(name,), out=tmp_path / f"site-{name}",
-                                 cache_dir=tmp_path / f"cache-{name}")
+                                 cache_dir=tmp_path / f"cache-{name}", experiment=False)
             start = time.perf_counter()
             cold = build(config)
             cold_s = time.perf_counter() - start
@@ -96,8 +86,7 @@ def main() -> None:
             print(f"{label}: {name:<18} {len(cold.items):>5} items  cold {cold_s:7.1f}s "
                   f"({net.images_per_second:6.1f} img/s extracting)  rebuild {warm_s:5.1f}s  "
                   f"Annoy recall@10 {net.annoy_recall:.3f}  weights: {weights}", flush=True)
-    result = {"collection": label, "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}".strip(", "),
-              "python": platform.python_version(), "rows": rows}
+    result = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(args.out.read_text()) if args.out.is_file() else {}
     existing[label] = result

@@ -53,6 +53,10 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _annoy(config: BuildConfig) -> AnnoySettings:
+    return AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
+
+
 def _thumb_store(config: BuildConfig) -> BlobStore:
     return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-d{DECODE_VERSION}", ".jpg")
 
@@ -84,8 +88,8 @@ def extract_features(
     bad: set[str] = set()
     with ExitStack() as stack:
         decoding = stack.enter_context(reporter.task("decoding", len(work)))
+        keys = {i.content_hash for i, _, _ in work} | {copy_key(i.content_hash, p) for i, _, ps in work for p in ps}
         for name, runner in runners.items():
-            keys = {i.content_hash for i, _, _ in work} | {copy_key(i.content_hash, p) for i, _, ps in work for p in ps}
             todo = sum(runner.needs(key) for key in keys)
             runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo)).advance
         for item, original, profiles in work:
@@ -115,7 +119,7 @@ def find_neighbours(
 ) -> list[NetworkResult]:
     """Neighbours on the plain collection. n_keys: the distinct images (originals and copies) whose
     features this build needed, to report how many came from the cache."""
-    settings = AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
+    settings = _annoy(config)
     hashes = [i.content_hash for i in items]
     results = []
     with reporter.task("indexing", len(runners)) as task:
@@ -146,7 +150,7 @@ def run_experiment(
     config: BuildConfig,
     reporter: Reporter,
 ) -> ExperimentResult:
-    settings = AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
+    settings = _annoy(config)
     ks = list(config.experiment_ks)
     networks = []
     with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runners)) as task:
@@ -185,7 +189,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "networks": ", ".join(config.built_networks),
         "k": config.k,
         "annoy_trees": config.annoy_trees,
-        "annoy_search_k": AnnoySettings(config.annoy_trees, config.annoy_search_k).search_k_for(config.k),
+        "annoy_search_k": _annoy(config).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
     }

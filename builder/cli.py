@@ -34,6 +34,18 @@ def _fail_cleanly(fn: Callable) -> Callable:
     return wrapper
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
+
+
+def _numbers(text: str | None, flag: str) -> tuple[int, ...] | None:
+    names = _names(text)
+    try:
+        return tuple(int(n) for n in names) if names else None
+    except ValueError:
+        raise VsisError(f"{flag} takes comma-separated whole numbers, got {text!r}") from None
+
+
 @app.command()
 @_fail_cleanly
 def build(
@@ -49,6 +61,11 @@ def build(
     cache_dir: Optional[Path] = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
     title: Optional[str] = typer.Option(None, help="Site title."),
     batch_size: Optional[int] = typer.Option(None, help="Images per inference batch [default: 16]."),
+    experiment: Optional[bool] = typer.Option(None, "--experiment/--no-experiment",
+                                              help="Run the perturbation-recovery experiment [default: on]."),
+    originals: Optional[int] = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
+    profiles: Optional[str] = typer.Option(None, help="Experiment: comma-separated profiles [default: m1,...,m5]."),
+    experiment_k: Optional[str] = typer.Option(None, help="Experiment: comma-separated k values [default: 1,3,5]."),
 ) -> None:
     """Build the site: scan, extract features, find neighbours, render."""
     from .build import build as run_build
@@ -57,10 +74,10 @@ def build(
 
     if config is None and collection is None and Path("vsis.toml").is_file():
         config = Path("vsis.toml")
-    names = tuple(n.strip() for n in networks.split(",") if n.strip()) if networks else None
     cfg = make_config(config, collection=collection, metadata=metadata, metadata_key=metadata_key,
-                      networks=names, k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
-                      batch_size=batch_size)
+                      networks=_names(networks), k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
+                      batch_size=batch_size, experiment=experiment, experiment_originals=originals,
+                      profiles=_names(profiles), experiment_ks=_numbers(experiment_k, "--experiment-k"))
     if weights:
         cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()
     with RichReporter(err_console) as reporter:
@@ -79,6 +96,10 @@ def build(
             highlight=False,
             soft_wrap=True,
         )
+    if result.experiment is not None:
+        ex = result.experiment
+        console.print(f"  experiment: {ex.layout.m} originals x {len(ex.layout.profiles)} profiles; "
+                      f"`vsis evaluate {result.out}` prints the tables", highlight=False, soft_wrap=True)
     if result.skipped:
         console.print(f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False)
 

@@ -32,7 +32,7 @@ def write_collection(root: Path, layout: dict[str, int], start_seed: int = 0) ->
     paths = []
     seed = start_seed
     for folder, count in layout.items():
-        for n in range(count):
+        for _ in range(count):
             path = root / folder / f"img_{seed:03d}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             drawing(seed).save(path)

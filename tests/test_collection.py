@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from builder.collection import assign_ids, read_metadata, scan, slugify
 from builder.errors import MetadataError, VsisError

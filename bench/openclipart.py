@@ -1,0 +1,32 @@
+"""Shared by the benchmarks: a real collection of N OpenClipart drawings, and a description of the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OPENCLIPART = Path("/usr/share/openclipart/png")
+
+
+def openclipart_collection(n: int, dest: Path, seed: int = 71) -> Path:
+    """A fixed-seed sample of n drawings from Debian's openclipart-png, linked (not copied) into dest."""
+    files = sorted(OPENCLIPART.rglob("*.png"))
+    if len(files) < n:
+        raise SystemExit(f"{OPENCLIPART}: {len(files)} images, {n} asked (apt-get install openclipart-png)")
+    for src in sorted(random.Random(seed).sample(files, n)):
+        link = dest / src.relative_to(OPENCLIPART)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(src)
+    return dest
+
+
+def machine() -> str:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores, {model}".strip(", ")
