@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import BlobStore
-from .collection import Collection, Item, scan
+from .collection import Item, scan
 from .config import BuildConfig
 from .errors import VsisError
 from .extract import NetworkRunner, load_matrix, make_runner
@@ -61,19 +61,28 @@ def _thumb_store(config: BuildConfig) -> BlobStore:
     return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-d{DECODE_VERSION}", ".jpg")
 
 
-def extract_features(
-    collection: Collection, config: BuildConfig, reporter: Reporter, copies_of: dict[str, list[Profile]]
-) -> tuple[list[Item], dict[str, NetworkRunner]]:
-    """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
-    originals in `copies_of`, by item id) and feed each to every network that lacks its features.
-    Returns the items that are usable (bad files are reported and left out) and the runners."""
+def make_runners(config: BuildConfig) -> dict[str, NetworkRunner]:
     from .networks.torch_runtime import best_device
 
     device = best_device()
-    runners = {
-        name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), device, config.batch_size)
+    return {
+        name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), device, config.batch_size,
+                          config.backend)
         for name in config.built_networks
     }
+
+
+def extract_features(
+    items: list[Item],
+    config: BuildConfig,
+    reporter: Reporter,
+    runners: dict[str, NetworkRunner],
+    copies_of: dict[str, list[Profile]],
+    skipped: list[tuple[str, str]],
+) -> list[Item]:
+    """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
+    originals in `copies_of`, by item id) and feed each to every network that lacks its features.
+    Returns the items that are usable; bad files are reported, added to `skipped` and left out."""
     thumbs = _thumb_store(config)
     limits = DecodeLimits(max_pixels=config.max_pixels)
 
@@ -81,7 +90,7 @@ def extract_features(
         return not thumbs.has(key) or any(r.needs(key) for r in runners.values())
 
     work = []  # (item, original needed?, profiles whose copy is needed)
-    for item in collection.items:
+    for item in items:
         profiles = [p for p in copies_of.get(item.id, []) if missing(copy_key(item.content_hash, p))]
         if missing(item.content_hash) or profiles:
             work.append((item, missing(item.content_hash), profiles))
@@ -97,7 +106,7 @@ def extract_features(
                 im = decode(item.path, limits)
             except ImageError as exc:
                 bad.add(item.id)
-                collection.skipped.append((item.relpath, str(exc)))
+                skipped.append((item.relpath, str(exc)))
                 reporter.warn(f"{item.path}: {exc}; skipped")
             else:
                 variants = [(item.content_hash, im)] if original else []
@@ -111,7 +120,7 @@ def extract_features(
             decoding.advance()
         for runner in runners.values():
             runner.flush()
-    return [i for i in collection.items if i.id not in bad], runners
+    return [i for i in items if i.id not in bad]
 
 
 def find_neighbours(
@@ -192,6 +201,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "annoy_search_k": _annoy(config).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
+        "backend": config.backend,
     }
 
 
@@ -208,14 +218,22 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
             warn=reporter.warn,
         )
     profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
-    chosen = choose_originals(collection.items, config.experiment_originals, config.experiment_seed) if profiles else []
-    items, runners = extract_features(collection, config, reporter, {i.id: profiles for i in chosen})
+    runners = make_runners(config)
+    cap, seed = config.experiment_originals, config.experiment_seed
+    chosen = choose_originals(collection.items, cap, seed) if profiles else []
+    items = extract_features(collection.items, config, reporter, runners, {i.id: profiles for i in chosen},
+                             collection.skipped)
     if len(items) < 2:
         raise VsisError(f"{config.collection}: {len(items)} usable image(s); at least 2 are needed for neighbours")
     layout = None
     if profiles:
-        usable = {i.id for i in items}
-        layout = ExperimentLayout([i for i in chosen if i.id in usable], profiles)
+        originals = choose_originals(items, cap, seed)  # the next in line replace originals that failed
+        chosen_ids = {i.id for i in chosen}
+        replacements = [i for i in originals if i.id not in chosen_ids]
+        if replacements:
+            extract_features(replacements, config, reporter, runners, {i.id: profiles for i in replacements},
+                             collection.skipped)
+        layout = ExperimentLayout(originals, profiles)
     keys = {i.content_hash for i in items} | set(layout.keys if layout else [])
     results = find_neighbours(items, runners, config, reporter, len(keys))
     experiment = run_experiment(layout, items, runners, results, config, reporter) if layout else None

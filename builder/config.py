@@ -41,6 +41,7 @@ class BuildConfig:
     title: str = ""
     thumb_size: int = 256
     batch_size: int = 16
+    backend: str = "torch"
     max_pixels: int = 64_000_000
     # the perturbation-recovery experiment
     experiment: bool = True
@@ -69,6 +70,8 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
+        if self.backend not in ("torch", "onnx"):
+            raise ConfigError(f"unknown backend '{self.backend}' (known: torch, onnx)")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
@@ -104,6 +107,7 @@ _TOP_KEYS = {
     "title": "str",
     "thumb_size": "int",
     "batch_size": "int",
+    "backend": "str",
     "max_pixels": "int",
 }
 _ANNOY_KEYS = {"trees": "annoy_trees", "search_k": "annoy_search_k", "seed": "annoy_seed"}

@@ -8,7 +8,7 @@ networks, measured on the plain collection's neighbours.
 
 from __future__ import annotations
 
-import random
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +26,16 @@ from .perturb import Profile, copy_key
 
 
 def choose_originals(items: list[Item], cap: int, seed: int) -> list[Item]:
-    """All items when there are at most `cap`; otherwise a fixed-seed sample, in id order."""
+    """All items when there are at most `cap`; otherwise the first `cap` in a seeded hash order, returned
+    in id order. The order of an item does not depend on the others, so removing an item that cannot be
+    decoded, or adding one, changes the choice by at most that item."""
     if len(items) <= cap:
         return list(items)
-    chosen = random.Random(seed).sample(sorted(items, key=lambda i: i.id), cap)
-    return sorted(chosen, key=lambda i: i.id)
+
+    def rank(item: Item) -> str:
+        return hashlib.sha256(f"{seed}|{item.id}".encode()).hexdigest()
+
+    return sorted(sorted(items, key=rank)[:cap], key=lambda i: i.id)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from .backends import load_extractor
 from .cache import FeatureStore
 from .networks.registry import NetworkSpec
 
@@ -90,6 +91,12 @@ def make_runner(
     weights_file: Path | None,
     device: str,
     batch_size: int,
+    backend: str = "torch",
 ) -> NetworkRunner:
     store = FeatureStore(cache_dir, spec.cache_key(weights_file))
-    return NetworkRunner(spec=spec, store=store, load=lambda: spec.load(weights_file, device), batch_size=batch_size)
+    return NetworkRunner(
+        spec=spec,
+        store=store,
+        load=lambda: load_extractor(spec, weights_file, device, backend, cache_dir),
+        batch_size=batch_size,
+    )

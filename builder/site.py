@@ -1,7 +1,7 @@
-"""The site: page models -> Jinja2 templates -> a folder of static files.
+"""The site: page models (defined here, filled in by pages.py) -> Jinja2 templates -> a folder of files.
 
-Everything is computed here, in Python; templates only lay it out and the explorer's script only shows
-the data the builder wrote. The site is written to a temporary folder beside the target and swapped in
+Every number is computed in Python before rendering; templates only lay it out and the explorer's
+script only shows the data the builder wrote. The site is written to a temporary folder beside the target and swapped in
 when complete, so an interrupted build leaves the previous site as it was. A folder is only ever replaced
 if it is empty or carries the marker file of a site vsis built.
 """
@@ -55,7 +55,7 @@ class PageItem:
 @dataclass
 class PageNeighbour:
     item: PageItem
-    index: int  # position of `item` in SiteModel.items
+    index: int  # position of `item` in its dataset's items
     score: float
 
 

@@ -126,9 +126,23 @@ def test_originals_are_capped_with_a_fixed_seed(tmp_path: Path, images: Path) ->
     assert len(a) == 5 and a == choose_originals(items, 5, seed=71)
     assert [i.id for i in a] == sorted(i.id for i in a)
     assert choose_originals(items, 5, seed=72) != a
+    # an item's rank does not depend on the others: dropping an unchosen item changes nothing
+    rest = [i for i in items if i not in a]
+    assert choose_originals([i for i in items if i is not rest[0]], 5, seed=71) == a
     assert choose_originals(items, 100, seed=71) == items
     result = build(config_for(tmp_path, images, networks=("pixels",), experiment_originals=5))
     assert result.experiment.layout.m == 5
+
+
+def test_an_original_that_cannot_be_decoded_is_replaced(tmp_path: Path, images: Path) -> None:
+    (images / "broken.png").write_bytes(b"not a png")
+    scanned = scan(images).items  # 12 good + 1 broken
+    seed = next(s for s in range(100) if "broken" in {i.id for i in choose_originals(scanned, 12, s)})
+    result = build(config_for(tmp_path, images, networks=("pixels",), experiment_originals=12,
+                              experiment_seed=seed))
+    originals = result.experiment.layout.originals
+    assert len(originals) == 12 and "broken" not in {i.id for i in originals}
+    assert dict(result.skipped)["broken.png"].startswith("not an image")
 
 
 def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, images: Path) -> None:

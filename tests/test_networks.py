@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from builder.backends import load_extractor
 from builder.errors import WeightsUnavailable
 from builder.networks import all_specs, get
 from builder.networks.torchvision_nets import TorchvisionWeights
@@ -67,7 +68,7 @@ def test_torchvision_network_loads_from_the_torch_cache(
     cached_checkpoint(name, torch_home, monkeypatch)
     spec = get(name)
     assert spec.weights.available()[0]
-    features = spec.load(None, "cpu")(batch_for(name))
+    features = load_extractor(spec, None, "cpu")(batch_for(name))
     assert features.shape == (2, spec.dim)
     assert np.isfinite(features).all()
     assert not np.allclose(features[0], features[1])
@@ -83,7 +84,7 @@ def test_the_cached_checkpoint_is_what_runs(torch_home: Path, monkeypatch: pytes
     batch = batch_for("squeezenet1_1")
     with torch.inference_mode():
         expected = model.features(torch.from_numpy(batch)).mean(dim=(2, 3)).numpy()
-    got = get("squeezenet1_1").load(None, "cpu")(batch)
+    got = load_extractor(get("squeezenet1_1"), None, "cpu")(batch)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -97,7 +98,7 @@ def test_vgg16_reads_fc7(torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     with torch.inference_mode():
         x = torch.flatten(model.avgpool(model.features(torch.from_numpy(batch))), 1)
         fc7 = model.classifier[3](model.classifier[1](model.classifier[0](x)))  # Linear, ReLU, (Dropout), Linear
-    np.testing.assert_allclose(get("vgg16").load(None, "cpu")(batch), fc7.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(load_extractor(get("vgg16"), None, "cpu")(batch), fc7.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_missing_weights_offline_say_what_file_is_expected_where(
@@ -108,7 +109,7 @@ def test_missing_weights_offline_say_what_file_is_expected_where(
     spec = get("resnet152")
     assert spec.weights.available()[0] is False
     with pytest.raises(WeightsUnavailable) as err:
-        spec.load(None, "cpu")
+        load_extractor(spec, None, "cpu")
     message = str(err.value)
     assert str(tmp_path / "empty" / "hub" / "checkpoints" / "resnet152-394f9c45.pth") in message
     assert "https://download.pytorch.org/models/resnet152-394f9c45.pth" in message
@@ -124,7 +125,7 @@ def test_a_failed_download_becomes_the_same_clear_error(tmp_path: Path, monkeypa
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
     with pytest.raises(WeightsUnavailable, match=r"squeezenet1_1: weights not available offline"):
-        get("squeezenet1_1").load(None, "cpu")
+        load_extractor(get("squeezenet1_1"), None, "cpu")
 
 
 def test_weights_flag_loads_a_local_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +135,7 @@ def test_weights_flag_loads_a_local_checkpoint(tmp_path: Path, monkeypatch: pyte
     state = save_checkpoint("squeezenet1_1", tmp_path / "plain.pth")
     torch.save({"state_dict": state, "epoch": 3}, local)  # a training checkpoint wrapping the state dict
     spec = get("squeezenet1_1")
-    assert spec.load(local, "cpu")(batch_for("squeezenet1_1")).shape == (2, 512)
+    assert load_extractor(spec, local, "cpu")(batch_for("squeezenet1_1")).shape == (2, 512)
     assert spec.cache_key(local) != spec.cache_key(None)  # other weights, other cached features
 
 
@@ -142,9 +143,9 @@ def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
     wrong = tmp_path / "resnet.pth"
     save_checkpoint("densenet121", wrong)
     with pytest.raises(WeightsUnavailable, match=r"does not fit the network"):
-        get("squeezenet1_1").load(wrong, "cpu")
+        load_extractor(get("squeezenet1_1"), wrong, "cpu")
     with pytest.raises(WeightsUnavailable, match=r"not found"):
-        get("squeezenet1_1").load(tmp_path / "absent.pth", "cpu")
+        load_extractor(get("squeezenet1_1"), tmp_path / "absent.pth", "cpu")
 
 
 def test_efficientnet_lite0_has_real_imagenet_weights() -> None:
@@ -157,7 +158,7 @@ def test_efficientnet_lite0_has_real_imagenet_weights() -> None:
              SAMPLE / "people" / "blacksmiti_ganson.png"]
     images = [decode(f) for f in files]
     images.append(images[0].resize((images[0].width // 2, images[0].height // 2)))
-    feats = spec.load(None, "cpu")(np.stack([spec.preprocess(im) for im in images]))
+    feats = load_extractor(spec, None, "cpu")(np.stack([spec.preprocess(im) for im in images]))
     feats /= np.linalg.norm(feats, axis=1, keepdims=True)
     assert feats.shape == (4, 1280)
     same = feats[0] @ feats[3]
@@ -167,7 +168,7 @@ def test_efficientnet_lite0_has_real_imagenet_weights() -> None:
 
 def test_pixels_baseline() -> None:
     spec = get("pixels")
-    vec = spec.load(None, "cpu")(batch_for("pixels"))
+    vec = load_extractor(spec, None, "cpu")(batch_for("pixels"))
     assert vec.shape == (2, 768)
     white = spec.preprocess(drawing(0).point(lambda _: 255))
     assert np.allclose(white, 0.5)

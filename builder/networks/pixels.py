@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .preprocess import SmallPixels
-from .registry import Extractor, NetworkSpec, register
+from .registry import NetworkSpec, register
 
 
 class NoWeights:
@@ -22,10 +20,6 @@ def _identity(batch: np.ndarray) -> np.ndarray:
     return batch.reshape(batch.shape[0], -1)
 
 
-def _load(weights_file: Path | None, device: str) -> Extractor:
-    return _identity
-
-
 _PIXELS = SmallPixels(side=16)
 
 register(
@@ -36,6 +30,6 @@ register(
         description="plain-pixel baseline",
         preprocess=_PIXELS,
         weights=NoWeights(),
-        load=_load,
+        direct=_identity,
     )
 )

@@ -27,6 +27,10 @@ class ResizeCropNormalize:
     def key(self) -> str:
         return f"rcn:{self.resize}:{self.crop}:{self.mean}:{self.std}"
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (3, self.crop, self.crop)
+
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size
         scale = self.resize / min(w, h)
@@ -52,6 +56,10 @@ class SmallPixels:
     @property
     def key(self) -> str:
         return f"pixels:{self.side}:pad-white"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.side * self.side * 3,)
 
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PIL import Image
@@ -25,6 +25,9 @@ class Preprocess(Protocol):
 
     @property
     def key(self) -> str: ...
+
+    @property
+    def input_shape(self) -> tuple[int, ...]: ...
 
 
 class WeightsSource(Protocol):
@@ -47,8 +50,11 @@ class NetworkSpec:
     description: str
     preprocess: Preprocess
     weights: WeightsSource
-    # load(weights_file or None, device) -> Extractor. Raises WeightsUnavailable when offline.
-    load: Callable[[Path | None, str], Extractor]
+    # A torch network: build_module(weights_file or None) -> the eval-mode torch module that maps a
+    # preprocessed batch to features; raises WeightsUnavailable when the weights cannot be had.
+    build_module: Callable[[Path | None], Any] | None = None
+    # A network computed without a model (the pixel baseline): the extractor itself.
+    direct: Extractor | None = None
     version: str = "1"  # bump when the extraction code changes its output
 
     def cache_key(self, weights_file: Path | None = None) -> str:

@@ -21,8 +21,8 @@ from torch import nn
 
 from ..errors import WeightsUnavailable
 from .preprocess import ResizeCropNormalize
-from .registry import Extractor, NetworkSpec, register
-from .torch_runtime import TorchExtractor, load_state, read_checkpoint
+from .registry import NetworkSpec, register
+from .torch_runtime import load_state, read_checkpoint
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class TorchvisionWeights:
 
 def _torchvision_loader(
     builder: Callable[..., nn.Module], source: TorchvisionWeights, head: Callable[[nn.Module], nn.Module], name: str
-) -> Callable[[Path | None, str], Extractor]:
-    def load(weights_file: Path | None, device: str) -> Extractor:
+) -> Callable[[Path | None], nn.Module]:
+    def load(weights_file: Path | None) -> nn.Module:
         if weights_file is not None:
             model = builder(weights=None)
             load_state(model, read_checkpoint(weights_file, name), name, weights_file)
@@ -70,7 +70,7 @@ def _torchvision_loader(
                 model = builder(weights=source.weights)
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
                 raise WeightsUnavailable(source.missing_message(name, str(getattr(exc, "reason", exc)))) from None
-        return TorchExtractor(head(model), device)
+        return head(model).eval()
 
     return load
 
@@ -116,6 +116,6 @@ for _name, _builder, _enum, _head, _dim, _layer, _desc in [
             description=_desc,
             preprocess=_IMAGENET,
             weights=_source,
-            load=_torchvision_loader(_builder, _source, _head, _name),
+            build_module=_torchvision_loader(_builder, _source, _head, _name),
         )
     )

@@ -1,0 +1,91 @@
+"""How a network is run: eager PyTorch, or ONNX Runtime on the network exported once.
+
+Both give the same features (fp32; equal within float rounding), so the feature cache does not depend on
+the backend. Exported models are cached under <cache_dir>/models/, keyed like the features (network,
+weights, preprocessing, layer), so a network is exported once per configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .networks.registry import Extractor, NetworkSpec
+
+BACKENDS = ("torch", "onnx")
+OPSET = 17
+
+
+class OnnxExtractor:
+    """An ONNX Runtime session: the CUDA execution provider when asked for and present, else the CPU."""
+
+    def __init__(self, path: Path, device: str) -> None:
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        return out.reshape(out.shape[0], -1)
+
+
+def onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path) -> Path:
+    return cache_dir / "models" / f"{spec.cache_key(weights_file)}-opset{OPSET}.onnx"
+
+
+def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
+    """Export the network's feature module with a dynamic batch axis; written atomically."""
+    import torch
+
+    if spec.build_module is None:
+        raise ConfigError(f"{spec.name}: not a torch network, nothing to export")
+    module = spec.build_module(weights_file).eval()
+    dummy = torch.zeros((1, *spec.preprocess.input_shape), dtype=torch.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on constant folding and deprecations
+            torch.onnx.export(
+                module, (dummy,), tmp, dynamo=False, opset_version=OPSET, input_names=["input"],
+                output_names=["features"], dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_extractor(
+    spec: NetworkSpec, weights_file: Path | None, device: str, backend: str = "torch", cache_dir: Path | None = None
+) -> Extractor:
+    """The network, ready to run on preprocessed batches."""
+    if spec.direct is not None:
+        return spec.direct
+    if spec.build_module is None:
+        raise ConfigError(f"{spec.name}: declares neither a module nor a direct extractor")
+    if backend == "torch":
+        from .networks.torch_runtime import TorchExtractor
+
+        return TorchExtractor(spec.build_module(weights_file), device)
+    if backend == "onnx":
+        if cache_dir is None:
+            raise ConfigError("the onnx backend needs a cache folder for exported models")
+        path = onnx_path(spec, weights_file, cache_dir)
+        if not path.is_file():
+            export_onnx(spec, weights_file, path)
+        return OnnxExtractor(path, device)
+    raise ConfigError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
