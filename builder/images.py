@@ -8,7 +8,6 @@ converted to RGB, animations reduced to their first frame, oversized images refu
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +53,17 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
+def _open_unchecked(data: bytes) -> Image.Image:
+    """Image.open without Pillow's own decompression-bomb check: `decode` applies the configured limit
+    itself, before any pixel is decoded, and names the image's size in its message."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        return Image.open(io.BytesIO(data))
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
 def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     """Open `path` and return an upright RGB image, or raise ImageError naming what is wrong."""
     try:
@@ -63,24 +73,20 @@ def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     if not data:
         raise ImageError("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-            width, height = im.size
-            if width * height > limits.max_pixels:
-                raise ImageError(
-                    f"too large: {width}x{height} = {width * height:,} pixels (limit {limits.max_pixels:,}; "
-                    "raise max_pixels to accept it)"
-                )
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
-            im.load()
-            im = ImageOps.exif_transpose(im) or im
-            return _to_rgb(im)
+        im = _open_unchecked(data)
+        width, height = im.size
+        if width * height > limits.max_pixels:
+            raise ImageError(
+                f"too large: {width}x{height} = {width * height:,} pixels (limit {limits.max_pixels:,}; "
+                "raise max_pixels to accept it)"
+            )
+        if getattr(im, "n_frames", 1) > 1:
+            im.seek(0)
+        im.load()
+        im = ImageOps.exif_transpose(im) or im
+        return _to_rgb(im)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"too large: {exc}") from None
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -103,3 +103,14 @@ def test_thumbnail_fits_without_upscaling_and_jpeg_is_deterministic() -> None:
     assert thumbnail(big, 100).size == (100, 50)
     assert thumbnail(drawing(3, size=50), 100).size == (50, 50)
     assert save_jpeg(big) == save_jpeg(big.copy())
+
+
+def test_the_configured_limit_applies_above_pillows_own(tmp_path: Path) -> None:
+    """Pillow refuses images over ~179 megapixels on its own; vsis names the size and its own limit."""
+    from PIL import Image as PILImage
+
+    path = _save(Image.new("1", (15000, 12000)), tmp_path / "huge.png")  # 180 megapixels, tiny file
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(ImageError, match=r"too large: 15000x12000 = 180,000,000 pixels \(limit 64,000,000"):
+        decode(path)
+    assert PILImage.MAX_IMAGE_PIXELS is not None  # Pillow's global check is left as it was
