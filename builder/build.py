@@ -22,7 +22,8 @@ from .config import BuildConfig
 from .errors import VsisError
 from .extract import NetworkRunner, load_matrix, make_runner
 from .perturb import Profile, copy_key, get_profile
-from .images import DECODE_VERSION, DecodeLimits, ImageError, decode, save_jpeg, thumbnail
+from .images import DECODE_VERSION, DecodeLimits
+from .prepare import FileTask, VariantTask, ordered_map, prepare
 from .neighbours import AnnoySettings, Neighbours, annoy_neighbours, exact_neighbours, recall_against
 from .networks import get as get_network
 from .progress import QuietReporter, Reporter
@@ -84,39 +85,38 @@ def extract_features(
     originals in `copies_of`, by item id) and feed each to every network that lacks its features.
     Returns the items that are usable; bad files are reported, added to `skipped` and left out."""
     thumbs = _thumb_store(config)
-    limits = DecodeLimits(max_pixels=config.max_pixels)
 
-    def missing(key: str) -> bool:
-        return not thumbs.has(key) or any(r.needs(key) for r in runners.values())
+    def variant(key: str, profile: Profile | None) -> VariantTask | None:
+        inputs = tuple((name, r.spec.preprocess) for name, r in runners.items() if r.needs(key))
+        need_thumb = not thumbs.has(key)
+        if not inputs and not need_thumb:
+            return None
+        return VariantTask(key, profile, config.thumb_size if need_thumb else None, inputs)
 
-    work = []  # (item, original needed?, profiles whose copy is needed)
+    tasks = []
     for item in items:
-        profiles = [p for p in copies_of.get(item.id, []) if missing(copy_key(item.content_hash, p))]
-        if missing(item.content_hash) or profiles:
-            work.append((item, missing(item.content_hash), profiles))
+        wanted = [(item.content_hash, None)] + [(copy_key(item.content_hash, p), p) for p in copies_of.get(item.id, [])]
+        variants = tuple(v for v in (variant(key, p) for key, p in wanted) if v is not None)
+        if variants:
+            tasks.append(FileTask(item, variants))
     bad: set[str] = set()
+    limits = DecodeLimits(max_pixels=config.max_pixels)
     with ExitStack() as stack:
-        decoding = stack.enter_context(reporter.task("decoding", len(work)))
-        keys = {i.content_hash for i, _, _ in work} | {copy_key(i.content_hash, p) for i, _, ps in work for p in ps}
+        decoding = stack.enter_context(reporter.task("decoding", len(tasks)))
         for name, runner in runners.items():
-            todo = sum(runner.needs(key) for key in keys)
+            todo = len({v.key for t in tasks for v in t.variants if any(n == name for n, _ in v.inputs)})
             runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo)).advance
-        for item, original, profiles in work:
-            try:
-                im = decode(item.path, limits)
-            except ImageError as exc:
+        for prepared in ordered_map(lambda t: prepare(t, limits), tasks, config.workers):
+            item = prepared.item
+            if prepared.error is not None:
                 bad.add(item.id)
-                skipped.append((item.relpath, str(exc)))
-                reporter.warn(f"{item.path}: {exc}; skipped")
-            else:
-                variants = [(item.content_hash, im)] if original else []
-                variants += [(copy_key(item.content_hash, p), p.apply(im)) for p in profiles]
-                for key, variant in variants:
-                    if not thumbs.has(key):
-                        thumbs.put(key, save_jpeg(thumbnail(variant, config.thumb_size)))
-                    for runner in runners.values():
-                        if runner.needs(key):
-                            runner.submit(key, variant)
+                skipped.append((item.relpath, prepared.error))
+                reporter.warn(f"{item.path}: {prepared.error}; skipped")
+            for v in prepared.variants:
+                if v.thumb is not None:
+                    thumbs.put(v.key, v.thumb)
+                for name, array in v.inputs.items():
+                    runners[name].submit(v.key, array)
             decoding.advance()
         for runner in runners.values():
             runner.flush()

@@ -42,6 +42,7 @@ class BuildConfig:
     thumb_size: int = 256
     batch_size: int = 16
     backend: str = "torch"
+    workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
     max_pixels: int = 64_000_000
     # the perturbation-recovery experiment
     experiment: bool = True
@@ -72,6 +73,8 @@ class BuildConfig:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
         if self.backend not in ("torch", "onnx"):
             raise ConfigError(f"unknown backend '{self.backend}' (known: torch, onnx)")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
@@ -108,6 +111,7 @@ _TOP_KEYS = {
     "thumb_size": "int",
     "batch_size": "int",
     "backend": "str",
+    "workers": "int",
     "max_pixels": "int",
 }
 _ANNOY_KEYS = {"trees": "annoy_trees", "search_k": "annoy_search_k", "seed": "annoy_seed"}

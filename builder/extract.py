@@ -1,7 +1,7 @@
 """Feature extraction: preprocessed images in batches through a network, L2-normalised, cached.
 
-A `NetworkRunner` is fed decoded images one at a time (so each file is decoded once for all networks),
-runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
+A `NetworkRunner` is fed preprocessed inputs one at a time (prepare.py decodes each file once for all
+networks), runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
 interrupted build loses at most one batch.
 """
 
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image
 
 from .backends import load_extractor
 from .cache import FeatureStore
@@ -51,10 +50,11 @@ class NetworkRunner:
     def needs(self, content_hash: str) -> bool:
         return not self.store.has(content_hash)
 
-    def submit(self, content_hash: str, im: Image.Image) -> None:
+    def submit(self, content_hash: str, inputs: np.ndarray) -> None:
+        """Queue one preprocessed input; a full batch runs at once."""
         if any(h == content_hash for h, _ in self._pending):
             return  # byte-identical duplicate already queued
-        self._pending.append((content_hash, self.spec.preprocess(im)))
+        self._pending.append((content_hash, inputs))
         if len(self._pending) >= self.batch_size:
             self.flush()
 

@@ -8,6 +8,7 @@ converted to RGB, animations reduced to their first frame, oversized images refu
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,15 +54,19 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
+_PILLOW_LIMIT = threading.Lock()
+
+
 def _open_unchecked(data: bytes) -> Image.Image:
     """Image.open without Pillow's own decompression-bomb check: `decode` applies the configured limit
     itself, before any pixel is decoded, and names the image's size in its message."""
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        return Image.open(io.BytesIO(data))
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
+    with _PILLOW_LIMIT:  # decoding runs in worker threads; the setting is global
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:

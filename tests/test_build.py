@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from builder.build import build
@@ -140,3 +141,19 @@ def test_a_collection_too_small_for_neighbours_is_an_error(tmp_path: Path) -> No
     with pytest.raises(VsisError, match="at least 2"):
         build(make_config(collection=tmp_path / "one", networks=("pixels",), out=tmp_path / "s",
                           cache_dir=tmp_path / "c"))
+
+
+def test_worker_threads_change_nothing_but_speed(project: Path) -> None:
+    (project / "images" / "bad.png").write_bytes(b"nope")
+    inline = build(config_for(project, workers=0, experiment=True, cache_dir=project / "c0", out=project / "s0"))
+    threaded = build(config_for(project, workers=3, experiment=True, cache_dir=project / "c3", out=project / "s3"))
+    assert inline.skipped == threaded.skipped
+    for a, b in zip(inline.networks, threaded.networks):
+        assert (a.neighbours.indices == b.neighbours.indices).all()
+        np.testing.assert_array_equal(a.neighbours.scores, b.neighbours.scores)
+    ex_a, ex_b = inline.experiment, threaded.experiment
+    assert [r.f1 for n in ex_a.networks for r in n.recovery] == [r.f1 for n in ex_b.networks for r in n.recovery]
+    feats = sorted(p.relative_to(project / "c0") for p in (project / "c0" / "features").rglob("*.npy"))
+    assert feats == sorted(p.relative_to(project / "c3") for p in (project / "c3" / "features").rglob("*.npy"))
+    for rel in feats:
+        assert (project / "c0" / rel).read_bytes() == (project / "c3" / rel).read_bytes()
