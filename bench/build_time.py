@@ -51,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--openclipart", type=int, default=0, help="build N OpenClipart images instead of the sample")
     parser.add_argument("--networks", default="efficientnet_lite0,pixels")
+    parser.add_argument("--workers", default="2", help="comma-separated: one cold build per value (e.g. 0,2)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "build_time.json")
     args = parser.parse_args()
 
@@ -66,10 +67,11 @@ def main() -> None:
             collection = REPO / "samples" / "openclipart"
             metadata, label = collection / "metadata.csv", "bundled sample"
         rows = []
-        for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+        runs = [(n.strip(), int(w)) for n in args.networks.split(",") if n.strip() for w in args.workers.split(",")]
+        for name, workers in runs:
             weights = ensure_weights(name, tmp_path / "torch_home")
             config = make_config(collection=collection, metadata=metadata, networks=(name,), out=tmp_path / f"site-{name}",
-                                 cache_dir=tmp_path / f"cache-{name}", experiment=False)
+                                 cache_dir=tmp_path / f"cache-{name}-{workers}", experiment=False, workers=workers)
             start = time.perf_counter()
             cold = build(config)
             cold_s = time.perf_counter() - start
@@ -78,12 +80,12 @@ def main() -> None:
             warm_s = time.perf_counter() - start
             net = cold.networks[0]
             rows.append({
-                "network": name, "weights": weights, "items": len(cold.items), "skipped": len(cold.skipped),
+                "network": name, "workers": workers, "weights": weights, "items": len(cold.items), "skipped": len(cold.skipped),
                 "cold_build_s": round(cold_s, 2), "extract_images_per_s": round(net.images_per_second, 2),
                 "rebuild_s": round(warm_s, 2), "rebuild_extracted": warm.networks[0].extracted,
                 "annoy_recall_at_10": round(net.annoy_recall, 4),
             })
-            print(f"{label}: {name:<18} {len(cold.items):>5} items  cold {cold_s:7.1f}s "
+            print(f"{label}: {name:<18} workers {workers}  {len(cold.items):>5} items  cold {cold_s:7.1f}s "
                   f"({net.images_per_second:6.1f} img/s extracting)  rebuild {warm_s:5.1f}s  "
                   f"Annoy recall@10 {net.annoy_recall:.3f}  weights: {weights}", flush=True)
     result = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
