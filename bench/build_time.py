@@ -17,34 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import tempfile
 import time
 from pathlib import Path
 
-from openclipart import REPO, machine, openclipart_collection
-
-
-def ensure_weights(name: str, torch_home: Path) -> str:
-    """'imagenet' when the real weights are cached; otherwise save random ones where torchvision looks."""
-    from builder.networks import get
-    from builder.networks.torchvision_nets import TorchvisionWeights
-
-    spec = get(name)
-    if not isinstance(spec.weights, TorchvisionWeights):
-        return spec.weights.describe()
-    if spec.weights.expected_path().is_file():
-        return "imagenet (cached)"
-    import torch
-    import torchvision.models as tvm
-
-    os.environ["TORCH_HOME"] = str(torch_home)
-    path = spec.weights.expected_path()
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(getattr(tvm, name)(weights=None).state_dict(), path)
-    return "random (timing only)"
+from common import REPO, ensure_weights, machine, openclipart_collection
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from openclipart import REPO, machine, openclipart_collection
+from common import REPO, machine, openclipart_collection
 
 
 def main() -> None:

@@ -17,8 +17,24 @@ import numpy as np
 from .errors import ConfigError
 from .networks.registry import Extractor, NetworkSpec
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx")
 OPSET = 17
+
+
+def resolve_backend(requested: str, device: str) -> str:
+    """'auto' is ONNX Runtime on the CPU, where bench/extract.py measured it 1.5x to 5.7x faster than eager
+    PyTorch for every network with features equal within 3e-7 cosine distance; eager PyTorch on a GPU
+    (not measured here) and wherever onnx or onnxruntime are missing."""
+    if requested != "auto":
+        return requested
+    if device != "cpu":
+        return "torch"
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
 
 
 class OnnxExtractor:
@@ -73,6 +89,7 @@ def load_extractor(
     spec: NetworkSpec, weights_file: Path | None, device: str, backend: str = "torch", cache_dir: Path | None = None
 ) -> Extractor:
     """The network, ready to run on preprocessed batches."""
+    backend = resolve_backend(backend, device)
     if spec.direct is not None:
         return spec.direct
     if spec.build_module is None:

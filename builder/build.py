@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
+from .backends import resolve_backend
 from .cache import BlobStore
 from .collection import Item, scan
 from .config import BuildConfig
@@ -183,6 +184,8 @@ def _package_version(name: str) -> str:
 def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
     """Versions and settings, so a reader can tell how a site was made. The build time honours
     SOURCE_DATE_EPOCH, for reproducible output."""
+    from .networks.torch_runtime import best_device
+
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return {
@@ -201,7 +204,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "annoy_search_k": _annoy(config).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
-        "backend": config.backend,
+        "backend": resolve_backend(config.backend, best_device()),
     }
 
 

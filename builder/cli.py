@@ -61,7 +61,7 @@ def build(
     cache_dir: Optional[Path] = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
     title: Optional[str] = typer.Option(None, help="Site title."),
     batch_size: Optional[int] = typer.Option(None, help="Images per inference batch [default: 16]."),
-    backend: Optional[str] = typer.Option(None, help="Run networks with torch or onnx (ONNX Runtime) [default: torch]."),
+    backend: Optional[str] = typer.Option(None, help="auto, torch or onnx (ONNX Runtime) [default: auto: onnx on the CPU]."),
     workers: Optional[int] = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
     experiment: Optional[bool] = typer.Option(None, "--experiment/--no-experiment",
                                               help="Run the perturbation-recovery experiment [default: on]."),

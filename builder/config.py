@@ -41,7 +41,7 @@ class BuildConfig:
     title: str = ""
     thumb_size: int = 256
     batch_size: int = 16
-    backend: str = "torch"
+    backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (builder/backends.py)
     workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
     max_pixels: int = 64_000_000
     # the perturbation-recovery experiment
@@ -71,8 +71,8 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
-        if self.backend not in ("torch", "onnx"):
-            raise ConfigError(f"unknown backend '{self.backend}' (known: torch, onnx)")
+        if self.backend not in ("auto", "torch", "onnx"):
+            raise ConfigError(f"unknown backend '{self.backend}' (known: auto, torch, onnx)")
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.batch_size < 1:

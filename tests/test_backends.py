@@ -59,3 +59,12 @@ def test_a_build_with_onnx_finds_the_torch_neighbours(tmp_path: Path) -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown backend 'tensorrt'"):
         make_config(backend="tensorrt")
+
+
+def test_auto_is_onnx_on_the_cpu_and_torch_on_a_gpu() -> None:
+    from builder.backends import resolve_backend
+
+    assert resolve_backend("auto", "cpu") == "onnx"
+    assert resolve_backend("auto", "cuda") == "torch"
+    assert resolve_backend("torch", "cpu") == "torch"
+    assert make_config().backend == "auto"

@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: a real collection of N OpenClipart drawings, and a description of the machine."""
+"""Shared by the benchmarks: a real collection of N OpenClipart drawings, weights for timing, the machine."""
 
 from __future__ import annotations
 
@@ -30,3 +30,24 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{platform.machine()}, {os.cpu_count()} cores, {model}".strip(", ")
+
+
+def ensure_weights(name: str, torch_home: Path) -> str:
+    """'imagenet' when the real weights are cached; otherwise save random ones where torchvision looks."""
+    from builder.networks import get
+    from builder.networks.torchvision_nets import TorchvisionWeights
+
+    spec = get(name)
+    if not isinstance(spec.weights, TorchvisionWeights):
+        return spec.weights.describe()
+    if spec.weights.expected_path().is_file():
+        return "imagenet (cached)"
+    import torch
+    import torchvision.models as tvm
+
+    os.environ["TORCH_HOME"] = str(torch_home)
+    path = spec.weights.expected_path()
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(getattr(tvm, name)(weights=None).state_dict(), path)
+    return "random (timing only)"

@@ -1,0 +1,138 @@
+"""Extraction speed per network x backend, and whether the faster ways find what torch fp32 finds.
+
+    python bench/extract.py                                         # the bundled sample
+    python bench/extract.py --openclipart 300 --networks efficientnet_lite0,resnet152,vgg16
+
+Images are decoded and preprocessed once, up front, so the figures are inference alone. Each network x
+backend runs in its own process (so its peak memory is its own): one warm-up batch, then every image in
+batches of --batch-size. Reported against torch fp32 measured in the same run: speed-up, the largest
+cosine distance between the two features of an image, and recall@10, the share of each image's exact
+10 nearest neighbours by torch fp32 that the other way also finds. Writes bench/results/extract.json.
+Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
+only; see common.ensure_weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import REPO, ensure_weights, machine, openclipart_collection
+
+
+def worker(args: argparse.Namespace) -> None:
+    """In a child process: time one network x backend over the saved inputs."""
+    from builder.backends import load_extractor
+    from builder.extract import l2_normalise
+    from builder.networks import get
+
+    spec = get(args.network)
+    inputs = np.load(args.inputs, mmap_mode="r")
+    start = time.perf_counter()
+    extractor = load_extractor(spec, None, "cpu", args.backend, Path(args.cache))
+    load_s = time.perf_counter() - start
+    extractor(np.ascontiguousarray(inputs[: args.batch_size]))  # warm-up
+    features = []
+    start = time.perf_counter()
+    for i in range(0, len(inputs), args.batch_size):
+        features.append(extractor(np.ascontiguousarray(inputs[i : i + args.batch_size])))
+    seconds = time.perf_counter() - start
+    np.save(args.features, l2_normalise(np.concatenate(features)))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb}))
+
+
+def exact_top(x: np.ndarray, k: int) -> np.ndarray:
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--openclipart", type=int, default=0)
+    parser.add_argument("--networks", default="efficientnet_lite0")
+    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "extract.json")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--network", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", help=argparse.SUPPRESS)
+    parser.add_argument("--features", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+
+    from builder.collection import scan
+    from builder.images import ImageError, decode
+    from builder.networks import get
+
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
+        tmp_path = Path(tmp)
+        if args.openclipart:
+            root, label = openclipart_collection(args.openclipart, tmp_path / "collection"), f"openclipart-{args.openclipart}"
+        else:
+            root, label = REPO / "samples" / "openclipart", "bundled sample"
+        images = []
+        for item in scan(root).items:
+            try:
+                images.append(decode(item.path))
+            except ImageError:
+                pass
+        for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+            weights = ensure_weights(name, tmp_path / "torch_home")
+            spec = get(name)
+            inputs = tmp_path / f"{name}-inputs.npy"
+            np.save(inputs, np.stack([spec.preprocess(im) for im in images]).astype(np.float32))
+            results = {}
+            for backend in backends:
+                features = tmp_path / f"{name}-{backend}.npy"
+                done = subprocess.run(
+                    [sys.executable, __file__, "--worker", "--network", name, "--backend", backend, "--inputs",
+                     str(inputs), "--features", str(features), "--cache", str(tmp_path / "cache"),
+                     "--batch-size", str(args.batch_size)],
+                    capture_output=True, text=True, check=True,
+                )
+                measured = json.loads(done.stdout.strip().splitlines()[-1])
+                results[backend] = (measured, np.load(features))
+            reference_measured, reference = results[backends[0]]
+            reference_top = exact_top(reference, 10)
+            for backend, (measured, feats) in results.items():
+                top = exact_top(feats, 10)
+                recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(reference_top.tolist(), top.tolist())])
+                row = {
+                    "network": name, "backend": backend, "precision": "fp32", "weights": weights,
+                    "images": len(images), "images_per_s": round(len(images) / measured["seconds"], 2),
+                    "speedup": round(reference_measured["seconds"] / measured["seconds"], 2),
+                    "max_cosine_distance": float(np.max(1.0 - np.sum(reference * feats, axis=1))),
+                    "recall_at_10": round(float(recall), 4),
+                    "peak_rss_mb": round(measured["peak_rss_mb"]), "load_s": round(measured["load_seconds"], 1),
+                }
+                rows.append(row)
+                print(f"{label}: {name:<18} {backend:<6} fp32  {row['images_per_s']:7.1f} img/s  "
+                      f"x{row['speedup']:.2f}  max cos dist {row['max_cosine_distance']:.1e}  "
+                      f"recall@10 {row['recall_at_10']:.3f}  peak {row['peak_rss_mb']} MB  "
+                      f"(load/export {row['load_s']} s; weights: {weights})", flush=True)
+    record = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    existing[label] = record
+    args.out.write_text(json.dumps(existing, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
