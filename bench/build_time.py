@@ -16,13 +16,11 @@ Prints a table and writes bench/results/build_time.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, ensure_weights, machine, openclipart_collection
+from common import REPO, bench_collection, ensure_weights, save_results
 
 
 def main() -> None:
@@ -38,12 +36,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
-        if args.openclipart:
-            collection = openclipart_collection(args.openclipart, tmp_path / "collection")
-            metadata, label = None, f"openclipart-{args.openclipart}"
-        else:
-            collection = REPO / "samples" / "openclipart"
-            metadata, label = collection / "metadata.csv", "bundled sample"
+        collection, metadata, label = bench_collection(args.openclipart, tmp_path)
         rows = []
         runs = [(n.strip(), int(w)) for n in args.networks.split(",") if n.strip() for w in args.workers.split(",")]
         for name, workers in runs:
@@ -66,12 +59,7 @@ def main() -> None:
             print(f"{label}: {name:<18} workers {workers}  {len(cold.items):>5} items  cold {cold_s:7.1f}s "
                   f"({net.images_per_second:6.1f} img/s extracting)  rebuild {warm_s:5.1f}s  "
                   f"Annoy recall@10 {net.annoy_recall:.3f}  weights: {weights}", flush=True)
-    result = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    existing[label] = result
-    args.out.write_text(json.dumps(existing, indent=2) + "\n")
-    print(f"written to {args.out}")
+    save_results(args.out, label, rows)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
@@ -51,3 +52,21 @@ def ensure_weights(name: str, torch_home: Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(getattr(tvm, name)(weights=None).state_dict(), path)
     return "random (timing only)"
+
+
+def bench_collection(openclipart: int, tmp_path: Path) -> tuple[Path, Path | None, str]:
+    """(collection folder, metadata file, label): N OpenClipart drawings, or the bundled sample when N = 0."""
+    if openclipart:
+        return openclipart_collection(openclipart, tmp_path / "collection"), None, f"openclipart-{openclipart}"
+    sample = REPO / "samples" / "openclipart"
+    return sample, sample / "metadata.csv", "bundled sample"
+
+
+def save_results(path: Path, label: str, rows: list[dict]) -> None:
+    """Merge this run's rows into the JSON file under `label`, beside earlier runs on other collections."""
+    record = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(path.read_text()) if path.is_file() else {}
+    existing[label] = record
+    path.write_text(json.dumps(existing, indent=2) + "\n")
+    print(f"written to {path}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import REPO, ensure_weights, machine, openclipart_collection
+from common import REPO, bench_collection, ensure_weights, save_results
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -82,10 +81,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
-        if args.openclipart:
-            root, label = openclipart_collection(args.openclipart, tmp_path / "collection"), f"openclipart-{args.openclipart}"
-        else:
-            root, label = REPO / "samples" / "openclipart", "bundled sample"
+        root, _, label = bench_collection(args.openclipart, tmp_path)
         images = []
         for item in scan(root).items:
             try:
@@ -126,12 +122,7 @@ def main() -> None:
                       f"x{row['speedup']:.2f}  max cos dist {row['max_cosine_distance']:.1e}  "
                       f"recall@10 {row['recall_at_10']:.3f}  peak {row['peak_rss_mb']} MB  "
                       f"(load/export {row['load_s']} s; weights: {weights})", flush=True)
-    record = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    existing[label] = record
-    args.out.write_text(json.dumps(existing, indent=2) + "\n")
-    print(f"written to {args.out}")
+    save_results(args.out, label, rows)
 
 
 if __name__ == "__main__":
