@@ -71,8 +71,10 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
-        if self.backend not in ("auto", "torch", "onnx"):
-            raise ConfigError(f"unknown backend '{self.backend}' (known: auto, torch, onnx)")
+        from .backends import BACKENDS  # local import: backends pull in the network registry (torch)
+
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"unknown backend '{self.backend}' (known: {', '.join(BACKENDS)})")
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.batch_size < 1:
