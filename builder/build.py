@@ -21,15 +21,15 @@ from .cache import BlobStore
 from .collection import Item, scan
 from .config import BuildConfig
 from .errors import VsisError
+from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
 from .extract import NetworkRunner, load_matrix, make_runner
-from .perturb import Profile, copy_key, get_profile
 from .images import DECODE_VERSION, DecodeLimits
-from .prepare import FileTask, VariantTask, ordered_map, prepare
 from .neighbours import AnnoySettings, Neighbours, annoy_neighbours, exact_neighbours, recall_against
 from .networks import get as get_network
-from .progress import QuietReporter, Reporter
-from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
 from .pages import site_model
+from .perturb import Profile, copy_key, get_profile
+from .prepare import FileTask, VariantTask, ordered_map, prepare
+from .progress import QuietReporter, Reporter
 from .site import publish
 
 

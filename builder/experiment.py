@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,12 +52,23 @@ class ExperimentLayout:
         return len(self.originals)
 
     @property
+    def size(self) -> int:
+        """Rows in the index: the originals and all their copies."""
+        return self.m * (1 + len(self.profiles))
+
+    @cached_property
+    def copies(self) -> list[tuple[Profile, Item]]:
+        """(profile, original) of rows m, m + 1, ...: the one place that fixes the copies' order."""
+        return [(profile, item) for profile in self.profiles for item in self.originals]
+
+    @cached_property
     def keys(self) -> list[str]:
         """Feature-cache keys, row by row."""
-        keys = [i.content_hash for i in self.originals]
-        for profile in self.profiles:
-            keys += [copy_key(i.content_hash, profile) for i in self.originals]
-        return keys
+        return [i.content_hash for i in self.originals] + [copy_key(i.content_hash, p) for p, i in self.copies]
+
+    def row(self, original: int, profile: int) -> int:
+        """The row of original `original`'s copy made with profile index `profile`."""
+        return self.m * (1 + profile) + original
 
     def owner(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(rows) % self.m

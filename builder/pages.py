@@ -68,7 +68,7 @@ def experiment_page(
     profile_columns = [(p.name, k) for p in layout.profiles for k in ks]
     m = layout.m
     examples = [
-        (originals[i], [(p.label, copies[j * m + i].thumb) for j, p in enumerate(layout.profiles)])
+        (originals[i], [(p.label, copies[layout.row(i, j) - m].thumb) for j, p in enumerate(layout.profiles)])
         for i in range(min(EXAMPLES, m))
     ]
     charts = []
@@ -80,7 +80,7 @@ def experiment_page(
     names = [n.network for n in ex.networks]
     metrics = {
         "originals": m,
-        "indexed": m * (1 + len(layout.profiles)),
+        "indexed": layout.size,
         "profiles": [{"name": p.name, "label": p.label, "description": p.description} for p in layout.profiles],
         "ks": ks,
         "recovery": [
@@ -97,7 +97,7 @@ def experiment_page(
     }
     return ExperimentPage(
         originals=m,
-        indexed=m * (1 + len(layout.profiles)),
+        indexed=layout.size,
         profiles=layout.profiles,
         ks=ks,
         examples=examples,
@@ -140,15 +140,12 @@ def site_model(
     if experiment is not None:
         layout = experiment.layout
         originals = [page_item(i) for i in layout.originals]
-        copies = [
-            page_item(i, copy_id(i.id, p), f"{i.title} ({p.label})")
-            for p in layout.profiles for i in layout.originals
-        ]
-        for p in layout.profiles:
-            for i in layout.originals:
-                extra_files[f"thumbs/{copy_id(i.id, p)}.jpg"] = thumb_path(copy_key(i.content_hash, p))
+        copies = [page_item(i, copy_id(i.id, p), f"{i.title} ({p.label})") for p, i in layout.copies]
+        for p, i in layout.copies:
+            extra_files[f"thumbs/{copy_id(i.id, p)}.jpg"] = thumb_path(copy_key(i.content_hash, p))
         ex_items = originals + copies
         m = layout.m
+        copy_rows = range(m, layout.size)
         datasets.append(Dataset(
             "perturbation",
             f"Perturbation set ({m} originals + {len(copies)} copies)",
@@ -156,8 +153,8 @@ def site_model(
             [(n.network, _rows(ex_items, n.neighbours.indices.tolist(), n.neighbours.scores.tolist()))
              for n in experiment.networks],
             queries=list(range(m)),
-            profile_of={m + n: layout.profiles[n // m].label for n in range(len(copies))},
-            owner_of={m + n: n % m for n in range(len(copies))},
+            profile_of={r: layout.profiles[j].label for r, j in zip(copy_rows, layout.profile(copy_rows).tolist())},
+            owner_of=dict(zip(copy_rows, layout.owner(copy_rows).tolist())),
         ))
         experiment_model = experiment_page(experiment, originals, copies)
     return SiteModel(

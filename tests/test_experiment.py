@@ -156,3 +156,17 @@ def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, ima
     assert "Recovery per profile" in done.stdout and "Category precision" in done.stdout
     missing = subprocess.run([VSIS, "evaluate", str(tmp_path / "nothing")], capture_output=True, text=True)
     assert missing.returncode == 1 and "metrics.json: not found" in missing.stderr
+
+
+def test_layout_rows_owners_and_profiles_agree(images: Path) -> None:
+    from builder.experiment import ExperimentLayout
+    from builder.perturb import copy_key, get_profile
+
+    items = scan(images).items[:3]
+    layout = ExperimentLayout(items, [get_profile("m1"), get_profile("flip")])
+    assert layout.size == len(layout.keys) == 9
+    for row, (profile, item) in enumerate(layout.copies, start=layout.m):
+        i, j = items.index(item), layout.profiles.index(profile)
+        assert layout.row(i, j) == row
+        assert layout.owner(np.array([row]))[0] == i and layout.profile(np.array([row]))[0] == j
+        assert layout.keys[row] == copy_key(item.content_hash, profile)
