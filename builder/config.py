@@ -116,13 +116,20 @@ _TOP_KEYS = {
     "workers": "int",
     "max_pixels": "int",
 }
-_ANNOY_KEYS = {"trees": "annoy_trees", "search_k": "annoy_search_k", "seed": "annoy_seed"}
-_EXPERIMENT_KEYS = {
-    "enabled": ("experiment", "bool"),
-    "originals": ("experiment_originals", "int"),
-    "seed": ("experiment_seed", "int"),
-    "profiles": ("profiles", "list"),
-    "k": ("experiment_ks", "intlist"),
+# Tables of vsis.toml: [table] key -> (BuildConfig field, kind).
+_TABLES = {
+    "annoy": {
+        "trees": ("annoy_trees", "int"),
+        "search_k": ("annoy_search_k", "int"),
+        "seed": ("annoy_seed", "int"),
+    },
+    "experiment": {
+        "enabled": ("experiment", "bool"),
+        "originals": ("experiment_originals", "int"),
+        "seed": ("experiment_seed", "int"),
+        "profiles": ("profiles", "list"),
+        "k": ("experiment_ks", "intlist"),
+    },
 }
 
 
@@ -171,28 +178,21 @@ def load_toml(path: Path) -> dict[str, Any]:
     for key, value in raw.items():
         if key in _TOP_KEYS:
             values[key] = _typed(key, value, _TOP_KEYS[key], base)
-        elif key == "annoy":
+        elif key in _TABLES:
             if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [annoy] must be a table")
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            table = _TABLES[key]
             for sub, sub_value in value.items():
-                if sub not in _ANNOY_KEYS:
-                    raise ConfigError(f"{path}: unknown key 'annoy.{sub}' (known: {', '.join(_ANNOY_KEYS)})")
-                values[_ANNOY_KEYS[sub]] = _typed(f"annoy.{sub}", sub_value, "int", base)
-        elif key == "experiment":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [experiment] must be a table")
-            for sub, sub_value in value.items():
-                if sub not in _EXPERIMENT_KEYS:
-                    known = ", ".join(_EXPERIMENT_KEYS)
-                    raise ConfigError(f"{path}: unknown key 'experiment.{sub}' (known: {known})")
-                field_name, kind = _EXPERIMENT_KEYS[sub]
-                values[field_name] = _typed(f"experiment.{sub}", sub_value, kind, base)
+                if sub not in table:
+                    raise ConfigError(f"{path}: unknown key '{key}.{sub}' (known: {', '.join(table)})")
+                field_name, kind = table[sub]
+                values[field_name] = _typed(f"{key}.{sub}", sub_value, kind, base)
         elif key == "weights":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [weights] must be a table of network = file")
             values["weights"] = {n: _typed(f"weights.{n}", v, "path", base) for n, v in value.items()}
         else:
-            known = ", ".join([*_TOP_KEYS, "annoy", "experiment", "weights"])
+            known = ", ".join([*_TOP_KEYS, *_TABLES, "weights"])
             raise ConfigError(f"{path}: unknown key '{key}' (known: {known})")
     return values
 

@@ -37,6 +37,10 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     [
         ("colection = 'x'\n", "unknown key 'colection'"),
         ("[annoy]\ntree = 3\n", "unknown key 'annoy.tree'"),
+        ("[experiment]\nprofile = ['m1']\n", "unknown key 'experiment.profile'"),
+        ("[experiment]\nprofiles = ['m9']\n", "unknown perturbation profile 'm9'"),
+        ("[experiment]\nk = [0, 3]\n", "experiment k values must be at least 1"),
+        ("annoy = 3\n", r"\[annoy\] must be a table"),
         ("k = 'ten'\n", "'k' must be an integer"),
         ("k = 0\n", "k must be at least 1"),
         ("networks = ['vgg17']\n", "unknown network 'vgg17'"),
