@@ -1,13 +1,15 @@
-"""Extraction speed per network x backend, and whether the faster ways find what torch fp32 finds.
+"""Extraction speed per network x backend x precision, and whether the faster ways find what torch fp32 finds.
 
     python bench/extract.py                                         # the bundled sample
-    python bench/extract.py --openclipart 300 --networks efficientnet_lite0,resnet152,vgg16
+    python bench/extract.py --openclipart 2000 --networks efficientnet_lite0,resnet152,vgg16
 
 Images are decoded and preprocessed once, up front, so the figures are inference alone. Each network x
-backend runs in its own process (so its peak memory is its own): one warm-up batch, then every image in
-batches of --batch-size. Reported against torch fp32 measured in the same run: speed-up, the largest
-cosine distance between the two features of an image, and recall@10, the share of each image's exact
-10 nearest neighbours by torch fp32 that the other way also finds. Writes bench/results/extract.json.
+mode (backend:precision) runs in its own process (so its peak memory is its own): one warm-up batch, then
+every image in batches of --batch-size; int8 is first calibrated on the first 64 inputs, as a build does
+(its quantization time is reported apart, as load/export). Reported against the first mode (torch:fp32)
+measured in the same run: speed-up, the largest and mean cosine distance between the two features of an
+image, and recall@10, the share of each image's exact 10 nearest neighbours by torch fp32 that the other
+way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
 only; see common.ensure_weights).
 """
@@ -33,11 +35,14 @@ def worker(args: argparse.Namespace) -> None:
     from builder.backends import load_extractor
     from builder.extract import l2_normalise
     from builder.networks import get
+    from builder.quantize import CALIBRATION_INPUTS
 
     spec = get(args.network)
     inputs = np.load(args.inputs, mmap_mode="r")
+    backend, precision = args.mode.split(":")
     start = time.perf_counter()
-    extractor = load_extractor(spec, None, "cpu", args.backend, Path(args.cache))
+    calibration = np.ascontiguousarray(inputs[:CALIBRATION_INPUTS])
+    extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
     load_s = time.perf_counter() - start
     extractor(np.ascontiguousarray(inputs[: args.batch_size]))  # warm-up
     features = []
@@ -60,12 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--openclipart", type=int, default=0)
     parser.add_argument("--networks", default="efficientnet_lite0")
-    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--modes", default="torch:fp32,onnx:fp32,torch:bf16,onnx:int8",
+                        help="backend:precision, comma-separated; the first is the reference")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "extract.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
-    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--features", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
@@ -77,7 +83,7 @@ def main() -> None:
     from builder.images import ImageError, decode
     from builder.networks import get
 
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     rows = []
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -94,34 +100,36 @@ def main() -> None:
             inputs = tmp_path / f"{name}-inputs.npy"
             np.save(inputs, np.stack([spec.preprocess(im) for im in images]).astype(np.float32))
             results = {}
-            for backend in backends:
-                features = tmp_path / f"{name}-{backend}.npy"
+            for mode in modes:
+                features = tmp_path / f"{name}-{mode.replace(':', '-')}.npy"
                 done = subprocess.run(
-                    [sys.executable, __file__, "--worker", "--network", name, "--backend", backend, "--inputs",
+                    [sys.executable, __file__, "--worker", "--network", name, "--mode", mode, "--inputs",
                      str(inputs), "--features", str(features), "--cache", str(tmp_path / "cache"),
                      "--batch-size", str(args.batch_size)],
                     capture_output=True, text=True, check=True,
                 )
                 measured = json.loads(done.stdout.strip().splitlines()[-1])
-                results[backend] = (measured, np.load(features))
-            reference_measured, reference = results[backends[0]]
+                results[mode] = (measured, np.load(features))
+            reference_measured, reference = results[modes[0]]
             reference_top = exact_top(reference, 10)
-            for backend, (measured, feats) in results.items():
+            for mode, (measured, feats) in results.items():
                 top = exact_top(feats, 10)
                 recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(reference_top.tolist(), top.tolist())])
+                distance = 1.0 - np.sum(reference * feats, axis=1)
+                backend, precision = mode.split(":")
                 row = {
-                    "network": name, "backend": backend, "precision": "fp32", "weights": weights,
+                    "network": name, "backend": backend, "precision": precision, "weights": weights,
                     "images": len(images), "images_per_s": round(len(images) / measured["seconds"], 2),
                     "speedup": round(reference_measured["seconds"] / measured["seconds"], 2),
-                    "max_cosine_distance": float(np.max(1.0 - np.sum(reference * feats, axis=1))),
+                    "max_cosine_distance": float(np.max(distance)), "mean_cosine_distance": float(np.mean(distance)),
                     "recall_at_10": round(float(recall), 4),
                     "peak_rss_mb": round(measured["peak_rss_mb"]), "load_s": round(measured["load_seconds"], 1),
                 }
                 rows.append(row)
-                print(f"{label}: {name:<18} {backend:<6} fp32  {row['images_per_s']:7.1f} img/s  "
-                      f"x{row['speedup']:.2f}  max cos dist {row['max_cosine_distance']:.1e}  "
-                      f"recall@10 {row['recall_at_10']:.3f}  peak {row['peak_rss_mb']} MB  "
-                      f"(load/export {row['load_s']} s; weights: {weights})", flush=True)
+                print(f"{label}: {name:<18} {backend:<6} {precision:<5} {row['images_per_s']:7.1f} img/s  "
+                      f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
+                      f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
+                      f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})", flush=True)
     save_results(args.out, label, rows)
 
 

@@ -1,8 +1,10 @@
-"""How a network is run: eager PyTorch, or ONNX Runtime on the network exported once.
+"""How a network is run: eager PyTorch, or ONNX Runtime on the network exported once; in fp32, bf16 or int8.
 
-Both give the same features (fp32; equal within float rounding), so the feature cache does not depend on
-the backend. Exported models are cached under <cache_dir>/models/, keyed like the features (network,
-weights, preprocessing, layer), so a network is exported once per configuration.
+In fp32 both backends give the same features (equal within float rounding), so the feature cache does not
+depend on the backend. Reduced precision changes the features a little, so each precision has features of
+its own (`feature_key`). bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static
+quantization, builder/quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the
+features (network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
 """
 
 from __future__ import annotations
@@ -18,13 +20,36 @@ from .errors import ConfigError
 from .networks.registry import Extractor, NetworkSpec
 
 BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("fp32", "bf16", "int8")
+# The one backend that runs each reduced precision.
+_PRECISION_BACKEND = {"bf16": "torch", "int8": "onnx"}
 OPSET = 17
 
 
-def resolve_backend(requested: str, device: str) -> str:
+def check_precision(backend: str, precision: str) -> None:
+    """Refuse a backend/precision pair that cannot run, naming the one that can."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
+    needed = _PRECISION_BACKEND.get(precision)
+    if needed and backend not in ("auto", needed):
+        raise ConfigError(f"precision {precision} runs on the {needed} backend, not {backend}")
+
+
+def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str) -> str:
+    """The feature cache key: fp32 features are shared by both backends; a reduced precision has its own.
+    A network without a model (the pixel baseline) has no precision."""
+    key = spec.cache_key(weights_file)
+    return key if precision == "fp32" or spec.direct is not None else f"{key}-{precision}"
+
+
+def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str:
     """'auto' is ONNX Runtime on the CPU, where bench/extract.py measured it 1.5x to 5.7x faster than eager
     PyTorch for every network with features equal within 3e-7 cosine distance; eager PyTorch on a GPU
-    (not measured here) and wherever onnx or onnxruntime are missing."""
+    (not measured here) and wherever onnx or onnxruntime are missing. A reduced precision decides the
+    backend itself."""
+    check_precision(requested, precision)
+    if precision in _PRECISION_BACKEND:
+        return _PRECISION_BACKEND[precision]
     if requested != "auto":
         return requested
     if device != "cpu":
@@ -56,8 +81,8 @@ class OnnxExtractor:
         return out.reshape(out.shape[0], -1)
 
 
-def onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path) -> Path:
-    return cache_dir / "models" / f"{spec.cache_key(weights_file)}-opset{OPSET}.onnx"
+def onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str = "fp32") -> Path:
+    return cache_dir / "models" / f"{feature_key(spec, weights_file, precision)}-opset{OPSET}.onnx"
 
 
 def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
@@ -86,10 +111,17 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
 
 
 def load_extractor(
-    spec: NetworkSpec, weights_file: Path | None, device: str, backend: str = "torch", cache_dir: Path | None = None
+    spec: NetworkSpec,
+    weights_file: Path | None,
+    device: str,
+    backend: str = "torch",
+    cache_dir: Path | None = None,
+    precision: str = "fp32",
+    calibration: np.ndarray | None = None,
 ) -> Extractor:
-    """The network, ready to run on preprocessed batches."""
-    backend = resolve_backend(backend, device)
+    """The network, ready to run on preprocessed batches. `calibration`: preprocessed inputs from the
+    collection, used once to quantize an int8 model that is not cached yet."""
+    backend = resolve_backend(backend, device, precision)
     if spec.direct is not None:
         return spec.direct
     if spec.build_module is None:
@@ -97,12 +129,20 @@ def load_extractor(
     if backend == "torch":
         from .networks.torch_runtime import TorchExtractor
 
-        return TorchExtractor(spec.build_module(weights_file), device)
+        return TorchExtractor(spec.build_module(weights_file), device, bf16=precision == "bf16")
     if backend == "onnx":
         if cache_dir is None:
             raise ConfigError("the onnx backend needs a cache folder for exported models")
-        path = onnx_path(spec, weights_file, cache_dir)
+        path = onnx_path(spec, weights_file, cache_dir, precision)
         if not path.is_file():
-            export_onnx(spec, weights_file, path)
+            fp32 = onnx_path(spec, weights_file, cache_dir)
+            if not fp32.is_file():
+                export_onnx(spec, weights_file, fp32)
+            if precision == "int8":
+                from .quantize import quantize_int8
+
+                if calibration is None or not len(calibration):
+                    raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
+                quantize_int8(fp32, path, calibration)
         return OnnxExtractor(path, device)
     raise ConfigError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")

@@ -16,15 +16,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
-from .backends import resolve_backend
-from .cache import BlobStore
-from .collection import Item, scan
+from .cache import BlobStore, HashCache
+from .collection import Item, file_hash, scan
 from .config import BuildConfig
 from .errors import VsisError
 from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
 from .extract import NetworkRunner, load_matrix, make_runner
-from .images import DECODE_VERSION, DecodeLimits
-from .neighbours import AnnoySettings, Neighbours, annoy_neighbours, exact_neighbours, recall_against
+from .images import DecodeLimits
+from .neighbours import AnnoySettings, Neighbours, NeighbourSearch, recall_against
 from .networks import get as get_network
 from .pages import site_model
 from .perturb import Profile, copy_key, get_profile
@@ -59,17 +58,25 @@ def _annoy(config: BuildConfig) -> AnnoySettings:
     return AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
 
 
+def _search(config: BuildConfig) -> NeighbourSearch:
+    return NeighbourSearch(_annoy(config), config.cache_dir / "neighbours")
+
+
+def decode_limits(config: BuildConfig) -> DecodeLimits:
+    """How files are decoded. JPEG draft mode keeps both sides at least twice what any network (256) or
+    the thumbnail reads, so perturbed crops still have pixels to spare (bench/draft.py measures the effect)."""
+    draft = 2 * max(256, config.thumb_size) if config.jpeg_draft else None
+    return DecodeLimits(max_pixels=config.max_pixels, draft_side=draft)
+
+
 def _thumb_store(config: BuildConfig) -> BlobStore:
-    return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-d{DECODE_VERSION}", ".jpg")
+    return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg")
 
 
 def make_runners(config: BuildConfig) -> dict[str, NetworkRunner]:
-    from .networks.torch_runtime import best_device
-
-    device = best_device()
     return {
-        name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), device, config.batch_size,
-                          config.backend)
+        name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), None, config.batch_size,
+                          config.backend, config.precision, decode_limits(config).key)
         for name in config.built_networks
     }
 
@@ -101,7 +108,7 @@ def extract_features(
         if variants:
             tasks.append(FileTask(item, variants))
     bad: set[str] = set()
-    limits = DecodeLimits(max_pixels=config.max_pixels)
+    limits = decode_limits(config)
     with ExitStack() as stack:
         decoding = stack.enter_context(reporter.task("decoding", len(tasks)))
         for name, runner in runners.items():
@@ -129,14 +136,14 @@ def find_neighbours(
 ) -> list[NetworkResult]:
     """Neighbours on the plain collection. n_keys: the distinct images (originals and copies) whose
     features this build needed, to report how many came from the cache."""
-    settings = _annoy(config)
+    search = _search(config)
     hashes = [i.content_hash for i in items]
     results = []
     with reporter.task("indexing", len(runners)) as task:
         for name, runner in runners.items():
             x = load_matrix(runner.store, hashes, runner.spec.dim)
-            approx = annoy_neighbours(x, config.k, settings)
-            exact = exact_neighbours(x, config.k)
+            approx = search.annoy(x, config.k)
+            exact = search.exact(x, config.k)
             stats = runner.stats
             results.append(
                 NetworkResult(
@@ -160,13 +167,13 @@ def run_experiment(
     config: BuildConfig,
     reporter: Reporter,
 ) -> ExperimentResult:
-    settings = _annoy(config)
+    search = _search(config)
     ks = list(config.experiment_ks)
     networks = []
     with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runners)) as task:
         for name, runner in runners.items():
             x = load_matrix(runner.store, layout.keys, runner.spec.dim)
-            networks.append(run_network(name, x, layout, ks, settings))
+            networks.append(run_network(name, x, layout, ks, search))
             task.advance()
     plain = {r.name: r.neighbours.indices for r in results}
     agreement_k = min(config.k, *(nb.shape[1] for nb in plain.values()))
@@ -183,9 +190,8 @@ def _package_version(name: str) -> str:
 
 def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
     """Versions and settings, so a reader can tell how a site was made. The build time honours
-    SOURCE_DATE_EPOCH, for reproducible output."""
-    from .networks.torch_runtime import best_device
-
+    SOURCE_DATE_EPOCH, for reproducible output. The backend is the configured one ('auto': ONNX Runtime on
+    a CPU, PyTorch on a GPU); fp32 features are the same from either."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return {
@@ -204,7 +210,8 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "annoy_search_k": _annoy(config).search_k_for(config.k),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
-        "backend": resolve_backend(config.backend, best_device()),
+        "backend": config.backend,
+        "precision": config.precision,
     }
 
 
@@ -212,6 +219,7 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
     """Run the whole pipeline and publish the site to `config.out`."""
     reporter = reporter or QuietReporter()
     started = time.perf_counter()
+    hashes = HashCache(config.cache_dir / "hashes.json", file_hash)
     with reporter.task("scanning", None) as task:
         collection = scan(
             config.collection,
@@ -219,7 +227,9 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
             config.metadata_key,
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
+            hash_file=hashes,
         )
+    hashes.save()
     profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
     runners = make_runners(config)
     cap, seed = config.experiment_originals, config.experiment_seed

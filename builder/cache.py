@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -43,6 +46,10 @@ class FeatureStore:
         np.save(buf, np.asarray(vector, dtype=np.float32), allow_pickle=False)
         atomic_write(self._path(content_hash), buf.getvalue())
 
+    def clear(self) -> None:
+        """Drop every vector (the folder is the cache's own, never the user's)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
 
 class BlobStore:
     """Bytes per key under a folder, e.g. thumbnails per content hash and size."""
@@ -59,3 +66,40 @@ class BlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         atomic_write(self.path(key), data)
+
+
+class HashCache:
+    """A file's content hash, remembered by its path, size, modification time and inode, so an unchanged
+    collection is not read again on every build. A changed file changes one of those and is hashed anew."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path, hash_file: Callable[[Path], str]) -> None:
+        self.path = path
+        self.hash_file = hash_file
+        self.entries: dict[str, list[object]] = {}
+        self.fresh: dict[str, list[object]] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == self.VERSION:
+                self.entries = data["files"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # no cache yet, or an unreadable one: hash everything
+
+    def __call__(self, file: Path) -> str:
+        st = file.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        key = str(file.resolve())
+        known = self.entries.get(key)
+        if known is not None and known[:3] == stamp:
+            digest = str(known[3])
+        else:
+            digest = self.hash_file(file)
+        self.fresh[key] = [*stamp, digest]
+        return digest
+
+    def save(self) -> None:
+        """Keep the files seen in this scan (entries for files gone are dropped)."""
+        if self.fresh != self.entries:
+            data = {"version": self.VERSION, "files": self.fresh}
+            atomic_write(self.path, json.dumps(data, sort_keys=True).encode())

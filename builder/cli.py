@@ -62,7 +62,10 @@ def build(
     title: Optional[str] = typer.Option(None, help="Site title."),
     batch_size: Optional[int] = typer.Option(None, help="Images per inference batch [default: 16]."),
     backend: Optional[str] = typer.Option(None, help="auto, torch or onnx (ONNX Runtime) [default: auto: onnx on the CPU]."),
+    precision: Optional[str] = typer.Option(None, help="fp32, bf16 (torch) or int8 (onnx, calibrated on the collection) [default: fp32]."),
     workers: Optional[int] = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
+    jpeg_draft: Optional[bool] = typer.Option(None, "--jpeg-draft/--no-jpeg-draft",
+                                              help="Decode large JPEGs at reduced scale [default: on]."),
     experiment: Optional[bool] = typer.Option(None, "--experiment/--no-experiment",
                                               help="Run the perturbation-recovery experiment [default: on]."),
     originals: Optional[int] = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
@@ -78,7 +81,8 @@ def build(
         config = Path("vsis.toml")
     cfg = make_config(config, collection=collection, metadata=metadata, metadata_key=metadata_key,
                       networks=_names(networks), k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
-                      batch_size=batch_size, backend=backend, workers=workers, experiment=experiment, experiment_originals=originals,
+                      batch_size=batch_size, backend=backend, precision=precision, workers=workers, jpeg_draft=jpeg_draft,
+                      experiment=experiment, experiment_originals=originals,
                       profiles=_names(profiles), experiment_ks=_numbers(experiment_k, "--experiment-k"))
     if weights:
         cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()

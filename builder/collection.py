@@ -216,8 +216,10 @@ def scan(
     metadata_key: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    hash_file: Callable[[Path], str] = file_hash,
 ) -> Collection:
-    """Scan `root` for images, give each a stable id, hash it and join its metadata."""
+    """Scan `root` for images, give each a stable id, hash it and join its metadata. hash_file: how a
+    file's content hash is had (the build passes one that remembers unchanged files)."""
     if not root.exists():
         raise VsisError(f"{root}: collection folder not found")
     if not root.is_dir():
@@ -250,7 +252,7 @@ def scan(
     for n, rel in enumerate(relpaths, 1):
         path = root / rel
         try:
-            digest = file_hash(path)
+            digest = hash_file(path)
         except OSError as exc:
             skipped.append((rel, f"cannot read: {exc.strerror or exc}"))
             if warn:

@@ -42,8 +42,10 @@ class BuildConfig:
     thumb_size: int = 256
     batch_size: int = 16
     backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (builder/backends.py)
+    precision: str = "fp32"  # bf16 (torch) and int8 (onnx) trade a little fidelity for speed
     workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
     max_pixels: int = 64_000_000
+    jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (builder/images.py)
     # the perturbation-recovery experiment
     experiment: bool = True
     experiment_originals: int = 1000
@@ -71,10 +73,11 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
-        from .backends import BACKENDS  # local import: backends pull in the network registry (torch)
+        from .backends import BACKENDS, check_precision  # local import: backends pull in the network registry
 
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{self.backend}' (known: {', '.join(BACKENDS)})")
+        check_precision(self.backend, self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.batch_size < 1:
@@ -113,8 +116,10 @@ _TOP_KEYS = {
     "thumb_size": "int",
     "batch_size": "int",
     "backend": "str",
+    "precision": "str",
     "workers": "int",
     "max_pixels": "int",
+    "jpeg_draft": "bool",
 }
 # Tables of vsis.toml: [table] key -> (BuildConfig field, kind).
 _TABLES = {

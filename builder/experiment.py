@@ -22,7 +22,7 @@ from .evaluate import (
     profile_recovery,
     recovery,
 )
-from .neighbours import AnnoySettings, Neighbours, annoy_neighbours
+from .neighbours import Neighbours, NeighbourSearch
 from .perturb import Profile, copy_key
 
 
@@ -97,10 +97,10 @@ class ExperimentResult:
 
 
 def run_network(
-    name: str, features: np.ndarray, layout: ExperimentLayout, ks: list[int], settings: AnnoySettings
+    name: str, features: np.ndarray, layout: ExperimentLayout, ks: list[int], search: NeighbourSearch
 ) -> NetworkExperiment:
     """features: one row per layout row."""
-    neighbours = annoy_neighbours(features, max(ks), settings, queries=range(layout.m))
+    neighbours = search.annoy(features, max(ks), queries=range(layout.m))
     owner = layout.owner(neighbours.indices)
     prof = layout.profile(neighbours.indices)
     queries = np.arange(layout.m)

@@ -2,7 +2,8 @@
 
 A `NetworkRunner` is fed preprocessed inputs one at a time (prepare.py decodes each file once for all
 networks), runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
-interrupted build loses at most one batch.
+interrupted build loses at most one batch. The network is loaded only when the first inputs are in hand (a
+build with nothing to extract loads nothing), and those inputs calibrate an int8 model that is not cached yet.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-from .backends import load_extractor
+from .backends import check_precision, feature_key, load_extractor, onnx_path
 from .cache import FeatureStore
-from .networks.registry import NetworkSpec
+from .networks.registry import Extractor, NetworkSpec
+from .quantize import CALIBRATION_INPUTS
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -40,11 +42,12 @@ class ExtractStats:
 class NetworkRunner:
     spec: NetworkSpec
     store: FeatureStore
-    load: Callable[[], Callable[[np.ndarray], np.ndarray]]
+    load: Callable[[np.ndarray], Extractor]  # given the first inputs (calibration for int8)
     batch_size: int = 16
+    calibration: int = 0  # inputs to collect before the network is loaded
     on_batch: Callable[[int], None] | None = None
     stats: ExtractStats = field(default_factory=ExtractStats)
-    _extractor: Callable[[np.ndarray], np.ndarray] | None = None
+    _extractor: Extractor | None = None
     _pending: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
     def needs(self, content_hash: str) -> bool:
@@ -55,26 +58,33 @@ class NetworkRunner:
         if any(h == content_hash for h, _ in self._pending):
             return  # byte-identical duplicate already queued
         self._pending.append((content_hash, inputs))
-        if len(self._pending) >= self.batch_size:
+        wanted = self.batch_size if self._extractor is not None else max(self.batch_size, self.calibration)
+        if len(self._pending) >= wanted:
             self.flush()
 
     def flush(self) -> None:
+        """Run everything queued, in batches of at most batch_size."""
         if not self._pending:
             return
         if self._extractor is None:
-            self._extractor = self.load()  # loaded lazily: a build with nothing to extract loads nothing
+            self._extractor = self.load(np.stack([x for _, x in self._pending]).astype(np.float32, copy=False))
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), self.batch_size):
+            self._run(pending[start : start + self.batch_size])
+
+    def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
+        assert self._extractor is not None
         start = time.perf_counter()
-        batch = np.stack([x for _, x in self._pending]).astype(np.float32, copy=False)
+        batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
         features = l2_normalise(self._extractor(batch))
-        if features.shape != (len(self._pending), self.spec.dim):
+        if features.shape != (len(chunk), self.spec.dim):
             raise RuntimeError(f"{self.spec.name}: produced {features.shape}, declared dim {self.spec.dim}")
-        for (content_hash, _), vector in zip(self._pending, features):
+        for (content_hash, _), vector in zip(chunk, features):
             self.store.put(content_hash, vector)
         self.stats.seconds += time.perf_counter() - start
-        self.stats.extracted += len(self._pending)
+        self.stats.extracted += len(chunk)
         if self.on_batch:
-            self.on_batch(len(self._pending))
-        self._pending.clear()
+            self.on_batch(len(chunk))
 
 
 def load_matrix(store: FeatureStore, hashes: list[str], dim: int) -> np.ndarray:
@@ -89,14 +99,28 @@ def make_runner(
     spec: NetworkSpec,
     cache_dir: Path,
     weights_file: Path | None,
-    device: str,
+    device: str | None,
     batch_size: int,
     backend: str = "torch",
+    precision: str = "fp32",
+    decode_key: str = "",
 ) -> NetworkRunner:
-    store = FeatureStore(cache_dir, spec.cache_key(weights_file))
-    return NetworkRunner(
-        spec=spec,
-        store=store,
-        load=lambda: load_extractor(spec, weights_file, device, backend, cache_dir),
-        batch_size=batch_size,
-    )
+    """device None: the best one here, found when the network is first needed (finding it imports torch,
+    which a build with nothing to extract never does). decode_key: how the images were decoded
+    (images.DecodeLimits.key), part of the features' cache key."""
+    check_precision(backend, precision)
+    key = feature_key(spec, weights_file, precision)
+    store = FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key)
+    calibration = 0
+    if precision == "int8" and spec.direct is None:
+        calibration = CALIBRATION_INPUTS
+        if not onnx_path(spec, weights_file, cache_dir, precision).is_file():
+            store.clear()  # int8 features of a model that is gone: a newly calibrated one would differ
+
+    def load(first_inputs: np.ndarray) -> Extractor:
+        from .networks.torch_runtime import best_device
+
+        here = device or best_device()
+        return load_extractor(spec, weights_file, here, backend, cache_dir, precision, first_inputs)
+
+    return NetworkRunner(spec=spec, store=store, load=load, batch_size=batch_size, calibration=calibration)

@@ -6,11 +6,16 @@ and the cosine similarity is cos = 1 - d^2 / 2. (The seed's `1 - d` is not a cos
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 from annoy import AnnoyIndex
+
+from .cache import atomic_write
 
 
 @dataclass(frozen=True)
@@ -101,3 +106,46 @@ def recall_against(approx: Neighbours, exact: Neighbours) -> float:
         return 1.0
     hits = sum(len(set(a) & set(e)) for a, e in zip(approx.indices.tolist(), exact.indices.tolist()))
     return hits / (approx.indices.shape[0] * approx.k)
+
+
+class NeighbourSearch:
+    """Annoy and brute-force search, remembered on disk by what determines their result (the features'
+    bytes, k, the settings, the queries), so a rebuild whose features did not change skips both.
+    root None: nothing is remembered."""
+
+    def __init__(self, settings: AnnoySettings = AnnoySettings(), root: Path | None = None) -> None:
+        self.settings = settings
+        self.root = root
+
+    def annoy(self, x: np.ndarray, k: int, queries: Sequence[int] | None = None) -> Neighbours:
+        rows = None if queries is None else np.asarray(list(queries), dtype=np.int64)
+        key = self._key(x, "annoy", k, self.settings, None if rows is None else rows.tobytes())
+        return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries))
+
+    def exact(self, x: np.ndarray, k: int) -> Neighbours:
+        return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k))
+
+    @staticmethod
+    def _key(x: np.ndarray, *parts: object) -> str:
+        h = hashlib.sha256(f"{SEARCH_VERSION}|{x.dtype}|{x.shape}|{parts!r}".encode())
+        h.update(np.ascontiguousarray(x).data)
+        return h.hexdigest()
+
+    def _remembered(self, key: str, compute: Callable[[], Neighbours]) -> Neighbours:
+        if self.root is None:
+            return compute()
+        path = self.root / key[:2] / f"{key}.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    return Neighbours(indices=data["indices"], scores=data["scores"])
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable entry: compute again and overwrite it
+        found = compute()
+        buf = io.BytesIO()
+        np.savez(buf, indices=found.indices, scores=found.scores)
+        atomic_write(path, buf.getvalue())
+        return found
+
+
+SEARCH_VERSION = "1"  # bump when the search code changes its results

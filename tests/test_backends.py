@@ -20,7 +20,7 @@ from .conftest import SAMPLE, write_collection
 
 def sample_batch(name: str, n: int = 6) -> np.ndarray:
     spec = get(name)
-    files = sorted(SAMPLE.rglob("*.png"))[::25][:n]
+    files = sorted(SAMPLE.rglob("*.png"))[:: 150 // n][:n]
     return np.stack([spec.preprocess(decode(f)) for f in files]).astype(np.float32)
 
 
@@ -68,3 +68,69 @@ def test_auto_is_onnx_on_the_cpu_and_torch_on_a_gpu() -> None:
     assert resolve_backend("auto", "cuda") == "torch"
     assert resolve_backend("torch", "cpu") == "torch"
     assert make_config().backend == "auto"
+
+
+# Reduced precision: bf16 (torch) and int8 (ONNX Runtime, calibrated on the collection's first inputs).
+
+
+def exact_top(features: np.ndarray, k: int) -> np.ndarray:
+    sims = features @ features.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1)[:, :k]
+
+
+# Measured on these 30 drawings: bf16 mean cosine distance 0.0015, recall@5 0.96; int8 0.022 and 0.90.
+@pytest.mark.parametrize(("precision", "max_mean_distance", "min_recall"), [("bf16", 0.01, 0.9), ("int8", 0.05, 0.8)])
+def test_reduced_precision_keeps_the_fp32_neighbours(
+    tmp_path: Path, precision: str, max_mean_distance: float, min_recall: float
+) -> None:
+    spec = get("efficientnet_lite0")
+    batch = sample_batch(spec.name, n=30)
+    reference = l2_normalise(load_extractor(spec, None, "cpu", "onnx", tmp_path)(batch))
+    reduced = l2_normalise(load_extractor(spec, None, "cpu", "auto", tmp_path, precision, calibration=batch)(batch))
+    assert reduced.shape == reference.shape == (len(batch), spec.dim)
+    assert not np.array_equal(reduced, reference)  # it really ran in another precision
+    cosine_distance = 1.0 - np.sum(reference * reduced, axis=1)
+    k = 5
+    ref_top, red_top = exact_top(reference, k), exact_top(reduced, k)
+    recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ref_top, red_top)])
+    assert cosine_distance.mean() < max_mean_distance
+    assert recall >= min_recall
+
+
+def test_each_precision_runs_on_its_backend() -> None:
+    from builder.backends import resolve_backend
+
+    assert resolve_backend("auto", "cpu", "bf16") == "torch"
+    assert resolve_backend("auto", "cpu", "int8") == "onnx"
+    assert resolve_backend("auto", "cuda", "int8") == "onnx"
+    with pytest.raises(ConfigError, match="precision int8 runs on the onnx backend, not torch"):
+        make_config(backend="torch", precision="int8")
+    with pytest.raises(ConfigError, match="precision bf16 runs on the torch backend, not onnx"):
+        make_config(backend="onnx", precision="bf16")
+    with pytest.raises(ConfigError, match="unknown precision 'fp8'"):
+        make_config(precision="fp8")
+
+
+def test_each_precision_has_features_of_its_own_but_pixels_have_none() -> None:
+    from builder.backends import feature_key
+
+    net = get("efficientnet_lite0")
+    keys = {feature_key(net, None, p) for p in ("fp32", "bf16", "int8")}
+    assert len(keys) == 3
+    assert feature_key(get("pixels"), None, "int8") == feature_key(get("pixels"), None, "fp32")
+
+
+def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_path: Path) -> None:
+    write_collection(tmp_path / "images", {"a": 5, "b": 5})
+    cfg = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0",), k=3, experiment=False,
+                      precision="int8", out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    first = build(cfg)
+    assert first.networks[0].extracted == 10
+    model = onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache", "int8")
+    assert model.is_file() and model.with_suffix(".json").is_file()
+    assert build(cfg).networks[0].extracted == 0  # model and features reused
+    model.unlink()  # a model calibrated anew would not reproduce the cached int8 features
+    again = build(cfg)
+    assert again.networks[0].extracted == 10
+    assert (again.networks[0].neighbours.indices == first.networks[0].neighbours.indices).all()

@@ -157,3 +157,36 @@ def test_worker_threads_change_nothing_but_speed(project: Path) -> None:
     assert feats == sorted(p.relative_to(project / "c3") for p in (project / "c3" / "features").rglob("*.npy"))
     for rel in feats:
         assert (project / "c0" / rel).read_bytes() == (project / "c3" / rel).read_bytes()
+
+
+def test_a_rebuild_with_nothing_changed_leaves_the_site_untouched(project: Path) -> None:
+    build(config_for(project))
+    index = project / "site" / "index.html"
+    before = index.stat()
+    again = build(config_for(project))
+    assert again.pages > 0
+    after = index.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    retitled = build(config_for(project, title="Another title"))
+    assert retitled.pages == again.pages
+    assert "Another title" in index.read_text(encoding="utf-8")
+
+
+def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) -> None:
+    import subprocess
+    import sys
+
+    build(config_for(project))
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from builder.build import build\n"
+        "from builder.config import make_config\n"
+        f"p = Path({str(project)!r})\n"
+        "cfg = make_config(collection=p / 'images', metadata=p / 'meta.csv', networks=('efficientnet_lite0', 'pixels'),"
+        " k=3, out=p / 'site', cache_dir=p / 'cache', title='Test collection', experiment=False)\n"
+        "result = build(cfg)\n"
+        "print(sum(n.extracted for n in result.networks), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False"]

@@ -147,3 +147,27 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     collection = scan(tmp_path)
     assert sorted(i.relpath for i in collection.items) == ["a/img_000.png", "a/img_001.png"]
     assert any("symlink loop" in reason for _, reason in collection.skipped)
+
+
+def test_the_hash_cache_reads_only_new_or_changed_files(tmp_path: Path) -> None:
+    from builder.cache import HashCache
+    from builder.collection import file_hash
+
+    paths = write_collection(tmp_path / "images", {"": 3})
+    read: list[str] = []
+
+    def counting(path: Path) -> str:
+        read.append(path.name)
+        return file_hash(path)
+
+    cache = HashCache(tmp_path / "hashes.json", counting)
+    first = scan(tmp_path / "images", hash_file=cache)
+    cache.save()
+    assert len(read) == 3
+    read.clear()
+    drawing(50).save(paths[0])  # same path, new content
+    cache = HashCache(tmp_path / "hashes.json", counting)
+    second = scan(tmp_path / "images", hash_file=cache)
+    assert read == [paths[0].name]
+    assert second.items[0].content_hash == file_hash(paths[0]) != first.items[0].content_hash
+    assert [i.content_hash for i in second.items[1:]] == [i.content_hash for i in first.items[1:]]

@@ -114,3 +114,19 @@ def test_the_configured_limit_applies_above_pillows_own(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match=r"too large: 15000x12000 = 180,000,000 pixels \(limit 64,000,000"):
         decode(path)
     assert PILImage.MAX_IMAGE_PIXELS is not None  # Pillow's global check is left as it was
+
+
+def test_draft_mode_decodes_a_large_jpeg_smaller_but_never_below_the_side_asked(tmp_path: Path) -> None:
+    big = drawing(5, size=96).resize((2400, 1800), Image.Resampling.BICUBIC)
+    big.save(tmp_path / "big.jpg", quality=92)
+    big.save(tmp_path / "big.png")
+    full = decode(tmp_path / "big.jpg")
+    draft = decode(tmp_path / "big.jpg", DecodeLimits(draft_side=512))
+    assert full.size == (2400, 1800)
+    assert draft.size == (1200, 900)  # 1/2 scale: 1/4 would leave the short side under 512
+    # the same picture: compare both at the draft's size
+    a = np.asarray(full.resize(draft.size, Image.Resampling.BOX), dtype=np.float32)
+    b = np.asarray(draft, dtype=np.float32)
+    assert np.abs(a - b).mean() < 3.0
+    assert decode(tmp_path / "big.png", DecodeLimits(draft_side=512)).size == (2400, 1800)  # PNG: no draft
+    assert DecodeLimits(draft_side=512).key != DecodeLimits().key

@@ -93,3 +93,26 @@ def test_annoy_can_query_a_subset_of_the_indexed_items() -> None:
     everyone = annoy_neighbours(x, k=4)
     some = annoy_neighbours(x, k=4, queries=[3, 70])
     assert some.indices.tolist() == everyone.indices[[3, 70]].tolist()
+
+
+def test_a_remembered_search_is_not_run_again(tmp_path, monkeypatch) -> None:
+    import builder.neighbours as nbmod
+
+    x = unit_vectors(60, 8, seed=3)
+    search = nbmod.NeighbourSearch(AnnoySettings(trees=5), tmp_path)
+    first, exact = search.annoy(x, 4), search.exact(x, 4)
+    some = search.annoy(x, 4, queries=[1, 2])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(nbmod, "annoy_neighbours", refuse)
+    monkeypatch.setattr(nbmod, "exact_neighbours", refuse)
+    again = nbmod.NeighbourSearch(AnnoySettings(trees=5), tmp_path)
+    assert (again.annoy(x, 4).indices == first.indices).all()
+    assert (again.exact(x, 4).indices == exact.indices).all()
+    assert (again.annoy(x, 4, queries=[1, 2]).indices == some.indices).all()
+    with pytest.raises(AssertionError, match="searched again"):
+        again.annoy(x[:-1], 4)  # other features: searched anew
+    with pytest.raises(AssertionError, match="searched again"):
+        nbmod.NeighbourSearch(AnnoySettings(trees=6), tmp_path).annoy(x, 4)  # other settings too

