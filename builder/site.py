@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -26,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from .charts import LineChart
 from .errors import VsisError
 from .evaluate import MeanStd
+from .explorer_data import explorer_files
 from .perturb import Profile
 from .resources import static_dir, templates_dir
 
@@ -135,39 +137,6 @@ def safe_url(url: str) -> str:
     return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
 
-def _json_for_script(data: object) -> str:
-    """JSON that is also safe inside a <script> element or a .js file: '<', '>' and '&' are escaped."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _dataset_data(ds: Dataset) -> dict[str, object]:
-    items = []
-    for n, i in enumerate(ds.items):
-        entry = {"id": i.id, "title": i.title, "artist": i.artist, "category": i.category, "thumb": i.thumb,
-                 "page": i.page}
-        if n in ds.profile_of:
-            entry["profile"] = ds.profile_of[n]
-            entry["owner"] = ds.owner_of[n]
-        items.append(entry)
-    return {
-        "name": ds.name,
-        "label": ds.label,
-        "items": items,
-        "queries": ds.queries,
-        "networks": [
-            {"name": name, "neighbours": [[[nb.index, round(nb.score, 4)] for nb in row] for row in rows]}
-            for name, rows in ds.networks
-        ],
-    }
-
-
-def explorer_data(model: SiteModel) -> dict[str, object]:
-    """What the explorer reads: per dataset its items, then per network each query's neighbours as
-    [item index, cosine similarity]."""
-    return {"k": model.k, "datasets": [_dataset_data(ds) for ds in model.datasets]}
-
-
 def metrics_csv(ex: ExperimentPage) -> str:
     """One row per network and k: the recovery metrics, mean and standard deviation."""
     buf = io.StringIO()
@@ -195,6 +164,12 @@ def _environment() -> Environment:
     return env
 
 
+def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]]:
+    """Item n's neighbours by each network, each with how many of the networks found it."""
+    found = Counter(nb.item.id for net in networks for nb in net.neighbours[n])
+    return [(net, [(nb, found[nb.item.id]) for nb in net.neighbours[n]]) for net in networks]
+
+
 def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None) -> int:
     """Write every page and asset of the site under `root` (an empty folder); return the page count."""
     env = _environment()
@@ -215,15 +190,16 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
     compare = env.get_template("compare.html")
     for n, item in enumerate(model.items):
-        rows = [(net, net.neighbours[n]) for net in model.networks]
-        write(item.page, compare.render(site=model, root="../", page="compare", item=item, rows=rows))
+        write(item.page, compare.render(site=model, root="../", page="compare", item=item,
+                                        rows=compare_rows(model.networks, n)))
 
     if model.experiment is not None:
         write("experiments/index.html", env.get_template("experiment.html").render(
             site=model, root="../", page="experiment", ex=model.experiment))
         write("experiments/metrics.json", json.dumps(model.experiment.metrics, indent=2, sort_keys=True) + "\n")
         write("experiments/metrics.csv", metrics_csv(model.experiment))
-    write("data/explorer.js", f"window.VSIS_DATA = {_json_for_script(explorer_data(model))};\n")
+    for rel, text in sorted(explorer_files(model).items()):
+        write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
     shutil.copytree(static_dir(), root / "static")
     for rel, source in sorted(model.extra_files.items()):

@@ -57,3 +57,48 @@ def broken_or_outside(site: Path) -> list[str]:
         elif not target.is_file():
             problems.append(f"{ref.page.relative_to(site)}: {ref.value!r} does not exist")
     return problems
+
+
+def read_shard(path: Path) -> object:
+    """The payload of one explorer data file, `VSIS_SHARD("name", {...});`."""
+    import json
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r'VSIS_SHARD\("([^"]+)",(.*)\);\n', text, re.S)
+    assert match, f"{path}: not a shard"
+    assert match.group(1) == path.relative_to(path.parents[2]).as_posix()  # named after its own path
+    return json.loads(match.group(2))
+
+
+def explorer_data(site: Path) -> dict:
+    """The explorer's data as the page gets it, decoded the way static/explore.js decodes it: per dataset
+    its items (one dict each) and per network each query's [item index, score] pairs."""
+    import json
+    import re
+
+    text = (site / "data" / "index.js").read_text(encoding="utf-8")
+    index = json.loads(re.fullmatch(r"window\.VSIS_INDEX = (.*);\n", text, re.S).group(1))
+    datasets = []
+    for ds in index["datasets"]:
+        cols = read_shard(site / ds["items"])
+        items = []
+        for n, item_id in enumerate(cols["id"]):
+            item = {f: cols[f][n] for f in ("id", "title", "artist", "date", "medium", "dimensions", "category")}
+            item["thumb"] = f"thumbs/{item_id}.jpg"
+            item["page"] = f"compare/{cols['page'][n] or item_id}.html"
+            if str(n) in cols["profile"]:
+                item["profile"] = cols["profile"][str(n)]
+                item["owner"] = cols["owner"][str(n)]
+            items.append(item)
+        networks = []
+        for net in ds["networks"]:
+            data = read_shard(site / net["file"])
+            k = data["k"]
+            rows = [[[j, s / 1000] for j, s in zip(data["i"][r * k:(r + 1) * k], data["s"][r * k:(r + 1) * k])]
+                    for r in range(ds["queries"])]
+            assert len(data["i"]) == ds["queries"] * k
+            networks.append({"name": net["name"], "neighbours": rows})
+        datasets.append({"name": ds["name"], "label": ds["label"], "queries": cols["queries"], "items": items,
+                         "networks": networks})
+    return {"k": index["k"], "datasets": datasets}

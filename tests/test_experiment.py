@@ -21,7 +21,7 @@ from builder.experiment import choose_originals
 from builder.perturb import Profile
 
 from .conftest import write_collection
-from .test_build import explorer_data
+from .sitecheck import explorer_data
 from .test_cli import VSIS
 
 

@@ -1,0 +1,199 @@
+"""The built sample site in a real browser (headless Chromium), from a GitHub-Pages-like sub-path over
+http://127.0.0.1 and straight from disk (file://): the explorer, its URL state, the compare pages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from builder.build import build
+from builder.config import make_config
+
+from .browser import Watched, launched, served
+from .conftest import REPO
+from .sitecheck import explorer_data
+
+
+@pytest.fixture(scope="module")
+def sample_site(tmp_path_factory) -> Path:
+    """The bundled sample, built as `make site` builds it, under www/vsis/ (a project sub-path)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    config = make_config(REPO / "vsis.toml")
+    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
+    build(config)
+    return config.out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launched() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def http_base(sample_site: Path):
+    with served(sample_site.parent) as root:
+        yield root + "vsis/"
+
+
+@pytest.fixture(params=["http", "file"])
+def site(request, sample_site: Path, browser):
+    """(watched page, base URL of the site); after the test: no errors and nothing fetched from elsewhere."""
+    base = request.getfixturevalue("http_base") if request.param == "http" else sample_site.as_uri() + "/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page, base)
+    yield watched, base
+    page.close()
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+def open_explorer(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("html[data-ready]")
+
+
+def result_ids(page) -> list[str]:
+    return page.eval_on_selector_all("#results > li.result", "els => els.map(e => e.dataset.id)")
+
+
+def neighbour_ids(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(f"{selector} .grid > li", "els => els.map(e => e.dataset.id)")
+
+
+def state(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).fragment).items()}
+
+
+def published(sample_site: Path, dataset: str, network: str, item_id: str) -> list[str]:
+    ds = next(d for d in explorer_data(sample_site)["datasets"] if d["name"] == dataset)
+    n = next(i for i, it in enumerate(ds["items"]) if it["id"] == item_id)
+    row = ds["queries"].index(n) if ds["queries"] is not None else n
+    rows = next(net for net in ds["networks"] if net["name"] == network)["neighbours"]
+    return [ds["items"][j]["id"] for j, _ in rows[row]]
+
+
+def test_the_explorer_lists_images_with_their_k_neighbours(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    open_explorer(page, base + "explore.html")
+    ids = result_ids(page)
+    assert len(ids) == 24  # the first page of 150
+    data = explorer_data(sample_site)
+    for item_id in ids[:3]:
+        shown = neighbour_ids(page, f'#results > li[data-id="{item_id}"]')
+        assert shown == published(sample_site, "collection", "efficientnet_lite0", item_id)
+        assert len(shown) == data["k"] == 10
+    first = page.locator("#results > li.result").first
+    assert first.locator("img").first.get_attribute("alt")  # alt text from the title
+    score = data["datasets"][0]["networks"][0]["neighbours"][0][0][1]
+    assert first.locator(".grid .s").first.inner_text() == f"{score:.3f}"
+    assert "150 of 150" in page.inner_text("#status")
+
+
+def test_typing_a_title_narrows_the_list(site) -> None:
+    watched, base = site
+    page = watched.page
+    open_explorer(page, base + "explore.html")
+    page.fill("#query", "FLOWER")
+    page.wait_for_function("() => location.hash.includes('q=FLOWER')")
+    titles = page.eval_on_selector_all("#results > li.result .query .t", "els => els.map(e => e.textContent)")
+    assert 0 < len(titles) < 24
+    assert all("flower" in t.lower() for t in titles)
+    assert re.match(rf"{len(titles)} of 150 images", page.inner_text("#status"))
+
+
+def test_switching_network_shows_that_networks_published_neighbours(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    open_explorer(page, base + "explore.html")
+    first = result_ids(page)[0]
+    before = neighbour_ids(page, f'#results > li[data-id="{first}"]')
+    page.select_option("#network", "pixels")
+    page.wait_for_function("() => location.hash.includes('network=pixels')")
+    after = neighbour_ids(page, f'#results > li[data-id="{first}"]')
+    assert after == published(sample_site, "collection", "pixels", first)
+    assert after != before
+
+
+def test_surprise_me_selects_an_image_and_back_returns(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    open_explorer(page, base + "explore.html")
+    page.click("#surprise")
+    page.wait_for_selector("#selected:not([hidden])")
+    chosen = state(page)["item"]
+    assert page.get_attribute("#selected", "data-id") == chosen
+    assert neighbour_ids(page, "#selected") == published(sample_site, "collection", "efficientnet_lite0", chosen)
+    # browsing by similarity: pick the first neighbour, then Back returns to the surprise
+    page.click("#selected .grid > li:first-child .pick")
+    page.wait_for_function(f"() => !location.hash.includes('item={chosen}&') && !location.hash.endsWith('item={chosen}')")
+    nxt = state(page)["item"]
+    assert nxt != chosen and page.get_attribute("#selected", "data-id") == nxt
+    page.go_back()
+    page.wait_for_function(f"() => document.getElementById('selected').dataset.id === {chosen!r}")
+
+
+def test_a_shared_url_restores_the_same_view(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    ds = next(d for d in explorer_data(sample_site)["datasets"] if d["name"] == "perturbation")
+    query_item = ds["items"][ds["queries"][3]]
+    word = query_item["title"].split()[0]
+    url = f"{base}explore.html#dataset=perturbation&network=pixels&q={word}&item={query_item['id']}"
+    open_explorer(page, url)
+    assert page.input_value("#dataset") == "perturbation"
+    assert page.input_value("#network") == "pixels"
+    assert page.input_value("#query") == word
+    assert page.get_attribute("#selected", "data-id") == query_item["id"]
+    assert neighbour_ids(page, "#selected") == published(sample_site, "perturbation", "pixels", query_item["id"])
+    titles = page.eval_on_selector_all("#results > li.result .query .t", "els => els.map(e => e.textContent)")
+    assert titles and all(word.lower() in t.lower() for t in titles)
+    badges = page.eval_on_selector_all("#selected .grid .badge", "els => els.map(e => e.textContent)")
+    labels = {i["profile"] for i in ds["items"] if "profile" in i}
+    assert badges and set(badges) <= labels  # the copies found carry their perturbation profile
+
+
+def test_a_compare_page_shows_every_network_and_what_they_share(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    data = explorer_data(sample_site)["datasets"][0]
+    item = data["items"][0]
+    page.goto(base + item["page"])
+    sections = page.eval_on_selector_all("section.network-row", "els => els.map(e => e.dataset.network)")
+    assert sections == [n["name"] for n in data["networks"]]
+    rows = {n["name"]: [data["items"][j]["id"] for j, _ in n["neighbours"][0]] for n in data["networks"]}
+    shared = set(rows["efficientnet_lite0"]) & set(rows["pixels"])
+    highlighted = page.eval_on_selector_all("li.shared", "els => els.map(e => e.dataset.id)")
+    assert set(highlighted) == shared and len(highlighted) == 2 * len(shared)
+    # onward: a neighbour's own compare page
+    page.click("section.network-row li:first-child a")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"compare/{rows['efficientnet_lite0'][0]}.html")
+    assert page.locator("section.network-row").count() == 2
+
+
+def test_keyboard_alone_reaches_and_uses_the_controls(site) -> None:
+    watched, base = site
+    page = watched.page
+    open_explorer(page, base + "explore.html")
+    page.focus("#query")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "surprise"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#selected:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "selected-title"  # focus follows the selection
+    outline = page.evaluate("getComputedStyle(document.getElementById('selected-title')).outlineStyle")
+    assert outline != "none"
+
+
+def test_the_explorer_fits_a_phone_screen(sample_site: Path, browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    open_explorer(page, sample_site.as_uri() + "/explore.html")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.close()
