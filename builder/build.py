@@ -211,6 +211,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
         "backend": config.backend,
+        "jpeg_draft": config.jpeg_draft,
         "precision": config.precision,
     }
 

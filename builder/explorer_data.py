@@ -44,10 +44,11 @@ def network_file(ds: Dataset, network: str) -> str:
 
 
 def items_payload(ds: Dataset) -> dict[str, object]:
-    """Columns of the dataset's items. `page`: whose compare page an item opens, when not its own (a
-    perturbed copy opens its original's); `profile` and `owner`: per copy, by item index."""
+    """Columns of the dataset's items; then, by item index, only where they apply: `page`, whose compare
+    page an item opens when not its own (a perturbed copy opens its original's), and per copy its
+    `profile` and `owner` (its original's index)."""
     columns: dict[str, object] = {f: [getattr(i, f) for i in ds.items] for f in ITEM_FIELDS}
-    columns["page"] = ["" if i.page_id in ("", i.id) else i.page_id for i in ds.items]
+    columns["page"] = {str(n): i.page_id for n, i in enumerate(ds.items) if i.page_id not in ("", i.id)}
     columns["profile"] = {str(n): label for n, label in sorted(ds.profile_of.items())}
     columns["owner"] = {str(n): owner for n, owner in sorted(ds.owner_of.items())}
     columns["queries"] = ds.queries

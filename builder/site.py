@@ -188,6 +188,7 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     common = {"site": model, "root": ""}
     write("index.html", env.get_template("index.html").render(**common, page="index"))
     write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
+    write("images.html", env.get_template("images.html").render(**common, page="images"))
     compare = env.get_template("compare.html")
     for n, item in enumerate(model.items):
         write(item.page, compare.render(site=model, root="../", page="compare", item=item,
@@ -220,7 +221,10 @@ def fingerprint(model: SiteModel) -> str:
 
     h = hashlib.sha256(__version__.encode())
     timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
-    h.update(json.dumps(_canonical(replace(model, manifest=timeless)), allow_nan=True).encode())
+    # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
+    # the cache lies, decide its bytes
+    sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
+    h.update(json.dumps(_canonical(replace(model, manifest=timeless, extra_files=sources)), allow_nan=True).encode())
     for folder in (templates_dir(), static_dir()):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
@@ -270,6 +274,8 @@ def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = No
     if previous.get("fingerprint") == digest and previous.get("pages", "").isdigit():
         return int(previous["pages"])
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")]:
+        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed; never the user's
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         pages = render(model, staging, on_page)

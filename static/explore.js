@@ -93,7 +93,7 @@
     var it = { n: n };
     ["id", "title", "artist", "date", "medium", "dimensions", "category"].forEach(function (f) { it[f] = items[f][n]; });
     it.profile = items.profile[n] || "";
-    it.page = "compare/" + (items.page[n] || it.id) + ".html";
+    it.page = "compare/" + (items.page[n] || it.id) + ".html";  // a copy opens its original's page
     it.thumb = "thumbs/" + it.id + ".jpg";
     return it;
   }

@@ -86,7 +86,7 @@ def explorer_data(site: Path) -> dict:
         for n, item_id in enumerate(cols["id"]):
             item = {f: cols[f][n] for f in ("id", "title", "artist", "date", "medium", "dimensions", "category")}
             item["thumb"] = f"thumbs/{item_id}.jpg"
-            item["page"] = f"compare/{cols['page'][n] or item_id}.html"
+            item["page"] = f"compare/{cols['page'].get(str(n), item_id)}.html"
             if str(n) in cols["profile"]:
                 item["profile"] = cols["profile"][str(n)]
                 item["owner"] = cols["owner"][str(n)]

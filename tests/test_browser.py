@@ -4,7 +4,6 @@ http://127.0.0.1 and straight from disk (file://): the explorer, its URL state, 
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -196,4 +195,47 @@ def test_the_explorer_fits_a_phone_screen(sample_site: Path, browser) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     open_explorer(page, sample_site.as_uri() + "/explore.html")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.close()
+
+
+HOSTILE = {
+    "title": '<img src=x onerror="window.PWNED=1">Night</script><script>window.PWNED=2</script>',
+    "artist": "\"'><svg onload=window.PWNED=3>",
+    "medium": "<b>bold</b> & </script>",
+}
+
+
+def test_hostile_metadata_is_shown_as_text_and_never_runs(tmp_path: Path, browser) -> None:
+    from .conftest import write_collection
+
+    write_collection(tmp_path / "images", {"": 6})
+    with (tmp_path / "meta.csv").open("w", encoding="utf-8", newline="") as fh:
+        import csv
+
+        writer = csv.writer(fh)
+        writer.writerow(["file", "title", "artist", "medium", "url"])
+        writer.writerow(["img_000.png", HOSTILE["title"], HOSTILE["artist"], HOSTILE["medium"], "javascript:window.PWNED=4"])
+    config = make_config(collection=tmp_path / "images", metadata=tmp_path / "meta.csv", networks=("pixels",), k=3,
+                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    result = build(config)
+    hostile_id = next(i.id for i in result.items if i.relpath == "img_000.png")
+    site = tmp_path / "site"
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    watched = Watched(page, site.as_uri() + "/")
+    for url in (f"explore.html#item={hostile_id}", f"compare/{hostile_id}.html", "images.html", "index.html"):
+        page.goto(site.as_uri() + "/" + url)
+        page.wait_for_load_state("load")
+        if url.startswith("explore"):
+            page.wait_for_selector("#selected:not([hidden])")
+            assert page.inner_text("#selected-title") == HOSTILE["title"]
+            assert HOSTILE["medium"] in page.inner_text("#selected")
+        if url.startswith("compare"):
+            assert page.inner_text("h1") == HOSTILE["title"]
+            assert HOSTILE["artist"] in page.inner_text("main")
+            assert page.locator("a[href^='javascript']").count() == 0
+        assert page.evaluate("window.PWNED") is None
+        assert page.locator("main img[src='x'], main svg[onload]").count() == 0
+    assert dialogs == [] and watched.errors == [] and watched.outside == []
     page.close()
