@@ -23,7 +23,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 # Metadata fields with a fixed meaning; every other column is kept as an extra.
 STANDARD_FIELDS = ("title", "artist", "date", "medium", "dimensions", "url", "category")
 # Columns tried, in order, to join a metadata record onto an image, when no key is configured.
-JOIN_COLUMNS = ("file", "filename", "file_name", "path", "image", "id")
+JOIN_COLUMNS = ("file", "filename", "file_name", "path", "image", "id", "objectid")  # objectid: MoMA
 
 
 @dataclass
@@ -261,7 +261,9 @@ def scan(
         rec = next((by_key[k] for k in _lookup_keys(rel, ids[rel]) if k in by_key), {})
         if rec:
             used.add(id(rec))
-        category = rec.get("category") or (PurePosixPath(rel).parent.name if has_folders and "/" in rel else None)
+        # MoMA's records name the kind of work "Classification": the category where none is given
+        category = (rec.get("category") or rec.get("classification")
+                    or (PurePosixPath(rel).parent.name if has_folders and "/" in rel else None))
         items.append(
             Item(
                 id=ids[rel],

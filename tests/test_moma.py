@@ -1,0 +1,234 @@
+"""MoMA's open data: reading Artworks.json / Artworks.csv as published, the thumbnail downloader against a
+local server that misbehaves in every way it can, and a site built from what they give."""
+
+from __future__ import annotations
+
+import csv
+import http.server
+import io
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from builder.build import build
+from builder.cli import app
+from builder.config import make_config
+from builder.errors import MetadataError
+from builder.sources.download import Download, Policy, download_all
+from builder.sources.moma import read_artworks, sample
+
+from .conftest import drawing
+
+POLICY = Policy(connections=4, timeout=0.5, retries=1, backoff=0.01)
+
+
+class Museum(http.server.BaseHTTPRequestHandler):
+    """/thumb/<n>.jpg: a JPEG; /missing: 404; /broken: 500; /flaky/<n>.jpg: 500 once, then the JPEG;
+    /slow: answers after 2 s; /page: 200 with HTML. Counts every request by path."""
+
+    hits: Counter = Counter()
+    lock = threading.Lock()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _jpeg(self, n: int) -> None:
+        buf = io.BytesIO()
+        drawing(n, size=64).save(buf, format="JPEG")
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.end_headers()
+        self.wfile.write(buf.getvalue())
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        with self.lock:
+            self.hits[self.path] += 1
+            count = self.hits[self.path]
+        if self.path.startswith("/thumb/"):
+            return self._jpeg(int(Path(self.path).stem))
+        if self.path.startswith("/flaky/") and count > 1:
+            return self._jpeg(int(Path(self.path).stem))
+        if self.path == "/missing":
+            return self.send_error(404, "Not Found")
+        if self.path == "/slow":
+            time.sleep(2)
+            return self._jpeg(1)
+        if self.path == "/page":
+            body = b"<html><body>Rate limited</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+        return self.send_error(500, "Internal Server Error")  # /broken, and /flaky the first time
+
+
+@pytest.fixture
+def museum():
+    Museum.hits = Counter()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Museum)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_downloader_gets_every_good_file_and_reports_every_bad_one(tmp_path: Path, museum: str) -> None:
+    good = [Download(f"{museum}/thumb/{n}.jpg", tmp_path / f"{n}.jpg") for n in range(6)]
+    flaky = Download(f"{museum}/flaky/7.jpg", tmp_path / "7.jpg")
+    bad = {
+        "missing": "HTTP 404",
+        "broken": "HTTP 500",
+        "slow": "timed out",
+        "page": "not an image",
+    }
+    jobs = good + [flaky] + [Download(f"{museum}/{path}", tmp_path / f"{path}.jpg") for path in bad]
+    seen = []
+    outcomes = download_all(jobs, POLICY, seen.append)
+    assert len(seen) == len(jobs)
+    by_url = {o.download.url: o for o in outcomes}
+    for job in good + [flaky]:
+        assert by_url[job.url].status == "downloaded"
+        assert job.dest.read_bytes()[:2] == b"\xff\xd8"
+    assert by_url[flaky.url].attempts == 2  # the 500 was retried
+    for path, reason in bad.items():
+        outcome = by_url[f"{museum}/{path}"]
+        assert outcome.status == "failed" and reason in outcome.reason, outcome
+        assert not (tmp_path / f"{path}.jpg").exists()  # nothing kept of a failure
+    assert by_url[f"{museum}/missing"].attempts == 1  # a 404 is not retried
+    assert by_url[f"{museum}/broken"].attempts == 2  # a 500 is, once (retries=1)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    Museum.hits.clear()
+    again = download_all(good + [flaky], POLICY)
+    assert {o.status for o in again} == {"present"}
+    assert sum(Museum.hits.values()) == 0  # a second run downloads nothing already present
+
+
+def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
+    """Records in the layout of MoMA's Artworks.json (fields as published, most of them)."""
+    def record(object_id, title, artists, thumb, **extra):
+        return {"Title": title, "Artist": artists, "ConstituentID": [1000 + i for i, _ in enumerate(artists)],
+                "ArtistBio": ["(American, 1900–1980)"] * len(artists), "Nationality": ["(American)"] * len(artists),
+                "BeginDate": [1900] * len(artists), "EndDate": [1980] * len(artists), "Gender": ["(Male)"] * len(artists),
+                "Date": extra.get("date", "1920"), "Medium": extra.get("medium", "Gelatin silver print"),
+                "Dimensions": extra.get("dimensions", '9 1/2 x 7" (24.1 x 17.8 cm)'), "CreditLine": "Gift",
+                "AccessionNumber": f"{object_id}.1", "Classification": extra.get("classification", "Photograph"),
+                "Department": "Photography", "DateAcquired": "1960-01-01", "Cataloged": "Y", "ObjectID": object_id,
+                "URL": f"http://www.moma.org/collection/works/{object_id}", image_key: thumb,
+                "Height (cm)": 24.1, "Width (cm)": 17.8}
+
+    return [
+        record(2, "Ferdinandsbrücke Project, Vienna, Austria", ["Otto Wagner"], f"{museum}/thumb/2.jpg",
+               medium="Ink and cut-and-pasted painted paper", classification="Architecture"),
+        record(3, "Two works by two hands", ["Anni Albers", "Josef Albers"], f"{museum}/thumb/3.jpg"),
+        record(5, "Château, île de la Cité", ["Eugène Atget"], f"{museum}/thumb/5.jpg", dimensions="", date=""),
+        record(7, "No thumbnail", ["Nobody"], None),
+        record(11, "Untitled <script>alert(1)</script>", [], f"{museum}/thumb/11.jpg", medium=""),
+        record(13, "Gone", ["Lost Artist"], f"{museum}/missing"),
+        record(17, "Dreizehn", ["Hannah Höch"], f"{museum}/thumb/17.jpg"),
+    ]
+
+
+def as_moma_csv(records: list[dict]) -> str:
+    """The same records in the layout of MoMA's Artworks.csv (lists become comma-joined text)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: ", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
+                         for k, v in r.items()})
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_artworks_json_and_csv_read_alike(tmp_path: Path, fmt: str) -> None:
+    records = moma_records("http://example.org", image_key="ImageURL" if fmt == "csv" else "ThumbnailURL")
+    path = tmp_path / f"Artworks.{fmt}"
+    path.write_text(json.dumps(records) if fmt == "json" else as_moma_csv(records), encoding="utf-8")
+    artworks = {a.object_id: a for a in read_artworks(path)}
+    assert len(artworks) == 7
+    two = artworks["3"]
+    assert ", ".join(two.artists) == "Anni Albers, Josef Albers"
+    assert artworks["5"].title == "Château, île de la Cité" and artworks["5"].dimensions == ""
+    assert artworks["7"].thumbnail == ""
+    assert artworks["2"].thumbnail == "http://example.org/thumb/2.jpg"  # ThumbnailURL or ImageURL
+    assert artworks["2"].url == "http://www.moma.org/collection/works/2"
+    chosen = sample(list(artworks.values()), 4, seed=71)
+    assert len(chosen) == 4 and all(a.thumbnail for a in chosen)
+    assert chosen == sample(list(artworks.values()), 4, seed=71)  # reproducible
+    assert [a.object_id for a in sample(list(artworks.values()), 100, seed=71)] == ["2", "3", "5", "11", "13", "17"]
+
+
+def test_a_malformed_artworks_file_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "Artworks.json"
+    bad.write_text('[{"ObjectID": 1,\n "Title": }]')
+    with pytest.raises(MetadataError, match="line 2"):
+        read_artworks(bad)
+    other = tmp_path / "Artworks.csv"
+    other.write_text("Title,Artist\nA,B\n")
+    with pytest.raises(MetadataError, match="no ObjectID column"):
+        read_artworks(other)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, museum: str, fmt: str) -> None:
+    records = moma_records(museum)
+    artworks = tmp_path / f"Artworks.{fmt}"
+    artworks.write_text(json.dumps(records) if fmt == "json" else as_moma_csv(records), encoding="utf-8")
+    out = tmp_path / "moma"
+    args = ["moma", "sample", "--artworks", str(artworks), "--n", "10", "--seed", "71", "--out", str(out),
+            "--timeout", "2", "--retries", "1", "--backoff", "0.01"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "6 artworks: 5 downloaded, 0 already present, 1 failed" in result.output
+    assert "ObjectID 13" in result.output and "HTTP 404" in result.output
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["11.jpg", "17.jpg", "2.jpg", "3.jpg", "5.jpg"]
+    again = CliRunner().invoke(app, args)
+    assert "0 downloaded, 5 already present, 1 failed" in again.output  # resumes: nothing fetched twice
+
+    config = make_config(collection=out / "images", metadata=out / "metadata.csv", networks=("pixels",), k=2,
+                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    built = build(config)
+    assert len(built.items) == 5
+    page = (tmp_path / "site" / "compare" / "3.html").read_text(encoding="utf-8")
+    assert "Two works by two hands" in page and "Anni Albers, Josef Albers" in page
+    assert "Gelatin silver print" in page and "24.1 x 17.8 cm" in page
+    assert 'href="http://www.moma.org/collection/works/3"' in page
+    assert "Château, île de la Cité" in (tmp_path / "site" / "compare" / "5.html").read_text(encoding="utf-8")
+    untitled = (tmp_path / "site" / "compare" / "11.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in untitled and "<script>alert" not in untitled
+    assert "Architecture" in (tmp_path / "site" / "compare" / "2.html").read_text(encoding="utf-8")
+
+
+def test_the_builder_reads_moma_records_directly(tmp_path: Path, museum: str) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    for object_id in (2, 3, 17):
+        drawing(object_id).save(images / f"{object_id}.jpg")
+    (tmp_path / "Artworks.json").write_text(json.dumps(moma_records(museum)), encoding="utf-8")
+    config = make_config(collection=images, metadata=tmp_path / "Artworks.json", networks=("pixels",), k=2,
+                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    result = build(config)
+    items = {i.id: i for i in result.items}
+    assert set(items) == {"2", "3", "17"}  # ObjectID is the id
+    assert items["3"].artist == "Anni Albers, Josef Albers" and items["17"].title == "Dreizehn"
+    assert items["2"].category == "Architecture" and items["2"].url == "http://www.moma.org/collection/works/2"
+    page = (tmp_path / "site" / "compare" / "17.html").read_text(encoding="utf-8")
+    assert "Hannah Höch" in page and 'href="http://www.moma.org/collection/works/17"' in page
+
+
+def test_the_example_config_is_the_original_study() -> None:
+    from .conftest import REPO
+
+    config = make_config(REPO / "examples" / "moma.toml")
+    assert config.networks == ("vgg16", "resnet152", "densenet201")
+    assert (config.experiment, config.experiment_originals, config.experiment_ks) == (True, 1000, (1, 3, 5))
+    assert config.profiles == ("m1", "m2", "m3", "m4", "m5")
+    assert config.collection.resolve() == (REPO / "data" / "moma" / "images").resolve()
