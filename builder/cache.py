@@ -46,9 +46,12 @@ class FeatureStore:
         np.save(buf, np.asarray(vector, dtype=np.float32), allow_pickle=False)
         atomic_write(self._path(content_hash), buf.getvalue())
 
-    def clear(self) -> None:
-        """Drop every vector (the folder is the cache's own, never the user's)."""
-        shutil.rmtree(self.root, ignore_errors=True)
+    @staticmethod
+    def clear_all(cache_dir: Path, key_prefix: str) -> None:
+        """Drop the vectors of every configuration whose key starts with key_prefix (the folders are the
+        cache's own, never the user's)."""
+        for root in (cache_dir / "features").glob(f"{key_prefix}*"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 class BlobStore:

@@ -115,7 +115,8 @@ def make_runner(
     if precision == "int8" and spec.direct is None:
         calibration = CALIBRATION_INPUTS
         if not onnx_path(spec, weights_file, cache_dir, precision).is_file():
-            store.clear()  # int8 features of a model that is gone: a newly calibrated one would differ
+            # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
+            FeatureStore.clear_all(cache_dir, key)
 
     def load(first_inputs: np.ndarray) -> Extractor:
         from .networks.torch_runtime import best_device
