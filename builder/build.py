@@ -29,7 +29,7 @@ from .pages import site_model
 from .perturb import Profile, copy_key, get_profile
 from .prepare import FileTask, VariantTask, ordered_map, prepare
 from .progress import QuietReporter, Reporter
-from .site import publish
+from .publish import publish
 
 
 @dataclass

@@ -1,0 +1,112 @@
+"""Publishing a rendered site: into a temporary folder beside the output, then swapped in whole.
+
+The output folder is only ever replaced when it is empty or holds the marker of a site vsis built, so a
+folder of the user's is never touched, and a build killed at any moment leaves the previous site as it was.
+The marker also records a fingerprint of everything the site's bytes depend on; when a build would make
+the same site again, the one there is left as it is (a no-change rebuild renders nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import fields, is_dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import VsisError
+from .resources import static_dir, templates_dir
+from .site import SiteModel, render
+
+MARKER = ".vsis-site"
+
+
+def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None) -> int:
+    """Render into a temporary folder beside `out`, then swap it in; when the site there was built from
+    the same model, templates and version, leave it as it is. Returns the page count."""
+    out = out.resolve()
+    if not _replaceable(out):
+        raise VsisError(
+            f"{out}: exists and is not a site vsis built (no {MARKER} file); "
+            "refusing to replace it: choose another --out or empty it"
+        )
+    digest = fingerprint(model)
+    previous = _published(out)
+    if previous.get("fingerprint") == digest and previous.get("pages", "").isdigit():
+        return int(previous["pages"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")]:
+        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed; never the user's
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        pages = render(model, staging, on_page)
+        (staging / MARKER).write_text(
+            f"This folder was built by vsis and is replaced by the next build.\nfingerprint: {digest}\npages: {pages}\n"
+        )
+        os.chmod(staging, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "site")
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return pages
+
+
+def _replaceable(out: Path) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file()))
+
+
+def _published(out: Path) -> dict[str, str]:
+    """The marker's fields of the site at `out` ({} when there is none)."""
+    try:
+        lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def fingerprint(model: SiteModel) -> str:
+    """A digest of everything the site's bytes depend on: the page model (less the build time, which alone
+    makes no new site), the templates and static files, and vsis' version."""
+    from . import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
+    # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
+    # the cache lies, decide its bytes
+    sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
+    h.update(json.dumps(_canonical(replace(model, manifest=timeless, extra_files=sources)), allow_nan=True).encode())
+    for folder in (templates_dir(), static_dir()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """`value` as plain JSON data, the same for the same content in every process. Callables are left
+    out: a perturbation profile's function is named by its name, version and description."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value) if not callable(getattr(value, f.name))}
+    if isinstance(value, dict):
+        return [[_canonical(k), _canonical(v)] for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"no canonical form for {type(value).__name__}")
