@@ -30,6 +30,15 @@ import numpy as np
 from common import REPO, bench_collection, ensure_weights, save_results
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started: VmHWM, which (unlike getrusage's ru_maxrss,
+    kept across exec) does not include what the parent process held before starting it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(args: argparse.Namespace) -> None:
     """In a child process: time one network x backend over the saved inputs."""
     from builder.backends import load_extractor
@@ -51,7 +60,7 @@ def worker(args: argparse.Namespace) -> None:
         features.append(extractor(np.ascontiguousarray(inputs[i : i + args.batch_size])))
     seconds = time.perf_counter() - start
     np.save(args.features, l2_normalise(np.concatenate(features)))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb}))
 
 
