@@ -11,9 +11,9 @@ collection build alone.
 Torchvision networks whose ImageNet weights are not in the torch cache run with random weights saved
 into a temporary TORCH_HOME: the timing is the same, the neighbours are meaningless, and the JSON says so.
 With --openclipart, --add N then links N more drawings into the collection and builds again, to show that
-exactly N images are extracted. The no-change rebuild is also timed as a command (`vsis build` in a fresh
-process: interpreter start and imports included). Peak memory is the process's maximum resident set so far
-(run one network per invocation to read it per network). Prints a table and writes bench/results/build_time.json.
+exactly N images are extracted. Builds run as commands (`vsis build` in a fresh process: interpreter
+start and imports included), which report their own peak memory (VmHWM); the no-change rebuild is timed
+both as a command and in-process. Prints a table and writes bench/results/build_time.json.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,10 +44,28 @@ def add_drawings(collection: Path, n: int, seed: int = 72) -> int:
     return added
 
 
-def timed_command(config_args: list[str], env: dict[str, str]) -> float:
+# `vsis build` in a fresh process that reports its own peak memory (VmHWM: this process alone, from exec on).
+_COMMAND = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+    "    print('VSIS_PEAK_KB', line.split()[1], file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
+    "from builder.cli import app\n"
+    "app(prog_name='vsis')\n"
+)
+
+
+def run_command(build_args: list[str]) -> tuple[float, float, str]:
+    """`vsis build ARGS` as a command: (seconds, peak resident MB, its output)."""
     start = time.perf_counter()
-    subprocess.run(config_args, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-c", _COMMAND, "build", *build_args], env=dict(os.environ),
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"vsis build failed:\n{done.stdout}\n{done.stderr}")
+    peak = re.search(r"VSIS_PEAK_KB (\d+)", done.stderr)
+    return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), done.stdout
 
 
 def main() -> None:
@@ -73,36 +91,36 @@ def main() -> None:
             out, cache = tmp_path / f"site-{name}", tmp_path / f"cache-{name}-{workers}"
             config = make_config(collection=collection, metadata=metadata, networks=(name,), out=out,
                                  cache_dir=cache, experiment=False, workers=workers, precision=args.precision)
-            start = time.perf_counter()
-            cold = build(config)
-            cold_s = time.perf_counter() - start
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            build_args = [str(collection), "--networks", name, "--out", str(out), "--cache-dir", str(cache),
+                          "--no-experiment", "--workers", str(workers), "--precision", args.precision]
+            build_args += ["--metadata", str(metadata)] if metadata else []
+            cold_s, peak_mb, printed = run_command(build_args)
+            speed = re.search(rf"{name}: (\d+) extracted, \d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
+                              printed)
             start = time.perf_counter()
             warm = build(config)
             warm_s = time.perf_counter() - start
-            command = [str(Path(sys.executable).parent / "vsis"), "build", str(collection), "--networks", name,
-                       "--out", str(out), "--cache-dir", str(cache), "--no-experiment", "--workers", str(workers),
-                       "--precision", args.precision] + (["--metadata", str(metadata)] if metadata else [])
-            command_s = timed_command(command, dict(os.environ))
+            command_s, _, _ = run_command(build_args)
             added = added_extracted = None
             if args.openclipart and args.add:
                 added = add_drawings(collection, args.add)
                 added_extracted = build(config).networks[0].extracted
-            net = cold.networks[0]
+            items, per_s, recall = int(speed.group(1)), float(speed.group(2)), float(speed.group(3))
             rows.append({
                 "network": name, "workers": workers, "precision": args.precision, "weights": weights,
-                "items": len(cold.items), "skipped": len(cold.skipped),
-                "cold_build_s": round(cold_s, 2), "extract_images_per_s": round(net.images_per_second, 2),
+                "items": len(warm.items), "skipped": len(warm.skipped), "extracted_cold": items,
+                "cold_build_command_s": round(cold_s, 2), "extract_images_per_s": per_s,
+                "peak_rss_mb_cold_build": round(peak_mb),
                 "rebuild_s": round(warm_s, 2), "rebuild_share": round(warm_s / cold_s, 4),
                 "rebuild_command_s": round(command_s, 2), "rebuild_command_share": round(command_s / cold_s, 4),
                 "rebuild_extracted": warm.networks[0].extracted, "added": added, "added_extracted": added_extracted,
-                "peak_rss_mb_after_cold_build": round(peak_mb), "annoy_recall_at_10": round(net.annoy_recall, 4),
+                "annoy_recall_at_10": recall,
             })
-            print(f"{label}: {name:<18} workers {workers}  {len(cold.items):>5} items  cold {cold_s:7.1f}s "
-                  f"({net.images_per_second:6.1f} img/s extracting, peak {peak_mb:,.0f} MB)  rebuild {warm_s:5.2f}s "
-                  f"({100 * warm_s / cold_s:.1f}%; as a command {command_s:.2f}s = {100 * command_s / cold_s:.1f}%)  "
-                  f"added {added}: extracted {added_extracted}  Annoy recall@10 {net.annoy_recall:.3f}  "
-                  f"weights: {weights}", flush=True)
+            print(f"{label}: {name:<18} workers {workers}  {len(warm.items):>5} items  cold {cold_s:7.1f}s as a command "
+                  f"({per_s:6.1f} img/s extracting, peak {peak_mb:,.0f} MB)  rebuild {warm_s:5.2f}s in-process "
+                  f"({100 * warm_s / cold_s:.1f}%), {command_s:.2f}s as a command ({100 * command_s / cold_s:.1f}%)  "
+                  f"added {added}: extracted {added_extracted}  Annoy recall@10 {recall:.3f}  weights: {weights}",
+                  flush=True)
             if added:
                 for link in (collection / "added").iterdir():
                     link.unlink()

@@ -135,14 +135,12 @@ def load_extractor(
             raise ConfigError("the onnx backend needs a cache folder for exported models")
         path = onnx_path(spec, weights_file, cache_dir, precision)
         if not path.is_file():
-            fp32 = onnx_path(spec, weights_file, cache_dir)
-            if not fp32.is_file():
-                export_onnx(spec, weights_file, fp32)
-            if precision == "int8":
-                from .quantize import quantize_int8
+            from .model_worker import make_models  # in a child process: see model_worker.py
 
-                if calibration is None or not len(calibration):
-                    raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
-                quantize_int8(fp32, path, calibration)
+            int8 = precision == "int8"
+            if int8 and (calibration is None or not len(calibration)):
+                raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
+            make_models(spec.name, weights_file, onnx_path(spec, weights_file, cache_dir),
+                        path if int8 else None, calibration if int8 else None)
         return OnnxExtractor(path, device)
     raise ConfigError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")

@@ -92,7 +92,7 @@ class HashCache:
     def __call__(self, file: Path) -> str:
         st = file.stat()
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        key = str(file.resolve())
+        key = os.path.abspath(file)
         known = self.entries.get(key)
         if known is not None and known[:3] == stamp:
             digest = str(known[3])

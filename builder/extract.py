@@ -17,6 +17,7 @@ import numpy as np
 
 from .backends import check_precision, feature_key, load_extractor, onnx_path
 from .cache import FeatureStore
+from .device import best_device
 from .networks.registry import Extractor, NetworkSpec
 from .quantize import CALIBRATION_INPUTS
 
@@ -105,8 +106,7 @@ def make_runner(
     precision: str = "fp32",
     decode_key: str = "",
 ) -> NetworkRunner:
-    """device None: the best one here, found when the network is first needed (finding it imports torch,
-    which a build with nothing to extract never does). decode_key: how the images were decoded
+    """device None: the best one here (device.py), found when the network is first needed. decode_key: how the images were decoded
     (images.DecodeLimits.key), part of the features' cache key."""
     check_precision(backend, precision)
     key = feature_key(spec, weights_file, precision)
@@ -119,9 +119,7 @@ def make_runner(
             FeatureStore.clear_all(cache_dir, key)
 
     def load(first_inputs: np.ndarray) -> Extractor:
-        from .networks.torch_runtime import best_device
-
-        here = device or best_device()
+        here = device or ("cpu" if spec.direct is not None else best_device())
         return load_extractor(spec, weights_file, here, backend, cache_dir, precision, first_inputs)
 
     return NetworkRunner(spec=spec, store=store, load=load, batch_size=batch_size, calibration=calibration)

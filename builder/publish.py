@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import is_dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -85,28 +85,34 @@ def fingerprint(model: SiteModel) -> str:
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
     sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
-    h.update(json.dumps(_canonical(replace(model, manifest=timeless, extra_files=sources)), allow_nan=True).encode())
+    canonical = _canonical(replace(model, manifest=timeless, extra_files=sources), {})
+    h.update(json.dumps(canonical, allow_nan=True).encode())
     for folder in (templates_dir(), static_dir()):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
-def _canonical(value: object) -> object:
-    """`value` as plain JSON data, the same for the same content in every process. Callables are left
-    out: a perturbation profile's function is named by its name, version and description."""
+def _canonical(value: object, seen: dict[int, int]) -> object:
+    """`value` as plain JSON data, the same for the same content in every process. An object met again
+    (an item is every neighbour list's item) is written once, then referred to by its order of first
+    meeting, which the traversal fixes. Callables are left out: a perturbation profile's function is named
+    by its name, version and description."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value) if not callable(getattr(value, f.name))}
+        if id(value) in seen:
+            return ["ref", seen[id(value)]]
+        seen[id(value)] = len(seen)
+        return {k: _canonical(v, seen) for k, v in vars(value).items() if not callable(v)}
     if isinstance(value, dict):
-        return [[_canonical(k), _canonical(v)] for k, v in value.items()]
+        return [[_canonical(k, seen), _canonical(v, seen)] for k, v in value.items()]
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [_canonical(v, seen) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
     raise TypeError(f"no canonical form for {type(value).__name__}")

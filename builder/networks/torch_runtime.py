@@ -11,11 +11,6 @@ import torch
 from ..errors import WeightsUnavailable
 
 
-def best_device() -> str:
-    """The GPU when there is one; the CPU otherwise."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def native_bf16(device: str) -> bool:
     """Whether bf16 has hardware support here (a GPU, or a CPU with AVX-512 BF16 / AMX); elsewhere
     PyTorch emulates it, far slower than fp32."""

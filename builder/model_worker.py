@@ -1,0 +1,78 @@
+"""Making model files in a child process: the ONNX export (which needs PyTorch and the network's weights
+in memory) and the int8 quantization (whose calibration holds every intermediate tensor).
+
+Both are done once per configuration, and both need far more memory than running the model does: done in
+the build's own process they set its peak (3.1 GB for vgg16, measured), and the PyTorch import alone costs
+0.7 GB that an ONNX Runtime build never needs again. In a child, that memory is returned when it exits.
+
+    python -m builder.model_worker NETWORK OUT_FP32 [--weights FILE] [--int8 OUT --calibration NPY]
+
+A VsisError in the child reaches the parent as the same error with the same one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+
+_MARK = "vsis-error:"
+
+
+def make_models(
+    network: str, weights_file: Path | None, fp32: Path, int8: Path | None = None,
+    calibration: np.ndarray | None = None,
+) -> None:
+    """Run the child; raise what it raised (a VsisError keeps its type and message)."""
+    with tempfile.TemporaryDirectory(prefix="vsis-model-") as tmp:
+        command = [sys.executable, "-m", "builder.model_worker", network, str(fp32)]
+        if weights_file is not None:
+            command += ["--weights", str(weights_file)]
+        if int8 is not None:
+            assert calibration is not None
+            samples = Path(tmp) / "calibration.npy"
+            np.save(samples, np.ascontiguousarray(calibration, dtype=np.float32))
+            command += ["--int8", str(int8), "--calibration", str(samples)]
+        done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 0:
+        return
+    for line in done.stderr.splitlines():
+        if line.startswith(_MARK):
+            kind, _, message = line[len(_MARK):].partition(" ")
+            raise getattr(errors, kind, errors.VsisError)(message)
+    tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+    raise RuntimeError(f"{network}: making its model failed (exit {done.returncode}):\n{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m builder.model_worker")
+    parser.add_argument("network")
+    parser.add_argument("fp32", type=Path)
+    parser.add_argument("--weights", type=Path)
+    parser.add_argument("--int8", type=Path)
+    parser.add_argument("--calibration", type=Path)
+    args = parser.parse_args(argv)
+    from .backends import export_onnx
+    from .networks import get
+
+    try:
+        if not args.fp32.is_file():
+            export_onnx(get(args.network), args.weights, args.fp32)
+        if args.int8 is not None:
+            from .quantize import quantize_int8
+
+            quantize_int8(args.fp32, args.int8, np.load(args.calibration, allow_pickle=False))
+    except errors.VsisError as exc:
+        print(f"{_MARK}{type(exc).__name__} {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
