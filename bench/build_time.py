@@ -96,7 +96,9 @@ def main() -> None:
             build_args += ["--metadata", str(metadata)] if metadata else []
             cold_s, peak_mb, printed = run_command(build_args)
             speed = re.search(rf"{name}: (\d+) extracted, \d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
-                              printed)
+                              " ".join(printed.split()))
+            if speed is None:
+                raise SystemExit(f"unexpected output of vsis build:\n{printed}")
             start = time.perf_counter()
             warm = build(config)
             warm_s = time.perf_counter() - start
