@@ -95,7 +95,7 @@ def main() -> None:
                           "--no-experiment", "--workers", str(workers), "--precision", args.precision]
             build_args += ["--metadata", str(metadata)] if metadata else []
             cold_s, peak_mb, printed = run_command(build_args)
-            speed = re.search(rf"{name}: (\d+) extracted, \d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
+            speed = re.search(rf"{name}: (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
                               " ".join(printed.split()))
             if speed is None:
                 raise SystemExit(f"unexpected output of vsis build:\n{printed}")

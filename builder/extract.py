@@ -50,14 +50,16 @@ class NetworkRunner:
     stats: ExtractStats = field(default_factory=ExtractStats)
     _extractor: Extractor | None = None
     _pending: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    _submitted: set[str] = field(default_factory=set)
 
     def needs(self, content_hash: str) -> bool:
         return not self.store.has(content_hash)
 
     def submit(self, content_hash: str, inputs: np.ndarray) -> None:
         """Queue one preprocessed input; a full batch runs at once."""
-        if any(h == content_hash for h, _ in self._pending):
-            return  # byte-identical duplicate already queued
+        if content_hash in self._submitted:
+            return  # a byte-identical file met earlier in this build: one extraction serves both
+        self._submitted.add(content_hash)
         self._pending.append((content_hash, inputs))
         wanted = self.batch_size if self._extractor is not None else max(self.batch_size, self.calibration)
         if len(self._pending) >= wanted:

@@ -184,3 +184,13 @@ def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) ->
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "False"]
+
+
+def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_path: Path) -> None:
+    paths = write_collection(tmp_path / "images", {"a": 3, "b": 3})
+    (tmp_path / "images" / "b" / "zz_copy.png").write_bytes(paths[0].read_bytes())  # last, far from its twin
+    cfg = make_config(collection=tmp_path / "images", networks=("pixels",), k=2, experiment=False, batch_size=2,
+                      out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    result = build(cfg)
+    assert len(result.items) == 7
+    assert (result.networks[0].extracted, result.networks[0].cached) == (6, 0)
