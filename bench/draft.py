@@ -25,12 +25,6 @@ from PIL import Image
 from common import REPO, openclipart_collection, save_results
 
 
-def exact_top(x: np.ndarray, k: int) -> np.ndarray:
-    sims = x @ x.T
-    np.fill_diagonal(sims, -np.inf)
-    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--openclipart", type=int, default=500)
@@ -43,6 +37,7 @@ def main() -> None:
     from builder.backends import load_extractor
     from builder.extract import l2_normalise
     from builder.images import DecodeLimits, ImageError, decode
+    from builder.neighbours import exact_neighbours, recall_against
     from builder.networks import get
 
     spec = get(args.network)
@@ -72,8 +67,7 @@ def main() -> None:
             batches = [np.stack([spec.preprocess(im) for im in images[i : i + 16]]) for i in range(0, len(images), 16)]
             features[label] = l2_normalise(np.concatenate([extractor(b) for b in batches]))
         distance = 1.0 - np.sum(features["full"] * features["draft"], axis=1)
-        full_top, draft_top = exact_top(features["full"], 10), exact_top(features["draft"], 10)
-        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(full_top.tolist(), draft_top.tolist())]))
+        recall = recall_against(exact_neighbours(features["draft"], 10), exact_neighbours(features["full"], 10))
         reduced = sum(a.size != b.size for a, b in zip(runs["full"][1], runs["draft"][1]))
         row = {
             "images": len(jpegs), "network": args.network, "draft_side": args.side, "decoded_smaller": reduced,

@@ -64,12 +64,6 @@ def worker(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb}))
 
 
-def exact_top(x: np.ndarray, k: int) -> np.ndarray:
-    sims = x @ x.T
-    np.fill_diagonal(sims, -np.inf)
-    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--openclipart", type=int, default=0)
@@ -90,6 +84,7 @@ def main() -> None:
 
     from builder.collection import scan
     from builder.images import ImageError, decode
+    from builder.neighbours import exact_neighbours, recall_against
     from builder.networks import get
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -120,10 +115,9 @@ def main() -> None:
                 measured = json.loads(done.stdout.strip().splitlines()[-1])
                 results[mode] = (measured, np.load(features))
             reference_measured, reference = results[modes[0]]
-            reference_top = exact_top(reference, 10)
+            reference_top = exact_neighbours(reference, 10)
             for mode, (measured, feats) in results.items():
-                top = exact_top(feats, 10)
-                recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(reference_top.tolist(), top.tolist())])
+                recall = recall_against(exact_neighbours(feats, 10), reference_top)
                 distance = 1.0 - np.sum(reference * feats, axis=1)
                 backend, precision = mode.split(":")
                 row = {
