@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import re
 import unicodedata
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from .errors import MetadataError, VsisError
+from .textfiles import parse_json, read_text
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -140,17 +140,9 @@ def read_metadata(path: Path) -> list[dict[str, str]]:
     JSON may be a list of objects or an object of objects (keyed by file name or id). Lists inside a
     record (several artists, say) are joined with ", ".
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise MetadataError(f"{path}: metadata file not found") from None
-    except UnicodeDecodeError as exc:
-        raise MetadataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path, "metadata file")
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        data = parse_json(text, path)
         if isinstance(data, dict):
             data = [{"file": k, **v} if isinstance(v, dict) else v for k, v in data.items()]
         if not isinstance(data, list):

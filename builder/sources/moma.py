@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MetadataError
+from ..textfiles import parse_json, read_text
 
 METADATA_FIELDS = ("file", "object_id", "title", "artist", "date", "medium", "dimensions", "category", "url")
 
@@ -69,18 +69,10 @@ def _artwork(record: dict[str, object], where: str) -> Artwork | None:
 
 def read_artworks(path: Path) -> list[Artwork]:
     """Every record with an ObjectID, in file order. A malformed file is an error naming the line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise MetadataError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise MetadataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path)
     artworks: list[Artwork] = []
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        data = parse_json(text, path)
         if not isinstance(data, list):
             raise MetadataError(f"{path}: expected a list of artwork records, as in MoMA's Artworks.json")
         for n, record in enumerate(data, 1):
