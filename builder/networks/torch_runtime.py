@@ -11,17 +11,6 @@ import torch
 from ..errors import WeightsUnavailable
 
 
-def native_bf16(device: str) -> bool:
-    """Whether bf16 has hardware support here (a GPU, or a CPU with AVX-512 BF16 / AMX); elsewhere
-    PyTorch emulates it, far slower than fp32."""
-    if device != "cpu":
-        return True
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 class TorchExtractor:
     """Wraps an eval-mode module: numpy batch in, numpy (batch, dim) features out. bf16: autocast with
     channels-last tensors, the layout oneDNN's bf16 convolutions are fastest in."""

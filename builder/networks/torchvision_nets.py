@@ -62,14 +62,15 @@ class TorchvisionWeights:
 
 
 def _torchvision_loader(
-    builder_name: str, source: TorchvisionWeights, head: Callable[["nn.Module"], "nn.Module"], name: str
+    name: str, source: TorchvisionWeights, head: Callable[["nn.Module"], "nn.Module"]
 ) -> Callable[[Path | None], "nn.Module"]:
+    """name: the network's, which is also its builder's in torchvision.models."""
     def load(weights_file: Path | None) -> nn.Module:
         import torchvision.models as tvm
 
         from .torch_runtime import load_state, read_checkpoint
 
-        builder = getattr(tvm, builder_name)
+        builder = getattr(tvm, name)
         if weights_file is not None:
             model = builder(weights=None)
             load_state(model, read_checkpoint(weights_file, name), name, weights_file)
@@ -113,16 +114,16 @@ def _squeezenet_pool(m: nn.Module) -> nn.Module:
 
 _IMAGENET = ResizeCropNormalize()
 
-for _name, _builder, _enum, _head, _dim, _layer, _desc in [
-    ("vgg16", "vgg16", "VGG16_Weights.IMAGENET1K_V1", _vgg_fc7, 4096, "fc7 (classifier up to its second Linear)",
+for _name, _enum, _head, _dim, _layer, _desc in [  # each name is also torchvision's builder
+    ("vgg16", "VGG16_Weights.IMAGENET1K_V1", _vgg_fc7, 4096, "fc7 (classifier up to its second Linear)",
      "VGG16, the original study's network"),
-    ("resnet152", "resnet152", "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool",
+    ("resnet152", "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool",
      "ResNet-152"),
-    ("densenet201", "densenet201", "DenseNet201_Weights.IMAGENET1K_V1", _densenet_pool, 1920,
+    ("densenet201", "DenseNet201_Weights.IMAGENET1K_V1", _densenet_pool, 1920,
      "ReLU + global average pool", "DenseNet-201"),
-    ("densenet121", "densenet121", "DenseNet121_Weights.IMAGENET1K_V1", _densenet_pool, 1024,
+    ("densenet121", "DenseNet121_Weights.IMAGENET1K_V1", _densenet_pool, 1024,
      "ReLU + global average pool", "DenseNet-121"),
-    ("squeezenet1_1", "squeezenet1_1", "SqueezeNet1_1_Weights.IMAGENET1K_V1", _squeezenet_pool, 512,
+    ("squeezenet1_1", "SqueezeNet1_1_Weights.IMAGENET1K_V1", _squeezenet_pool, 512,
      "features + global average pool", "SqueezeNet 1.1, small and fast"),
 ]:
     _source = TorchvisionWeights(_enum)
@@ -134,6 +135,6 @@ for _name, _builder, _enum, _head, _dim, _layer, _desc in [
             description=_desc,
             preprocess=_IMAGENET,
             weights=_source,
-            build_module=_torchvision_loader(_builder, _source, _head, _name),
+            build_module=_torchvision_loader(_name, _source, _head),
         )
     )
