@@ -46,3 +46,22 @@ def small_collection(tmp_path: Path) -> Path:
     root = tmp_path / "collection"
     write_collection(root, {"red": 4, "blue": 4, "green": 4})
     return root
+
+
+def build_in_fresh_process(**config: object) -> tuple[int, bool]:
+    """Run a build with these make_config arguments in a new Python process; return how many images it
+    extracted (all networks) and whether that process imported torch."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import PosixPath\n"
+        "from builder.build import build\n"
+        "from builder.config import make_config\n"
+        f"result = build(make_config(**{config!r}))\n"
+        "print(sum(n.extracted for n in result.networks), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    extracted, imported = done.stdout.split()
+    return int(extracted), imported == "True"

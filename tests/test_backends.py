@@ -16,7 +16,7 @@ from builder.images import decode
 from builder.neighbours import exact_neighbours, recall_against
 from builder.networks import get
 
-from .conftest import SAMPLE, write_collection
+from .conftest import SAMPLE, build_in_fresh_process, write_collection
 
 
 def sample_batch(name: str, n: int = 6) -> np.ndarray:
@@ -131,21 +131,8 @@ def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_pat
 
 
 def test_an_onnx_build_exports_in_a_child_and_never_imports_torch_itself(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     write_collection(tmp_path / "images", {"": 4})
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from builder.build import build\n"
-        "from builder.config import make_config\n"
-        f"p = Path({str(tmp_path)!r})\n"
-        "cfg = make_config(collection=p / 'images', networks=('efficientnet_lite0',), k=2, experiment=False,"
-        " backend='onnx', out=p / 'site', cache_dir=p / 'cache')\n"
-        "result = build(cfg)\n"
-        "print(result.networks[0].extracted, 'torch' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["4", "False"]
+    assert build_in_fresh_process(
+        collection=tmp_path / "images", networks=("efficientnet_lite0",), k=2, experiment=False, backend="onnx",
+        out=tmp_path / "site", cache_dir=tmp_path / "cache") == (4, False)
     assert onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache").is_file()

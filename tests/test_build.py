@@ -12,7 +12,7 @@ from builder.config import make_config
 from builder.errors import VsisError
 from builder.progress import QuietReporter
 
-from .conftest import drawing, write_collection
+from .conftest import build_in_fresh_process, drawing, write_collection
 from .sitecheck import broken_or_outside, explorer_data
 
 NETWORKS = ("efficientnet_lite0", "pixels")
@@ -167,23 +167,10 @@ def test_a_rebuild_with_nothing_changed_leaves_the_site_untouched(project: Path)
 
 
 def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) -> None:
-    import subprocess
-    import sys
-
     build(config_for(project))
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from builder.build import build\n"
-        "from builder.config import make_config\n"
-        f"p = Path({str(project)!r})\n"
-        "cfg = make_config(collection=p / 'images', metadata=p / 'meta.csv', networks=('efficientnet_lite0', 'pixels'),"
-        " k=3, out=p / 'site', cache_dir=p / 'cache', title='Test collection', experiment=False)\n"
-        "result = build(cfg)\n"
-        "print(sum(n.extracted for n in result.networks), 'torch' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["0", "False"]
+    assert build_in_fresh_process(
+        collection=project / "images", metadata=project / "meta.csv", networks=NETWORKS, k=3, out=project / "site",
+        cache_dir=project / "cache", title="Test collection", experiment=False) == (0, False)
 
 
 def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_path: Path) -> None:
