@@ -240,6 +240,7 @@
         drawList(v, matches(v));
         if (state.item && state.item !== shownItem && !selected.hidden) $("selected-title").focus();
         shownItem = state.item;
+        document.documentElement.dataset.shown = hashOf(state);  // the view now drawn (data arrives async)
         document.documentElement.dataset.ready = "1";
         if (!window.VSIS_READY_MS) window.VSIS_READY_MS = performance.now();
       });

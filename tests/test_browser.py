@@ -100,7 +100,7 @@ def test_typing_a_title_narrows_the_list(site) -> None:
     page = watched.page
     open_explorer(page, base + "explore.html")
     page.fill("#query", "FLOWER")
-    page.wait_for_function("() => location.hash.includes('q=FLOWER')")
+    page.wait_for_function("() => (document.documentElement.dataset.shown || '').includes('q=FLOWER')")
     titles = page.eval_on_selector_all("#results > li.result .query .t", "els => els.map(e => e.textContent)")
     assert 0 < len(titles) < 24
     assert all("flower" in t.lower() for t in titles)
@@ -114,7 +114,8 @@ def test_switching_network_shows_that_networks_published_neighbours(site, sample
     first = result_ids(page)[0]
     before = neighbour_ids(page, f'#results > li[data-id="{first}"]')
     page.select_option("#network", "pixels")
-    page.wait_for_function("() => location.hash.includes('network=pixels')")
+    # the network's data loads after the address changes: wait for the view to be drawn
+    page.wait_for_function("() => (document.documentElement.dataset.shown || '').includes('network=pixels')")
     after = neighbour_ids(page, f'#results > li[data-id="{first}"]')
     assert after == published(sample_site, "collection", "pixels", first)
     assert after != before
@@ -131,7 +132,8 @@ def test_surprise_me_selects_an_image_and_back_returns(site, sample_site: Path) 
     assert neighbour_ids(page, "#selected") == published(sample_site, "collection", "efficientnet_lite0", chosen)
     # browsing by similarity: pick the first neighbour, then Back returns to the surprise
     page.click("#selected .grid > li:first-child .pick")
-    page.wait_for_function(f"() => !location.hash.includes('item={chosen}&') && !location.hash.endsWith('item={chosen}')")
+    page.wait_for_function(
+        f"() => new URLSearchParams((document.documentElement.dataset.shown || '').slice(1)).get('item') !== {chosen!r}")
     nxt = state(page)["item"]
     assert nxt != chosen and page.get_attribute("#selected", "data-id") == nxt
     page.go_back()
