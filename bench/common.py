@@ -62,11 +62,20 @@ def bench_collection(openclipart: int, tmp_path: Path) -> tuple[Path, Path | Non
     return sample, sample / "metadata.csv", "bundled sample"
 
 
+def cpu() -> str:
+    """The CPU features that decide reduced-precision speed and fidelity ('x86_64: AVX2 yes, AVX-512 no, ...')."""
+    from builder.cpu import cpu_features
+
+    return cpu_features().summary()
+
+
 def save_results(path: Path, label: str, rows: list[dict]) -> None:
-    """Merge this run's rows into the JSON file under `label`, beside earlier runs on other collections."""
-    record = {"collection": label, "machine": machine(), "python": platform.python_version(), "rows": rows}
+    """Merge this run's rows into the JSON file under `label` and the kind of CPU, beside earlier runs on
+    other collections and CPUs. Every row carries the CPU's features, so no figure is read without them."""
+    record = {"collection": label, "machine": machine(), "cpu": cpu(), "python": platform.python_version(),
+              "rows": [{**row, "cpu": cpu()} for row in rows]}
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(path.read_text()) if path.is_file() else {}
-    existing[label] = record
+    existing[f"{label} on {cpu()}"] = record
     path.write_text(json.dumps(existing, indent=2) + "\n")
     print(f"written to {path}")

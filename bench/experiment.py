@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, machine, openclipart_collection
+from common import REPO, cpu, machine, openclipart_collection
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     for r in metrics["recovery"]:
         print(f"{r['network']:<20} {r['k']:>2}  " + "  ".join(
             f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}" for m in ("precision", "recall", "f1")))
-    record = {"machine": machine(), "python": platform.python_version(), "networks": list(networks),
+    record = {"machine": machine(), "cpu": cpu(), "python": platform.python_version(), "networks": list(networks),
               "build_seconds": round(seconds, 1), "skipped": result.skipped, "metrics": metrics}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")

@@ -6,8 +6,9 @@
 Images are decoded and preprocessed once, up front, so the figures are inference alone. Each network x
 mode (backend:precision) runs in its own process (so its peak memory is its own): one warm-up batch, then
 every image in batches of --batch-size; int8 is first calibrated on the first 64 inputs, as a build does
-(its quantization time is reported apart, as load/export). Reported against the first mode (torch:fp32)
-measured in the same run: speed-up, the largest and mean cosine distance between the two features of an
+(its quantization and check against fp32 are reported apart, as load/export, with the check's verdict: a
+build would use fp32 where it fails). Every row records the CPU's features. Reported against the first
+mode (torch:fp32) measured in the same run: speed-up, the largest and mean cosine distance between the two features of an
 image, and recall@10, the share of each image's exact 10 nearest neighbours by torch fp32 that the other
 way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import REPO, bench_collection, ensure_weights, save_results
+from common import REPO, bench_collection, cpu, ensure_weights, save_results
 
 
 def peak_rss_mb() -> float:
@@ -41,10 +42,10 @@ def peak_rss_mb() -> float:
 
 def worker(args: argparse.Namespace) -> None:
     """In a child process: time one network x backend over the saved inputs."""
-    from builder.backends import load_extractor
+    from builder.backends import load_extractor, onnx_path
     from builder.extract import l2_normalise
     from builder.networks import get
-    from builder.quantize import CALIBRATION_INPUTS
+    from builder.quantize import CALIBRATION_INPUTS, INT8_TOLERANCE, read_check
 
     spec = get(args.network)
     inputs = np.load(args.inputs, mmap_mode="r")
@@ -53,6 +54,10 @@ def worker(args: argparse.Namespace) -> None:
     calibration = np.ascontiguousarray(inputs[:CALIBRATION_INPUTS])
     extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
     load_s = time.perf_counter() - start
+    check = ""
+    if precision == "int8":  # the verdict a build would act on (here every int8 model is measured anyway)
+        made = read_check(onnx_path(spec, None, Path(args.cache), "int8"))
+        check = (made.failure(INT8_TOLERANCE) or "passed") if made else "no check"
     extractor(np.ascontiguousarray(inputs[: args.batch_size]))  # warm-up
     features = []
     start = time.perf_counter()
@@ -61,7 +66,7 @@ def worker(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     np.save(args.features, l2_normalise(np.concatenate(features)))
     peak_mb = peak_rss_mb()
-    print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb}))
+    print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb, "int8_check": check}))
 
 
 def main() -> None:
@@ -88,6 +93,7 @@ def main() -> None:
     from builder.networks import get
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    print(f"CPU {cpu()}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -128,11 +134,14 @@ def main() -> None:
                     "recall_at_10": round(float(recall), 4),
                     "peak_rss_mb": round(measured["peak_rss_mb"]), "load_s": round(measured["load_seconds"], 1),
                 }
+                if precision == "int8":
+                    row["int8_check"] = measured["int8_check"]
                 rows.append(row)
                 print(f"{label}: {name:<18} {backend:<6} {precision:<5} {row['images_per_s']:7.1f} img/s  "
                       f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
                       f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
-                      f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})", flush=True)
+                      f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})"
+                      + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else ""), flush=True)
     save_results(args.out, label, rows)
 
 

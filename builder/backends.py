@@ -2,9 +2,13 @@
 
 In fp32 both backends give the same features (equal within float rounding), so the feature cache does not
 depend on the backend. Reduced precision changes the features a little, so each precision has features of
-its own (`feature_key`). bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static
-quantization, builder/quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the
-features (network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
+its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (builder/cpu.py).
+bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static quantization, checked against
+fp32, builder/quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the features
+(network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
+
+A reduced precision is a request: `plan_precision` says what a network really runs in, fp32 where the
+reduced one would be slow (bf16 emulated) or unfaithful (an int8 model that failed its check) here.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import quantize
+from .cpu import CpuFeatures, cpu_features
 from .errors import ConfigError
 from .networks.registry import Extractor, NetworkSpec
 
@@ -35,11 +42,66 @@ def check_precision(backend: str, precision: str) -> None:
         raise ConfigError(f"precision {precision} runs on the {needed} backend, not {backend}")
 
 
-def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str) -> str:
-    """The feature cache key: fp32 features are shared by both backends; a reduced precision has its own.
-    A network without a model (the pixel baseline) has no precision."""
+def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str, cpu: CpuFeatures | None = None) -> str:
+    """The feature cache key: fp32 features are shared by both backends; a reduced precision has its own,
+    and int8 one per class of integer kernels (`cpu`, default this machine's). A network without a model
+    (the pixel baseline) has no precision."""
     key = spec.cache_key(weights_file)
-    return key if precision == "fp32" or spec.direct is not None else f"{key}-{precision}"
+    if precision == "fp32" or spec.direct is not None:
+        return key
+    if precision == "int8":
+        return f"{key}-int8-{(cpu or cpu_features()).int8_kernel}"
+    return f"{key}-{precision}"
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    """The precision a network runs in. `reason`: why it is not the one asked for, in a phrase."""
+
+    requested: str
+    used: str
+    reason: str = ""
+    pending: bool = False  # int8 whose model is not made yet: decided by its check once it is
+
+    @property
+    def fell_back(self) -> bool:
+        return self.used != self.requested
+
+
+# bench/extract.py, efficientnet_lite0 on the bundled sample, 2-core AMD EPYC with AVX2 only (no AVX512_BF16):
+# torch bf16 3.5 images/s, torch fp32 18.9, ONNX Runtime fp32 123.6.
+_EMULATED_BF16 = "measured 5x slower than fp32 on such a CPU"
+
+
+def plan_precision(
+    spec: NetworkSpec,
+    weights_file: Path | None,
+    requested: str,
+    device: str,
+    cache_dir: Path,
+    cpu: CpuFeatures | None = None,
+) -> PrecisionPlan:
+    """What `spec` runs in when `requested` is asked for on `device` here. int8 is decided by the check
+    recorded beside its model (quantize.INT8_TOLERANCE); before the model exists it is `pending`."""
+    cpu = cpu or cpu_features()
+    if requested == "fp32" or spec.direct is not None:  # a network without a model has no precision to choose
+        return PrecisionPlan("fp32", "fp32")
+    if requested == "bf16":
+        if device == "cpu" and cpu.native_bf16 is False:
+            return PrecisionPlan(requested, "fp32", "bf16 would be emulated on this CPU, which lacks AVX512_BF16 "
+                                 f"and AMX ({_EMULATED_BF16})")
+        return PrecisionPlan(requested, "bf16")
+    model = onnx_path(spec, weights_file, cache_dir, "int8", cpu)
+    check = quantize.read_check(model) if model.is_file() else None
+    if check is None:
+        return PrecisionPlan(requested, "int8", pending=True)
+    failure = check.failure(quantize.INT8_TOLERANCE)
+    if not failure:
+        return PrecisionPlan(requested, "int8")
+    missing = cpu.missing_for_int8()
+    why = f"; this CPU lacks {missing}, without which int8 sums saturate" if missing else ""
+    return PrecisionPlan(requested, "fp32", f"int8 failed its check against fp32 on {check.inputs} calibration "
+                         f"inputs ({failure}){why}")
 
 
 def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str:
@@ -81,8 +143,30 @@ class OnnxExtractor:
         return out.reshape(out.shape[0], -1)
 
 
-def onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str = "fp32") -> Path:
-    return cache_dir / "models" / f"{feature_key(spec, weights_file, precision)}-opset{OPSET}.onnx"
+def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:
+    """Each precision and what it will be on this CPU, for `vsis networks`."""
+    cpu = cpu or cpu_features()
+    kept = quantize.LEADING_FP32.get(cpu.int8_kernel, 0)
+    if cpu.native_bf16 is False:
+        bf16 = f"emulated here (no AVX512_BF16 or AMX), {_EMULATED_BF16}: a CPU build runs fp32 instead"
+    elif cpu.native_bf16:
+        bf16 = "native here: fast, features within about 1e-3 cosine distance of fp32"
+    else:
+        bf16 = "CPU features unknown here: taken as asked"
+    if cpu.has("VNNI"):
+        int8 = "VNNI here: fast; each model is checked against fp32 when it is made"
+    elif kept:
+        int8 = (f"no VNNI here, so 16-bit sums would saturate: the first {kept} weighted layers stay fp32; each "
+                "model is checked against fp32 when it is made, and fp32 is used where it fails")
+    else:
+        int8 = "each model is checked against fp32 when it is made, and fp32 is used where it fails"
+    return [("fp32", "the reference: ONNX Runtime on a CPU, PyTorch on a GPU"), ("bf16", bf16), ("int8", int8)]
+
+
+def onnx_path(
+    spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str = "fp32", cpu: CpuFeatures | None = None
+) -> Path:
+    return cache_dir / "models" / f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}.onnx"
 
 
 def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
@@ -134,7 +218,7 @@ def load_extractor(
         if cache_dir is None:
             raise ConfigError("the onnx backend needs a cache folder for exported models")
         path = onnx_path(spec, weights_file, cache_dir, precision)
-        if not path.is_file():
+        if not path.is_file() or (precision == "int8" and quantize.read_check(path) is None):
             from .model_worker import make_models  # in a child process: see model_worker.py
 
             int8 = precision == "int8"

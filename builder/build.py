@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
+from .backends import PrecisionPlan
 from .cache import BlobStore, HashCache
 from .collection import Item, file_hash, scan
 from .config import BuildConfig
@@ -40,6 +41,7 @@ class NetworkResult:
     extracted: int
     cached: int
     images_per_second: float
+    precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked
 
 
 @dataclass
@@ -153,6 +155,7 @@ def find_neighbours(
                     extracted=stats.extracted,
                     cached=n_keys - stats.extracted,
                     images_per_second=stats.per_second,
+                    precision=runner.precision,
                 )
             )
             task.advance()
@@ -188,10 +191,11 @@ def _package_version(name: str) -> str:
         return "not installed"
 
 
-def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
+def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) -> dict[str, object]:
     """Versions and settings, so a reader can tell how a site was made. The build time honours
     SOURCE_DATE_EPOCH, for reproducible output. The backend is the configured one ('auto': ONNX Runtime on
-    a CPU, PyTorch on a GPU); fp32 features are the same from either."""
+    a CPU, PyTorch on a GPU); fp32 features are the same from either. `precision` is the one asked for,
+    `precision_used` what each network really ran in (fp32 where the asked one was slow or unfaithful here)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return {
@@ -213,6 +217,7 @@ def manifest(config: BuildConfig, n_items: int) -> dict[str, object]:
         "backend": config.backend,
         "jpeg_draft": config.jpeg_draft,
         "precision": config.precision,
+        "precision_used": ", ".join(f"{r.name} {r.precision.used}" for r in results),
     }
 
 
@@ -248,11 +253,14 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
             extract_features(replacements, config, reporter, runners, {i.id: profiles for i in replacements},
                              collection.skipped)
         layout = ExperimentLayout(originals, profiles)
+    for name, runner in runners.items():
+        if runner.precision.fell_back:
+            reporter.warn(f"{name}: {runner.precision.reason}; running {runner.precision.used} instead")
     keys = {i.content_hash for i in items} | set(layout.keys if layout else [])
     results = find_neighbours(items, runners, config, reporter, len(keys))
     experiment = run_experiment(layout, items, runners, results, config, reporter) if layout else None
     model = site_model(collection, items, results, experiment, config, _thumb_store(config).path,
-                       manifest(config, len(items)))
+                       manifest(config, len(items), results))
     with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)
     return BuildResult(

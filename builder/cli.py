@@ -97,7 +97,7 @@ def build(
     )
     for net in result.networks:
         console.print(
-            f"  {net.name}: {net.extracted} extracted, {net.cached} from cache, "
+            f"  {net.name} ({net.precision.used}): {net.extracted} extracted, {net.cached} from cache, "
             f"{net.images_per_second:.1f} images/s, Annoy recall@{cfg.k} {net.annoy_recall:.3f}",
             highlight=False,
             soft_wrap=True,
@@ -113,7 +113,10 @@ def build(
 @app.command()
 @_fail_cleanly
 def networks() -> None:
-    """List every network, its feature dimension and whether its weights are available now."""
+    """List every network, its feature dimension and whether its weights are available now; then this
+    CPU's features and what each precision will be here."""
+    from .backends import precision_outlook
+    from .cpu import cpu_features
     from .networks import all_specs
 
     specs = all_specs()
@@ -121,6 +124,9 @@ def networks() -> None:
     for spec in specs:
         ok, how = spec.weights.available()
         typer.echo(f"{spec.name:<{width}}  {spec.dim:>5}-d  {'available' if ok else 'missing  '}  {how}")
+    typer.echo(f"\nCPU {cpu_features().summary()}")
+    for precision, outlook in precision_outlook():
+        typer.echo(f"  {precision}: {outlook}")
 
 
 @app.command()

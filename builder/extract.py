@@ -4,6 +4,8 @@ A `NetworkRunner` is fed preprocessed inputs one at a time (prepare.py decodes e
 networks), runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
 interrupted build loses at most one batch. The network is loaded only when the first inputs are in hand (a
 build with nothing to extract loads nothing), and those inputs calibrate an int8 model that is not cached yet.
+Such a model is checked against fp32 as it is made; where it fails, the runner goes on in fp32, with the fp32
+features' store (`NetworkRunner.precision` says what it ran in, and why).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .backends import check_precision, feature_key, load_extractor, onnx_path
+from .backends import PrecisionPlan, check_precision, feature_key, load_extractor, plan_precision
 from .cache import FeatureStore
 from .device import best_device
 from .networks.registry import Extractor, NetworkSpec
@@ -42,15 +44,21 @@ class ExtractStats:
 @dataclass
 class NetworkRunner:
     spec: NetworkSpec
-    store: FeatureStore
-    load: Callable[[np.ndarray], Extractor]  # given the first inputs (calibration for int8)
+    precision: PrecisionPlan
+    store_for: Callable[[str], FeatureStore]  # the feature store of a precision
+    load: Callable[[np.ndarray, str], Extractor]  # (first inputs, which calibrate int8; precision)
+    settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model has been made and checked
     batch_size: int = 16
     calibration: int = 0  # inputs to collect before the network is loaded
     on_batch: Callable[[int], None] | None = None
     stats: ExtractStats = field(default_factory=ExtractStats)
+    store: FeatureStore = field(init=False)
     _extractor: Extractor | None = None
     _pending: list[tuple[str, np.ndarray]] = field(default_factory=list)
     _submitted: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.store = self.store_for(self.precision.used)
 
     def needs(self, content_hash: str) -> bool:
         return not self.store.has(content_hash)
@@ -70,10 +78,22 @@ class NetworkRunner:
         if not self._pending:
             return
         if self._extractor is None:
-            self._extractor = self.load(np.stack([x for _, x in self._pending]).astype(np.float32, copy=False))
-        pending, self._pending = self._pending, []
+            self._start(np.stack([x for _, x in self._pending]).astype(np.float32, copy=False))
+        pending = [(h, x) for h, x in self._pending if not self.store.has(h)]  # after a fall-back to fp32
+        if self.on_batch and len(pending) < len(self._pending):
+            self.on_batch(len(self._pending) - len(pending))
+        self._pending = []
         for start in range(0, len(pending), self.batch_size):
             self._run(pending[start : start + self.batch_size])
+
+    def _start(self, first_inputs: np.ndarray) -> None:
+        self._extractor = self.load(first_inputs, self.precision.used)
+        if self.precision.pending:
+            settled = self.settle()
+            if settled.used != self.precision.used:
+                self.store = self.store_for(settled.used)
+                self._extractor = self.load(first_inputs, settled.used)
+            self.precision = settled
 
     def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
         assert self._extractor is not None
@@ -108,20 +128,28 @@ def make_runner(
     precision: str = "fp32",
     decode_key: str = "",
 ) -> NetworkRunner:
-    """device None: the best one here (device.py), found when the network is first needed. decode_key: how the images were decoded
-    (images.DecodeLimits.key), part of the features' cache key."""
+    """device None: the best one here (device.py), found when the network is first needed (or at once for
+    bf16, whose plan depends on it). decode_key: how the images were decoded (images.DecodeLimits.key), part
+    of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs."""
     check_precision(backend, precision)
-    key = feature_key(spec, weights_file, precision)
-    store = FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key)
-    calibration = 0
-    if precision == "int8" and spec.direct is None:
-        calibration = CALIBRATION_INPUTS
-        if not onnx_path(spec, weights_file, cache_dir, precision).is_file():
-            # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
-            FeatureStore.clear_all(cache_dir, key)
 
-    def load(first_inputs: np.ndarray) -> Extractor:
-        here = device or ("cpu" if spec.direct is not None else best_device())
-        return load_extractor(spec, weights_file, here, backend, cache_dir, precision, first_inputs)
+    def here() -> str:
+        return device or ("cpu" if spec.direct is not None else best_device())
 
-    return NetworkRunner(spec=spec, store=store, load=load, batch_size=batch_size, calibration=calibration)
+    def store_for(used: str) -> FeatureStore:
+        key = feature_key(spec, weights_file, used)
+        return FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key)
+
+    def settle() -> PrecisionPlan:
+        return plan_precision(spec, weights_file, precision, here() if precision == "bf16" else "cpu", cache_dir)
+
+    def load(first_inputs: np.ndarray, used: str) -> Extractor:
+        # a fall-back to fp32 runs on the configured backend too ('auto': ONNX Runtime on a CPU)
+        return load_extractor(spec, weights_file, here(), backend, cache_dir, used, first_inputs)
+
+    plan = settle()
+    if plan.pending:
+        # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
+        FeatureStore.clear_all(cache_dir, feature_key(spec, weights_file, "int8"))
+    return NetworkRunner(spec=spec, precision=plan, store_for=store_for, load=load, settle=settle,
+                         batch_size=batch_size, calibration=CALIBRATION_INPUTS if plan.pending else 0)

@@ -1,5 +1,5 @@
 """Making model files in a child process: the ONNX export (which needs PyTorch and the network's weights
-in memory) and the int8 quantization (whose calibration holds every intermediate tensor).
+in memory) and the int8 quantization (whose calibration holds every intermediate tensor) with its check.
 
 Both are done once per configuration, and both need far more memory than running the model does: done in
 the build's own process they set its peak (3.1 GB for vgg16, measured), and the PyTorch import alone costs
@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.fp32.is_file():
             export_onnx(get(args.network), args.weights, args.fp32)
         if args.int8 is not None:
+            from .cpu import cpu_features
             from .quantize import quantize_int8
 
-            quantize_int8(args.fp32, args.int8, np.load(args.calibration, allow_pickle=False))
+            quantize_int8(args.fp32, args.int8, np.load(args.calibration, allow_pickle=False), cpu_features())
     except errors.VsisError as exc:
         print(f"{_MARK}{type(exc).__name__} {exc}", file=sys.stderr)
         return 3

@@ -131,7 +131,8 @@ def site_model(
         weights = str(config.weights[r.name]) if r.name in config.weights else spec.weights.describe()
         rows = _rows(pages, r.neighbours.indices.tolist(), r.neighbours.scores.tolist())
         networks.append(
-            PageNetwork(r.name, spec.dim, spec.layer, spec.description, weights, r.annoy_recall, rows)
+            PageNetwork(r.name, spec.dim, spec.layer, spec.description, weights, r.annoy_recall, rows,
+                        r.precision.used, r.precision.reason)
         )
     extra_files = {p.thumb: thumb_path(i.content_hash) for p, i in zip(pages, items)}
     datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks])]

@@ -63,6 +63,8 @@ class PageNetwork:
     weights: str
     annoy_recall: float
     neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
+    precision: str = "fp32"  # what it ran in
+    precision_note: str = ""  # why that is not the precision asked for
 
 
 @dataclass

@@ -44,11 +44,23 @@ def test_networks_lists_every_network_with_its_dimension(tmp_path: Path, monkeyp
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     done = run("networks", cwd=tmp_path)
     assert done.returncode == 0
-    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert "1280-d  available" in lines["efficientnet_lite0"]
     assert "4096-d  missing" in lines["vgg16"]
     assert str(tmp_path / "empty" / "hub" / "checkpoints" / "vgg16-397923af.pth") in lines["vgg16"]
     assert {"resnet152", "densenet201", "densenet121", "squeezenet1_1", "pixels"} <= set(lines)
+
+
+def test_networks_says_what_each_precision_will_be_on_this_cpu(tmp_path: Path) -> None:
+    from builder.backends import precision_outlook
+    from builder.cpu import cpu_features
+
+    done = run("networks", cwd=tmp_path)
+    assert done.returncode == 0
+    tail = done.stdout.split("\n\n", 1)[1].splitlines()
+    assert tail[0] == f"CPU {cpu_features().summary()}"
+    assert tail[1:] == [f"  {precision}: {outlook}" for precision, outlook in precision_outlook()]
+    assert [line.split(":")[0].strip() for line in tail[1:]] == ["fp32", "bf16", "int8"]
 
 
 def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
