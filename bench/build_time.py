@@ -90,12 +90,14 @@ def main() -> None:
             weights = ensure_weights(name, tmp_path / "torch_home")
             out, cache = tmp_path / f"site-{name}", tmp_path / f"cache-{name}-{workers}"
             config = make_config(collection=collection, metadata=metadata, networks=(name,), out=out,
-                                 cache_dir=cache, experiment=False, workers=workers, precision=args.precision)
+                                 cache_dir=cache, experiment=False, workers=workers, precision=args.precision,
+                                 follow_external_links=True)
             build_args = [str(collection), "--networks", name, "--out", str(out), "--cache-dir", str(cache),
-                          "--no-experiment", "--workers", str(workers), "--precision", args.precision]
+                          "--no-experiment", "--workers", str(workers), "--precision", args.precision,
+                          "--follow-external-links"]  # the OpenClipart drawings are linked in
             build_args += ["--metadata", str(metadata)] if metadata else []
             cold_s, peak_mb, printed = run_command(build_args)
-            speed = re.search(rf"{name}: (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
+            speed = re.search(rf"{name} \(\w+\): (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
                               " ".join(printed.split()))
             if speed is None:
                 raise SystemExit(f"unexpected output of vsis build:\n{printed}")

@@ -34,7 +34,8 @@ def main() -> None:
         # a few files fail to decode (see the build report); sample a little more so that N remain
         collection = openclipart_collection(args.originals + 20, tmp_path / "collection")
         config = make_config(collection=collection, networks=networks, out=tmp_path / "site",
-                             cache_dir=tmp_path / "cache", experiment_originals=args.originals)
+                             cache_dir=tmp_path / "cache", experiment_originals=args.originals,
+                             follow_external_links=True)  # the drawings are linked in
         start = time.perf_counter()
         result = build(config)
         seconds = time.perf_counter() - start

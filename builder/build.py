@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .backends import PrecisionPlan
-from .cache import BlobStore, HashCache
+from .cache import BlobStore, HashCache, remove_litter
 from .collection import Item, file_hash, scan
 from .config import BuildConfig
 from .errors import VsisError
 from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
 from .extract import NetworkRunner, load_matrix, make_runner
-from .images import DecodeLimits
+from .images import DecodeLimits, jpeg_problem
 from .neighbours import AnnoySettings, Neighbours, NeighbourSearch, recall_against
 from .networks import get as get_network
+from .ownership import cache_lock, exclusive, out_lock, tag_cache
 from .pages import site_model
 from .perturb import Profile, copy_key, get_profile
 from .prepare import FileTask, VariantTask, ordered_map, prepare
@@ -60,25 +62,26 @@ def _annoy(config: BuildConfig) -> AnnoySettings:
     return AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
 
 
-def _search(config: BuildConfig) -> NeighbourSearch:
-    return NeighbourSearch(_annoy(config), config.cache_dir / "neighbours")
+def _search(config: BuildConfig, reporter: Reporter) -> NeighbourSearch:
+    return NeighbourSearch(_annoy(config), config.cache_dir / "neighbours", reporter.warn)
 
 
 def decode_limits(config: BuildConfig) -> DecodeLimits:
     """How files are decoded. JPEG draft mode keeps both sides at least twice what any network (256) or
     the thumbnail reads, so perturbed crops still have pixels to spare (bench/draft.py measures the effect)."""
     draft = 2 * max(256, config.thumb_size) if config.jpeg_draft else None
-    return DecodeLimits(max_pixels=config.max_pixels, draft_side=draft)
+    return DecodeLimits(max_pixels=config.max_pixels, draft_side=draft, max_aspect=config.max_aspect)
 
 
-def _thumb_store(config: BuildConfig) -> BlobStore:
-    return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg")
+def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
+    return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg",
+                     jpeg_problem, on_bad)
 
 
-def make_runners(config: BuildConfig) -> dict[str, NetworkRunner]:
+def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
     return {
         name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), None, config.batch_size,
-                          config.backend, config.precision, decode_limits(config).key)
+                          config.backend, config.precision, decode_limits(config).key, on_bad)
         for name in config.built_networks
     }
 
@@ -94,7 +97,7 @@ def extract_features(
     """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
     originals in `copies_of`, by item id) and feed each to every network that lacks its features.
     Returns the items that are usable; bad files are reported, added to `skipped` and left out."""
-    thumbs = _thumb_store(config)
+    thumbs = _thumb_store(config, reporter.warn)
 
     def variant(key: str, profile: Profile | None) -> VariantTask | None:
         inputs = tuple((name, r.spec.preprocess) for name, r in runners.items() if r.needs(key))
@@ -138,7 +141,7 @@ def find_neighbours(
 ) -> list[NetworkResult]:
     """Neighbours on the plain collection. n_keys: the distinct images (originals and copies) whose
     features this build needed, to report how many came from the cache."""
-    search = _search(config)
+    search = _search(config, reporter)
     hashes = [i.content_hash for i in items]
     results = []
     with reporter.task("indexing", len(runners)) as task:
@@ -170,7 +173,7 @@ def run_experiment(
     config: BuildConfig,
     reporter: Reporter,
 ) -> ExperimentResult:
-    search = _search(config)
+    search = _search(config, reporter)
     ks = list(config.experiment_ks)
     networks = []
     with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runners)) as task:
@@ -222,8 +225,16 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
 
 
 def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
-    """Run the whole pipeline and publish the site to `config.out`."""
-    reporter = reporter or QuietReporter()
+    """Run the whole pipeline and publish the site to `config.out`, holding the cache and the output
+    (ownership.py): a second build on either refuses with a clear message rather than interleaving."""
+    with exclusive(cache_lock(config.cache_dir), f"cache {config.cache_dir}"), \
+            exclusive(out_lock(config.out.resolve()), f"output folder {config.out}"):
+        tag_cache(config.cache_dir)
+        remove_litter(config.cache_dir)
+        return _build(config, reporter or QuietReporter())
+
+
+def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     started = time.perf_counter()
     hashes = HashCache(config.cache_dir / "hashes.json", file_hash)
     with reporter.task("scanning", None) as task:
@@ -234,10 +245,12 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
             hash_file=hashes,
+            exclude=(config.out, config.cache_dir),
+            follow_external_links=config.follow_external_links,
         )
     hashes.save()
     profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
-    runners = make_runners(config)
+    runners = make_runners(config, reporter.warn)
     cap, seed = config.experiment_originals, config.experiment_seed
     chosen = choose_originals(collection.items, cap, seed) if profiles else []
     items = extract_features(collection.items, config, reporter, runners, {i.id: profiles for i in chosen},

@@ -26,11 +26,41 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-class FeatureStore:
-    """One float32 vector per image content hash, for one network configuration (its cache key)."""
+def remove_litter(cache_dir: Path) -> None:
+    """Temporary files and folders that builds killed part-way left in the cache's own folders (atomic
+    writes, exports, quantizations, the model child's scratch). Called with the cache's lock held, when no
+    other build can be writing them. The feature folders are left alone: there a killed build leaves at most
+    one batch of small files, and walking 100,000 entries at every build would cost more."""
+    for folder in (cache_dir, cache_dir / "models", cache_dir / "thumbs"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file():
+                entry.unlink(missing_ok=True)
+            elif entry.name.startswith((".quantize-", "vsis-model-")) and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
 
-    def __init__(self, cache_dir: Path, key: str) -> None:
+
+class BadEntry(Exception):
+    """A cache entry that cannot be what was written there (truncated, garbled, of another shape)."""
+
+
+def _discard(path: Path, why: str, on_bad: Callable[[str], None] | None) -> None:
+    path.unlink(missing_ok=True)
+    if on_bad:
+        on_bad(f"{path}: damaged cache entry ({why}); computed again")
+
+
+class FeatureStore:
+    """One float32 vector per image content hash, for one network configuration (its cache key). Every
+    vector read is checked to be what extraction writes: `dim` float32 values, finite, of unit length (or
+    all zero); `valid` discards one that is not (and says so through `on_bad`), so it is extracted again."""
+
+    def __init__(self, cache_dir: Path, key: str, dim: int | None = None,
+                 on_bad: Callable[[str], None] | None = None) -> None:
         self.root = cache_dir / "features" / key
+        self.dim = dim
+        self.on_bad = on_bad
 
     def _path(self, content_hash: str) -> Path:
         return self.root / content_hash[:2] / f"{content_hash}.npy"
@@ -38,8 +68,33 @@ class FeatureStore:
     def has(self, content_hash: str) -> bool:
         return self._path(content_hash).is_file()
 
+    def valid(self, content_hash: str) -> bool:
+        """Present and sound; a damaged entry is removed."""
+        if not self.has(content_hash):
+            return False
+        try:
+            self.get(content_hash)
+        except BadEntry as exc:
+            _discard(self._path(content_hash), str(exc), self.on_bad)
+            return False
+        return True
+
     def get(self, content_hash: str) -> np.ndarray:
-        return np.load(self._path(content_hash), allow_pickle=False)
+        path = self._path(content_hash)
+        try:
+            vector = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError) as exc:
+            raise BadEntry(f"unreadable: {exc}") from None
+        if vector.dtype != np.float32 or vector.ndim != 1 or (self.dim is not None and vector.shape != (self.dim,)):
+            raise BadEntry(f"{vector.dtype} array of shape {vector.shape}, expected float32 ({self.dim},)")
+        if not np.isfinite(vector).all():
+            raise BadEntry("not finite")
+        norm = float(np.linalg.norm(vector))
+        if norm != 0.0 and abs(norm - 1.0) > 1e-3:
+            raise BadEntry(f"length {norm:.4f}, expected 1")
+        return vector
 
     def put(self, content_hash: str, vector: np.ndarray) -> None:
         buf = io.BytesIO()
@@ -55,17 +110,33 @@ class FeatureStore:
 
 
 class BlobStore:
-    """Bytes per key under a folder, e.g. thumbnails per content hash and size."""
+    """Bytes per key under a folder, e.g. thumbnails per content hash and size. `check` (bytes -> what is
+    wrong, or '') vets an entry in `has`: a damaged one is removed (and said through `on_bad`), so it is
+    made again rather than published."""
 
-    def __init__(self, root: Path, suffix: str) -> None:
+    def __init__(self, root: Path, suffix: str, check: Callable[[bytes], str] | None = None,
+                 on_bad: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.suffix = suffix
+        self.check = check
+        self.on_bad = on_bad
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{self.suffix}"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        path = self.path(key)
+        if not path.is_file():
+            return False
+        if self.check is not None:
+            try:
+                wrong = self.check(path.read_bytes())
+            except OSError as exc:
+                wrong = f"unreadable: {exc.strerror or exc}"
+            if wrong:
+                _discard(path, wrong, self.on_bad)
+                return False
+        return True
 
     def put(self, key: str, data: bytes) -> None:
         atomic_write(self.path(key), data)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
-from dataclasses import replace
 import http.server
+import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -20,18 +22,39 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+# OS errors a user can meet and act on (a full disk, a folder they may not write, a name too long for their
+# file system, a port in use): a one-line reason, not a traceback. Any other OSError is a bug and keeps it.
+_EXPECTED_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG,
+                       errno.EADDRINUSE, errno.EMFILE, errno.ENFILE, errno.ENOTDIR, errno.EISDIR, errno.ENOENT}
+
+
 def _fail_cleanly(fn: Callable) -> Callable:
-    """A VsisError ends the command with its one-line reason and exit code 1."""
+    """A VsisError, or an expected OSError, ends the command with a one-line reason and exit code 1.
+    SIGTERM is turned into an exception (exit 143), so that what is half-made is cleaned up on the way
+    out (staging folders, temporary files, the child process that makes models)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             return fn(*args, **kwargs)
         except VsisError as exc:
-            err_console.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
+            _error(str(exc))
+        except OSError as exc:
+            if exc.errno not in _EXPECTED_OS_ERRORS:
+                raise
+            _error(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc))
 
     return wrapper
+
+
+def _error(message: str) -> None:
+    err_console.print(Text("error: ", style="red") + Text(message), soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:
@@ -66,6 +89,9 @@ def build(
     workers: Optional[int] = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
     jpeg_draft: Optional[bool] = typer.Option(None, "--jpeg-draft/--no-jpeg-draft",
                                               help="Decode large JPEGs at reduced scale [default: on]."),
+    follow_external_links: Optional[bool] = typer.Option(
+        None, "--follow-external-links/--no-follow-external-links",
+        help="Take images that symbolic links in the collection lead to outside it [default: off: reported, left out]."),
     experiment: Optional[bool] = typer.Option(None, "--experiment/--no-experiment",
                                               help="Run the perturbation-recovery experiment [default: on]."),
     originals: Optional[int] = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
@@ -82,6 +108,7 @@ def build(
     cfg = make_config(config, collection=collection, metadata=metadata, metadata_key=metadata_key,
                       networks=_names(networks), k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
                       batch_size=batch_size, backend=backend, precision=precision, workers=workers, jpeg_draft=jpeg_draft,
+                      follow_external_links=follow_external_links,
                       experiment=experiment, experiment_originals=originals,
                       profiles=_names(profiles), experiment_ks=_numbers(experiment_k, "--experiment-k"))
     if weights:
@@ -149,7 +176,13 @@ def serve(
     if not (site_dir / "index.html").is_file():
         raise VsisError(f"{site_dir}: no index.html here; run `vsis build` first")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise VsisError(f"port {port} on 127.0.0.1 is in use; choose another with --port") from None
+        raise
+    with server:
         console.print(f"Serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
         try:
             server.serve_forever()

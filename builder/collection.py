@@ -7,15 +7,19 @@ the collection root, so it stays the same from build to build and is safe in a U
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import io
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from .errors import MetadataError, VsisError
+from .ownership import owned_by_vsis
 from .textfiles import parse_json, read_text
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -60,66 +64,142 @@ class Collection:
 
 
 def slugify(text: str) -> str:
-    """ASCII, lower case, [a-z0-9-] only: safe as a file name and in a URL on every platform."""
+    """ASCII, lower case, [a-z0-9_-] only: safe as a file name and in a URL on every platform."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9_]+", "-", ascii_text.lower()).strip("-_")
     return slug or "item"
 
 
-def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
-    """Map each relative path to a unique id.
+# Ids name files in the site (compare/<id>.html, thumbs/<id>.jpg): well under any file system's 255-byte
+# limit on a name, whatever the length of the path they come from.
+MAX_ID_LENGTH = 80
 
-    The id is the slug of the path without its suffix. Where slugs collide, the path that sorts first
-    keeps the plain slug and each other gets a suffix from a hash of its own path, so the result does not
-    depend on the order files were found in.
+
+def _plain(rel: str, slug: str) -> bool:
+    """Whether the path is its slug already (lower-case ASCII words joined by '-' or '_', folders by '/'):
+    then no other name can slug to the same id except by a different suffix or by '/' in place of '-'."""
+    return str(PurePosixPath(rel).with_suffix("")).replace("/", "-") == slug
+
+
+def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
+    """Map each relative path to a unique id, from that path alone, so that adding or removing other
+    files never changes it.
+
+    A path that is already in id form (`animals/cat-1.png`) has its slug as its id (`animals-cat-1`);
+    any other (`animals/Cat 1.png`, `IMG_0001.JPG`, non-Latin names) has its slug and a suffix from a hash
+    of the path (`animals-cat-1-3f2a9c`), since another file could slug alike. A long slug is cut, the
+    hash suffix kept. The one exception: two paths both in id form that differ only by their file type or
+    by '/' against '-' (`cat-1.png`, `cat-1.jpg`) both take a suffix while both exist.
     """
-    by_slug: dict[str, list[str]] = {}
-    for rel in sorted(relpaths):
-        by_slug.setdefault(slugify(str(PurePosixPath(rel).with_suffix(""))), []).append(rel)
     ids: dict[str, str] = {}
-    taken = set(by_slug)
-    for slug, rels in by_slug.items():
-        ids[rels[0]] = slug
-        for rel in rels[1:]:
-            digest = hashlib.sha1(rel.encode("utf-8")).hexdigest()
-            n = 6
-            while f"{slug}-{digest[:n]}" in taken:
-                n += 2
-            ids[rel] = f"{slug}-{digest[:n]}"
-            taken.add(ids[rel])
+    for rel in sorted(set(relpaths)):
+        slug = slugify(str(PurePosixPath(rel).with_suffix("")))
+        ids[rel] = slug if _plain(rel, slug) and len(slug) <= MAX_ID_LENGTH else _suffixed(slug, rel, 6)
+    by_id: dict[str, list[str]] = {}
+    for rel, item_id in ids.items():
+        by_id.setdefault(item_id, []).append(rel)
+    for item_id, rels in by_id.items():
+        if len(rels) > 1:
+            for rel in rels:
+                ids[rel] = _suffixed(slugify(str(PurePosixPath(rel).with_suffix(""))), rel, 12)
     return ids
+
+
+def _suffixed(slug: str, rel: str, digits: int) -> str:
+    digest = hashlib.sha1(rel.encode("utf-8")).hexdigest()[:digits]
+    return f"{slug[: MAX_ID_LENGTH - digits - 1].rstrip('-')}-{digest}"
 
 
 def file_hash(path: Path) -> str:
     """sha256 of the file's bytes: the key of every cache entry derived from this image."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def find_images(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+def find_images(
+    root: Path, exclude: Iterable[Path] = (), follow_external_links: bool = False
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Relative posix paths of the image files under root (recursively), and what was passed over.
 
-    Hidden files and folders are ignored; symlinked folders are followed once (a loop is not).
+    Hidden files and folders are ignored, and so are the folders in `exclude` (the build's output and
+    cache) and any site or cache vsis made (ownership.owned_by_vsis), so a build never reads its own
+    output back as images. Only regular files are taken: a FIFO, device or socket with an image's name is
+    reported, never opened. Symbolic links are followed within the collection (a folder once: a loop is
+    reported); a link that leads outside the collection is reported and left out unless
+    `follow_external_links`: whoever publishes a folder they did not make (an archive, a download) should
+    not find a link to their home folder published with it.
     """
     found: list[str] = []
     skipped: list[tuple[str, str]] = []
     seen_dirs: set[tuple[int, int]] = set()
+    real_root = root.resolve()
+    excluded = {p.resolve() for p in exclude}
+
+    def outside(path: Path) -> bool:
+        return not follow_external_links and not path.resolve().is_relative_to(real_root)
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:
             dirnames[:] = []
-            skipped.append((Path(dirpath).relative_to(root).as_posix(), "folder already scanned (symlink loop)"))
+            skipped.append((here.relative_to(root).as_posix(), "folder already scanned (symlink loop)"))
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for d in sorted(dirnames):
+            sub = here / d
+            if d.startswith(".") or sub.resolve() in excluded or owned_by_vsis(sub):
+                continue
+            if outside(sub):
+                skipped.append((sub.relative_to(root).as_posix(), "link to a folder outside the collection"))
+                continue
+            kept.append(d)
+        dirnames[:] = kept
         for name in sorted(filenames):
             if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            found.append((Path(dirpath) / name).relative_to(root).as_posix())
+            path = here / name
+            rel = path.relative_to(root).as_posix()
+            if outside(path):
+                skipped.append((rel, "link to a file outside the collection"))
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                skipped.append((rel, f"cannot read: {exc.strerror or exc}"))
+                continue
+            if not stat.S_ISREG(mode):
+                skipped.append((rel, f"not a regular file ({_kind(mode)})"))
+                continue
+            found.append(rel)
     return found, skipped
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading only if it is a regular file: opened without blocking (a FIFO put in its
+    place after the scan would otherwise wait forever for a writer), then checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _title_from_path(rel: str) -> str:
@@ -155,7 +235,8 @@ def read_metadata(path: Path) -> list[dict[str, str]]:
         return records
     if path.suffix.lower() in (".csv", ".tsv"):
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        reader = csv.reader(text.splitlines(), delimiter=delimiter, strict=True)
+        # newline="": line breaks inside quoted fields (and U+2028 or a form feed anywhere) stay in the field
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         try:
             rows = list(reader)
         except csv.Error as exc:
@@ -209,14 +290,17 @@ def scan(
     on_progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
     hash_file: Callable[[Path], str] = file_hash,
+    exclude: Iterable[Path] = (),
+    follow_external_links: bool = False,
 ) -> Collection:
     """Scan `root` for images, give each a stable id, hash it and join its metadata. hash_file: how a
-    file's content hash is had (the build passes one that remembers unchanged files)."""
+    file's content hash is had (the build passes one that remembers unchanged files). exclude and
+    follow_external_links: see find_images."""
     if not root.exists():
         raise VsisError(f"{root}: collection folder not found")
     if not root.is_dir():
         raise VsisError(f"{root}: not a folder")
-    relpaths, skipped = find_images(root)
+    relpaths, skipped = find_images(root, exclude, follow_external_links)
     if not relpaths:
         raise VsisError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     ids = assign_ids(relpaths)

@@ -46,6 +46,8 @@ class BuildConfig:
     workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
     max_pixels: int = 64_000_000
     jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (builder/images.py)
+    max_aspect: float = 50.0  # longer side / shorter side above which an image is refused
+    follow_external_links: bool = False  # symbolic links leading outside the collection (collection.py)
     # the perturbation-recovery experiment
     experiment: bool = True
     experiment_originals: int = 1000
@@ -80,6 +82,8 @@ class BuildConfig:
         check_precision(self.backend, self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
+        if not self.max_aspect >= 1:
+            raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
@@ -120,6 +124,8 @@ _TOP_KEYS = {
     "workers": "int",
     "max_pixels": "int",
     "jpeg_draft": "bool",
+    "max_aspect": "number",
+    "follow_external_links": "bool",
 }
 # Tables of vsis.toml: [table] key -> (BuildConfig field, kind).
 _TABLES = {
@@ -147,6 +153,10 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"'{key}' must be an integer, got {value!r}")
         return value
+    if kind == "number":
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be a number, got {value!r}")
+        return float(value)
     if kind == "str":
         if not isinstance(value, str):
             raise ConfigError(f"'{key}' must be a string, got {value!r}")

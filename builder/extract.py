@@ -61,7 +61,7 @@ class NetworkRunner:
         self.store = self.store_for(self.precision.used)
 
     def needs(self, content_hash: str) -> bool:
-        return not self.store.has(content_hash)
+        return not self.store.valid(content_hash)
 
     def submit(self, content_hash: str, inputs: np.ndarray) -> None:
         """Queue one preprocessed input; a full batch runs at once."""
@@ -127,10 +127,12 @@ def make_runner(
     backend: str = "torch",
     precision: str = "fp32",
     decode_key: str = "",
+    on_bad: Callable[[str], None] | None = None,
 ) -> NetworkRunner:
     """device None: the best one here (device.py), found when the network is first needed (or at once for
     bf16, whose plan depends on it). decode_key: how the images were decoded (images.DecodeLimits.key), part
-    of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs."""
+    of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs.
+    on_bad: told of each damaged cache entry, which is extracted again."""
     check_precision(backend, precision)
 
     def here() -> str:
@@ -138,7 +140,7 @@ def make_runner(
 
     def store_for(used: str) -> FeatureStore:
         key = feature_key(spec, weights_file, used)
-        return FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key)
+        return FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key, spec.dim, on_bad)
 
     def settle() -> PrecisionPlan:
         return plan_precision(spec, weights_file, precision, here() if precision == "bf16" else "cpu", cache_dir)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .collection import open_regular
+
 # Bumped whenever decoding changes in a way that changes pixels: part of every feature-cache key.
 DECODE_VERSION = "1"
 
@@ -27,10 +29,13 @@ class ImageError(Exception):
 class DecodeLimits:
     """max_pixels: larger images are refused. draft_side: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale
     (Pillow's draft mode: the DCT scaled in the decoder, several times faster) as long as both sides stay
-    at least this long; None decodes every pixel."""
+    at least this long; None decodes every pixel. max_aspect: more elongated images are refused, because
+    preprocessing scales the shorter side to 256 pixels: a 1x100,000 image (475 bytes as a PNG) would
+    become 256x25,600,000. With the bound, no derived image exceeds 256 x 256 x max_aspect pixels."""
 
     max_pixels: int = 64_000_000
     draft_side: int | None = None
+    max_aspect: float = 50.0  # longer side / shorter side: every size derived from an image stays bounded
 
     @property
     def key(self) -> str:
@@ -82,7 +87,8 @@ def _open_unchecked(data: bytes) -> Image.Image:
 def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     """Open `path` and return an upright RGB image, or raise ImageError naming what is wrong."""
     try:
-        data = path.read_bytes()
+        with open_regular(path) as fh:
+            data = fh.read()
     except OSError as exc:
         raise ImageError(f"cannot read: {exc.strerror or exc}") from None
     if not data:
@@ -94,6 +100,11 @@ def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
             raise ImageError(
                 f"too large: {width}x{height} = {width * height:,} pixels (limit {limits.max_pixels:,}; "
                 "raise max_pixels to accept it)"
+            )
+        if min(width, height) < 1 or max(width, height) > limits.max_aspect * min(width, height):
+            raise ImageError(
+                f"too elongated: {width}x{height} (longer side over {limits.max_aspect:g} times the shorter; "
+                "raise max_aspect to accept it)"
             )
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)
@@ -122,3 +133,13 @@ def save_jpeg(im: Image.Image, quality: int = 85) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format="JPEG", quality=quality, optimize=True, progressive=False)
     return buf.getvalue()
+
+
+def jpeg_problem(data: bytes) -> str:
+    """What is wrong with bytes that should be a whole JPEG file ('' when nothing is): a cached thumbnail
+    is vetted by its start and end markers, which any truncation or garbling of the file breaks."""
+    if not data.startswith(b"\xff\xd8\xff"):
+        return "not a JPEG file"
+    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return "truncated JPEG"
+    return ""

@@ -13,6 +13,7 @@ A VsisError in the child reaches the parent as the same error with the same one-
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,9 +30,13 @@ def make_models(
     network: str, weights_file: Path | None, fp32: Path, int8: Path | None = None,
     calibration: np.ndarray | None = None,
 ) -> None:
-    """Run the child; raise what it raised (a VsisError keeps its type and message)."""
-    with tempfile.TemporaryDirectory(prefix="vsis-model-") as tmp:
-        command = [sys.executable, "-m", "builder.model_worker", network, str(fp32)]
+    """Run the child; raise what it raised (a VsisError keeps its type and message). The child's scratch
+    folder lies in the models folder (a killed build's is removed by the next: cache.remove_litter), and
+    the child ends with this process however this one ends: killed here on any exception (SIGINT, or SIGTERM
+    made an exception by the CLI), and by the kernel when this process dies (PR_SET_PDEATHSIG, in the child)."""
+    fp32.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vsis-model-", dir=fp32.parent) as tmp:
+        command = [sys.executable, "-m", "builder.model_worker", network, str(fp32), "--parent", str(os.getpid())]
         if weights_file is not None:
             command += ["--weights", str(weights_file)]
         if int8 is not None:
@@ -39,15 +44,35 @@ def make_models(
             samples = Path(tmp) / "calibration.npy"
             np.save(samples, np.ascontiguousarray(calibration, dtype=np.float32))
             command += ["--int8", str(int8), "--calibration", str(samples)]
-        done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode == 0:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _, stderr = child.communicate()
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+    if child.returncode == 0:
         return
-    for line in done.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith(_MARK):
             kind, _, message = line[len(_MARK):].partition(" ")
             raise getattr(errors, kind, errors.VsisError)(message)
-    tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-    raise RuntimeError(f"{network}: making its model failed (exit {done.returncode}):\n{tail}")
+    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    raise RuntimeError(f"{network}: making its model failed (exit {child.returncode}):\n{tail}")
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel end this process when the build that started it dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--int8", type=Path)
     parser.add_argument("--calibration", type=Path)
+    parser.add_argument("--parent", type=int)
     args = parser.parse_args(argv)
+    if args.parent:
+        _die_with_parent(args.parent)
     from .backends import export_onnx
     from .networks import get
 

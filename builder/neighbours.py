@@ -113,17 +113,19 @@ class NeighbourSearch:
     bytes, k, the settings, the queries), so a rebuild whose features did not change skips both.
     root None: nothing is remembered."""
 
-    def __init__(self, settings: AnnoySettings = AnnoySettings(), root: Path | None = None) -> None:
+    def __init__(self, settings: AnnoySettings = AnnoySettings(), root: Path | None = None,
+                 on_bad: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.root = root
+        self.on_bad = on_bad  # told of a damaged entry, which is computed again
 
     def annoy(self, x: np.ndarray, k: int, queries: Sequence[int] | None = None) -> Neighbours:
         rows = None if queries is None else np.asarray(list(queries), dtype=np.int64)
         key = self._key(x, "annoy", k, self.settings, None if rows is None else rows.tobytes())
-        return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries))
+        return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
     def exact(self, x: np.ndarray, k: int) -> Neighbours:
-        return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k))
+        return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k), len(x))
 
     @staticmethod
     def _key(x: np.ndarray, *parts: object) -> str:
@@ -131,16 +133,17 @@ class NeighbourSearch:
         h.update(np.ascontiguousarray(x).data)
         return h.hexdigest()
 
-    def _remembered(self, key: str, compute: Callable[[], Neighbours]) -> Neighbours:
+    def _remembered(self, key: str, compute: Callable[[], Neighbours], n: int) -> Neighbours:
+        """n: the rows the result indexes into, to vet a remembered one."""
         if self.root is None:
             return compute()
         path = self.root / key[:2] / f"{key}.npz"
         if path.is_file():
             try:
-                with np.load(path, allow_pickle=False) as data:
-                    return Neighbours(indices=data["indices"], scores=data["scores"])
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable entry: compute again and overwrite it
+                return _read_neighbours(path, n)
+            except Exception as exc:  # noqa: BLE001 - zipfile, numpy and EOF errors: any of them means damaged
+                if self.on_bad:
+                    self.on_bad(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
         found = compute()
         buf = io.BytesIO()
         np.savez(buf, indices=found.indices, scores=found.scores)
@@ -149,3 +152,17 @@ class NeighbourSearch:
 
 
 SEARCH_VERSION = "1"  # bump when the search code changes its results
+
+
+def _read_neighbours(path: Path, n: int) -> Neighbours:
+    """A remembered result, checked to be one: two arrays of one (rows, k) shape, indices among the n rows,
+    scores finite cosines."""
+    with np.load(path, allow_pickle=False) as data:
+        indices, scores = data["indices"], data["scores"]
+    if indices.ndim != 2 or indices.shape != scores.shape or indices.dtype.kind not in "iu":
+        raise ValueError(f"arrays of shapes {indices.shape} and {scores.shape}")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError("indices out of range")
+    if not np.isfinite(scores).all() or np.abs(scores).max(initial=0) > 1.0 + 1e-4:
+        raise ValueError("scores that are not cosines")
+    return Neighbours(indices=indices, scores=scores)

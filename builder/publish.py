@@ -3,7 +3,10 @@
 The output folder is only ever replaced when it is empty or holds the marker of a site vsis built, so a
 folder of the user's is never touched, and a build killed at any moment leaves the previous site as it was.
 The marker also records a fingerprint of everything the site's bytes depend on; when a build would make
-the same site again, the one there is left as it is (a no-change rebuild renders nothing).
+the same site again, the one there is left as it is (a no-change rebuild renders nothing). The staging and
+swapped-out folders carry a mark of the build that made them (ownership.py): a later build removes such a
+folder only when that build is no longer running, and never a folder without the mark. The caller holds
+the output's lock (ownership.out_lock), so no other build publishes here meanwhile.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from typing import Callable
 import numpy as np
 
 from .errors import VsisError
+from .ownership import SITE_MARKER as MARKER
+from .ownership import mark_as_made, remove_stale, unmark
 from .resources import static_dir, templates_dir
 from .site import SiteModel, render
-
-MARKER = ".vsis-site"
 
 
 def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None) -> int:
@@ -37,20 +40,22 @@ def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = No
         )
     digest = fingerprint(model)
     previous = _published(out)
-    if previous.get("fingerprint") == digest and previous.get("pages", "").isdigit():
+    if previous.get("fingerprint") == digest and previous.get("pages", "").isdigit() and (out / "index.html").is_file():
         return int(previous["pages"])
     out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")]:
-        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed; never the user's
+    remove_stale([*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")])
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
+        mark_as_made(staging)
         pages = render(model, staging, on_page)
         (staging / MARKER).write_text(
             f"This folder was built by vsis and is replaced by the next build.\nfingerprint: {digest}\npages: {pages}\n"
         )
         os.chmod(staging, 0o755)
+        unmark(staging)  # the site itself is marked by MARKER
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            mark_as_made(old)
             os.replace(out, old / "site")
             os.replace(staging, out)
             shutil.rmtree(old, ignore_errors=True)

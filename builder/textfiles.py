@@ -24,3 +24,5 @@ def parse_json(text: str, path: Path) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MetadataError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise MetadataError(f"{path}: JSON nested too deeply to read (records are expected a level or two down)") from None

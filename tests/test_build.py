@@ -71,19 +71,19 @@ def test_the_published_neighbours_are_the_computed_ones(project: Path) -> None:
 def test_metadata_is_shown_escaped_and_unsafe_urls_are_not_links(project: Path) -> None:
     build(config_for(project))
     site = project / "site"
-    red = (site / "compare" / "red-img-000.html").read_text(encoding="utf-8")
+    red = (site / "compare" / "red-img_000.html").read_text(encoding="utf-8")
     assert "The &lt;b&gt;red&lt;/b&gt; one" in red
     assert "Ann &amp; Co" in red
     assert 'href="https://example.org/a?x=1&amp;y=2"' in red
     assert "Mr. X" in red  # an extra column is kept and shown
-    evil = (site / "compare" / "img-008.html").read_text(encoding="utf-8")
+    evil = (site / "compare" / "img_008.html").read_text(encoding="utf-8")
     assert "<script>alert" not in evil and "&lt;script&gt;alert(1)&lt;/script&gt;" in evil
     assert "javascript:" not in evil
     for js in (site / "data").rglob("*.js"):
         text = js.read_text(encoding="utf-8")
         assert "</script>" not in text and "<script>" not in text
     items = {i["id"]: i for i in explorer_data(site)["datasets"][0]["items"]}
-    assert items["img-008"]["artist"] == "<script>alert(1)</script>"  # the data keeps the text, shown as text
+    assert items["img_008"]["artist"] == "<script>alert(1)</script>"  # the data keeps the text, shown as text
 
 
 def test_a_second_build_extracts_nothing_and_an_added_image_costs_one(project: Path) -> None:

@@ -30,22 +30,27 @@ def test_scan_finds_supported_images_recursively_and_ignores_the_rest(tmp_path: 
 
 
 def test_ids_are_url_safe_stable_and_unique() -> None:
-    rels = ["Animals/Cat.png", "animals/cat.jpg", "animals/cat.png", "Ünïcode Pic <b>.png", "日本.png", "中国.png"]
+    rels = ["Animals/Cat.png", "animals/cat.jpg", "animals/cat.png", "Ünïcode Pic <b>.png", "日本.png", "中国.png",
+            "animals/dog_1.png"]
     ids = assign_ids(rels)
     assert len(set(ids.values())) == len(rels)
     for value in ids.values():
-        assert all(c.isalnum() and c.isascii() or c == "-" for c in value), value
-    assert ids["Ünïcode Pic <b>.png"] == "unicode-pic-b"
-    # the path that sorts first keeps the plain slug; the result does not depend on input order
-    assert ids["Animals/Cat.png"] == "animals-cat"
-    assert assign_ids(list(reversed(rels))) == ids
+        assert all(c.isalnum() and c.isascii() or c in "-_" for c in value), value
+    # a path in id form keeps its slug; any other gets a suffix from a hash of its own path
+    assert ids["animals/dog_1.png"] == "animals-dog_1"
+    assert ids["Ünïcode Pic <b>.png"].startswith("unicode-pic-b-") and len(ids["Ünïcode Pic <b>.png"]) == 20
+    assert ids["Animals/Cat.png"].startswith("animals-cat-")
+    # two paths in id form that differ only by their type both take a suffix
+    assert ids["animals/cat.jpg"] != ids["animals/cat.png"] and ids["animals/cat.png"].startswith("animals-cat-")
+    assert assign_ids(list(reversed(rels))) == ids  # the result does not depend on input order
     # an unrelated file added later does not change existing ids
-    assert {k: v for k, v in assign_ids(rels + ["dogs/rex.png"]).items() if k in ids} == ids
+    assert {k: v for k, v in assign_ids(rels + ["dogs/rex.png", "ANIMALS/DOG_1.png"]).items() if k in ids} == ids
 
 
 def test_slugify_never_returns_empty() -> None:
     assert slugify("!!!") == "item"
-    assert slugify("A  b__C") == "a-b-c"
+    assert slugify("A  b__C") == "a-b__c"
+    assert slugify("_x_") == "x"
 
 
 def test_parent_folder_is_category_when_the_collection_has_folders(small_collection: Path) -> None:
@@ -90,14 +95,14 @@ def test_csv_metadata_joins_on_file_name_and_keeps_extra_columns(small_collectio
 def test_json_metadata_with_artist_lists_and_id_join(small_collection: Path, tmp_path: Path) -> None:
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps([
-        {"id": "green-img-008", "Title": "Forest", "Artist": ["A. One", "B. Two"], "category": "landscape"},
-        {"id": "red-img-000", "Title": "Ünïcode ☃", "Artist": None},
+        {"id": "green-img_008", "Title": "Forest", "Artist": ["A. One", "B. Two"], "category": "landscape"},
+        {"id": "red-img_000", "Title": "Ünïcode ☃", "Artist": None},
     ]), encoding="utf-8")
     by_id = {i.id: i for i in scan(small_collection, meta).items}
-    assert by_id["green-img-008"].artist == "A. One, B. Two"
-    assert by_id["green-img-008"].category == "landscape"  # metadata category wins over the folder
-    assert by_id["red-img-000"].title == "Ünïcode ☃"
-    assert by_id["red-img-000"].artist == ""
+    assert by_id["green-img_008"].artist == "A. One, B. Two"
+    assert by_id["green-img_008"].category == "landscape"  # metadata category wins over the folder
+    assert by_id["red-img_000"].title == "Ünïcode ☃"
+    assert by_id["red-img_000"].artist == ""
 
 
 def test_metadata_key_option_picks_the_join_column(small_collection: Path, tmp_path: Path) -> None:

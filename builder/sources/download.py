@@ -1,16 +1,24 @@
-"""Downloading many files: a bounded number of connections, a timeout, retries with back-off, resuming.
+"""Downloading many files: a bounded number of connections, a deadline, retries with back-off, resuming.
 
 A file already present that decodes as an image is not fetched again, so a stopped run resumes where it
-left off. Every download is checked to decode as an image before it is kept, and written atomically
-(never a half file under the real name). A failure (an HTTP error, a timeout, a body that is not an
-image) is reported with its reason and never stops the others.
+left off. Only http(s) URLs are fetched (a `file://` or `ftp://` address in someone's data is refused, never
+read). A body is streamed to a temporary file beside its destination, never held whole in memory, and cut
+off past `Policy.max_bytes`; `Policy.timeout` bounds a whole attempt (connecting and every read), so a
+server that trickles cannot hold a connection for longer. Every download is checked to decode as an image
+(within Pillow's decompression-bomb limit) before it is renamed into place. A failure (an HTTP error, a
+timeout, a short or oversized body, a body that is not an image) is reported with its reason and never
+stops the others.
 """
 
 from __future__ import annotations
 
-import io
+import http.client
+import os
+import socket
+import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,9 +27,8 @@ from typing import Callable, Iterable
 
 from PIL import Image, UnidentifiedImageError
 
-from ..cache import atomic_write
-
 USER_AGENT = "vsis (https://github.com/) thumbnail downloader"
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -41,58 +48,102 @@ class Outcome:
 @dataclass(frozen=True)
 class Policy:
     connections: int = 8
-    timeout: float = 20.0  # seconds per attempt, connecting and reading
-    retries: int = 3  # further attempts after a timeout, a connection error or a 5xx / 429 answer
+    timeout: float = 20.0  # seconds for a whole attempt: connecting, the headers and the last byte
+    retries: int = 3  # further attempts after a timeout, a connection error, a short body or a 5xx / 429
     backoff: float = 1.0  # seconds before the first retry, doubled each time
+    max_bytes: int = 50_000_000  # a larger body is refused (a thumbnail is a few hundred KB)
 
 
 class _Retryable(Exception):
     pass
 
 
-def is_image(data: bytes) -> bool:
+def is_image(path: Path) -> bool:
+    """Whether the file is an image Pillow can read, within its decompression-bomb limit."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(path) as im:
             im.verify()
         return True
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False
 
 
-def _fetch(url: str, timeout: float) -> bytes:
+def _fetch(url: str, policy: Policy, into: Path) -> None:
+    """Stream `url`'s body into the file `into`, within the policy's deadline and size."""
+    deadline = time.monotonic() + policy.timeout
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read()
+        with urllib.request.urlopen(request, timeout=policy.timeout) as response, into.open("wb") as out:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > policy.max_bytes:
+                raise ValueError(f"too large: {int(length):,} bytes (limit {policy.max_bytes:,})")
+            received = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Retryable(f"timed out (whole download over {policy.timeout:g} s)")
+                _set_read_timeout(response, left)
+                chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > policy.max_bytes:
+                    raise ValueError(f"too large: over {policy.max_bytes:,} bytes")
+                out.write(chunk)
+            if length and length.isdigit() and received < int(length):
+                raise _Retryable(f"incomplete: {received:,} of {int(length):,} bytes")
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code == 429:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from None
         raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
-    except (TimeoutError, ConnectionError, urllib.error.URLError, OSError) as exc:
+    except http.client.IncompleteRead as exc:
+        raise _Retryable(f"incomplete: {len(exc.partial):,} bytes, then the connection closed") from None
+    except (TimeoutError, socket.timeout):
+        raise _Retryable("timed out") from None
+    except (ConnectionError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         text = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else str(reason)
         raise _Retryable(text) from None
 
 
+def _set_read_timeout(response: object, seconds: float) -> None:
+    """Bound the next read by what is left of the attempt's deadline."""
+    fp = getattr(response, "fp", None)
+    raw = getattr(fp, "raw", None)
+    sock = getattr(raw, "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
 def fetch_one(job: Download, policy: Policy, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    if job.dest.is_file() and is_image(job.dest.read_bytes()):
+    if job.dest.is_file() and is_image(job.dest):
         return Outcome(job, "present")
+    scheme = urllib.parse.urlsplit(job.url).scheme.lower()
+    if scheme not in ("http", "https"):
+        return Outcome(job, "failed", f"not an http(s) URL ({scheme or 'no'} scheme); not fetched", 0)
+    job.dest.parent.mkdir(parents=True, exist_ok=True)
     attempts = 0
     while True:
         attempts += 1
+        fd, name = tempfile.mkstemp(dir=job.dest.parent, prefix=f".{job.dest.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
         try:
-            data = _fetch(job.url, policy.timeout)
-        except _Retryable as exc:
-            if attempts > policy.retries:
-                return Outcome(job, "failed", f"{exc} (after {attempts} attempts)", attempts)
-            sleep(policy.backoff * 2 ** (attempts - 1))
-            continue
-        except ValueError as exc:
-            return Outcome(job, "failed", str(exc), attempts)
-        if not is_image(data):
-            return Outcome(job, "failed", f"not an image ({len(data)} bytes)", attempts)
-        atomic_write(job.dest, data)
-        return Outcome(job, "downloaded", "", attempts)
+            try:
+                _fetch(job.url, policy, tmp)
+            except _Retryable as exc:
+                if attempts > policy.retries:
+                    return Outcome(job, "failed", f"{exc} (after {attempts} attempts)", attempts)
+                sleep(policy.backoff * 2 ** (attempts - 1))
+                continue
+            except ValueError as exc:
+                return Outcome(job, "failed", str(exc), attempts)
+            if not is_image(tmp):
+                return Outcome(job, "failed", f"not an image Pillow can read ({tmp.stat().st_size:,} bytes)", attempts)
+            os.replace(tmp, job.dest)
+            return Outcome(job, "downloaded", "", attempts)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def download_all(
@@ -104,7 +155,10 @@ def download_all(
     with ThreadPoolExecutor(max_workers=max(1, policy.connections), thread_name_prefix="vsis-download") as pool:
         futures = {pool.submit(fetch_one, job, policy): n for n, job in enumerate(jobs)}
         for future in as_completed(futures):
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - one file's unforeseen failure must not end the run
+                outcome = Outcome(jobs[futures[future]], "failed", f"{type(exc).__name__}: {exc}")
             outcomes[futures[future]] = outcome
             if on_outcome:
                 on_outcome(outcome)

@@ -1,0 +1,316 @@
+"""Hostile and unlucky inputs: builds never publish a broken site, never hang, never touch what is not theirs.
+
+Each test is one of the cases found by trying (issue 12), kept fixed: concurrent builds, damaged cache
+entries, FIFOs and devices named like images, absurd aspect ratios, long names, a site inside its own
+collection, folders that only look like vsis', one-line errors for expected OS failures, metadata with
+odd line breaks, litter and orphans of interrupted builds, ids that never change when a file is added.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from builder import cache as cache_module
+from builder.build import build
+from builder.cli import app
+from builder.collection import MAX_ID_LENGTH, assign_ids, read_metadata
+from builder.config import make_config
+from builder.images import jpeg_problem
+from builder.ownership import mark_as_made
+
+from .conftest import drawing, write_collection
+
+VSIS = str(Path(sys.executable).parent / "vsis")
+
+
+def pixels_config(images: Path, root: Path, **overrides):
+    values = dict(collection=images, networks=("pixels",), k=3, experiment=False, out=root / "site",
+                  cache_dir=root / "cache")
+    values.update(overrides)
+    return make_config(**values)
+
+
+def complete(site: Path, n_items: int) -> bool:
+    """Every file a finished site has: the pages, the explorer's data, a compare page and thumbnail per item."""
+    return (all((site / name).is_file() for name in ("index.html", "explore.html", "images.html", "data/index.js",
+                                                      "data/manifest.json", ".vsis-site"))
+            and len(list((site / "compare").glob("*.html"))) == n_items
+            and len(list((site / "thumbs").glob("*.jpg"))) == n_items)
+
+
+# 1. Two builds at once.
+
+
+def test_concurrent_builds_give_a_complete_site_or_a_clear_refusal(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"a": 10, "b": 10})
+    args = [VSIS, "build", str(images), "--networks", "pixels", "--no-experiment", "--k", "3",
+            "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")]
+    subprocess.run(args, check=True, capture_output=True)  # a warm cache, as in the report
+    for attempt in range(8):
+        (tmp_path / "images" / "a" / f"new_{attempt}.png").parent.mkdir(exist_ok=True)
+        drawing(500 + attempt).save(tmp_path / "images" / "a" / f"new_{attempt}.png")  # each round a new site
+        first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.1)
+        second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        outcomes = [(p.wait(timeout=120), *p.communicate()) for p in (first, second)]
+        for code, out, err in outcomes:
+            assert "Traceback" not in err, err
+            assert code == 0 or (code == 1 and "in use by another vsis build" in err), (code, err)
+        assert any(code == 0 for code, _, _ in outcomes)
+        assert complete(tmp_path / "site", 21 + attempt), attempt
+    assert not list(tmp_path.glob(".site.*"))  # no staging, backup or lock left
+
+
+# 2. Damaged cache entries.
+
+
+def test_damaged_cache_entries_are_computed_again_with_a_warning(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 8})
+    first = build(pixels_config(images, tmp_path))
+    cache = tmp_path / "cache"
+    features = sorted((cache / "features").rglob("*.npy"))
+    thumbs = sorted((cache / "thumbs").rglob("*.jpg"))
+    neighbours = sorted((cache / "neighbours").rglob("*.npz"))
+    features[0].write_bytes(features[0].read_bytes()[:40])  # truncated
+    features[1].write_bytes(b"\x93NUMPY garbage" * 20)  # garbled
+    data = np.load(features[2])
+    np.save(features[2], data * 3)  # not of unit length
+    thumbs[0].write_bytes(thumbs[0].read_bytes()[:200])  # truncated JPEG
+    for entry in neighbours:
+        entry.write_bytes(entry.read_bytes()[:50])  # truncated npz
+    reporter_warnings: list[str] = []
+    from builder.progress import QuietReporter
+
+    reporter = QuietReporter()
+    again = build(pixels_config(images, tmp_path, out=tmp_path / "site2"), reporter)
+    reporter_warnings = reporter.warnings
+    assert again.networks[0].extracted == 3
+    damaged = [w for w in reporter_warnings if "damaged cache entry" in w]
+    assert len(damaged) == 3 + 1 + len(neighbours), reporter_warnings
+    assert (again.networks[0].neighbours.indices == first.networks[0].neighbours.indices).all()
+    for thumb in (tmp_path / "site2" / "thumbs").glob("*.jpg"):
+        assert jpeg_problem(thumb.read_bytes()) == ""
+        Image.open(thumb).load()
+
+
+# 3 and 4. Files that are not regular files; images whose derived sizes would explode.
+
+
+def test_fifos_devices_and_elongated_images_are_reported_and_never_hang(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 4})
+    os.mkfifo(images / "y.png")
+    (images / "z.png").symlink_to("/dev/zero")
+    Image.new("RGB", (1, 100_000), "white").save(images / "needle.png")
+    Image.new("RGB", (20_000, 1), "white").save(images / "thread.png")
+    done = subprocess.run([VSIS, "build", str(images), "--networks", "pixels", "--no-experiment", "--k", "2",
+                           "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache"),
+                           "--title", "x"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "site" / "index.html").read_text()
+    assert "y.png" in report and "not a regular file (a FIFO)" in report
+    assert "z.png" in report and "link to a file outside the collection" in report
+    assert "needle.png" in report and "thread.png" in report and "too elongated" in report
+    assert complete(tmp_path / "site", 4)
+
+
+def test_a_link_outside_the_collection_is_followed_only_when_asked(tmp_path: Path) -> None:
+    images, private = tmp_path / "images", tmp_path / "private"
+    write_collection(images, {"": 3})
+    write_collection(private, {"": 1}, start_seed=50)
+    (images / "linked.png").symlink_to(private / "img_050.png")
+    (images / "album").symlink_to(private, target_is_directory=True)
+    refused = build(pixels_config(images, tmp_path))
+    assert {rel for rel, _ in refused.skipped} == {"linked.png", "album"}
+    followed = build(pixels_config(images, tmp_path, follow_external_links=True, out=tmp_path / "site2"))
+    assert {i.relpath for i in followed.items} >= {"linked.png", "album/img_050.png"}
+
+
+# 5 and 12. Ids: short enough for any file system, and never changed by another file.
+
+
+def test_long_names_and_deep_paths_build(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    long_name = "a" * 251 + ".png"
+    deep = images / "/".join(["folder-with-a-rather-long-name"] * 6)
+    deep.mkdir(parents=True)
+    drawing(1).save(images / long_name)
+    drawing(2).save(deep / ("b" * 200 + ".png"))
+    drawing(3).save(images / "short.png")
+    result = build(pixels_config(images, tmp_path))
+    assert len(result.items) == 3
+    assert all(len(i.id) <= MAX_ID_LENGTH for i in result.items)
+    assert complete(tmp_path / "site", 3)
+
+
+def test_adding_a_file_never_changes_another_files_id() -> None:
+    before = assign_ids(["Cat 1.png", "animals/cat-1.png", "dog.png", "IMG_0001.JPG"])
+    after = assign_ids(["Cat 1.png", "animals/cat-1.png", "dog.png", "IMG_0001.JPG", "CAT 1.jpg", "Dog.PNG",
+                        "animals/Cat 1.png"])
+    assert {rel: after[rel] for rel in before} == before
+    assert len(set(after.values())) == len(after)
+    assert before["dog.png"] == "dog" and before["animals/cat-1.png"] == "animals-cat-1"  # already in id form
+
+
+# 6. The site and the cache inside the collection.
+
+
+@pytest.mark.parametrize("cache_dir", [".vsis-cache", "cache"])
+def test_a_site_built_inside_its_collection_is_not_scanned_back(tmp_path: Path, cache_dir: str) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 8})
+    counts = []
+    for _ in range(3):
+        done = subprocess.run([VSIS, "build", ".", "--networks", "pixels", "--no-experiment", "--k", "2",
+                               "--cache-dir", cache_dir], cwd=images, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        counts.append(int(done.stdout.split("Built ")[1].split()[0]))
+    assert counts == [8, 8, 8]
+
+
+# 7. Folders that look like vsis' but are the user's.
+
+
+def test_only_folders_a_dead_build_made_are_removed(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 4})
+    backup = tmp_path / ".site.old-backup"
+    backup.mkdir()
+    (backup / "important.txt").write_text("mine")
+    lookalike = tmp_path / ".site.building-mine"
+    lookalike.mkdir()
+    stale = tmp_path / ".site.building-stale"
+    stale.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (stale / ".vsis-made").write_text(f"pid: {dead.pid}\ntoken: 0\n")  # made by a build that is gone
+    live = tmp_path / ".site.building-live"
+    live.mkdir()
+    mark_as_made(live)  # made by a build that is running (this process)
+    build(pixels_config(images, tmp_path))
+    assert (backup / "important.txt").read_text() == "mine"
+    assert lookalike.is_dir() and live.is_dir()
+    assert not stale.exists()
+
+
+# 9. Expected OS errors are one line, not a traceback.
+
+
+def test_a_full_disk_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_collection(tmp_path / "images", {"": 3})
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(cache_module, "atomic_write", full)
+    monkeypatch.setattr("builder.cache.atomic_write", full)
+    result = CliRunner().invoke(app, ["build", str(tmp_path / "images"), "--networks", "pixels", "--no-experiment",
+                                      "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 1
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.glob(".site.*"))
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<p>hi</p>")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([VSIS, "serve", str(tmp_path / "site"), "--port", str(port)], capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_deeply_nested_json_metadata_is_a_one_line_error(tmp_path: Path) -> None:
+    write_collection(tmp_path / "images", {"": 3})
+    (tmp_path / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
+    done = subprocess.run([VSIS, "build", str(tmp_path / "images"), "--metadata", str(tmp_path / "meta.json"),
+                           "--networks", "pixels", "--out", str(tmp_path / "site"), "--cache-dir",
+                           str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "nested too deeply" in done.stderr and "Traceback" not in done.stderr
+
+
+# 10. Line breaks inside CSV fields.
+
+
+def test_csv_fields_keep_unicode_line_separators_and_form_feeds(tmp_path: Path) -> None:
+    path = tmp_path / "meta.csv"
+    path.write_text('file,title,artist\na.png,"Line\u2028two\fthree",Ann\nb.png,"Para\u2029graph",Bob\n',
+                    encoding="utf-8")
+    records = read_metadata(path)
+    assert records == [{"file": "a.png", "title": "Line\u2028two\fthree", "artist": "Ann"},
+                       {"file": "b.png", "title": "Para\u2029graph", "artist": "Bob"}]
+
+
+# 11. Litter and orphans of interrupted builds.
+
+
+def test_litter_of_killed_builds_is_removed_from_the_cache(tmp_path: Path) -> None:
+    write_collection(tmp_path / "images", {"": 3})
+    models = tmp_path / "cache" / "models"
+    models.mkdir(parents=True)
+    (models / ".net-opset17.onnx.abc.tmp").write_bytes(b"")
+    (models / "vsis-model-xyz").mkdir()
+    (models / ".quantize-xyz").mkdir()
+    (models / "kept.onnx").write_bytes(b"a model")
+    build(pixels_config(tmp_path / "images", tmp_path))
+    assert sorted(p.name for p in models.iterdir()) == ["kept.onnx"]
+
+
+def test_sigterm_while_a_model_is_made_stops_the_child_and_leaves_nothing(tmp_path: Path) -> None:
+    write_collection(tmp_path / "images", {"": 4})
+    models = tmp_path / "cache" / "models"
+    build_cmd = [VSIS, "build", str(tmp_path / "images"), "--networks", "efficientnet_lite0", "--no-experiment",
+                 "--k", "2", "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")]
+    parent = subprocess.Popen(build_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (models.is_dir() and any(p.name.startswith("vsis-model-") for p in models.iterdir())):
+        assert parent.poll() is None, parent.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    children = _children(parent.pid)
+    assert children, "no model-making child seen"
+    parent.send_signal(signal.SIGTERM)
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 143, err
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in children if _running(pid)]
+    assert not [p.name for p in models.iterdir() if p.name.startswith(("vsis-model-", ".")) or p.suffix == ".tmp"]
+    assert not list(tmp_path.glob(".site.*"))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
