@@ -68,9 +68,9 @@ class PrecisionPlan:
         return self.used != self.requested
 
 
-# bench/extract.py, efficientnet_lite0 on the bundled sample, 2-core AMD EPYC with AVX2 only (no AVX512_BF16):
-# torch bf16 3.5 images/s, torch fp32 18.9, ONNX Runtime fp32 123.6.
-_EMULATED_BF16 = "measured 5x slower than fp32 on such a CPU"
+# bench/extract.py, efficientnet_lite0 on the bundled sample, 2-core AMD EPYC with AVX2 only (no AVX512_BF16),
+# two runs: torch bf16 3.5 and 2.8 images/s, torch fp32 18.9 and 19.9, ONNX Runtime fp32 123.6 and 108.6.
+_EMULATED_BF16 = "measured 5-7x slower than fp32 on such a CPU"
 
 
 def plan_precision(

@@ -12,7 +12,8 @@ from .errors import MetadataError
 def read_text(path: Path, kind: str = "file") -> str:
     """The file's text (UTF-8, a byte-order mark dropped). kind names it in the error when it is missing."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as fh:  # line ends as written: the CSV reader decides
+            return fh.read()
     except FileNotFoundError:
         raise MetadataError(f"{path}: {kind} not found") from None
     except UnicodeDecodeError as exc:

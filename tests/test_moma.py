@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from builder.build import build
@@ -45,6 +46,22 @@ class Museum(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(buf.getvalue())
 
+    _bomb_png: bytes = b""
+
+    @classmethod
+    def _bomb(cls) -> bytes:
+        if not cls._bomb_png:
+            buf = io.BytesIO()
+            Image.new("1", (20_000, 20_000)).save(buf, format="PNG")
+            cls._bomb_png = buf.getvalue()
+        return cls._bomb_png
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         with self.lock:
             self.hits[self.path] += 1
@@ -58,6 +75,34 @@ class Museum(http.server.BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(2)
             return self._jpeg(1)
+        if self.path == "/bomb":  # 20000x20000 pixels: Pillow refuses it as a decompression bomb
+            return self._send(self._bomb())
+        if self.path == "/short":  # promises more than it sends, then closes
+            self.send_response(200)
+            self.send_header("Content-Length", "50000")
+            self.end_headers()
+            self.wfile.write(b"\xff\xd8\xff" + b"\0" * 97)
+            self.close_connection = True
+            return None
+        if self.path == "/huge":  # 3 MB with no Content-Length
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(48):
+                self.wfile.write(b"\0" * 65536)
+            self.close_connection = True
+            return None
+        if self.path == "/trickle":  # a byte every 0.1 s, for 10 s
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            for _ in range(100):
+                try:
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+                except OSError:
+                    return None
+                time.sleep(0.1)
+            return None
         if self.path == "/page":
             body = b"<html><body>Rate limited</body></html>"
             self.send_response(200)
@@ -109,6 +154,47 @@ def test_the_downloader_gets_every_good_file_and_reports_every_bad_one(tmp_path:
     again = download_all(good + [flaky], POLICY)
     assert {o.status for o in again} == {"present"}
     assert sum(Museum.hits.values()) == 0  # a second run downloads nothing already present
+
+
+def test_hostile_answers_fail_one_file_each_and_local_urls_are_never_read(tmp_path: Path, museum: str) -> None:
+    Museum._bomb()  # made before the clock starts
+    secret = tmp_path / "private.jpg"
+    drawing(3).save(secret, format="JPEG")
+    policy = Policy(connections=4, timeout=0.5, retries=1, backoff=0.01, max_bytes=1_000_000)
+    bad = {
+        secret.as_uri(): "not an http(s) URL (file scheme)",
+        "ftp://127.0.0.1/thumb.jpg": "not an http(s) URL (ftp scheme)",
+        f"{museum}/bomb": "not an image Pillow can read",
+        f"{museum}/short": "incomplete",
+        f"{museum}/huge": "too large",
+        f"{museum}/trickle": "timed out",
+    }
+    good = [Download(f"{museum}/thumb/{n}.jpg", tmp_path / "out" / f"{n}.jpg") for n in range(3)]
+    jobs = good + [Download(url, tmp_path / "out" / f"bad{n}.jpg") for n, url in enumerate(bad)]
+    started = time.monotonic()
+    outcomes = {o.download.url: o for o in download_all(jobs, policy)}
+    assert time.monotonic() - started < 10  # the trickle is cut at 0.5 s an attempt, not 10 s
+    for job in good:
+        assert outcomes[job.url].status == "downloaded"
+    for url, reason in bad.items():
+        assert outcomes[url].status == "failed" and reason in outcomes[url].reason, outcomes[url]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.jpg", "1.jpg", "2.jpg"]  # no temp left
+
+
+def test_moma_sample_finishes_with_its_metadata_whatever_fails(tmp_path: Path, museum: str) -> None:
+    Museum._bomb()
+    records = moma_records(museum)
+    records[0]["ThumbnailURL"] = f"{museum}/bomb"
+    records[1]["ThumbnailURL"] = (tmp_path / "secret.jpg").as_uri()
+    records[2]["ThumbnailURL"] = f"{museum}/short"
+    (tmp_path / "Artworks.json").write_text(json.dumps(records), encoding="utf-8")
+    result = CliRunner().invoke(app, ["moma", "sample", "--artworks", str(tmp_path / "Artworks.json"), "--n", "6",
+                                      "--out", str(tmp_path / "moma"), "--timeout", "1", "--retries", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = list(csv.DictReader((tmp_path / "moma" / "metadata.csv").open(encoding="utf-8")))
+    assert {r["object_id"] for r in rows} == {"11", "17"}  # 13 is missing; 2, 3 and 5 hostile
+    assert "4 failed" in " ".join(result.output.split())
 
 
 def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
