@@ -202,9 +202,10 @@ def moma_sample(
     seed: int = typer.Option(71, help="Seed of the sample."),
     out: Path = typer.Option(Path("data/moma"), help="Folder for images/ and metadata.csv."),
     connections: int = typer.Option(8, help="Downloads at a time."),
-    timeout: float = typer.Option(20.0, help="Seconds per attempt."),
+    timeout: float = typer.Option(20.0, help="Seconds per attempt, from connecting to the last byte."),
     retries: int = typer.Option(3, help="Further attempts after a timeout or a server error."),
     backoff: float = typer.Option(1.0, help="Seconds before the first retry, doubled each time."),
+    max_mb: float = typer.Option(50.0, help="Largest file accepted, in megabytes."),
 ) -> None:
     """Pick N artworks that have a thumbnail, download the thumbnails (resuming a stopped run) and write
     the metadata file `vsis build` reads: `vsis build OUT/images --metadata OUT/metadata.csv`."""
@@ -231,7 +232,7 @@ def moma_sample(
             done = counts["downloaded"] + counts["present"]
             progress.update(task, advance=1, done=done, failed=counts["failed"], left=len(jobs) - done - counts["failed"])
 
-        outcomes = download_all(jobs, Policy(connections, timeout, retries, backoff), advance)
+        outcomes = download_all(jobs, Policy(connections, timeout, retries, backoff, int(max_mb * 1_000_000)), advance)
     kept = [a for a, o in zip(chosen, outcomes) if o.status != "failed"]
     write_metadata(kept, out / "metadata.csv")
     failures = [(a, o) for a, o in zip(chosen, outcomes) if o.status == "failed"]
