@@ -21,9 +21,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise with_filename(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def with_filename(exc: OSError, path: Path) -> OSError:
+    """The error, naming `path` if it names no file (a failed write does not): so that 'No space left on
+    device' says where."""
+    if exc.filename is None and exc.errno is not None:
+        return type(exc)(exc.errno, exc.strerror, str(path))
+    return exc
 
 
 def remove_litter(cache_dir: Path) -> None:

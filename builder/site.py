@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .cache import with_filename
 from .charts import LineChart
 from .evaluate import MeanStd
 from .explorer_data import explorer_files
@@ -172,7 +173,10 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         nonlocal pages
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise with_filename(exc, path) from None
         if rel.endswith(".html"):
             pages += 1
             if on_page:
