@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 #   make site TORCH_SPEC="torch torchvision"
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install browser site test bench clean
+.PHONY: install browser site lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	} || echo "chromium not installed: the browser tests will be skipped"
 
-test: $(STAMP) browser
+# Style, types and the layering of the stages (pyproject.toml: [tool.ruff], [tool.mypy], [tool.importlinter]).
+lint: $(STAMP)
+	$(BIN)/ruff check builder tests bench scripts
+	$(BIN)/ruff format --check builder tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

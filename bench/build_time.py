@@ -59,8 +59,9 @@ _COMMAND = (
 def run_command(build_args: list[str]) -> tuple[float, float, str]:
     """`vsis build ARGS` as a command: (seconds, peak resident MB, its output)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _COMMAND, "build", *build_args], env=dict(os.environ),
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _COMMAND, "build", *build_args], env=dict(os.environ), capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"vsis build failed:\n{done.stdout}\n{done.stderr}")
@@ -89,16 +90,38 @@ def main() -> None:
         for name, workers in runs:
             weights = ensure_weights(name, tmp_path / "torch_home")
             out, cache = tmp_path / f"site-{name}", tmp_path / f"cache-{name}-{workers}"
-            config = make_config(collection=collection, metadata=metadata, networks=(name,), out=out,
-                                 cache_dir=cache, experiment=False, workers=workers, precision=args.precision,
-                                 follow_external_links=True)
-            build_args = [str(collection), "--networks", name, "--out", str(out), "--cache-dir", str(cache),
-                          "--no-experiment", "--workers", str(workers), "--precision", args.precision,
-                          "--follow-external-links"]  # the OpenClipart drawings are linked in
+            config = make_config(
+                collection=collection,
+                metadata=metadata,
+                networks=(name,),
+                out=out,
+                cache_dir=cache,
+                experiment=False,
+                workers=workers,
+                precision=args.precision,
+                follow_external_links=True,
+            )
+            build_args = [
+                str(collection),
+                "--networks",
+                name,
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(cache),
+                "--no-experiment",
+                "--workers",
+                str(workers),
+                "--precision",
+                args.precision,
+                "--follow-external-links",
+            ]  # the OpenClipart drawings are linked in
             build_args += ["--metadata", str(metadata)] if metadata else []
             cold_s, peak_mb, printed = run_command(build_args)
-            speed = re.search(rf"{name} \(\w+\): (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
-                              " ".join(printed.split()))
+            speed = re.search(
+                rf"{name} \(\w+\): (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
+                " ".join(printed.split()),
+            )
             if speed is None:
                 raise SystemExit(f"unexpected output of vsis build:\n{printed}")
             start = time.perf_counter()
@@ -110,21 +133,35 @@ def main() -> None:
                 added = add_drawings(collection, args.add)
                 added_extracted = build(config).networks[0].extracted
             items, per_s, recall = int(speed.group(1)), float(speed.group(2)), float(speed.group(3))
-            rows.append({
-                "network": name, "workers": workers, "precision": args.precision, "weights": weights,
-                "items": len(warm.items), "skipped": len(warm.skipped), "extracted_cold": items,
-                "cold_build_command_s": round(cold_s, 2), "extract_images_per_s": per_s,
-                "peak_rss_mb_cold_build": round(peak_mb),
-                "rebuild_s": round(warm_s, 2), "rebuild_share": round(warm_s / cold_s, 4),
-                "rebuild_command_s": round(command_s, 2), "rebuild_command_share": round(command_s / cold_s, 4),
-                "rebuild_extracted": warm.networks[0].extracted, "added": added, "added_extracted": added_extracted,
-                "annoy_recall_at_10": recall,
-            })
-            print(f"{label}: {name:<18} workers {workers}  {len(warm.items):>5} items  cold {cold_s:7.1f}s as a command "
-                  f"({per_s:6.1f} img/s extracting, peak {peak_mb:,.0f} MB)  rebuild {warm_s:5.2f}s in-process "
-                  f"({100 * warm_s / cold_s:.1f}%), {command_s:.2f}s as a command ({100 * command_s / cold_s:.1f}%)  "
-                  f"added {added}: extracted {added_extracted}  Annoy recall@10 {recall:.3f}  weights: {weights}",
-                  flush=True)
+            rows.append(
+                {
+                    "network": name,
+                    "workers": workers,
+                    "precision": args.precision,
+                    "weights": weights,
+                    "items": len(warm.items),
+                    "skipped": len(warm.skipped),
+                    "extracted_cold": items,
+                    "cold_build_command_s": round(cold_s, 2),
+                    "extract_images_per_s": per_s,
+                    "peak_rss_mb_cold_build": round(peak_mb),
+                    "rebuild_s": round(warm_s, 2),
+                    "rebuild_share": round(warm_s / cold_s, 4),
+                    "rebuild_command_s": round(command_s, 2),
+                    "rebuild_command_share": round(command_s / cold_s, 4),
+                    "rebuild_extracted": warm.networks[0].extracted,
+                    "added": added,
+                    "added_extracted": added_extracted,
+                    "annoy_recall_at_10": recall,
+                }
+            )
+            print(
+                f"{label}: {name:<18} workers {workers}  {len(warm.items):>5} items  cold {cold_s:7.1f}s as a command "
+                f"({per_s:6.1f} img/s extracting, peak {peak_mb:,.0f} MB)  rebuild {warm_s:5.2f}s in-process "
+                f"({100 * warm_s / cold_s:.1f}%), {command_s:.2f}s as a command ({100 * command_s / cold_s:.1f}%)  "
+                f"added {added}: extracted {added_extracted}  Annoy recall@10 {recall:.3f}  weights: {weights}",
+                flush=True,
+            )
             if added:
                 for link in (collection / "added").iterdir():
                     link.unlink()

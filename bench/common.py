@@ -35,8 +35,8 @@ def machine() -> str:
 
 def ensure_weights(name: str, torch_home: Path) -> str:
     """'imagenet' when the real weights are cached; otherwise save random ones where torchvision looks."""
-    from builder.networks import get
-    from builder.networks.torchvision_nets import TorchvisionWeights
+    from builder.features.networks import get
+    from builder.features.networks.torchvision_nets import TorchvisionWeights
 
     spec = get(name)
     if not isinstance(spec.weights, TorchvisionWeights):
@@ -64,7 +64,7 @@ def bench_collection(openclipart: int, tmp_path: Path) -> tuple[Path, Path | Non
 
 def cpu() -> str:
     """The CPU features that decide reduced-precision speed and fidelity ('x86_64: AVX2 yes, AVX-512 no, ...')."""
-    from builder.cpu import cpu_features
+    from builder.features.runtime.cpu import cpu_features
 
     return cpu_features().summary()
 
@@ -72,8 +72,13 @@ def cpu() -> str:
 def save_results(path: Path, label: str, rows: list[dict]) -> None:
     """Merge this run's rows into the JSON file under `label` and the kind of CPU, beside earlier runs on
     other collections and CPUs. Every row carries the CPU's features, so no figure is read without them."""
-    record = {"collection": label, "machine": machine(), "cpu": cpu(), "python": platform.python_version(),
-              "rows": [{**row, "cpu": cpu()} for row in rows]}
+    record = {
+        "collection": label,
+        "machine": machine(),
+        "cpu": cpu(),
+        "python": platform.python_version(),
+        "rows": [{**row, "cpu": cpu()} for row in rows],
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(path.read_text()) if path.is_file() else {}
     existing[f"{label} on {cpu()}"] = record

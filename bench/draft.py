@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from common import REPO, openclipart_collection, save_results
+from PIL import Image
 
 
 def main() -> None:
@@ -34,11 +33,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "draft.json")
     args = parser.parse_args()
 
-    from builder.backends import load_extractor
-    from builder.extract import l2_normalise
-    from builder.images import DecodeLimits, ImageError, decode
-    from builder.neighbours import exact_neighbours, recall_against
-    from builder.networks import get
+    from builder.features.extract import l2_normalise
+    from builder.features.networks import get
+    from builder.features.runtime.backends import load_extractor
+    from builder.inputs.images import DecodeLimits, ImageError, decode
+    from builder.search.neighbours import exact_neighbours, recall_against
 
     spec = get(args.network)
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
@@ -68,18 +67,24 @@ def main() -> None:
             features[label] = l2_normalise(np.concatenate([extractor(b) for b in batches]))
         distance = 1.0 - np.sum(features["full"] * features["draft"], axis=1)
         recall = recall_against(exact_neighbours(features["draft"], 10), exact_neighbours(features["full"], 10))
-        reduced = sum(a.size != b.size for a, b in zip(runs["full"][1], runs["draft"][1]))
+        reduced = sum(a.size != b.size for a, b in zip(runs["full"][1], runs["draft"][1], strict=False))
         row = {
-            "images": len(jpegs), "network": args.network, "draft_side": args.side, "decoded_smaller": reduced,
+            "images": len(jpegs),
+            "network": args.network,
+            "draft_side": args.side,
+            "decoded_smaller": reduced,
             "full_ms_per_image": round(1000 * runs["full"][0] / len(jpegs), 2),
             "draft_ms_per_image": round(1000 * runs["draft"][0] / len(jpegs), 2),
             "decode_speedup": round(runs["full"][0] / runs["draft"][0], 2),
-            "max_cosine_distance": float(distance.max()), "mean_cosine_distance": float(distance.mean()),
+            "max_cosine_distance": float(distance.max()),
+            "mean_cosine_distance": float(distance.mean()),
             "recall_at_10": round(recall, 4),
         }
-        print(f"{len(jpegs)} JPEGs ({reduced} decoded smaller): full {row['full_ms_per_image']} ms/image, draft "
-              f"{row['draft_ms_per_image']} ms/image (x{row['decode_speedup']}); {args.network}: cos dist max "
-              f"{row['max_cosine_distance']:.2e} mean {row['mean_cosine_distance']:.2e}, recall@10 {recall:.3f}")
+        print(
+            f"{len(jpegs)} JPEGs ({reduced} decoded smaller): full {row['full_ms_per_image']} ms/image, draft "
+            f"{row['draft_ms_per_image']} ms/image (x{row['decode_speedup']}); {args.network}: cos dist max "
+            f"{row['max_cosine_distance']:.2e} mean {row['mean_cosine_distance']:.2e}, recall@10 {recall:.3f}"
+        )
     save_results(args.out, f"openclipart-{args.openclipart} as {args.long_side}-pixel JPEGs", [row])
 
 

@@ -24,11 +24,21 @@ from common import REPO, save_results
 
 sys.path.insert(0, str(REPO))
 
-WORDS = ("still life with fruit bowl untitled study portrait of woman landscape night city street composition "
-         "number red blue yellow figure seated head horse river bridge window interior garden self chair "
-         "abstraction mother child dancer sea morning winter village tree mountain").split()
-MEDIA = ("Oil on canvas", "Lithograph", "Gelatin silver print", "Woodcut", "Etching and aquatint",
-         "Pencil on paper", "Screenprint, printed in color", "Watercolor and ink on paper")
+WORDS = (
+    "still life with fruit bowl untitled study portrait of woman landscape night city street composition "
+    "number red blue yellow figure seated head horse river bridge window interior garden self chair "
+    "abstraction mother child dancer sea morning winter village tree mountain"
+).split()
+MEDIA = (
+    "Oil on canvas",
+    "Lithograph",
+    "Gelatin silver print",
+    "Woodcut",
+    "Etching and aquatint",
+    "Pencil on paper",
+    "Screenprint, printed in color",
+    "Watercolor and ink on paper",
+)
 
 
 def dimensions(rng: random.Random) -> str:
@@ -37,19 +47,28 @@ def dimensions(rng: random.Random) -> str:
 
 
 def model(n: int, n_networks: int, k: int, thumb: Path, seed: int = 71):
-    from builder.site import Dataset, PageItem, PageNeighbour, PageNetwork, SiteModel
+    from builder.site.render import Dataset, PageItem, PageNeighbour, PageNetwork, SiteModel
 
     rng = random.Random(seed)
     artists = [f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}son" for _ in range(800)]
     items = []
     for i in range(n):
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))).capitalize()
-        items.append(PageItem(
-            id=f"{i:05d}-{title[:20].lower().replace(' ', '-')}", title=title, artist=rng.choice(artists),
-            date=str(rng.randint(1850, 2020)), medium=rng.choice(MEDIA), dimensions=dimensions(rng),
-            url="", category=rng.choice(("Painting", "Print", "Photograph", "Drawing")), relpath=f"{i}.jpg",
-            extra=[], thumb="",
-        ))
+        items.append(
+            PageItem(
+                id=f"{i:05d}-{title[:20].lower().replace(' ', '-')}",
+                title=title,
+                artist=rng.choice(artists),
+                date=str(rng.randint(1850, 2020)),
+                medium=rng.choice(MEDIA),
+                dimensions=dimensions(rng),
+                url="",
+                category=rng.choice(("Painting", "Print", "Photograph", "Drawing")),
+                relpath=f"{i}.jpg",
+                extra=[],
+                thumb="",
+            )
+        )
     for it in items:
         it.thumb = f"thumbs/{it.id}.jpg"
     networks = []
@@ -58,12 +77,25 @@ def model(n: int, n_networks: int, k: int, thumb: Path, seed: int = 71):
         for i in range(n):
             picks = rng.sample(range(n - 1), k)
             scores = sorted((rng.uniform(0.3, 0.99) for _ in range(k)), reverse=True)
-            rows.append([PageNeighbour(items[j if j < i else j + 1], j if j < i else j + 1, s)
-                         for j, s in zip(picks, scores)])
+            rows.append(
+                [
+                    PageNeighbour(items[j if j < i else j + 1], j if j < i else j + 1, s)
+                    for j, s in zip(picks, scores, strict=False)
+                ]
+            )
         networks.append(PageNetwork(name, 512, "pool", name, "random", 1.0, rows))
     datasets = [Dataset("collection", "The collection", items, [(net.name, net.neighbours) for net in networks])]
-    return SiteModel(title=f"{n} generated items", items=items, networks=networks, k=k, categories=[], skipped=[],
-                     manifest={"vsis": "bench"}, extra_files={it.thumb: thumb for it in items}, datasets=datasets)
+    return SiteModel(
+        title=f"{n} generated items",
+        items=items,
+        networks=networks,
+        k=k,
+        categories=[],
+        skipped=[],
+        manifest={"vsis": "bench"},
+        extra_files={it.thumb: thumb for it in items},
+        datasets=datasets,
+    )
 
 
 MEASURE = """() => {
@@ -89,7 +121,7 @@ def main() -> None:
 
     from PIL import Image
 
-    from builder.site import render
+    from builder.site.render import render
     from tests.browser import launched, served
 
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
@@ -110,16 +142,24 @@ def main() -> None:
                 page.close()
         med = {key: statistics.median(r[key] for r in runs) for key in ("ready_ms", "data_bytes", "all_bytes")}
         row = {
-            "items": args.items, "networks": args.networks, "k": args.k, "runs": args.runs,
-            "ready_ms_median": round(med["ready_ms"], 1), "ready_ms_all": [round(r["ready_ms"], 1) for r in runs],
-            "data_bytes_before_ready": int(med["data_bytes"]), "all_bytes_before_ready": int(med["all_bytes"]),
-            "requests_before_ready": runs[0]["requests"], "results_drawn": runs[0]["results"],
+            "items": args.items,
+            "networks": args.networks,
+            "k": args.k,
+            "runs": args.runs,
+            "ready_ms_median": round(med["ready_ms"], 1),
+            "ready_ms_all": [round(r["ready_ms"], 1) for r in runs],
+            "data_bytes_before_ready": int(med["data_bytes"]),
+            "all_bytes_before_ready": int(med["all_bytes"]),
+            "requests_before_ready": runs[0]["requests"],
+            "results_drawn": runs[0]["results"],
             "data_files_bytes": sizes,
         }
-        print(f"{args.items} items x {args.networks} networks: interactive after {row['ready_ms_median']:.0f} ms "
-              f"(median of {args.runs}: {row['ready_ms_all']}); before that it loaded "
-              f"{row['data_bytes_before_ready'] / 1e6:.2f} MB of data, {row['all_bytes_before_ready'] / 1e6:.2f} MB "
-              f"in all, {row['requests_before_ready']} requests; {row['results_drawn']} results drawn")
+        print(
+            f"{args.items} items x {args.networks} networks: interactive after {row['ready_ms_median']:.0f} ms "
+            f"(median of {args.runs}: {row['ready_ms_all']}); before that it loaded "
+            f"{row['data_bytes_before_ready'] / 1e6:.2f} MB of data, {row['all_bytes_before_ready'] / 1e6:.2f} MB "
+            f"in all, {row['requests_before_ready']} requests; {row['results_drawn']} results drawn"
+        )
         for name, size in sizes.items():
             print(f"  {name}: {size / 1e6:.2f} MB")
     save_results(args.out, f"generated-{args.items}", [row])

@@ -8,8 +8,8 @@ mode (backend:precision) runs in its own process (so its peak memory is its own)
 every image in batches of --batch-size; int8 is first calibrated on the first 64 inputs, as a build does
 (its quantization and check against fp32 are reported apart, as load/export, with the check's verdict: a
 build would use fp32 where it fails). Every row records the CPU's features. Reported against the first
-mode (torch:fp32) measured in the same run: speed-up, the largest and mean cosine distance between the two features of an
-image, and recall@10, the share of each image's exact 10 nearest neighbours by torch fp32 that the other
+mode (torch:fp32) measured in the same run: speed-up, the largest and mean cosine distance between the two
+features of an image, and recall@10, the share of each image's exact 10 nearest neighbours by torch fp32 that the other
 way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
 only; see common.ensure_weights).
@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import REPO, bench_collection, cpu, ensure_weights, save_results
 
 
@@ -42,10 +41,11 @@ def peak_rss_mb() -> float:
 
 def worker(args: argparse.Namespace) -> None:
     """In a child process: time one network x backend over the saved inputs."""
-    from builder.backends import load_extractor, onnx_path
-    from builder.extract import l2_normalise
-    from builder.networks import get
-    from builder.quantize import CALIBRATION_INPUTS, INT8_TOLERANCE, read_check
+    from builder.features.extract import l2_normalise
+    from builder.features.networks import get
+    from builder.features.runtime.backends import load_extractor
+    from builder.features.runtime.model_files import onnx_path
+    from builder.features.runtime.quantize import CALIBRATION_INPUTS, INT8_TOLERANCE, read_check
 
     spec = get(args.network)
     inputs = np.load(args.inputs, mmap_mode="r")
@@ -73,8 +73,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--openclipart", type=int, default=0)
     parser.add_argument("--networks", default="efficientnet_lite0")
-    parser.add_argument("--modes", default="torch:fp32,onnx:fp32,torch:bf16,onnx:int8",
-                        help="backend:precision, comma-separated; the first is the reference")
+    parser.add_argument(
+        "--modes",
+        default="torch:fp32,onnx:fp32,torch:bf16,onnx:int8",
+        help="backend:precision, comma-separated; the first is the reference",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "extract.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -87,10 +90,10 @@ def main() -> None:
     if args.worker:
         return worker(args)
 
-    from builder.collection import scan
-    from builder.images import ImageError, decode
-    from builder.neighbours import exact_neighbours, recall_against
-    from builder.networks import get
+    from builder.collect.collection import scan
+    from builder.features.networks import get
+    from builder.inputs.images import ImageError, decode
+    from builder.search.neighbours import exact_neighbours, recall_against
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     print(f"CPU {cpu()}", flush=True)
@@ -113,10 +116,26 @@ def main() -> None:
             for mode in modes:
                 features = tmp_path / f"{name}-{mode.replace(':', '-')}.npy"
                 done = subprocess.run(
-                    [sys.executable, __file__, "--worker", "--network", name, "--mode", mode, "--inputs",
-                     str(inputs), "--features", str(features), "--cache", str(tmp_path / "cache"),
-                     "--batch-size", str(args.batch_size)],
-                    capture_output=True, text=True, check=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        "--network",
+                        name,
+                        "--mode",
+                        mode,
+                        "--inputs",
+                        str(inputs),
+                        "--features",
+                        str(features),
+                        "--cache",
+                        str(tmp_path / "cache"),
+                        "--batch-size",
+                        str(args.batch_size),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 measured = json.loads(done.stdout.strip().splitlines()[-1])
                 results[mode] = (measured, np.load(features))
@@ -127,21 +146,30 @@ def main() -> None:
                 distance = 1.0 - np.sum(reference * feats, axis=1)
                 backend, precision = mode.split(":")
                 row = {
-                    "network": name, "backend": backend, "precision": precision, "weights": weights,
-                    "images": len(images), "images_per_s": round(len(images) / measured["seconds"], 2),
+                    "network": name,
+                    "backend": backend,
+                    "precision": precision,
+                    "weights": weights,
+                    "images": len(images),
+                    "images_per_s": round(len(images) / measured["seconds"], 2),
                     "speedup": round(reference_measured["seconds"] / measured["seconds"], 2),
-                    "max_cosine_distance": float(np.max(distance)), "mean_cosine_distance": float(np.mean(distance)),
+                    "max_cosine_distance": float(np.max(distance)),
+                    "mean_cosine_distance": float(np.mean(distance)),
                     "recall_at_10": round(float(recall), 4),
-                    "peak_rss_mb": round(measured["peak_rss_mb"]), "load_s": round(measured["load_seconds"], 1),
+                    "peak_rss_mb": round(measured["peak_rss_mb"]),
+                    "load_s": round(measured["load_seconds"], 1),
                 }
                 if precision == "int8":
                     row["int8_check"] = measured["int8_check"]
                 rows.append(row)
-                print(f"{label}: {name:<18} {backend:<6} {precision:<5} {row['images_per_s']:7.1f} img/s  "
-                      f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
-                      f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
-                      f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})"
-                      + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else ""), flush=True)
+                print(
+                    f"{label}: {name:<18} {backend:<6} {precision:<5} {row['images_per_s']:7.1f} img/s  "
+                    f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
+                    f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
+                    f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})"
+                    + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else ""),
+                    flush=True,
+                )
     save_results(args.out, label, rows)
 
 

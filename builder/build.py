@@ -9,41 +9,36 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
 
-from . import __version__
-from .backends import PrecisionPlan
-from .cache import BlobStore, HashCache, remove_litter
-from .collection import Item, file_hash, scan
-from .config import BuildConfig
-from .errors import VsisError
-from .experiment import ExperimentLayout, ExperimentResult, choose_originals, collection_measures, run_network
-from .extract import NetworkRunner, load_matrix, make_runner
-from .images import DecodeLimits, jpeg_problem
-from .neighbours import AnnoySettings, Neighbours, NeighbourSearch, recall_against
-from .networks import get as get_network
-from .ownership import cache_lock, exclusive, out_lock, tag_cache
-from .pages import site_model
-from .perturb import Profile, copy_key, get_profile
-from .prepare import FileTask, VariantTask, ordered_map, prepare
-from .progress import QuietReporter, Reporter
-from .publish import publish
-
-
-@dataclass
-class NetworkResult:
-    name: str
-    neighbours: Neighbours
-    annoy_recall: float
-    extracted: int
-    cached: int
-    images_per_second: float
-    precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked
+from builder import __version__
+from builder.cache import BlobStore, HashCache, remove_litter
+from builder.collect.collection import Item, file_hash, scan
+from builder.config import BuildConfig
+from builder.errors import VsisError
+from builder.experiment.run import (
+    ExperimentLayout,
+    ExperimentResult,
+    choose_originals,
+    collection_measures,
+    run_network,
+)
+from builder.features.extract import NetworkRunner, load_matrix, make_runner
+from builder.features.networks import get as get_network
+from builder.inputs.images import DecodeLimits, jpeg_problem
+from builder.inputs.perturb import Profile, copy_key, get_profile
+from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
+from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
+from builder.progress import QuietReporter, Reporter
+from builder.search.neighbours import AnnoySettings, NeighbourSearch, recall_against
+from builder.search.results import NetworkResult
+from builder.site.pages import site_model
+from builder.site.publish import publish
 
 
 @dataclass
@@ -74,14 +69,24 @@ def decode_limits(config: BuildConfig) -> DecodeLimits:
 
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
-    return BlobStore(config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg",
-                     jpeg_problem, on_bad)
+    return BlobStore(
+        config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg", jpeg_problem, on_bad
+    )
 
 
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
     return {
-        name: make_runner(get_network(name), config.cache_dir, config.weights.get(name), None, config.batch_size,
-                          config.backend, config.precision, decode_limits(config).key, on_bad)
+        name: make_runner(
+            get_network(name),
+            config.cache_dir,
+            config.weights.get(name),
+            None,
+            config.batch_size,
+            config.backend,
+            config.precision,
+            decode_limits(config).key,
+            on_bad,
+        )
         for name in config.built_networks
     }
 
@@ -227,8 +232,10 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
 def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
     """Run the whole pipeline and publish the site to `config.out`, holding the cache and the output
     (ownership.py): a second build on either refuses with a clear message rather than interleaving."""
-    with exclusive(cache_lock(config.cache_dir), f"cache {config.cache_dir}"), \
-            exclusive(out_lock(config.out.resolve()), f"output folder {config.out}"):
+    with (
+        exclusive(cache_lock(config.cache_dir), f"cache {config.cache_dir}"),
+        exclusive(out_lock(config.out.resolve()), f"output folder {config.out}"),
+    ):
         tag_cache(config.cache_dir)
         remove_litter(config.cache_dir)
         return _build(config, reporter or QuietReporter())
@@ -253,8 +260,9 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     runners = make_runners(config, reporter.warn)
     cap, seed = config.experiment_originals, config.experiment_seed
     chosen = choose_originals(collection.items, cap, seed) if profiles else []
-    items = extract_features(collection.items, config, reporter, runners, {i.id: profiles for i in chosen},
-                             collection.skipped)
+    items = extract_features(
+        collection.items, config, reporter, runners, {i.id: profiles for i in chosen}, collection.skipped
+    )
     if len(items) < 2:
         raise VsisError(f"{config.collection}: {len(items)} usable image(s); at least 2 are needed for neighbours")
     layout = None
@@ -263,8 +271,9 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         chosen_ids = {i.id for i in chosen}
         replacements = [i for i in originals if i.id not in chosen_ids]
         if replacements:
-            extract_features(replacements, config, reporter, runners, {i.id: profiles for i in replacements},
-                             collection.skipped)
+            extract_features(
+                replacements, config, reporter, runners, {i.id: profiles for i in replacements}, collection.skipped
+            )
         layout = ExperimentLayout(originals, profiles)
     for name, runner in runners.items():
         if runner.precision.fell_back:
@@ -272,8 +281,17 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     keys = {i.content_hash for i in items} | set(layout.keys if layout else [])
     results = find_neighbours(items, runners, config, reporter, len(keys))
     experiment = run_experiment(layout, items, runners, results, config, reporter) if layout else None
-    model = site_model(collection, items, results, experiment, config, _thumb_store(config).path,
-                       manifest(config, len(items), results))
+    model = site_model(
+        collection,
+        items,
+        results,
+        experiment,
+        config.title,
+        config.k,
+        config.weights,
+        _thumb_store(config).path,
+        manifest(config, len(items), results),
+    )
     with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)
     return BuildResult(

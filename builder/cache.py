@@ -7,8 +7,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -67,8 +67,9 @@ class FeatureStore:
     vector read is checked to be what extraction writes: `dim` float32 values, finite, of unit length (or
     all zero); `valid` discards one that is not (and says so through `on_bad`), so it is extracted again."""
 
-    def __init__(self, cache_dir: Path, key: str, dim: int | None = None,
-                 on_bad: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, cache_dir: Path, key: str, dim: int | None = None, on_bad: Callable[[str], None] | None = None
+    ) -> None:
         self.root = cache_dir / "features" / key
         self.dim = dim
         self.on_bad = on_bad
@@ -125,8 +126,13 @@ class BlobStore:
     wrong, or '') vets an entry in `has`: a damaged one is removed (and said through `on_bad`), so it is
     made again rather than published."""
 
-    def __init__(self, root: Path, suffix: str, check: Callable[[bytes], str] | None = None,
-                 on_bad: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        suffix: str,
+        check: Callable[[bytes], str] | None = None,
+        on_bad: Callable[[str], None] | None = None,
+    ) -> None:
         self.root = root
         self.suffix = suffix
         self.check = check

@@ -7,25 +7,41 @@ import functools
 import http.server
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from .errors import VsisError
+from builder.errors import VsisError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Visually Similar Image Search: build a static site of visually similar images.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Visually Similar Image Search: build a static site of visually similar images.",
+)
 console = Console()
 err_console = Console(stderr=True)
 
 
 # OS errors a user can meet and act on (a full disk, a folder they may not write, a name too long for their
 # file system, a port in use): a one-line reason, not a traceback. Any other OSError is a bug and keeps it.
-_EXPECTED_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG,
-                       errno.EADDRINUSE, errno.EMFILE, errno.ENFILE, errno.ENOTDIR, errno.EISDIR, errno.ENOENT}
+_EXPECTED_OS_ERRORS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+    errno.EADDRINUSE,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOENT,
+}
 
 
 def _fail_cleanly(fn: Callable) -> Callable:
@@ -72,45 +88,69 @@ def _numbers(text: str | None, flag: str) -> tuple[int, ...] | None:
 @app.command()
 @_fail_cleanly
 def build(
-    collection: Optional[Path] = typer.Argument(None, help="Folder of images (searched recursively)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="vsis.toml; flags override it."),
-    metadata: Optional[Path] = typer.Option(None, help="CSV or JSON metadata joined onto the images."),
-    metadata_key: Optional[str] = typer.Option(None, help="Metadata column naming each record's file."),
-    networks: Optional[str] = typer.Option(None, help="Comma-separated networks (see `vsis networks`)."),
-    weights: List[str] = typer.Option([], help="Local checkpoint: NETWORK=FILE (or FILE with one network)."),
-    k: Optional[int] = typer.Option(None, help="Neighbours per image [default: 10]."),
-    trees: Optional[int] = typer.Option(None, help="Annoy trees [default: 50]."),
-    out: Optional[Path] = typer.Option(None, help="Output folder [default: site]."),
-    cache_dir: Optional[Path] = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
-    title: Optional[str] = typer.Option(None, help="Site title."),
-    batch_size: Optional[int] = typer.Option(None, help="Images per inference batch [default: 16]."),
-    backend: Optional[str] = typer.Option(None, help="auto, torch or onnx (ONNX Runtime) [default: auto: onnx on the CPU]."),
-    precision: Optional[str] = typer.Option(None, help="fp32, bf16 (torch) or int8 (onnx, calibrated on the collection) [default: fp32]."),
-    workers: Optional[int] = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
-    jpeg_draft: Optional[bool] = typer.Option(None, "--jpeg-draft/--no-jpeg-draft",
-                                              help="Decode large JPEGs at reduced scale [default: on]."),
-    follow_external_links: Optional[bool] = typer.Option(
-        None, "--follow-external-links/--no-follow-external-links",
-        help="Take images that symbolic links in the collection lead to outside it [default: off: reported, left out]."),
-    experiment: Optional[bool] = typer.Option(None, "--experiment/--no-experiment",
-                                              help="Run the perturbation-recovery experiment [default: on]."),
-    originals: Optional[int] = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
-    profiles: Optional[str] = typer.Option(None, help="Experiment: comma-separated profiles [default: m1,...,m5]."),
-    experiment_k: Optional[str] = typer.Option(None, help="Experiment: comma-separated k values [default: 1,3,5]."),
+    collection: Path | None = typer.Argument(None, help="Folder of images (searched recursively)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="vsis.toml; flags override it."),
+    metadata: Path | None = typer.Option(None, help="CSV or JSON metadata joined onto the images."),
+    metadata_key: str | None = typer.Option(None, help="Metadata column naming each record's file."),
+    networks: str | None = typer.Option(None, help="Comma-separated networks (see `vsis networks`)."),
+    weights: list[str] = typer.Option([], help="Local checkpoint: NETWORK=FILE (or FILE with one network)."),
+    k: int | None = typer.Option(None, help="Neighbours per image [default: 10]."),
+    trees: int | None = typer.Option(None, help="Annoy trees [default: 50]."),
+    out: Path | None = typer.Option(None, help="Output folder [default: site]."),
+    cache_dir: Path | None = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
+    title: str | None = typer.Option(None, help="Site title."),
+    batch_size: int | None = typer.Option(None, help="Images per inference batch [default: 16]."),
+    backend: str | None = typer.Option(
+        None, help="auto, torch or onnx (ONNX Runtime) [default: auto: onnx on the CPU]."
+    ),
+    precision: str | None = typer.Option(
+        None, help="fp32, bf16 (torch) or int8 (onnx, calibrated on the collection) [default: fp32]."
+    ),
+    workers: int | None = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
+    jpeg_draft: bool | None = typer.Option(
+        None, "--jpeg-draft/--no-jpeg-draft", help="Decode large JPEGs at reduced scale [default: on]."
+    ),
+    follow_external_links: bool | None = typer.Option(
+        None,
+        "--follow-external-links/--no-follow-external-links",
+        help="Take images that symbolic links in the collection lead to outside it [default: off: reported, left out].",
+    ),
+    experiment: bool | None = typer.Option(
+        None, "--experiment/--no-experiment", help="Run the perturbation-recovery experiment [default: on]."
+    ),
+    originals: int | None = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
+    profiles: str | None = typer.Option(None, help="Experiment: comma-separated profiles [default: m1,...,m5]."),
+    experiment_k: str | None = typer.Option(None, help="Experiment: comma-separated k values [default: 1,3,5]."),
 ) -> None:
     """Build the site: scan, extract features, find neighbours, render."""
-    from .build import build as run_build
-    from .config import make_config, parse_weights
-    from .progress import RichReporter
+    from builder.build import build as run_build
+    from builder.config import make_config, parse_weights
+    from builder.progress import RichReporter
 
     if config is None and collection is None and Path("vsis.toml").is_file():
         config = Path("vsis.toml")
-    cfg = make_config(config, collection=collection, metadata=metadata, metadata_key=metadata_key,
-                      networks=_names(networks), k=k, annoy_trees=trees, out=out, cache_dir=cache_dir, title=title,
-                      batch_size=batch_size, backend=backend, precision=precision, workers=workers, jpeg_draft=jpeg_draft,
-                      follow_external_links=follow_external_links,
-                      experiment=experiment, experiment_originals=originals,
-                      profiles=_names(profiles), experiment_ks=_numbers(experiment_k, "--experiment-k"))
+    cfg = make_config(
+        config,
+        collection=collection,
+        metadata=metadata,
+        metadata_key=metadata_key,
+        networks=_names(networks),
+        k=k,
+        annoy_trees=trees,
+        out=out,
+        cache_dir=cache_dir,
+        title=title,
+        batch_size=batch_size,
+        backend=backend,
+        precision=precision,
+        workers=workers,
+        jpeg_draft=jpeg_draft,
+        follow_external_links=follow_external_links,
+        experiment=experiment,
+        experiment_originals=originals,
+        profiles=_names(profiles),
+        experiment_ks=_numbers(experiment_k, "--experiment-k"),
+    )
     if weights:
         cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()
     with RichReporter(err_console) as reporter:
@@ -131,10 +171,16 @@ def build(
         )
     if result.experiment is not None:
         ex = result.experiment
-        console.print(f"  experiment: {ex.layout.m} originals x {len(ex.layout.profiles)} profiles; "
-                      f"`vsis evaluate {result.out}` prints the tables", highlight=False, soft_wrap=True)
+        console.print(
+            f"  experiment: {ex.layout.m} originals x {len(ex.layout.profiles)} profiles; "
+            f"`vsis evaluate {result.out}` prints the tables",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.skipped:
-        console.print(f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False)
+        console.print(
+            f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False
+        )
 
 
 @app.command()
@@ -142,9 +188,9 @@ def build(
 def networks() -> None:
     """List every network, its feature dimension and whether its weights are available now; then this
     CPU's features and what each precision will be here."""
-    from .backends import precision_outlook
-    from .cpu import cpu_features
-    from .networks import all_specs
+    from builder.features.networks import all_specs
+    from builder.features.runtime.backends import precision_outlook
+    from builder.features.runtime.cpu import cpu_features
 
     specs = all_specs()
     width = max(len(s.name) for s in specs)
@@ -160,7 +206,7 @@ def networks() -> None:
 @_fail_cleanly
 def evaluate(site_dir: Path = typer.Argument(Path("site"), help="A built site.")) -> None:
     """Print the perturbation-recovery tables of a finished build (from its experiments/metrics.json)."""
-    from .report import load_metrics, metric_tables
+    from builder.site.report import load_metrics, metric_tables
 
     for table in metric_tables(load_metrics(site_dir)):
         console.print(table)
@@ -211,8 +257,8 @@ def moma_sample(
     the metadata file `vsis build` reads: `vsis build OUT/images --metadata OUT/metadata.csv`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .sources.download import Download, Policy, download_all
-    from .sources.moma import read_artworks, sample, write_metadata
+    from builder.collect.sources.download import Download, Policy, download_all
+    from builder.collect.sources.moma import read_artworks, sample, write_metadata
 
     if n < 1:
         raise VsisError(f"--n must be at least 1, got {n}")
@@ -221,28 +267,37 @@ def moma_sample(
         raise VsisError(f"{artworks}: no artwork has a ThumbnailURL or ImageURL")
     jobs = [Download(a.thumbnail, out / "images" / a.file_name) for a in chosen]
     counts = {"downloaded": 0, "present": 0, "failed": 0}
-    columns = (TextColumn("thumbnails"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} remaining"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("thumbnails"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} remaining"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task("", total=len(jobs), done=0, failed=0, left=len(jobs))
 
         def advance(outcome) -> None:
             counts[outcome.status] += 1
             done = counts["downloaded"] + counts["present"]
-            progress.update(task, advance=1, done=done, failed=counts["failed"], left=len(jobs) - done - counts["failed"])
+            progress.update(
+                task, advance=1, done=done, failed=counts["failed"], left=len(jobs) - done - counts["failed"]
+            )
 
         outcomes = download_all(jobs, Policy(connections, timeout, retries, backoff, int(max_mb * 1_000_000)), advance)
-    kept = [a for a, o in zip(chosen, outcomes) if o.status != "failed"]
+    kept = [a for a, o in zip(chosen, outcomes, strict=False) if o.status != "failed"]
     write_metadata(kept, out / "metadata.csv")
-    failures = [(a, o) for a, o in zip(chosen, outcomes) if o.status == "failed"]
+    failures = [(a, o) for a, o in zip(chosen, outcomes, strict=False) if o.status == "failed"]
     for a, o in failures:
-        err_console.print(f"  failed: ObjectID {a.object_id} {o.download.url}: {o.reason}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"  failed: ObjectID {a.object_id} {o.download.url}: {o.reason}", highlight=False, soft_wrap=True
+        )
     console.print(
         f"{len(chosen)} artworks: {counts['downloaded']} downloaded, {counts['present']} already present, "
         f"{len(failures)} failed. Metadata for {len(kept)} in {out / 'metadata.csv'}; "
         f"build with: vsis build {out / 'images'} --metadata {out / 'metadata.csv'}",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -7,20 +7,21 @@ Paths in `vsis.toml` are relative to the file itself, so a config can be run fro
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import ConfigError
-from .perturb import DEFAULT_PROFILES, get_profile
+from builder.errors import ConfigError
+from builder.experiment.run import BASELINE
+from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
-BASELINE = "pixels"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class BuildConfig:
             return (*self.networks, BASELINE)
         return self.networks
 
-    def validate(self) -> "BuildConfig":
+    def validate(self) -> BuildConfig:
         """Check values that types alone cannot; return self so calls chain."""
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, got {self.k}")
@@ -75,7 +76,10 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
-        from .backends import BACKENDS, check_precision  # local import: backends pull in the network registry
+        from builder.features.runtime.backends import (  # local import: backends pull in the network registry
+            BACKENDS,
+            check_precision,
+        )
 
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{self.backend}' (known: {', '.join(BACKENDS)})")
@@ -97,7 +101,7 @@ class BuildConfig:
                 raise ConfigError(f"experiment k values must be at least 1, got {list(self.experiment_ks)}")
             for name in self.profiles:
                 get_profile(name)  # raises ConfigError naming the unknown profile
-        from .networks import registry  # local import: the registry pulls in torch
+        from builder.features.networks import registry  # local import: the registry pulls in torch
 
         for name in self.networks:
             registry.get(name)  # raises ConfigError naming the unknown network

@@ -19,11 +19,11 @@ import fcntl
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from .errors import VsisError
+from builder.errors import VsisError
 
 SITE_MARKER = ".vsis-site"
 CACHE_TAG = "CACHEDIR.TAG"
@@ -61,8 +61,10 @@ def exclusive(lock_file: Path, what: str) -> Iterator[None]:
             holder = _read(fd)
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise Busy(f"{what} is in use by another vsis build{f' (process {holder})' if holder else ''}; "
-                           "wait for it to finish, or give this one another --out / --cache-dir") from None
+                raise Busy(
+                    f"{what} is in use by another vsis build{f' (process {holder})' if holder else ''}; "
+                    "wait for it to finish, or give this one another --out / --cache-dir"
+                ) from None
             raise
         try:
             same = os.fstat(fd).st_ino == os.stat(lock_file).st_ino

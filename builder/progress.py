@@ -5,8 +5,9 @@ The pipeline talks to a `Reporter`; the CLI passes a rich one, tests and library
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -14,9 +15,11 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.progress import Task as RichTask
 from rich.text import Text
 
 
@@ -54,13 +57,13 @@ class QuietReporter:
 class _RateColumn(ProgressColumn):
     """Items per second (images/s while extracting)."""
 
-    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+    def render(self, task: RichTask) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
 
 
 class _RichTask:
-    def __init__(self, progress: Progress, task_id: int) -> None:
+    def __init__(self, progress: Progress, task_id: TaskID) -> None:
         self._progress, self._id = progress, task_id
         self.done = 0
 
@@ -84,7 +87,7 @@ class RichReporter:
             console=self.console,
         )
 
-    def __enter__(self) -> "RichReporter":
+    def __enter__(self) -> RichReporter:
         self.progress.start()
         return self
 

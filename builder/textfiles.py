@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import MetadataError
+from builder.errors import MetadataError
 
 
 def read_text(path: Path, kind: str = "file") -> str:
@@ -26,4 +26,6 @@ def parse_json(text: str, path: Path) -> object:
     except json.JSONDecodeError as exc:
         raise MetadataError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
-        raise MetadataError(f"{path}: JSON nested too deeply to read (records are expected a level or two down)") from None
+        raise MetadataError(
+            f"{path}: JSON nested too deeply to read (records are expected a level or two down)"
+        ) from None

@@ -20,8 +20,18 @@ from pathlib import Path
 from PIL import Image
 
 SOURCE = Path("/usr/share/openclipart/png")
-CATEGORIES = ("animals", "buildings", "food", "geography", "office", "people", "plants", "recreation", "tools",
-              "transportation")
+CATEGORIES = (
+    "animals",
+    "buildings",
+    "food",
+    "geography",
+    "office",
+    "people",
+    "plants",
+    "recreation",
+    "tools",
+    "transportation",
+)
 MAX_SOURCE_PIXELS = 20_000_000  # OpenClipart holds a 168-megapixel PNG; it is not needed here
 
 LICENCE = """# Licence of the sample images
@@ -71,12 +81,14 @@ def main() -> None:
                 im.thumbnail((args.size, args.size), Image.Resampling.LANCZOS)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 im.save(dest, optimize=True)
-            rows.append({
-                "file": dest.relative_to(args.out).as_posix(),
-                "title": title_of(src.stem),
-                "category": category,
-                "source": f"openclipart-png: {src.relative_to(SOURCE).as_posix()}",
-            })
+            rows.append(
+                {
+                    "file": dest.relative_to(args.out).as_posix(),
+                    "title": title_of(src.stem),
+                    "category": category,
+                    "source": f"openclipart-png: {src.relative_to(SOURCE).as_posix()}",
+                }
+            )
             taken += 1
     with (args.out / "metadata.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["file", "title", "category", "source"])

@@ -95,10 +95,16 @@ def explorer_data(site: Path) -> dict:
         for net in ds["networks"]:
             data = read_shard(site / net["file"])
             k = data["k"]
-            rows = [[[j, s / 1000] for j, s in zip(data["i"][r * k:(r + 1) * k], data["s"][r * k:(r + 1) * k])]
-                    for r in range(ds["queries"])]
+            rows = [
+                [
+                    [j, s / 1000]
+                    for j, s in zip(data["i"][r * k : (r + 1) * k], data["s"][r * k : (r + 1) * k], strict=False)
+                ]
+                for r in range(ds["queries"])
+            ]
             assert len(data["i"]) == ds["queries"] * k
             networks.append({"name": net["name"], "neighbours": rows})
-        datasets.append({"name": ds["name"], "label": ds["label"], "queries": cols["queries"], "items": items,
-                         "networks": networks})
+        datasets.append(
+            {"name": ds["name"], "label": ds["label"], "queries": cols["queries"], "items": items, "networks": networks}
+        )
     return {"k": index["k"], "datasets": datasets}

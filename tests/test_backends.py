@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder.backends import load_extractor, onnx_path
 from builder.build import build
 from builder.config import make_config
 from builder.errors import ConfigError
-from builder.extract import l2_normalise
-from builder.images import decode
-from builder.neighbours import exact_neighbours, recall_against
-from builder.networks import get
+from builder.features.extract import l2_normalise
+from builder.features.networks import get
+from builder.features.runtime.backends import load_extractor
+from builder.features.runtime.model_files import onnx_path
+from builder.inputs.images import decode
+from builder.search.neighbours import exact_neighbours, recall_against
 
 from .conftest import SAMPLE, build_in_fresh_process, write_collection
 
@@ -50,8 +51,15 @@ def test_a_build_with_onnx_finds_the_torch_neighbours(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"a": 6, "b": 6})
     results = {}
     for backend in ("torch", "onnx"):
-        cfg = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0",), k=3, experiment=False,
-                          backend=backend, out=tmp_path / f"site-{backend}", cache_dir=tmp_path / f"cache-{backend}")
+        cfg = make_config(
+            collection=tmp_path / "images",
+            networks=("efficientnet_lite0",),
+            k=3,
+            experiment=False,
+            backend=backend,
+            out=tmp_path / f"site-{backend}",
+            cache_dir=tmp_path / f"cache-{backend}",
+        )
         results[backend] = build(cfg).networks[0].neighbours
     assert (results["torch"].indices == results["onnx"].indices).all()
     np.testing.assert_allclose(results["torch"].scores, results["onnx"].scores, atol=1e-4)
@@ -63,7 +71,7 @@ def test_unknown_backend_is_a_config_error() -> None:
 
 
 def test_auto_is_onnx_on_the_cpu_and_torch_on_a_gpu() -> None:
-    from builder.backends import resolve_backend
+    from builder.features.runtime.backends import resolve_backend
 
     assert resolve_backend("auto", "cpu") == "onnx"
     assert resolve_backend("auto", "cuda") == "torch"
@@ -93,7 +101,7 @@ def test_bf16_keeps_the_fp32_neighbours(tmp_path: Path) -> None:
 
 
 def test_each_precision_runs_on_its_backend() -> None:
-    from builder.backends import resolve_backend
+    from builder.features.runtime.backends import resolve_backend
 
     assert resolve_backend("auto", "cpu", "bf16") == "torch"
     assert resolve_backend("auto", "cpu", "int8") == "onnx"
@@ -107,7 +115,7 @@ def test_each_precision_runs_on_its_backend() -> None:
 
 
 def test_each_precision_has_features_of_its_own_but_pixels_have_none() -> None:
-    from builder.backends import feature_key
+    from builder.features.runtime.model_files import feature_key
 
     net = get("efficientnet_lite0")
     keys = {feature_key(net, None, p) for p in ("fp32", "bf16", "int8")}
@@ -116,13 +124,20 @@ def test_each_precision_has_features_of_its_own_but_pixels_have_none() -> None:
 
 
 def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_path: Path, monkeypatch) -> None:
-    from builder import quantize
+    from builder.features.runtime import quantize
 
     # how the cache treats an int8 model and its features, on any CPU: its check is made to pass
     monkeypatch.setattr(quantize, "INT8_TOLERANCE", quantize.Tolerance(float("inf"), 0.0))
     write_collection(tmp_path / "images", {"a": 5, "b": 5})
-    cfg = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0",), k=3, experiment=False,
-                      precision="int8", out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    cfg = make_config(
+        collection=tmp_path / "images",
+        networks=("efficientnet_lite0",),
+        k=3,
+        experiment=False,
+        precision="int8",
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     first = build(cfg)
     assert first.networks[0].extracted == 10 and first.networks[0].precision.used == "int8"
     model = onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache", "int8")
@@ -137,6 +152,12 @@ def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_pat
 def test_an_onnx_build_exports_in_a_child_and_never_imports_torch_itself(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 4})
     assert build_in_fresh_process(
-        collection=tmp_path / "images", networks=("efficientnet_lite0",), k=2, experiment=False, backend="onnx",
-        out=tmp_path / "site", cache_dir=tmp_path / "cache") == (4, False)
+        collection=tmp_path / "images",
+        networks=("efficientnet_lite0",),
+        k=2,
+        experiment=False,
+        backend="onnx",
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    ) == (4, False)
     assert onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache").is_file()

@@ -133,7 +133,8 @@ def test_surprise_me_selects_an_image_and_back_returns(site, sample_site: Path) 
     # browsing by similarity: pick the first neighbour, then Back returns to the surprise
     page.click("#selected .grid > li:first-child .pick")
     page.wait_for_function(
-        f"() => new URLSearchParams((document.documentElement.dataset.shown || '').slice(1)).get('item') !== {chosen!r}")
+        f"() => new URLSearchParams((document.documentElement.dataset.shown || '').slice(1)).get('item') !== {chosen!r}"
+    )
     nxt = state(page)["item"]
     assert nxt != chosen and page.get_attribute("#selected", "data-id") == nxt
     page.go_back()
@@ -216,9 +217,18 @@ def test_hostile_metadata_is_shown_as_text_and_never_runs(tmp_path: Path, browse
 
         writer = csv.writer(fh)
         writer.writerow(["file", "title", "artist", "medium", "url"])
-        writer.writerow(["img_000.png", HOSTILE["title"], HOSTILE["artist"], HOSTILE["medium"], "javascript:window.PWNED=4"])
-    config = make_config(collection=tmp_path / "images", metadata=tmp_path / "meta.csv", networks=("pixels",), k=3,
-                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+        writer.writerow(
+            ["img_000.png", HOSTILE["title"], HOSTILE["artist"], HOSTILE["medium"], "javascript:window.PWNED=4"]
+        )
+    config = make_config(
+        collection=tmp_path / "images",
+        metadata=tmp_path / "meta.csv",
+        networks=("pixels",),
+        k=3,
+        experiment=False,
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     result = build(config)
     hostile_id = next(i.id for i in result.items if i.relpath == "img_000.png")
     site = tmp_path / "site"

@@ -24,15 +24,23 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "meta.csv").write_text(
         "file,title,artist,url,donor\n"
         "red/img_000.png,The <b>red</b> one,Ann & Co,https://example.org/a?x=1&y=2,Mr. X\n"
-        "img_008.png,Evil,\"<script>alert(1)</script>\",javascript:alert(1),\n",
+        'img_008.png,Evil,"<script>alert(1)</script>",javascript:alert(1),\n',
         encoding="utf-8",
     )
     return tmp_path
 
 
 def config_for(project: Path, **overrides):
-    values = dict(collection=project / "images", metadata=project / "meta.csv", networks=NETWORKS, k=3,
-                  out=project / "site", cache_dir=project / "cache", title="Test collection", experiment=False)
+    values = dict(
+        collection=project / "images",
+        metadata=project / "meta.csv",
+        networks=NETWORKS,
+        k=3,
+        out=project / "site",
+        cache_dir=project / "cache",
+        title="Test collection",
+        experiment=False,
+    )
     values.update(overrides)
     return make_config(**values)
 
@@ -91,7 +99,9 @@ def test_a_second_build_extracts_nothing_and_an_added_image_costs_one(project: P
     assert {n.name: n.extracted for n in first.networks} == {"efficientnet_lite0": 11, "pixels": 11}
     second = build(config_for(project))
     assert {n.name: (n.extracted, n.cached) for n in second.networks} == {
-        "efficientnet_lite0": (0, 11), "pixels": (0, 11)}
+        "efficientnet_lite0": (0, 11),
+        "pixels": (0, 11),
+    }
     drawing(99).save(project / "images" / "blue" / "new.png")
     third = build(config_for(project))
     assert {n.name: n.extracted for n in third.networks} == {"efficientnet_lite0": 1, "pixels": 1}
@@ -133,8 +143,9 @@ def test_an_existing_folder_that_is_not_a_site_is_never_replaced(project: Path) 
 def test_a_collection_too_small_for_neighbours_is_an_error(tmp_path: Path) -> None:
     write_collection(tmp_path / "one", {"": 1})
     with pytest.raises(VsisError, match="at least 2"):
-        build(make_config(collection=tmp_path / "one", networks=("pixels",), out=tmp_path / "s",
-                          cache_dir=tmp_path / "c"))
+        build(
+            make_config(collection=tmp_path / "one", networks=("pixels",), out=tmp_path / "s", cache_dir=tmp_path / "c")
+        )
 
 
 def test_worker_threads_change_nothing_but_speed(project: Path) -> None:
@@ -142,7 +153,7 @@ def test_worker_threads_change_nothing_but_speed(project: Path) -> None:
     inline = build(config_for(project, workers=0, experiment=True, cache_dir=project / "c0", out=project / "s0"))
     threaded = build(config_for(project, workers=3, experiment=True, cache_dir=project / "c3", out=project / "s3"))
     assert inline.skipped == threaded.skipped
-    for a, b in zip(inline.networks, threaded.networks):
+    for a, b in zip(inline.networks, threaded.networks, strict=False):
         assert (a.neighbours.indices == b.neighbours.indices).all()
         np.testing.assert_array_equal(a.neighbours.scores, b.neighbours.scores)
     ex_a, ex_b = inline.experiment, threaded.experiment
@@ -169,15 +180,29 @@ def test_a_rebuild_with_nothing_changed_leaves_the_site_untouched(project: Path)
 def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) -> None:
     build(config_for(project))
     assert build_in_fresh_process(
-        collection=project / "images", metadata=project / "meta.csv", networks=NETWORKS, k=3, out=project / "site",
-        cache_dir=project / "cache", title="Test collection", experiment=False) == (0, False)
+        collection=project / "images",
+        metadata=project / "meta.csv",
+        networks=NETWORKS,
+        k=3,
+        out=project / "site",
+        cache_dir=project / "cache",
+        title="Test collection",
+        experiment=False,
+    ) == (0, False)
 
 
 def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_path: Path) -> None:
     paths = write_collection(tmp_path / "images", {"a": 3, "b": 3})
     (tmp_path / "images" / "b" / "zz_copy.png").write_bytes(paths[0].read_bytes())  # last, far from its twin
-    cfg = make_config(collection=tmp_path / "images", networks=("pixels",), k=2, experiment=False, batch_size=2,
-                      out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    cfg = make_config(
+        collection=tmp_path / "images",
+        networks=("pixels",),
+        k=2,
+        experiment=False,
+        batch_size=2,
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     result = build(cfg)
     assert len(result.items) == 7
     assert (result.networks[0].extracted, result.networks[0].cached) == (6, 0)

@@ -52,8 +52,8 @@ def test_networks_lists_every_network_with_its_dimension(tmp_path: Path, monkeyp
 
 
 def test_networks_says_what_each_precision_will_be_on_this_cpu(tmp_path: Path) -> None:
-    from builder.backends import precision_outlook
-    from builder.cpu import cpu_features
+    from builder.features.runtime.backends import precision_outlook
+    from builder.features.runtime.cpu import cpu_features
 
     done = run("networks", cwd=tmp_path)
     assert done.returncode == 0
@@ -66,7 +66,9 @@ def test_networks_says_what_each_precision_will_be_on_this_cpu(tmp_path: Path) -
 def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("vsis-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -74,7 +76,7 @@ def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
         assert f"builder/templates/{template.name}" in names
     for asset in (REPO / "static").iterdir():
         assert f"builder/static/{asset.name}" in names
-    assert "builder/networks/registry.py" in names
+    assert "builder/features/networks/registry.py" in names
 
 
 def test_serve_previews_a_built_site_on_localhost(tmp_path: Path) -> None:
@@ -88,8 +90,9 @@ def test_serve_previews_a_built_site_on_localhost(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([VSIS, "serve", str(site), "--port", str(port)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [VSIS, "serve", str(site), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

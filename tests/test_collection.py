@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.collection import assign_ids, read_metadata, scan, slugify
+from builder.collect.collection import assign_ids, read_metadata, scan, slugify
 from builder.errors import MetadataError, VsisError
 
 from .conftest import drawing, write_collection
@@ -24,14 +24,29 @@ def test_scan_finds_supported_images_recursively_and_ignores_the_rest(tmp_path: 
     drawing(15).save(root / ".hidden" / "secret.png")
     collection = scan(root)
     assert sorted(i.relpath for i in collection.items) == sorted(
-        ["img_000.png", "a/img_001.png", "a/deep/img_002.png", "photo.JPG", "a/pic.webp", "a/pic.bmp",
-         "a/scan.tiff", "anim.gif"]
+        [
+            "img_000.png",
+            "a/img_001.png",
+            "a/deep/img_002.png",
+            "photo.JPG",
+            "a/pic.webp",
+            "a/pic.bmp",
+            "a/scan.tiff",
+            "anim.gif",
+        ]
     )
 
 
 def test_ids_are_url_safe_stable_and_unique() -> None:
-    rels = ["Animals/Cat.png", "animals/cat.jpg", "animals/cat.png", "Ünïcode Pic <b>.png", "日本.png", "中国.png",
-            "animals/dog_1.png"]
+    rels = [
+        "Animals/Cat.png",
+        "animals/cat.jpg",
+        "animals/cat.png",
+        "Ünïcode Pic <b>.png",
+        "日本.png",
+        "中国.png",
+        "animals/dog_1.png",
+    ]
     ids = assign_ids(rels)
     assert len(set(ids.values())) == len(rels)
     for value in ids.values():
@@ -77,7 +92,7 @@ def test_csv_metadata_joins_on_file_name_and_keeps_extra_columns(small_collectio
     meta.write_text(
         "File,Title,Artist,Date,Medium,Dimensions,URL,Provenance\n"
         "red/img_000.png,Sunset,Ann Example,1901,Oil on canvas,10 x 20 cm,https://example.org/1,Gift of B\n"
-        "img_004.png,Sea,\"Doe, Jane\",,,,,\n"  # joined by base name
+        'img_004.png,Sea,"Doe, Jane",,,,,\n'  # joined by base name
         "missing.png,Ghost,,,,,,\n",
         encoding="utf-8",
     )
@@ -85,7 +100,13 @@ def test_csv_metadata_joins_on_file_name_and_keeps_extra_columns(small_collectio
     by_rel = {i.relpath: i for i in collection.items}
     sunset = by_rel["red/img_000.png"]
     assert (sunset.title, sunset.artist, sunset.date, sunset.medium, sunset.dimensions, sunset.url) == (
-        "Sunset", "Ann Example", "1901", "Oil on canvas", "10 x 20 cm", "https://example.org/1")
+        "Sunset",
+        "Ann Example",
+        "1901",
+        "Oil on canvas",
+        "10 x 20 cm",
+        "https://example.org/1",
+    )
     assert sunset.extra == {"provenance": "Gift of B"}
     assert by_rel["blue/img_004.png"].artist == "Doe, Jane"
     assert by_rel["red/img_001.png"].title == "img 001"  # no record: title from the file name
@@ -94,10 +115,15 @@ def test_csv_metadata_joins_on_file_name_and_keeps_extra_columns(small_collectio
 
 def test_json_metadata_with_artist_lists_and_id_join(small_collection: Path, tmp_path: Path) -> None:
     meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps([
-        {"id": "green-img_008", "Title": "Forest", "Artist": ["A. One", "B. Two"], "category": "landscape"},
-        {"id": "red-img_000", "Title": "Ünïcode ☃", "Artist": None},
-    ]), encoding="utf-8")
+    meta.write_text(
+        json.dumps(
+            [
+                {"id": "green-img_008", "Title": "Forest", "Artist": ["A. One", "B. Two"], "category": "landscape"},
+                {"id": "red-img_000", "Title": "Ünïcode ☃", "Artist": None},
+            ]
+        ),
+        encoding="utf-8",
+    )
     by_id = {i.id: i for i in scan(small_collection, meta).items}
     assert by_id["green-img_008"].artist == "A. One, B. Two"
     assert by_id["green-img_008"].category == "landscape"  # metadata category wins over the folder
@@ -156,7 +182,7 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
 
 def test_the_hash_cache_reads_only_new_or_changed_files(tmp_path: Path) -> None:
     from builder.cache import HashCache
-    from builder.collection import file_hash
+    from builder.collect.collection import file_hash
 
     paths = write_collection(tmp_path / "images", {"": 3})
     read: list[str] = []

@@ -57,7 +57,9 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
 def test_weights_flag_forms() -> None:
     assert parse_weights(["w.pth"], ("vgg16",)) == {"vgg16": Path("w.pth")}
     assert parse_weights(["vgg16=a.pth", "resnet152=b.pth"], ("vgg16", "resnet152")) == {
-        "vgg16": Path("a.pth"), "resnet152": Path("b.pth")}
+        "vgg16": Path("a.pth"),
+        "resnet152": Path("b.pth"),
+    }
     with pytest.raises(ConfigError, match="say which one"):
         parse_weights(["w.pth"], ("vgg16", "pixels"))
     with pytest.raises(ConfigError, match="not among the networks"):

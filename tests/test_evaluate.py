@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from builder.evaluate import (
+from builder.experiment.metrics import (
     MeanStd,
     agreement_matrix,
     category_precision,
@@ -94,4 +94,5 @@ def test_jaccard_agreement_by_hand() -> None:
     assert jaccard_agreement(a, b, 3) == pytest.approx(0.25)
     assert jaccard_agreement(a, b, 2) == pytest.approx((1.0 + 0.0) / 2)
     assert agreement_matrix({"x": a, "y": b, "z": a}, 3) == pytest.approx(
-        {("x", "y"): 0.25, ("x", "z"): 1.0, ("y", "z"): 0.25})
+        {("x", "y"): 0.25, ("x", "z"): 1.0, ("y", "z"): 0.25}
+    )

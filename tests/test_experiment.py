@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder import perturb
 from builder.build import build
-from builder.collection import scan
+from builder.collect.collection import scan
 from builder.config import make_config
-from builder.evaluate import precision_recall_f1
-from builder.experiment import choose_originals
-from builder.perturb import Profile
+from builder.experiment.metrics import precision_recall_f1
+from builder.experiment.run import choose_originals
+from builder.inputs import perturb
+from builder.inputs.perturb import Profile
 
 from .conftest import write_collection
 from .sitecheck import explorer_data
@@ -37,8 +37,9 @@ def images(tmp_path: Path) -> Path:
 
 
 def config_for(tmp_path: Path, images: Path, **overrides):
-    values = dict(collection=images, networks=("efficientnet_lite0",), k=4, out=tmp_path / "site",
-                  cache_dir=tmp_path / "cache")
+    values = dict(
+        collection=images, networks=("efficientnet_lite0",), k=4, out=tmp_path / "site", cache_dir=tmp_path / "cache"
+    )
     values.update(overrides)
     return make_config(**values)
 
@@ -75,7 +76,8 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
     assert metrics["originals"] == len(ds["queries"]) == 12
     assert metrics["indexed"] == len(ds["items"]) == 12 * 6
     assert sorted({i["profile"] for i in ds["items"] if "profile" in i}) == sorted(
-        p["label"] for p in metrics["profiles"])
+        p["label"] for p in metrics["profiles"]
+    )
     page = (site / "experiments" / "index.html").read_text()
     rows = {(r["network"], r["k"]): r for r in metrics["recovery"]}
     for net in ds["networks"]:
@@ -138,8 +140,7 @@ def test_an_original_that_cannot_be_decoded_is_replaced(tmp_path: Path, images: 
     (images / "broken.png").write_bytes(b"not a png")
     scanned = scan(images).items  # 12 good + 1 broken
     seed = next(s for s in range(100) if "broken" in {i.id for i in choose_originals(scanned, 12, s)})
-    result = build(config_for(tmp_path, images, networks=("pixels",), experiment_originals=12,
-                              experiment_seed=seed))
+    result = build(config_for(tmp_path, images, networks=("pixels",), experiment_originals=12, experiment_seed=seed))
     originals = result.experiment.layout.originals
     assert len(originals) == 12 and "broken" not in {i.id for i in originals}
     assert dict(result.skipped)["broken.png"].startswith("not an image")
@@ -147,8 +148,12 @@ def test_an_original_that_cannot_be_decoded_is_replaced(tmp_path: Path, images: 
 
 def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, images: Path) -> None:
     build(config_for(tmp_path, images, networks=("pixels",)))
-    done = subprocess.run([VSIS, "evaluate", str(tmp_path / "site")], capture_output=True, text=True,
-                          env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [VSIS, "evaluate", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "site" / "experiments" / "metrics.json").read_text())
     for r in metrics["recovery"]:
@@ -159,8 +164,8 @@ def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, ima
 
 
 def test_layout_rows_owners_and_profiles_agree(images: Path) -> None:
-    from builder.experiment import ExperimentLayout
-    from builder.perturb import copy_key, get_profile
+    from builder.experiment.run import ExperimentLayout
+    from builder.inputs.perturb import copy_key, get_profile
 
     items = scan(images).items[:3]
     layout = ExperimentLayout(items, [get_profile("m1"), get_profile("flip")])

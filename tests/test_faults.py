@@ -9,8 +9,6 @@ odd line breaks, litter and orphans of interrupted builds, ids that never change
 from __future__ import annotations
 
 import errno
-import io
-import json
 import os
 import signal
 import socket
@@ -27,9 +25,9 @@ from typer.testing import CliRunner
 from builder import cache as cache_module
 from builder.build import build
 from builder.cli import app
-from builder.collection import MAX_ID_LENGTH, assign_ids, read_metadata
+from builder.collect.collection import MAX_ID_LENGTH, assign_ids, read_metadata
 from builder.config import make_config
-from builder.images import jpeg_problem
+from builder.inputs.images import jpeg_problem
 from builder.ownership import mark_as_made
 
 from .conftest import drawing, write_collection
@@ -38,18 +36,30 @@ VSIS = str(Path(sys.executable).parent / "vsis")
 
 
 def pixels_config(images: Path, root: Path, **overrides):
-    values = dict(collection=images, networks=("pixels",), k=3, experiment=False, out=root / "site",
-                  cache_dir=root / "cache")
+    values = dict(
+        collection=images, networks=("pixels",), k=3, experiment=False, out=root / "site", cache_dir=root / "cache"
+    )
     values.update(overrides)
     return make_config(**values)
 
 
 def complete(site: Path, n_items: int) -> bool:
     """Every file a finished site has: the pages, the explorer's data, a compare page and thumbnail per item."""
-    return (all((site / name).is_file() for name in ("index.html", "explore.html", "images.html", "data/index.js",
-                                                      "data/manifest.json", ".vsis-site"))
-            and len(list((site / "compare").glob("*.html"))) == n_items
-            and len(list((site / "thumbs").glob("*.jpg"))) == n_items)
+    return (
+        all(
+            (site / name).is_file()
+            for name in (
+                "index.html",
+                "explore.html",
+                "images.html",
+                "data/index.js",
+                "data/manifest.json",
+                ".vsis-site",
+            )
+        )
+        and len(list((site / "compare").glob("*.html"))) == n_items
+        and len(list((site / "thumbs").glob("*.jpg"))) == n_items
+    )
 
 
 # 1. Two builds at once.
@@ -58,8 +68,20 @@ def complete(site: Path, n_items: int) -> bool:
 def test_concurrent_builds_give_a_complete_site_or_a_clear_refusal(tmp_path: Path) -> None:
     images = tmp_path / "images"
     write_collection(images, {"a": 10, "b": 10})
-    args = [VSIS, "build", str(images), "--networks", "pixels", "--no-experiment", "--k", "3",
-            "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")]
+    args = [
+        VSIS,
+        "build",
+        str(images),
+        "--networks",
+        "pixels",
+        "--no-experiment",
+        "--k",
+        "3",
+        "--out",
+        str(tmp_path / "site"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     subprocess.run(args, check=True, capture_output=True)  # a warm cache, as in the report
     for attempt in range(8):
         (tmp_path / "images" / "a" / f"new_{attempt}.png").parent.mkdir(exist_ok=True)
@@ -68,7 +90,7 @@ def test_concurrent_builds_give_a_complete_site_or_a_clear_refusal(tmp_path: Pat
         time.sleep(0.1)
         second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         outcomes = [(p.wait(timeout=120), *p.communicate()) for p in (first, second)]
-        for code, out, err in outcomes:
+        for code, _, err in outcomes:
             assert "Traceback" not in err, err
             assert code == 0 or (code == 1 and "in use by another vsis build" in err), (code, err)
         assert any(code == 0 for code, _, _ in outcomes)
@@ -119,9 +141,27 @@ def test_fifos_devices_and_elongated_images_are_reported_and_never_hang(tmp_path
     (images / "z.png").symlink_to("/dev/zero")
     Image.new("RGB", (1, 100_000), "white").save(images / "needle.png")
     Image.new("RGB", (20_000, 1), "white").save(images / "thread.png")
-    done = subprocess.run([VSIS, "build", str(images), "--networks", "pixels", "--no-experiment", "--k", "2",
-                           "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache"),
-                           "--title", "x"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            VSIS,
+            "build",
+            str(images),
+            "--networks",
+            "pixels",
+            "--no-experiment",
+            "--k",
+            "2",
+            "--out",
+            str(tmp_path / "site"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--title",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     report = (tmp_path / "site" / "index.html").read_text()
     assert "y.png" in report and "not a regular file (a FIFO)" in report
@@ -161,8 +201,9 @@ def test_long_names_and_deep_paths_build(tmp_path: Path) -> None:
 
 def test_adding_a_file_never_changes_another_files_id() -> None:
     before = assign_ids(["Cat 1.png", "animals/cat-1.png", "dog.png", "IMG_0001.JPG"])
-    after = assign_ids(["Cat 1.png", "animals/cat-1.png", "dog.png", "IMG_0001.JPG", "CAT 1.jpg", "Dog.PNG",
-                        "animals/Cat 1.png"])
+    after = assign_ids(
+        ["Cat 1.png", "animals/cat-1.png", "dog.png", "IMG_0001.JPG", "CAT 1.jpg", "Dog.PNG", "animals/Cat 1.png"]
+    )
     assert {rel: after[rel] for rel in before} == before
     assert len(set(after.values())) == len(after)
     assert before["dog.png"] == "dog" and before["animals/cat-1.png"] == "animals-cat-1"  # already in id form
@@ -177,8 +218,13 @@ def test_a_site_built_inside_its_collection_is_not_scanned_back(tmp_path: Path, 
     write_collection(images, {"": 8})
     counts = []
     for _ in range(3):
-        done = subprocess.run([VSIS, "build", ".", "--networks", "pixels", "--no-experiment", "--k", "2",
-                               "--cache-dir", cache_dir], cwd=images, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [VSIS, "build", ".", "--networks", "pixels", "--no-experiment", "--k", "2", "--cache-dir", cache_dir],
+            cwd=images,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         counts.append(int(done.stdout.split("Built ")[1].split()[0]))
     assert counts == [8, 8, 8]
@@ -220,8 +266,20 @@ def test_a_full_disk_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(cache_module, "atomic_write", full)
     monkeypatch.setattr("builder.cache.atomic_write", full)
-    result = CliRunner().invoke(app, ["build", str(tmp_path / "images"), "--networks", "pixels", "--no-experiment",
-                                      "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(tmp_path / "images"),
+            "--networks",
+            "pixels",
+            "--no-experiment",
+            "--out",
+            str(tmp_path / "site"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output
     assert not list(tmp_path.glob(".site.*"))
@@ -234,8 +292,9 @@ def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run([VSIS, "serve", str(tmp_path / "site"), "--port", str(port)], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [VSIS, "serve", str(tmp_path / "site"), "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
     assert done.returncode == 1
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "Traceback" not in done.stderr
 
@@ -243,9 +302,24 @@ def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
 def test_deeply_nested_json_metadata_is_a_one_line_error(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 3})
     (tmp_path / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
-    done = subprocess.run([VSIS, "build", str(tmp_path / "images"), "--metadata", str(tmp_path / "meta.json"),
-                           "--networks", "pixels", "--out", str(tmp_path / "site"), "--cache-dir",
-                           str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            VSIS,
+            "build",
+            str(tmp_path / "images"),
+            "--metadata",
+            str(tmp_path / "meta.json"),
+            "--networks",
+            "pixels",
+            "--out",
+            str(tmp_path / "site"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "nested too deeply" in done.stderr and "Traceback" not in done.stderr
 
@@ -255,11 +329,14 @@ def test_deeply_nested_json_metadata_is_a_one_line_error(tmp_path: Path) -> None
 
 def test_csv_fields_keep_unicode_line_separators_and_form_feeds(tmp_path: Path) -> None:
     path = tmp_path / "meta.csv"
-    path.write_text('file,title,artist\na.png,"Line\u2028two\fthree",Ann\nb.png,"Para\u2029graph",Bob\n',
-                    encoding="utf-8")
+    path.write_text(
+        'file,title,artist\na.png,"Line\u2028two\fthree",Ann\nb.png,"Para\u2029graph",Bob\n', encoding="utf-8"
+    )
     records = read_metadata(path)
-    assert records == [{"file": "a.png", "title": "Line\u2028two\fthree", "artist": "Ann"},
-                       {"file": "b.png", "title": "Para\u2029graph", "artist": "Bob"}]
+    assert records == [
+        {"file": "a.png", "title": "Line\u2028two\fthree", "artist": "Ann"},
+        {"file": "b.png", "title": "Para\u2029graph", "artist": "Bob"},
+    ]
 
 
 # 11. Litter and orphans of interrupted builds.
@@ -280,8 +357,20 @@ def test_litter_of_killed_builds_is_removed_from_the_cache(tmp_path: Path) -> No
 def test_sigterm_while_a_model_is_made_stops_the_child_and_leaves_nothing(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 4})
     models = tmp_path / "cache" / "models"
-    build_cmd = [VSIS, "build", str(tmp_path / "images"), "--networks", "efficientnet_lite0", "--no-experiment",
-                 "--k", "2", "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")]
+    build_cmd = [
+        VSIS,
+        "build",
+        str(tmp_path / "images"),
+        "--networks",
+        "efficientnet_lite0",
+        "--no-experiment",
+        "--k",
+        "2",
+        "--out",
+        str(tmp_path / "site"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     parent = subprocess.Popen(build_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (models.is_dir() and any(p.name.startswith("vsis-model-") for p in models.iterdir())):

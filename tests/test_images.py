@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder.images import DecodeLimits, ImageError, decode, save_jpeg, thumbnail
+from builder.inputs.images import DecodeLimits, ImageError, decode, save_jpeg, thumbnail
 
 from .conftest import drawing
 
@@ -73,7 +73,10 @@ def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content, reason",
-    [(b"", "empty file"), (b"this is text, not a picture", "not an image"),],
+    [
+        (b"", "empty file"),
+        (b"this is text, not a picture", "not an image"),
+    ],
 )
 def test_unusable_files_raise_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "bad.png"

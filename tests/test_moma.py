@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from builder.build import build
 from builder.cli import app
+from builder.collect.sources.download import Download, Policy, download_all
+from builder.collect.sources.moma import read_artworks, sample
 from builder.config import make_config
 from builder.errors import MetadataError
-from builder.sources.download import Download, Policy, download_all
-from builder.sources.moma import read_artworks, sample
 
 from .conftest import drawing
 
@@ -188,8 +188,23 @@ def test_moma_sample_finishes_with_its_metadata_whatever_fails(tmp_path: Path, m
     records[1]["ThumbnailURL"] = (tmp_path / "secret.jpg").as_uri()
     records[2]["ThumbnailURL"] = f"{museum}/short"
     (tmp_path / "Artworks.json").write_text(json.dumps(records), encoding="utf-8")
-    result = CliRunner().invoke(app, ["moma", "sample", "--artworks", str(tmp_path / "Artworks.json"), "--n", "6",
-                                      "--out", str(tmp_path / "moma"), "--timeout", "1", "--retries", "0"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "moma",
+            "sample",
+            "--artworks",
+            str(tmp_path / "Artworks.json"),
+            "--n",
+            "6",
+            "--out",
+            str(tmp_path / "moma"),
+            "--timeout",
+            "1",
+            "--retries",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     rows = list(csv.DictReader((tmp_path / "moma" / "metadata.csv").open(encoding="utf-8")))
@@ -199,20 +214,42 @@ def test_moma_sample_finishes_with_its_metadata_whatever_fails(tmp_path: Path, m
 
 def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
     """Records in the layout of MoMA's Artworks.json (fields as published, most of them)."""
+
     def record(object_id, title, artists, thumb, **extra):
-        return {"Title": title, "Artist": artists, "ConstituentID": [1000 + i for i, _ in enumerate(artists)],
-                "ArtistBio": ["(American, 1900–1980)"] * len(artists), "Nationality": ["(American)"] * len(artists),
-                "BeginDate": [1900] * len(artists), "EndDate": [1980] * len(artists), "Gender": ["(Male)"] * len(artists),
-                "Date": extra.get("date", "1920"), "Medium": extra.get("medium", "Gelatin silver print"),
-                "Dimensions": extra.get("dimensions", '9 1/2 x 7" (24.1 x 17.8 cm)'), "CreditLine": "Gift",
-                "AccessionNumber": f"{object_id}.1", "Classification": extra.get("classification", "Photograph"),
-                "Department": "Photography", "DateAcquired": "1960-01-01", "Cataloged": "Y", "ObjectID": object_id,
-                "URL": f"http://www.moma.org/collection/works/{object_id}", image_key: thumb,
-                "Height (cm)": 24.1, "Width (cm)": 17.8}
+        return {
+            "Title": title,
+            "Artist": artists,
+            "ConstituentID": [1000 + i for i, _ in enumerate(artists)],
+            "ArtistBio": ["(American, 1900–1980)"] * len(artists),
+            "Nationality": ["(American)"] * len(artists),
+            "BeginDate": [1900] * len(artists),
+            "EndDate": [1980] * len(artists),
+            "Gender": ["(Male)"] * len(artists),
+            "Date": extra.get("date", "1920"),
+            "Medium": extra.get("medium", "Gelatin silver print"),
+            "Dimensions": extra.get("dimensions", '9 1/2 x 7" (24.1 x 17.8 cm)'),
+            "CreditLine": "Gift",
+            "AccessionNumber": f"{object_id}.1",
+            "Classification": extra.get("classification", "Photograph"),
+            "Department": "Photography",
+            "DateAcquired": "1960-01-01",
+            "Cataloged": "Y",
+            "ObjectID": object_id,
+            "URL": f"http://www.moma.org/collection/works/{object_id}",
+            image_key: thumb,
+            "Height (cm)": 24.1,
+            "Width (cm)": 17.8,
+        }
 
     return [
-        record(2, "Ferdinandsbrücke Project, Vienna, Austria", ["Otto Wagner"], f"{museum}/thumb/2.jpg",
-               medium="Ink and cut-and-pasted painted paper", classification="Architecture"),
+        record(
+            2,
+            "Ferdinandsbrücke Project, Vienna, Austria",
+            ["Otto Wagner"],
+            f"{museum}/thumb/2.jpg",
+            medium="Ink and cut-and-pasted painted paper",
+            classification="Architecture",
+        ),
         record(3, "Two works by two hands", ["Anni Albers", "Josef Albers"], f"{museum}/thumb/3.jpg"),
         record(5, "Château, île de la Cité", ["Eugène Atget"], f"{museum}/thumb/5.jpg", dimensions="", date=""),
         record(7, "No thumbnail", ["Nobody"], None),
@@ -228,8 +265,9 @@ def as_moma_csv(records: list[dict]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
     writer.writeheader()
     for r in records:
-        writer.writerow({k: ", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
-                         for k, v in r.items()})
+        writer.writerow(
+            {k: ", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v) for k, v in r.items()}
+        )
     return buf.getvalue()
 
 
@@ -269,8 +307,24 @@ def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, mus
     artworks = tmp_path / f"Artworks.{fmt}"
     artworks.write_text(json.dumps(records) if fmt == "json" else as_moma_csv(records), encoding="utf-8")
     out = tmp_path / "moma"
-    args = ["moma", "sample", "--artworks", str(artworks), "--n", "10", "--seed", "71", "--out", str(out),
-            "--timeout", "2", "--retries", "1", "--backoff", "0.01"]
+    args = [
+        "moma",
+        "sample",
+        "--artworks",
+        str(artworks),
+        "--n",
+        "10",
+        "--seed",
+        "71",
+        "--out",
+        str(out),
+        "--timeout",
+        "2",
+        "--retries",
+        "1",
+        "--backoff",
+        "0.01",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "6 artworks: 5 downloaded, 0 already present, 1 failed" in result.output
@@ -279,8 +333,15 @@ def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, mus
     again = CliRunner().invoke(app, args)
     assert "0 downloaded, 5 already present, 1 failed" in again.output  # resumes: nothing fetched twice
 
-    config = make_config(collection=out / "images", metadata=out / "metadata.csv", networks=("pixels",), k=2,
-                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    config = make_config(
+        collection=out / "images",
+        metadata=out / "metadata.csv",
+        networks=("pixels",),
+        k=2,
+        experiment=False,
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     built = build(config)
     assert len(built.items) == 5
     page = (tmp_path / "site" / "compare" / "3.html").read_text(encoding="utf-8")
@@ -299,8 +360,15 @@ def test_the_builder_reads_moma_records_directly(tmp_path: Path, museum: str) ->
     for object_id in (2, 3, 17):
         drawing(object_id).save(images / f"{object_id}.jpg")
     (tmp_path / "Artworks.json").write_text(json.dumps(moma_records(museum)), encoding="utf-8")
-    config = make_config(collection=images, metadata=tmp_path / "Artworks.json", networks=("pixels",), k=2,
-                         experiment=False, out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    config = make_config(
+        collection=images,
+        metadata=tmp_path / "Artworks.json",
+        networks=("pixels",),
+        k=2,
+        experiment=False,
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     result = build(config)
     items = {i.id: i for i in result.items}
     assert set(items) == {"2", "3", "17"}  # ObjectID is the id

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from builder.extract import l2_normalise
-from builder.neighbours import (
+from builder.features.extract import l2_normalise
+from builder.search.neighbours import (
     AnnoySettings,
     Neighbours,
     angular_to_cosine,
@@ -96,7 +96,7 @@ def test_annoy_can_query_a_subset_of_the_indexed_items() -> None:
 
 
 def test_a_remembered_search_is_not_run_again(tmp_path, monkeypatch) -> None:
-    import builder.neighbours as nbmod
+    import builder.search.neighbours as nbmod
 
     x = unit_vectors(60, 8, seed=3)
     search = nbmod.NeighbourSearch(AnnoySettings(trees=5), tmp_path)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from builder.backends import load_extractor
 from builder.errors import WeightsUnavailable
-from builder.networks import all_specs, get
-from builder.networks.torchvision_nets import TorchvisionWeights
+from builder.features.networks import all_specs, get
+from builder.features.networks.torchvision_nets import TorchvisionWeights
+from builder.features.runtime.backends import load_extractor
 
 from .conftest import SAMPLE, drawing
 
@@ -55,8 +55,15 @@ def batch_for(name: str, n: int = 2) -> np.ndarray:
 
 def test_registry_lists_the_required_networks() -> None:
     names = {s.name for s in all_specs()}
-    assert {"vgg16", "resnet152", "densenet201", "densenet121", "squeezenet1_1", "efficientnet_lite0",
-            "pixels"} <= names
+    assert {
+        "vgg16",
+        "resnet152",
+        "densenet201",
+        "densenet121",
+        "squeezenet1_1",
+        "efficientnet_lite0",
+        "pixels",
+    } <= names
     dims = {s.name: s.dim for s in all_specs()}
     assert (dims["vgg16"], dims["resnet152"], dims["densenet201"], dims["densenet121"]) == (4096, 2048, 1920, 1024)
 
@@ -151,12 +158,15 @@ def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
 
 def test_efficientnet_lite0_has_real_imagenet_weights() -> None:
     """Real weights: the same drawing, resized, stays far closer than two different drawings."""
-    from builder.images import decode
+    from builder.inputs.images import decode
 
     spec = get("efficientnet_lite0")
     assert spec.weights.available()[0]
-    files = [SAMPLE / "food" / "apple_with_worm_dan_gerh_01.png", SAMPLE / "transportation" / "bus2_jarno_vasamaa_01.png",
-             SAMPLE / "people" / "blacksmiti_ganson.png"]
+    files = [
+        SAMPLE / "food" / "apple_with_worm_dan_gerh_01.png",
+        SAMPLE / "transportation" / "bus2_jarno_vasamaa_01.png",
+        SAMPLE / "people" / "blacksmiti_ganson.png",
+    ]
     images = [decode(f) for f in files]
     images.append(images[0].resize((images[0].width // 2, images[0].height // 2)))
     feats = load_extractor(spec, None, "cpu")(np.stack([spec.preprocess(im) for im in images]))

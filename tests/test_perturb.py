@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from builder.errors import ConfigError
-from builder.perturb import DEFAULT_PROFILES, all_profiles, copy_id, copy_key, get_profile
+from builder.inputs.perturb import DEFAULT_PROFILES, all_profiles, copy_id, copy_key, get_profile
 
 from .conftest import drawing
 

@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder import quantize
-from builder.backends import PrecisionPlan, feature_key, onnx_path, plan_precision, precision_outlook
 from builder.build import build
-from builder.config import make_config
-from builder.cpu import CpuFeatures, parse_cpuinfo
-from builder.extract import load_matrix
 from builder.cache import FeatureStore
-from builder.networks import get
+from builder.config import make_config
+from builder.features.extract import load_matrix
+from builder.features.networks import get
+from builder.features.runtime import quantize
+from builder.features.runtime.backends import PrecisionPlan, plan_precision, precision_outlook
+from builder.features.runtime.cpu import CpuFeatures, parse_cpuinfo
+from builder.features.runtime.model_files import feature_key, onnx_path
+from builder.features.runtime.quantize import Int8Check, Tolerance, check_int8
 from builder.progress import QuietReporter
-from builder.quantize import Int8Check, Tolerance, check_int8
 
 from .conftest import write_collection
 
@@ -90,7 +91,7 @@ def test_the_check_names_what_is_out_of_tolerance() -> None:
 
 
 def test_a_model_checked_against_itself_is_exact(tmp_path: Path) -> None:
-    from builder.backends import export_onnx
+    from builder.features.runtime.model_files import export_onnx
 
     model = export_onnx(get("efficientnet_lite0"), None, tmp_path / "fp32.onnx")
     inputs = np.random.default_rng(0).standard_normal((7, 3, 224, 224)).astype(np.float32)
@@ -156,8 +157,15 @@ def int8_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def int8_build(root: Path, name: str, precision: str = "int8", cache: str = "cache"):
     reporter = QuietReporter()
-    cfg = make_config(collection=root / "images", networks=("efficientnet_lite0",), k=3, experiment=False,
-                      precision=precision, out=root / f"site-{name}", cache_dir=root / cache)
+    cfg = make_config(
+        collection=root / "images",
+        networks=("efficientnet_lite0",),
+        k=3,
+        experiment=False,
+        precision=precision,
+        out=root / f"site-{name}",
+        cache_dir=root / cache,
+    )
     return build(cfg, reporter), reporter.warnings, cfg
 
 

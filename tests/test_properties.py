@@ -22,13 +22,21 @@ from .sitecheck import broken_or_outside
 # specially; never '/', NUL or a surrogate, never hidden (a leading '.'), at most 120 bytes.
 NAME_CHARS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\x00")
 names = st.text(NAME_CHARS, min_size=1, max_size=40).filter(
-    lambda s: not s.startswith(".") and s.strip() == s and len(s.encode()) <= 120)
+    lambda s: not s.startswith(".") and s.strip() == s and len(s.encode()) <= 120
+)
 # Metadata values: anything printable or not, markup and line breaks of every kind included.
-values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60) | \
-    st.sampled_from(["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a\u2028b\fc", "&amp;", "javascript:x"])
+values = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60
+) | st.sampled_from(
+    ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a\u2028b\fc", "&amp;", "javascript:x"]
+)
 shapes = st.tuples(st.integers(1, 160), st.integers(1, 160)) | st.sampled_from([(1, 4000), (3000, 2), (1, 1)])
-files = st.lists(st.tuples(names, st.sampled_from([".png", ".jpg", ".gif", ".bmp"]), shapes, values, values),
-                 min_size=1, max_size=4, unique_by=lambda f: (f[0] + f[1]).lower())
+files = st.lists(
+    st.tuples(names, st.sampled_from([".png", ".jpg", ".gif", ".bmp"]), shapes, values, values),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda f: (f[0] + f[1]).lower(),
+)
 
 
 def read(page: Path) -> str:
@@ -52,8 +60,15 @@ def test_any_names_values_and_shapes_build_a_complete_escaped_site_or_are_report
         writer = csv.DictWriter(fh, fieldnames=["file", "title", "artist"])
         writer.writeheader()
         writer.writerows(rows)
-    config = make_config(collection=images, metadata=root / "meta.csv", networks=("pixels",), k=2,
-                         experiment=False, out=root / "site", cache_dir=root / "cache")
+    config = make_config(
+        collection=images,
+        metadata=root / "meta.csv",
+        networks=("pixels",),
+        k=2,
+        experiment=False,
+        out=root / "site",
+        cache_dir=root / "cache",
+    )
     result = build(config)
     site = root / "site"
     built = {i.relpath: i for i in result.items}

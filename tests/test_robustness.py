@@ -40,7 +40,7 @@ def bad_corpus(root: Path) -> dict[str, str]:
     exif[0x0112] = 6
     (root / "rotated.jpg").write_bytes(jpeg_bytes(good, exif=exif.tobytes()))
     (root / "cmyk.jpg").write_bytes(jpeg_bytes(good.convert("CMYK")))
-    Image.fromarray((np.arange(120 * 120, dtype=np.uint16).reshape(120, 120) * 4)).save(root / "sixteen.png")
+    Image.fromarray(np.arange(120 * 120, dtype=np.uint16).reshape(120, 120) * 4).save(root / "sixteen.png")
     pal = good.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     pal.info["transparency"] = 0
     pal.save(root / "palette.png", transparency=0)
@@ -82,16 +82,32 @@ def bad_corpus(root: Path) -> dict[str, str]:
 
 def test_a_corpus_of_bad_files_is_reported_and_the_build_goes_on(tmp_path: Path) -> None:
     bad = bad_corpus(tmp_path / "images")
-    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
-                         out=tmp_path / "site", cache_dir=tmp_path / "cache")
+    config = make_config(
+        collection=tmp_path / "images",
+        networks=("pixels",),
+        k=3,
+        experiment=False,
+        out=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+    )
     result = build(config)
     reasons = dict(result.skipped)
     assert set(reasons) == set(bad)
     for rel, reason in bad.items():
         assert reason in reasons[rel], (rel, reasons[rel])
     built = {i.relpath for i in result.items}
-    for rel in ("rotated.jpg", "cmyk.jpg", "sixteen.png", "palette.png", "animated.gif", "same/name.png",
-                "other/name.png", "duplicate.png", "with spaces & <img src=x>.png", "unicodé 猫.png"):
+    for rel in (
+        "rotated.jpg",
+        "cmyk.jpg",
+        "sixteen.png",
+        "palette.png",
+        "animated.gif",
+        "same/name.png",
+        "other/name.png",
+        "duplicate.png",
+        "with spaces & <img src=x>.png",
+        "unicodé 猫.png",
+    ):
         assert rel in built
     ids = [i.id for i in result.items]
     assert len(set(ids)) == len(ids)  # identical names in different folders get different ids
@@ -101,13 +117,30 @@ def test_a_corpus_of_bad_files_is_reported_and_the_build_goes_on(tmp_path: Path)
     report = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     for rel in bad:
         assert rel in report
-    page = (tmp_path / "site" / "compare" / f"{by_rel['with spaces & <img src=x>.png'].id}.html").read_text(encoding="utf-8")
+    page = (tmp_path / "site" / "compare" / f"{by_rel['with spaces & <img src=x>.png'].id}.html").read_text(
+        encoding="utf-8"
+    )
     assert "with spaces &amp; &lt;img src=x&gt;.png" in page and "<img src=x>" not in page
 
 
 def config_args(images: Path, out: Path, cache: Path, networks: str = "efficientnet_lite0") -> list[str]:
-    return [str(Path(sys.executable).parent / "vsis"), "build", str(images), "--networks", networks, "--k", "3",
-            "--out", str(out), "--cache-dir", str(cache), "--originals", "4", "--batch-size", "2"]
+    return [
+        str(Path(sys.executable).parent / "vsis"),
+        "build",
+        str(images),
+        "--networks",
+        networks,
+        "--k",
+        "3",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--originals",
+        "4",
+        "--batch-size",
+        "2",
+    ]
 
 
 @pytest.fixture
@@ -120,8 +153,14 @@ def test_two_builds_of_the_same_inputs_are_byte_identical(tmp_path: Path, pinned
     write_collection(tmp_path / "images", {"a": 6, "b": 6})
     sites = []
     for n in (1, 2):
-        config = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0", "pixels"), k=3,
-                             experiment_originals=4, out=tmp_path / f"site{n}", cache_dir=tmp_path / f"cache{n}")
+        config = make_config(
+            collection=tmp_path / "images",
+            networks=("efficientnet_lite0", "pixels"),
+            k=3,
+            experiment_originals=4,
+            out=tmp_path / f"site{n}",
+            cache_dir=tmp_path / f"cache{n}",
+        )
         build(config)
         sites.append(tree(tmp_path / f"site{n}"))
     assert sites[0].keys() == sites[1].keys()

@@ -1,0 +1,164 @@
+"""Downloading many files: a bounded number of connections, a deadline, retries with back-off, resuming.
+
+A file already present that decodes as an image is not fetched again, so a stopped run resumes where it
+left off. Only http(s) URLs are fetched (a `file://` or `ftp://` address in someone's data is refused, never
+read). A body is streamed to a temporary file beside its destination, never held whole in memory, and cut
+off past `Policy.max_bytes`; `Policy.timeout` bounds a whole attempt (connecting and every read), so a
+server that trickles cannot hold a connection for longer. Every download is checked to decode as an image
+(within Pillow's decompression-bomb limit) before it is renamed into place. A failure (an HTTP error, a
+timeout, a short or oversized body, a body that is not an image) is reported with its reason and never
+stops the others.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+USER_AGENT = "vsis (https://github.com/) thumbnail downloader"
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Download:
+    url: str
+    dest: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    download: Download
+    status: str  # "downloaded", "present" or "failed"
+    reason: str = ""
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    connections: int = 8
+    timeout: float = 20.0  # seconds for a whole attempt: connecting, the headers and the last byte
+    retries: int = 3  # further attempts after a timeout, a connection error, a short body or a 5xx / 429
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
+    max_bytes: int = 50_000_000  # a larger body is refused (a thumbnail is a few hundred KB)
+
+
+class _Retryable(Exception):
+    pass
+
+
+def is_image(path: Path) -> bool:
+    """Whether the file is an image Pillow can read, within its decompression-bomb limit."""
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        return True
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return False
+
+
+def _fetch(url: str, policy: Policy, into: Path) -> None:
+    """Stream `url`'s body into the file `into`, within the policy's deadline and size."""
+    deadline = time.monotonic() + policy.timeout
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=policy.timeout) as response, into.open("wb") as out:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > policy.max_bytes:
+                raise ValueError(f"too large: {int(length):,} bytes (limit {policy.max_bytes:,})")
+            received = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Retryable(f"timed out (whole download over {policy.timeout:g} s)")
+                _set_read_timeout(response, left)
+                chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > policy.max_bytes:
+                    raise ValueError(f"too large: over {policy.max_bytes:,} bytes")
+                out.write(chunk)
+            if length and length.isdigit() and received < int(length):
+                raise _Retryable(f"incomplete: {received:,} of {int(length):,} bytes")
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500 or exc.code == 429:
+            raise _Retryable(f"HTTP {exc.code} {exc.reason}") from None
+        raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
+    except http.client.IncompleteRead as exc:
+        raise _Retryable(f"incomplete: {len(exc.partial):,} bytes, then the connection closed") from None
+    except TimeoutError:
+        raise _Retryable("timed out") from None
+    except (ConnectionError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        text = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else str(reason)
+        raise _Retryable(text) from None
+
+
+def _set_read_timeout(response: object, seconds: float) -> None:
+    """Bound the next read by what is left of the attempt's deadline."""
+    fp = getattr(response, "fp", None)
+    raw = getattr(fp, "raw", None)
+    sock = getattr(raw, "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def fetch_one(job: Download, policy: Policy, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    if job.dest.is_file() and is_image(job.dest):
+        return Outcome(job, "present")
+    scheme = urllib.parse.urlsplit(job.url).scheme.lower()
+    if scheme not in ("http", "https"):
+        return Outcome(job, "failed", f"not an http(s) URL ({scheme or 'no'} scheme); not fetched", 0)
+    job.dest.parent.mkdir(parents=True, exist_ok=True)
+    attempts = 0
+    while True:
+        attempts += 1
+        fd, name = tempfile.mkstemp(dir=job.dest.parent, prefix=f".{job.dest.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            try:
+                _fetch(job.url, policy, tmp)
+            except _Retryable as exc:
+                if attempts > policy.retries:
+                    return Outcome(job, "failed", f"{exc} (after {attempts} attempts)", attempts)
+                sleep(policy.backoff * 2 ** (attempts - 1))
+                continue
+            except ValueError as exc:
+                return Outcome(job, "failed", str(exc), attempts)
+            if not is_image(tmp):
+                return Outcome(job, "failed", f"not an image Pillow can read ({tmp.stat().st_size:,} bytes)", attempts)
+            os.replace(tmp, job.dest)
+            return Outcome(job, "downloaded", "", attempts)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def download_all(
+    jobs: Iterable[Download], policy: Policy = Policy(), on_outcome: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
+    """Every job, `policy.connections` at a time; outcomes in the order of `jobs`."""
+    jobs = list(jobs)
+    outcomes: dict[int, Outcome] = {}
+    with ThreadPoolExecutor(max_workers=max(1, policy.connections), thread_name_prefix="vsis-download") as pool:
+        futures = {pool.submit(fetch_one, job, policy): n for n, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - one file's unforeseen failure must not end the run
+                outcome = Outcome(jobs[futures[future]], "failed", f"{type(exc).__name__}: {exc}")
+            outcomes[futures[future]] = outcome
+            if on_outcome:
+                on_outcome(outcome)
+    return [outcomes[n] for n in range(len(jobs))]

@@ -1,0 +1,128 @@
+"""The Museum of Modern Art's open collection data: `Artworks.json` or `Artworks.csv`, as published.
+
+One record per artwork with ObjectID, Title, Artist (a list in the JSON, comma-joined text in the CSV),
+Date, Medium, Dimensions, Classification, URL (the artwork's page) and the thumbnail's address:
+`ThumbnailURL` in the release the original study used, `ImageURL` in later ones; both are accepted.
+`sample` picks n artworks that have one, reproducibly; `write_metadata` writes what the builder reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import MetadataError
+from builder.textfiles import parse_json, read_text
+
+METADATA_FIELDS = ("file", "object_id", "title", "artist", "date", "medium", "dimensions", "category", "url")
+
+
+@dataclass(frozen=True)
+class Artwork:
+    object_id: str
+    title: str
+    artists: tuple[str, ...]
+    date: str
+    medium: str
+    dimensions: str
+    classification: str
+    url: str  # the artwork's page on moma.org
+    thumbnail: str  # ThumbnailURL or ImageURL; "" when it has none
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.object_id}.jpg"
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _artists(value: object) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(_text(v) for v in value if _text(v))
+    text = _text(value)
+    return (text,) if text else ()
+
+
+def _artwork(record: dict[str, object], where: str) -> Artwork | None:
+    object_id = _text(record.get("ObjectID"))
+    if not object_id:
+        return None
+    if not object_id.isdigit():
+        raise MetadataError(f"{where}: ObjectID {object_id!r} is not a number")
+    return Artwork(
+        object_id=object_id,
+        title=_text(record.get("Title")),
+        artists=_artists(record.get("Artist")),
+        date=_text(record.get("Date")),
+        medium=_text(record.get("Medium")),
+        dimensions=_text(record.get("Dimensions")),
+        classification=_text(record.get("Classification")),
+        url=_text(record.get("URL")),
+        thumbnail=_text(record.get("ThumbnailURL") or record.get("ImageURL")),
+    )
+
+
+def read_artworks(path: Path) -> list[Artwork]:
+    """Every record with an ObjectID, in file order. A malformed file is an error naming the line."""
+    text = read_text(path)
+    artworks: list[Artwork] = []
+    if path.suffix.lower() == ".json":
+        data = parse_json(text, path)
+        if not isinstance(data, list):
+            raise MetadataError(f"{path}: expected a list of artwork records, as in MoMA's Artworks.json")
+        for n, record in enumerate(data, 1):
+            if not isinstance(record, dict):
+                raise MetadataError(f"{path}: record {n} is not an object")
+            found = _artwork(record, f"{path}: record {n}")
+            if found:
+                artworks.append(found)
+    elif path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text), strict=True)
+        try:
+            for record in reader:
+                found = _artwork(record, f"{path}: line {reader.line_num}")
+                if found:
+                    artworks.append(found)
+        except csv.Error as exc:
+            raise MetadataError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
+        if reader.fieldnames is None or "ObjectID" not in reader.fieldnames:
+            raise MetadataError(f"{path}: no ObjectID column; is this MoMA's Artworks.csv?")
+    else:
+        raise MetadataError(f"{path}: expected Artworks.json or Artworks.csv")
+    return artworks
+
+
+def sample(artworks: list[Artwork], n: int, seed: int) -> list[Artwork]:
+    """n artworks that have a thumbnail (all of them when fewer), a fixed-seed sample, by ObjectID order."""
+    with_thumbnail = sorted({a.object_id: a for a in artworks if a.thumbnail}.values(), key=lambda a: int(a.object_id))
+    if len(with_thumbnail) <= n:
+        return with_thumbnail
+    return sorted(random.Random(seed).sample(with_thumbnail, n), key=lambda a: int(a.object_id))
+
+
+def write_metadata(artworks: list[Artwork], path: Path) -> None:
+    """The builder's metadata file: one row per artwork, joined on its file name."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(METADATA_FIELDS)
+    for a in artworks:
+        writer.writerow(
+            [
+                a.file_name,
+                a.object_id,
+                a.title,
+                ", ".join(a.artists),
+                a.date,
+                a.medium,
+                a.dimensions,
+                a.classification,
+                a.url,
+            ]
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buf.getvalue(), encoding="utf-8")

@@ -1,0 +1,165 @@
+"""Feature extraction: preprocessed images in batches through a network, L2-normalised, cached.
+
+A `NetworkRunner` is fed preprocessed inputs one at a time (prepare.py decodes each file once for all
+networks), runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
+interrupted build loses at most one batch. The network is loaded only when the first inputs are in hand (a
+build with nothing to extract loads nothing), and those inputs calibrate an int8 model that is not cached yet.
+Such a model is checked against fp32 as it is made; where it fails, the runner goes on in fp32, with the fp32
+features' store (`NetworkRunner.precision` says what it ran in, and why).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from builder.cache import FeatureStore
+from builder.features.networks.registry import Extractor, NetworkSpec
+from builder.features.runtime.backends import PrecisionPlan, check_precision, load_extractor, plan_precision
+from builder.features.runtime.device import best_device
+from builder.features.runtime.model_files import feature_key
+from builder.features.runtime.quantize import CALIBRATION_INPUTS
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; an all-zero row stays zero rather than becoming NaN."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+@dataclass
+class ExtractStats:
+    extracted: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.extracted / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class NetworkRunner:
+    spec: NetworkSpec
+    precision: PrecisionPlan
+    store_for: Callable[[str], FeatureStore]  # the feature store of a precision
+    load: Callable[[np.ndarray, str], Extractor]  # (first inputs, which calibrate int8; precision)
+    settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model has been made and checked
+    batch_size: int = 16
+    calibration: int = 0  # inputs to collect before the network is loaded
+    on_batch: Callable[[int], None] | None = None
+    stats: ExtractStats = field(default_factory=ExtractStats)
+    store: FeatureStore = field(init=False)
+    _extractor: Extractor | None = None
+    _pending: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    _submitted: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.store = self.store_for(self.precision.used)
+
+    def needs(self, content_hash: str) -> bool:
+        return not self.store.valid(content_hash)
+
+    def submit(self, content_hash: str, inputs: np.ndarray) -> None:
+        """Queue one preprocessed input; a full batch runs at once."""
+        if content_hash in self._submitted:
+            return  # a byte-identical file met earlier in this build: one extraction serves both
+        self._submitted.add(content_hash)
+        self._pending.append((content_hash, inputs))
+        wanted = self.batch_size if self._extractor is not None else max(self.batch_size, self.calibration)
+        if len(self._pending) >= wanted:
+            self.flush()
+
+    def flush(self) -> None:
+        """Run everything queued, in batches of at most batch_size."""
+        if not self._pending:
+            return
+        if self._extractor is None:
+            self._start(np.stack([x for _, x in self._pending]).astype(np.float32, copy=False))
+        pending = [(h, x) for h, x in self._pending if not self.store.has(h)]  # after a fall-back to fp32
+        if self.on_batch and len(pending) < len(self._pending):
+            self.on_batch(len(self._pending) - len(pending))
+        self._pending = []
+        for start in range(0, len(pending), self.batch_size):
+            self._run(pending[start : start + self.batch_size])
+
+    def _start(self, first_inputs: np.ndarray) -> None:
+        self._extractor = self.load(first_inputs, self.precision.used)
+        if self.precision.pending:
+            settled = self.settle()
+            if settled.used != self.precision.used:
+                self.store = self.store_for(settled.used)
+                self._extractor = self.load(first_inputs, settled.used)
+            self.precision = settled
+
+    def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
+        assert self._extractor is not None
+        start = time.perf_counter()
+        batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
+        features = l2_normalise(self._extractor(batch))
+        if features.shape != (len(chunk), self.spec.dim):
+            raise RuntimeError(f"{self.spec.name}: produced {features.shape}, declared dim {self.spec.dim}")
+        for (content_hash, _), vector in zip(chunk, features, strict=False):
+            self.store.put(content_hash, vector)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.extracted += len(chunk)
+        if self.on_batch:
+            self.on_batch(len(chunk))
+
+
+def load_matrix(store: FeatureStore, hashes: list[str], dim: int) -> np.ndarray:
+    """The features of `hashes`, in order, as one (n, dim) float32 matrix."""
+    out = np.empty((len(hashes), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = store.get(h)
+    return out
+
+
+def make_runner(
+    spec: NetworkSpec,
+    cache_dir: Path,
+    weights_file: Path | None,
+    device: str | None,
+    batch_size: int,
+    backend: str = "torch",
+    precision: str = "fp32",
+    decode_key: str = "",
+    on_bad: Callable[[str], None] | None = None,
+) -> NetworkRunner:
+    """device None: the best one here (device.py), found when the network is first needed (or at once for
+    bf16, whose plan depends on it). decode_key: how the images were decoded (images.DecodeLimits.key), part
+    of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs.
+    on_bad: told of each damaged cache entry, which is extracted again."""
+    check_precision(backend, precision)
+
+    def here() -> str:
+        return device or ("cpu" if spec.direct is not None else best_device())
+
+    def store_for(used: str) -> FeatureStore:
+        key = feature_key(spec, weights_file, used)
+        return FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key, spec.dim, on_bad)
+
+    def settle() -> PrecisionPlan:
+        return plan_precision(spec, weights_file, precision, here() if precision == "bf16" else "cpu", cache_dir)
+
+    def load(first_inputs: np.ndarray, used: str) -> Extractor:
+        # a fall-back to fp32 runs on the configured backend too ('auto': ONNX Runtime on a CPU)
+        return load_extractor(spec, weights_file, here(), backend, cache_dir, used, first_inputs)
+
+    plan = settle()
+    if plan.pending:
+        # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
+        FeatureStore.clear_all(cache_dir, feature_key(spec, weights_file, "int8"))
+    return NetworkRunner(
+        spec=spec,
+        precision=plan,
+        store_for=store_for,
+        load=load,
+        settle=settle,
+        batch_size=batch_size,
+        calibration=CALIBRATION_INPUTS if plan.pending else 0,
+    )

@@ -1,0 +1,195 @@
+"""How a network is run: eager PyTorch, or ONNX Runtime on the network exported once; in fp32, bf16 or int8.
+
+In fp32 both backends give the same features (equal within float rounding), so the feature cache does not
+depend on the backend. Reduced precision changes the features a little, so each precision has features of
+its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (builder/cpu.py).
+bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static quantization, checked against
+fp32, builder/quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the features
+(network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
+
+A reduced precision is a request: `plan_precision` says what a network really runs in, fp32 where the
+reduced one would be slow (bf16 emulated) or unfaithful (an int8 model that failed its check) here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from builder.errors import ConfigError
+from builder.features.networks.registry import Extractor, NetworkSpec
+from builder.features.runtime import quantize
+from builder.features.runtime.cpu import CpuFeatures, cpu_features
+from builder.features.runtime.model_files import onnx_path
+
+BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("fp32", "bf16", "int8")
+# The one backend that runs each reduced precision.
+_PRECISION_BACKEND = {"bf16": "torch", "int8": "onnx"}
+
+
+def check_precision(backend: str, precision: str) -> None:
+    """Refuse a backend/precision pair that cannot run, naming the one that can."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
+    needed = _PRECISION_BACKEND.get(precision)
+    if needed and backend not in ("auto", needed):
+        raise ConfigError(f"precision {precision} runs on the {needed} backend, not {backend}")
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    """The precision a network runs in. `reason`: why it is not the one asked for, in a phrase."""
+
+    requested: str
+    used: str
+    reason: str = ""
+    pending: bool = False  # int8 whose model is not made yet: decided by its check once it is
+
+    @property
+    def fell_back(self) -> bool:
+        return self.used != self.requested
+
+
+# bench/extract.py, efficientnet_lite0 on the bundled sample, 2-core AMD EPYC with AVX2 only (no AVX512_BF16),
+# two runs: torch bf16 3.5 and 2.8 images/s, torch fp32 18.9 and 19.9, ONNX Runtime fp32 123.6 and 108.6.
+_EMULATED_BF16 = "measured 5-7x slower than fp32 on such a CPU"
+
+
+def plan_precision(
+    spec: NetworkSpec,
+    weights_file: Path | None,
+    requested: str,
+    device: str,
+    cache_dir: Path,
+    cpu: CpuFeatures | None = None,
+) -> PrecisionPlan:
+    """What `spec` runs in when `requested` is asked for on `device` here. int8 is decided by the check
+    recorded beside its model (quantize.INT8_TOLERANCE); before the model exists it is `pending`."""
+    cpu = cpu or cpu_features()
+    if requested == "fp32" or spec.direct is not None:  # a network without a model has no precision to choose
+        return PrecisionPlan("fp32", "fp32")
+    if requested == "bf16":
+        if device == "cpu" and cpu.native_bf16 is False:
+            return PrecisionPlan(
+                requested,
+                "fp32",
+                f"bf16 would be emulated on this CPU, which lacks AVX512_BF16 and AMX ({_EMULATED_BF16})",
+            )
+        return PrecisionPlan(requested, "bf16")
+    model = onnx_path(spec, weights_file, cache_dir, "int8", cpu)
+    check = quantize.read_check(model) if model.is_file() else None
+    if check is None:
+        return PrecisionPlan(requested, "int8", pending=True)
+    failure = check.failure(quantize.INT8_TOLERANCE)
+    if not failure:
+        return PrecisionPlan(requested, "int8")
+    missing = cpu.missing_for_int8()
+    why = f"; this CPU lacks {missing}, without which int8 sums saturate" if missing else ""
+    return PrecisionPlan(
+        requested, "fp32", f"int8 failed its check against fp32 on {check.inputs} calibration inputs ({failure}){why}"
+    )
+
+
+def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str:
+    """'auto' is ONNX Runtime on the CPU, where bench/extract.py measured it faster than eager PyTorch for
+    every network (1.3x for resnet152 to 5.4x for efficientnet_lite0 on a 2-core AVX-512 CPU) with features
+    equal within 3e-7 cosine distance; eager PyTorch on a GPU (not measured here) and wherever onnx or
+    onnxruntime are missing. A reduced precision decides the backend itself."""
+    check_precision(requested, precision)
+    if precision in _PRECISION_BACKEND:
+        return _PRECISION_BACKEND[precision]
+    if requested != "auto":
+        return requested
+    if device != "cpu":
+        return "torch"
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
+class OnnxExtractor:
+    """An ONNX Runtime session: the CUDA execution provider when asked for and present, else the CPU."""
+
+    def __init__(self, path: Path, device: str) -> None:
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        return out.reshape(out.shape[0], -1)
+
+
+def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:
+    """Each precision and what it will be on this CPU, for `vsis networks`."""
+    cpu = cpu or cpu_features()
+    kept = quantize.LEADING_FP32.get(cpu.int8_kernel, 0)
+    if cpu.native_bf16 is False:
+        bf16 = f"emulated here (no AVX512_BF16 or AMX), {_EMULATED_BF16}: a CPU build runs fp32 instead"
+    elif cpu.native_bf16:
+        bf16 = "native here: fast, features within about 1e-3 cosine distance of fp32"
+    else:
+        bf16 = "CPU features unknown here: taken as asked"
+    if cpu.has("VNNI"):
+        int8 = "VNNI here: fast; each model is checked against fp32 when it is made"
+    elif kept:
+        int8 = (
+            f"no VNNI here, so 16-bit sums would saturate: the first {kept} weighted layers stay fp32; each "
+            "model is checked against fp32 when it is made, and fp32 is used where it fails"
+        )
+    else:
+        int8 = "each model is checked against fp32 when it is made, and fp32 is used where it fails"
+    return [("fp32", "the reference: ONNX Runtime on a CPU, PyTorch on a GPU"), ("bf16", bf16), ("int8", int8)]
+
+
+def load_extractor(
+    spec: NetworkSpec,
+    weights_file: Path | None,
+    device: str,
+    backend: str = "torch",
+    cache_dir: Path | None = None,
+    precision: str = "fp32",
+    calibration: np.ndarray | None = None,
+) -> Extractor:
+    """The network, ready to run on preprocessed batches. `calibration`: preprocessed inputs from the
+    collection, used once to quantize an int8 model that is not cached yet."""
+    backend = resolve_backend(backend, device, precision)
+    if spec.direct is not None:
+        return spec.direct
+    if spec.build_module is None:
+        raise ConfigError(f"{spec.name}: declares neither a module nor a direct extractor")
+    if backend == "torch":
+        from builder.features.runtime.torch_runtime import TorchExtractor
+
+        return TorchExtractor(spec.build_module(weights_file), device, bf16=precision == "bf16")
+    if backend == "onnx":
+        if cache_dir is None:
+            raise ConfigError("the onnx backend needs a cache folder for exported models")
+        path = onnx_path(spec, weights_file, cache_dir, precision)
+        if not path.is_file() or (precision == "int8" and quantize.read_check(path) is None):
+            from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
+
+            int8 = precision == "int8"
+            if int8 and (calibration is None or not len(calibration)):
+                raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
+            make_models(
+                spec.name,
+                weights_file,
+                onnx_path(spec, weights_file, cache_dir),
+                path if int8 else None,
+                calibration if int8 else None,
+            )
+        return OnnxExtractor(path, device)
+    raise ConfigError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")

@@ -1,0 +1,73 @@
+"""The model files of a network and the keys of its features: where an exported ONNX model lies, and the
+export itself (which needs PyTorch and the weights, and so runs in the model child: model_worker.py).
+
+Exported models are cached under <cache_dir>/models/, keyed like the features (network, weights,
+preprocessing, layer, precision; int8 also by the CPU's class of integer kernels), so a network is exported
+once per configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from builder.errors import ConfigError
+from builder.features.networks.registry import NetworkSpec
+from builder.features.runtime.cpu import CpuFeatures, cpu_features
+
+OPSET = 17
+
+
+def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str, cpu: CpuFeatures | None = None) -> str:
+    """The feature cache key: fp32 features are shared by both backends; a reduced precision has its own,
+    and int8 one per class of integer kernels (`cpu`, default this machine's). A network without a model
+    (the pixel baseline) has no precision."""
+    key = spec.cache_key(weights_file)
+    if precision == "fp32" or spec.direct is not None:
+        return key
+    if precision == "int8":
+        return f"{key}-int8-{(cpu or cpu_features()).int8_kernel}"
+    return f"{key}-{precision}"
+
+
+def onnx_path(
+    spec: NetworkSpec,
+    weights_file: Path | None,
+    cache_dir: Path,
+    precision: str = "fp32",
+    cpu: CpuFeatures | None = None,
+) -> Path:
+    return cache_dir / "models" / f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}.onnx"
+
+
+def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
+    """Export the network's feature module with a dynamic batch axis; written atomically."""
+    import torch
+
+    if spec.build_module is None:
+        raise ConfigError(f"{spec.name}: not a torch network, nothing to export")
+    module = spec.build_module(weights_file).eval()
+    dummy = torch.zeros((1, *spec.preprocess.input_shape), dtype=torch.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on constant folding and deprecations
+            torch.onnx.export(
+                module,
+                (dummy,),
+                tmp,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input"],
+                output_names=["features"],
+                dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

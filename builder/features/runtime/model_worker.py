@@ -1,0 +1,118 @@
+"""Making model files in a child process: the ONNX export (which needs PyTorch and the network's weights
+in memory) and the int8 quantization (whose calibration holds every intermediate tensor) with its check.
+
+Both are done once per configuration, and both need far more memory than running the model does: done in
+the build's own process they set its peak (3.1 GB for vgg16, measured), and the PyTorch import alone costs
+0.7 GB that an ONNX Runtime build never needs again. In a child, that memory is returned when it exits.
+
+    python -m builder.features.runtime.model_worker NETWORK OUT_FP32 [--weights FILE] [--int8 OUT --calibration NPY]
+
+A VsisError in the child reaches the parent as the same error with the same one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from builder import errors
+
+_MARK = "vsis-error:"
+
+
+def make_models(
+    network: str,
+    weights_file: Path | None,
+    fp32: Path,
+    int8: Path | None = None,
+    calibration: np.ndarray | None = None,
+) -> None:
+    """Run the child; raise what it raised (a VsisError keeps its type and message). The child's scratch
+    folder lies in the models folder (a killed build's is removed by the next: cache.remove_litter), and
+    the child ends with this process however this one ends: killed here on any exception (SIGINT, or SIGTERM
+    made an exception by the CLI), and by the kernel when this process dies (PR_SET_PDEATHSIG, in the child)."""
+    fp32.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vsis-model-", dir=fp32.parent) as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "builder.features.runtime.model_worker",
+            network,
+            str(fp32),
+            "--parent",
+            str(os.getpid()),
+        ]
+        if weights_file is not None:
+            command += ["--weights", str(weights_file)]
+        if int8 is not None:
+            assert calibration is not None
+            samples = Path(tmp) / "calibration.npy"
+            np.save(samples, np.ascontiguousarray(calibration, dtype=np.float32))
+            command += ["--int8", str(int8), "--calibration", str(samples)]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _, stderr = child.communicate()
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+    if child.returncode == 0:
+        return
+    for line in stderr.splitlines():
+        if line.startswith(_MARK):
+            kind, _, message = line[len(_MARK) :].partition(" ")
+            raise getattr(errors, kind, errors.VsisError)(message)
+    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    raise RuntimeError(f"{network}: making its model failed (exit {child.returncode}):\n{tail}")
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel end this process when the build that started it dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m builder.features.runtime.model_worker")
+    parser.add_argument("network")
+    parser.add_argument("fp32", type=Path)
+    parser.add_argument("--weights", type=Path)
+    parser.add_argument("--int8", type=Path)
+    parser.add_argument("--calibration", type=Path)
+    parser.add_argument("--parent", type=int)
+    args = parser.parse_args(argv)
+    if args.parent:
+        _die_with_parent(args.parent)
+    from builder.features.networks import get
+    from builder.features.runtime.model_files import export_onnx
+
+    try:
+        if not args.fp32.is_file():
+            export_onnx(get(args.network), args.weights, args.fp32)
+        if args.int8 is not None:
+            from builder.features.runtime.cpu import cpu_features
+            from builder.features.runtime.quantize import quantize_int8
+
+            quantize_int8(args.fp32, args.int8, np.load(args.calibration, allow_pickle=False), cpu_features())
+    except errors.VsisError as exc:
+        print(f"{_MARK}{type(exc).__name__} {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

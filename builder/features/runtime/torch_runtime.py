@@ -1,0 +1,26 @@
+"""Running a torch module as an `Extractor`: device, inference mode, bf16 autocast."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class TorchExtractor:
+    """Wraps an eval-mode module: numpy batch in, numpy (batch, dim) features out. bf16: autocast with
+    channels-last tensors, the layout oneDNN's bf16 convolutions are fastest in."""
+
+    def __init__(self, module: torch.nn.Module, device: str, bf16: bool = False) -> None:
+        self.device = device
+        self.bf16 = bf16
+        self.module = module.eval().to(device)
+        if bf16:
+            self.module = self.module.to(memory_format=torch.channels_last)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
+            x = torch.from_numpy(batch).to(self.device)
+            if self.bf16 and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out = self.module(x)
+            return out.reshape(out.shape[0], -1).float().cpu().numpy()

@@ -1,0 +1,89 @@
+"""The input pipeline: each file decoded once, its perturbed copies made, thumbnails encoded and the
+inputs of every network preprocessed, in worker threads that run ahead of inference.
+
+Threads suffice: Pillow's decoders and resizing, and numpy, release the GIL, as does the inference they
+overlap with. Results come back in submission order, and at most `lookahead` prepared images wait in
+memory, so a collection of any size streams through in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+from PIL import Image
+
+from builder.collect.collection import Item
+from builder.inputs.images import DecodeLimits, ImageError, decode, save_jpeg, thumbnail
+from builder.inputs.perturb import Profile
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class VariantTask:
+    """One image to make from the decoded file: the original (profile None) or a perturbed copy."""
+
+    key: str  # feature/thumbnail cache key
+    profile: Profile | None
+    thumb_size: int | None  # None: the thumbnail is cached already
+    inputs: tuple[
+        tuple[str, Callable[[Image.Image], np.ndarray]], ...
+    ]  # networks lacking this key's features, with their preprocessing
+
+
+@dataclass(frozen=True)
+class FileTask:
+    item: Item
+    variants: tuple[VariantTask, ...]
+
+
+@dataclass
+class Variant:
+    key: str
+    thumb: bytes | None
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    item: Item
+    error: str | None
+    variants: list[Variant]
+
+
+def prepare(task: FileTask, limits: DecodeLimits) -> Prepared:
+    """Everything that can be done without a network, for one file. A file that cannot be decoded
+    comes back with its error rather than raising, so one bad file never stops the others."""
+    try:
+        im = decode(task.item.path, limits)
+    except ImageError as exc:
+        return Prepared(task.item, str(exc), [])
+    variants = []
+    for v in task.variants:
+        image = v.profile.apply(im) if v.profile else im
+        thumb = save_jpeg(thumbnail(image, v.thumb_size)) if v.thumb_size else None
+        variants.append(Variant(v.key, thumb, {name: pre(image) for name, pre in v.inputs}))
+    return Prepared(task.item, None, variants)
+
+
+def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int, lookahead: int | None = None) -> Iterator[R]:
+    """fn over tasks in worker threads, results in task order, at most `lookahead` in flight.
+    workers = 0 runs everything in the calling thread."""
+    if workers <= 0:
+        yield from map(fn, tasks)
+        return
+    lookahead = lookahead or 2 * workers
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vsis-prepare") as pool:
+        pending: deque[Future[R]] = deque()
+        for task in tasks:
+            pending.append(pool.submit(fn, task))
+            if len(pending) >= lookahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

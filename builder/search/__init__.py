@@ -1,0 +1,1 @@
+"""Stage 4, the neighbours: Annoy and exact search, Annoy's recall, measures of the plain collection."""

@@ -1,0 +1,20 @@
+"""What the pipeline found for one network on the plain collection: its neighbour lists and how they were
+made (Annoy's recall against exact search, the precision the network ran in, extraction counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from builder.features.runtime.backends import PrecisionPlan
+from builder.search.neighbours import Neighbours
+
+
+@dataclass
+class NetworkResult:
+    name: str
+    neighbours: Neighbours
+    annoy_recall: float
+    extracted: int
+    cached: int
+    images_per_second: float
+    precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked

@@ -1,0 +1,113 @@
+"""The page models: what every page shows, as plain data, computed before any template runs.
+
+pages.py fills them from the pipeline's results; render.py lays them out with the templates; explorer_data.py
+writes the explorer's data files from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.experiment.metrics import MeanStd
+from builder.inputs.perturb import Profile
+from builder.site.charts import LineChart
+
+
+@dataclass
+class PageItem:
+    """One image as the pages show it."""
+
+    id: str
+    title: str
+    artist: str
+    date: str
+    medium: str
+    dimensions: str
+    url: str  # empty unless http(s): nothing else is ever made a link
+    category: str
+    relpath: str
+    extra: list[tuple[str, str]]
+    thumb: str  # path relative to the site root
+    page_id: str = ""  # whose compare page this item links to: itself, or a copy's original
+
+    @property
+    def page(self) -> str:
+        return f"compare/{self.page_id or self.id}.html"
+
+
+@dataclass
+class PageNeighbour:
+    item: PageItem
+    index: int  # position of `item` in its dataset's items
+    score: float
+
+
+@dataclass
+class PageNetwork:
+    name: str
+    dim: int
+    layer: str
+    description: str
+    weights: str
+    annoy_recall: float
+    neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
+    precision: str = "fp32"  # what it ran in
+    precision_note: str = ""  # why that is not the precision asked for
+
+
+@dataclass
+class Dataset:
+    """A set of images the explorer can show: every item may appear as a neighbour; the items listed in
+    `queries` (all, when None) have neighbour rows, aligned with `queries`."""
+
+    name: str
+    label: str
+    items: list[PageItem]
+    networks: list[tuple[str, list[list[PageNeighbour]]]]
+    queries: list[int] | None = None
+    profile_of: dict[int, str] = field(default_factory=dict)  # item index -> profile label (copies)
+    owner_of: dict[int, int] = field(default_factory=dict)  # item index -> its original's index
+
+
+@dataclass
+class RecoveryRow:
+    network: str
+    k: int
+    precision: MeanStd
+    recall: MeanStd
+    f1: MeanStd
+    versus_baseline: str  # "better", "worse", "equal", or "" for the baseline itself / no baseline
+
+
+@dataclass
+class ExperimentPage:
+    originals: int
+    indexed: int
+    profiles: list[Profile]
+    ks: list[int]
+    examples: list[tuple[PageItem, list[tuple[str, str]]]]  # original, [(profile label, thumb path)]
+    recovery: list[RecoveryRow]
+    ideal: list[tuple[int, float, float, float]]  # (k, best possible precision, recall, f1)
+    per_profile: list[tuple[str, list[float]]]  # (network, share per (profile, k) in profile_columns order)
+    profile_columns: list[tuple[str, int]]
+    category: list[tuple[str, list[float | None]]]  # (network, category precision per k)
+    agreement: list[tuple[str, str, float]]
+    agreement_k: int
+    charts: list[LineChart]
+    baseline: str
+    metrics: dict[str, object]  # what experiments/metrics.json holds
+
+
+@dataclass
+class SiteModel:
+    title: str
+    items: list[PageItem]
+    networks: list[PageNetwork]
+    k: int
+    categories: list[str]
+    skipped: list[tuple[str, str]]
+    manifest: dict[str, object]
+    extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
+    datasets: list[Dataset] = field(default_factory=list)
+    experiment: ExperimentPage | None = None

@@ -1,0 +1,124 @@
+"""Publishing a rendered site: into a temporary folder beside the output, then swapped in whole.
+
+The output folder is only ever replaced when it is empty or holds the marker of a site vsis built, so a
+folder of the user's is never touched, and a build killed at any moment leaves the previous site as it was.
+The marker also records a fingerprint of everything the site's bytes depend on; when a build would make
+the same site again, the one there is left as it is (a no-change rebuild renders nothing). The staging and
+swapped-out folders carry a mark of the build that made them (ownership.py): a later build removes such a
+folder only when that build is no longer running, and never a folder without the mark. The caller holds
+the output's lock (ownership.out_lock), so no other build publishes here meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import is_dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from builder.errors import VsisError
+from builder.ownership import SITE_MARKER as MARKER
+from builder.ownership import mark_as_made, remove_stale, unmark
+from builder.resources import static_dir, templates_dir
+from builder.site.model import SiteModel
+from builder.site.render import render
+
+
+def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None) -> int:
+    """Render into a temporary folder beside `out`, then swap it in; when the site there was built from
+    the same model, templates and version, leave it as it is. Returns the page count."""
+    out = out.resolve()
+    if not _replaceable(out):
+        raise VsisError(
+            f"{out}: exists and is not a site vsis built (no {MARKER} file); "
+            "refusing to replace it: choose another --out or empty it"
+        )
+    digest = fingerprint(model)
+    previous = _published(out)
+    if previous.get("fingerprint") == digest and previous.get("pages", "").isdigit() and (out / "index.html").is_file():
+        return int(previous["pages"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale([*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")])
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        mark_as_made(staging)
+        pages = render(model, staging, on_page)
+        (staging / MARKER).write_text(
+            f"This folder was built by vsis and is replaced by the next build.\nfingerprint: {digest}\npages: {pages}\n"
+        )
+        os.chmod(staging, 0o755)
+        unmark(staging)  # the site itself is marked by MARKER
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            mark_as_made(old)
+            os.replace(out, old / "site")
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return pages
+
+
+def _replaceable(out: Path) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file()))
+
+
+def _published(out: Path) -> dict[str, str]:
+    """The marker's fields of the site at `out` ({} when there is none)."""
+    try:
+        lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def fingerprint(model: SiteModel) -> str:
+    """A digest of everything the site's bytes depend on: the page model (less the build time, which alone
+    makes no new site), the templates and static files, and vsis' version."""
+    from builder import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
+    # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
+    # the cache lies, decide its bytes
+    sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
+    canonical = _canonical(replace(model, manifest=timeless, extra_files=sources), {})
+    h.update(json.dumps(canonical, allow_nan=True).encode())
+    for folder in (templates_dir(), static_dir()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _canonical(value: object, seen: dict[int, int]) -> object:
+    """`value` as plain JSON data, the same for the same content in every process. An object met again
+    (an item is every neighbour list's item) is written once, then referred to by its order of first
+    meeting, which the traversal fixes. Callables are left out: a perturbation profile's function is named
+    by its name, version and description."""
+    if is_dataclass(value) and not isinstance(value, type):
+        if id(value) in seen:
+            return ["ref", seen[id(value)]]
+        seen[id(value)] = len(seen)
+        return {k: _canonical(v, seen) for k, v in vars(value).items() if not callable(v)}
+    if isinstance(value, dict):
+        return [[_canonical(k, seen), _canonical(v, seen)] for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v, seen) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"no canonical form for {type(value).__name__}")

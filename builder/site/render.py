@@ -1,0 +1,122 @@
+"""Rendering: page models (model.py, filled in by pages.py) -> Jinja2 templates -> a folder of files.
+
+Every number is computed in Python before rendering; templates only lay it out and the explorer's
+script only shows the data the builder wrote. `render` writes into an empty folder; publish.py swaps that
+folder in as the site.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from builder.cache import with_filename
+from builder.resources import static_dir, templates_dir
+from builder.site.explorer_data import explorer_files
+from builder.site.model import ExperimentPage, PageNeighbour, PageNetwork, SiteModel
+
+
+def metrics_csv(ex: ExperimentPage) -> str:
+    """One row per network and k: the recovery metrics, mean and standard deviation."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        [
+            "network",
+            "k",
+            "precision_mean",
+            "precision_std",
+            "recall_mean",
+            "recall_std",
+            "f1_mean",
+            "f1_std",
+            "originals",
+            "profiles",
+        ]
+    )
+    for r in ex.recovery:
+        writer.writerow(
+            [
+                r.network,
+                r.k,
+                *(f"{v:.6f}" for m in (r.precision, r.recall, r.f1) for v in (m.mean, m.std)),
+                ex.originals,
+                len(ex.profiles),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
+    env.filters["score"] = lambda v: f"{v:.3f}"
+    env.filters["pm"] = lambda m: f"{m.mean:.3f} ± {m.std:.3f}"
+    return env
+
+
+def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]]:
+    """Item n's neighbours by each network, each with how many of the networks found it."""
+    found = Counter(nb.item.id for net in networks for nb in net.neighbours[n])
+    return [(net, [(nb, found[nb.item.id]) for nb in net.neighbours[n]]) for net in networks]
+
+
+def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None) -> int:
+    """Write every page and asset of the site under `root` (an empty folder); return the page count."""
+    env = _environment()
+    pages = 0
+
+    def write(rel: str, text: str) -> None:
+        nonlocal pages
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise with_filename(exc, path) from None
+        if rel.endswith(".html"):
+            pages += 1
+            if on_page:
+                on_page()
+
+    common = {"site": model, "root": ""}
+    write("index.html", env.get_template("index.html").render(**common, page="index"))
+    write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
+    write("images.html", env.get_template("images.html").render(**common, page="images"))
+    compare = env.get_template("compare.html")
+    for n, item in enumerate(model.items):
+        write(
+            item.page,
+            compare.render(site=model, root="../", page="compare", item=item, rows=compare_rows(model.networks, n)),
+        )
+
+    if model.experiment is not None:
+        write(
+            "experiments/index.html",
+            env.get_template("experiment.html").render(site=model, root="../", page="experiment", ex=model.experiment),
+        )
+        write("experiments/metrics.json", json.dumps(model.experiment.metrics, indent=2, sort_keys=True) + "\n")
+        write("experiments/metrics.csv", metrics_csv(model.experiment))
+    for rel, text in sorted(explorer_files(model).items()):
+        write(rel, text)
+    write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
+    shutil.copytree(static_dir(), root / "static")
+    for rel, source in sorted(model.extra_files.items()):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / rel)
+    (root / ".nojekyll").write_text("")
+    return pages
