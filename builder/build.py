@@ -1,7 +1,8 @@
-"""`vsis build`: collection -> images -> features -> neighbours -> site, in that order.
+"""`vsis build`: collection -> inputs -> features -> neighbours -> experiment -> site, in that order.
 
-The one place that knows the order of the stages; each stage lives in its own module and knows nothing of
-the ones after it.
+The one place that knows the order of the stages (`_build`); each stage is a package that knows nothing of
+the ones after it (import-linter keeps it so), and each stage function takes its inputs and returns its
+outputs. What is here besides: turning the config into the stages' arguments, the manifest, the locks.
 """
 
 from __future__ import annotations
@@ -10,33 +11,29 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from builder import __version__
 from builder.cache import BlobStore, HashCache, remove_litter
-from builder.collect.collection import Item, file_hash, scan
+from builder.collect.collection import Collection, Item, file_hash, scan
 from builder.config import BuildConfig
 from builder.errors import VsisError
-from builder.experiment.run import (
-    ExperimentLayout,
-    ExperimentResult,
-    choose_originals,
-    collection_measures,
-    run_network,
-)
-from builder.features.extract import NetworkRunner, load_matrix, make_runner
+from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
+from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import get as get_network
+from builder.features.stage import Extraction, extract
+from builder.features.stage import runs as network_runs
 from builder.inputs.images import DecodeLimits, jpeg_problem
-from builder.inputs.perturb import Profile, copy_key, get_profile
-from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
+from builder.inputs.perturb import Profile, get_profile
 from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
 from builder.progress import QuietReporter, Reporter
-from builder.search.neighbours import AnnoySettings, NeighbourSearch, recall_against
+from builder.search.neighbours import AnnoySettings, NeighbourSearch
 from builder.search.results import NetworkResult
+from builder.search.stage import find_neighbours
 from builder.site.pages import site_model
 from builder.site.publish import publish
 
@@ -80,7 +77,6 @@ def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str
             get_network(name),
             config.cache_dir,
             config.weights.get(name),
-            None,
             config.batch_size,
             config.backend,
             config.precision,
@@ -91,105 +87,56 @@ def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str
     }
 
 
-def extract_features(
+def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
+    """The collection, with content hashes remembered by file size, modification time and inode."""
+    hashes = HashCache(config.cache_dir / "hashes.json", file_hash)
+    with reporter.task("scanning", None) as task:
+        collection = scan(
+            config.collection,
+            config.metadata,
+            config.metadata_key,
+            on_progress=lambda n, total: task.advance(),
+            warn=reporter.warn,
+            hash_file=hashes,
+            exclude=(config.out, config.cache_dir),
+            follow_external_links=config.follow_external_links,
+        )
+    hashes.save()
+    return collection
+
+
+def _extract(
     items: list[Item],
+    profiles: list[Profile],
+    runners: dict[str, NetworkRunner],
     config: BuildConfig,
     reporter: Reporter,
-    runners: dict[str, NetworkRunner],
-    copies_of: dict[str, list[Profile]],
-    skipped: list[tuple[str, str]],
-) -> list[Item]:
-    """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
-    originals in `copies_of`, by item id) and feed each to every network that lacks its features.
-    Returns the items that are usable; bad files are reported, added to `skipped` and left out."""
-    thumbs = _thumb_store(config, reporter.warn)
-
-    def variant(key: str, profile: Profile | None) -> VariantTask | None:
-        inputs = tuple((name, r.spec.preprocess) for name, r in runners.items() if r.needs(key))
-        need_thumb = not thumbs.has(key)
-        if not inputs and not need_thumb:
-            return None
-        return VariantTask(key, profile, config.thumb_size if need_thumb else None, inputs)
-
-    tasks = []
-    for item in items:
-        wanted = [(item.content_hash, None)] + [(copy_key(item.content_hash, p), p) for p in copies_of.get(item.id, [])]
-        variants = tuple(v for v in (variant(key, p) for key, p in wanted) if v is not None)
-        if variants:
-            tasks.append(FileTask(item, variants))
-    bad: set[str] = set()
-    limits = decode_limits(config)
-    with ExitStack() as stack:
-        decoding = stack.enter_context(reporter.task("decoding", len(tasks)))
-        for name, runner in runners.items():
-            todo = len({v.key for t in tasks for v in t.variants if any(n == name for n, _ in v.inputs)})
-            runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo)).advance
-        for prepared in ordered_map(lambda t: prepare(t, limits), tasks, config.workers):
-            item = prepared.item
-            if prepared.error is not None:
-                bad.add(item.id)
-                skipped.append((item.relpath, prepared.error))
-                reporter.warn(f"{item.path}: {prepared.error}; skipped")
-            for v in prepared.variants:
-                if v.thumb is not None:
-                    thumbs.put(v.key, v.thumb)
-                for name, array in v.inputs.items():
-                    runners[name].submit(v.key, array)
-            decoding.advance()
-        for runner in runners.values():
-            runner.flush()
-    return [i for i in items if i.id not in bad]
-
-
-def find_neighbours(
-    items: list[Item], runners: dict[str, NetworkRunner], config: BuildConfig, reporter: Reporter, n_keys: int
-) -> list[NetworkResult]:
-    """Neighbours on the plain collection. n_keys: the distinct images (originals and copies) whose
-    features this build needed, to report how many came from the cache."""
-    search = _search(config, reporter)
-    hashes = [i.content_hash for i in items]
-    results = []
-    with reporter.task("indexing", len(runners)) as task:
-        for name, runner in runners.items():
-            x = load_matrix(runner.store, hashes, runner.spec.dim)
-            approx = search.annoy(x, config.k)
-            exact = search.exact(x, config.k)
-            stats = runner.stats
-            results.append(
-                NetworkResult(
-                    name=name,
-                    neighbours=approx,
-                    annoy_recall=recall_against(approx, exact),
-                    extracted=stats.extracted,
-                    cached=n_keys - stats.extracted,
-                    images_per_second=stats.per_second,
-                    precision=runner.precision,
-                )
-            )
-            task.advance()
-    return results
-
-
-def run_experiment(
-    layout: ExperimentLayout,
-    items: list[Item],
-    runners: dict[str, NetworkRunner],
-    results: list[NetworkResult],
-    config: BuildConfig,
-    reporter: Reporter,
-) -> ExperimentResult:
-    search = _search(config, reporter)
-    ks = list(config.experiment_ks)
-    networks = []
-    with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runners)) as task:
-        for name, runner in runners.items():
-            x = load_matrix(runner.store, layout.keys, runner.spec.dim)
-            networks.append(run_network(name, x, layout, ks, search))
-            task.advance()
-    plain = {r.name: r.neighbours.indices for r in results}
-    agreement_k = min(config.k, *(nb.shape[1] for nb in plain.values()))
-    category, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
-    return ExperimentResult(layout, ks, networks, category, agreement, agreement_k)
+) -> tuple[Extraction, list[Item]]:
+    """The features of every image and of the perturbed copies of the experiment's originals, and those
+    originals. They are chosen before decoding, so that each file is decoded once; one whose file turns out
+    bad is replaced by the next in line, whose copies are made in a second pass."""
+    run = partial(
+        extract,
+        runners=runners,
+        thumbs=_thumb_store(config, reporter.warn),
+        thumb_size=config.thumb_size,
+        limits=decode_limits(config),
+        workers=config.workers,
+        reporter=reporter,
+    )
+    cap, seed = config.experiment_originals, config.experiment_seed
+    chosen = {i.id for i in choose_originals(items, cap, seed)} if profiles else set()
+    extraction = run(items, {i: profiles for i in chosen})
+    if len(extraction.usable) < 2:
+        raise VsisError(
+            f"{config.collection}: {len(extraction.usable)} usable image(s); at least 2 are needed for neighbours"
+        )
+    originals = choose_originals(extraction.usable, cap, seed) if profiles else []
+    replacements = [i for i in originals if i.id not in chosen]
+    if replacements:
+        again = run(replacements, {i.id: profiles for i in replacements})
+        extraction = Extraction(extraction.usable, extraction.skipped + again.skipped)
+    return extraction, originals
 
 
 def _package_version(name: str) -> str:
@@ -242,65 +189,28 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
 
 
 def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
+    """The stages in order: collection -> inputs and features -> neighbours -> experiment -> site."""
     started = time.perf_counter()
-    hashes = HashCache(config.cache_dir / "hashes.json", file_hash)
-    with reporter.task("scanning", None) as task:
-        collection = scan(
-            config.collection,
-            config.metadata,
-            config.metadata_key,
-            on_progress=lambda n, total: task.advance(),
-            warn=reporter.warn,
-            hash_file=hashes,
-            exclude=(config.out, config.cache_dir),
-            follow_external_links=config.follow_external_links,
-        )
-    hashes.save()
+    collection = _collect(config, reporter)
     profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
     runners = make_runners(config, reporter.warn)
-    cap, seed = config.experiment_originals, config.experiment_seed
-    chosen = choose_originals(collection.items, cap, seed) if profiles else []
-    items = extract_features(
-        collection.items, config, reporter, runners, {i.id: profiles for i in chosen}, collection.skipped
-    )
-    if len(items) < 2:
-        raise VsisError(f"{config.collection}: {len(items)} usable image(s); at least 2 are needed for neighbours")
-    layout = None
-    if profiles:
-        originals = choose_originals(items, cap, seed)  # the next in line replace originals that failed
-        chosen_ids = {i.id for i in chosen}
-        replacements = [i for i in originals if i.id not in chosen_ids]
-        if replacements:
-            extract_features(
-                replacements, config, reporter, runners, {i.id: profiles for i in replacements}, collection.skipped
-            )
-        layout = ExperimentLayout(originals, profiles)
-    for name, runner in runners.items():
-        if runner.precision.fell_back:
-            reporter.warn(f"{name}: {runner.precision.reason}; running {runner.precision.used} instead")
-    keys = {i.content_hash for i in items} | set(layout.keys if layout else [])
-    results = find_neighbours(items, runners, config, reporter, len(keys))
-    experiment = run_experiment(layout, items, runners, results, config, reporter) if layout else None
+    extraction, originals = _extract(collection.items, profiles, runners, config, reporter)
+    items, skipped = extraction.usable, collection.skipped + extraction.skipped
+    runs = network_runs(runners, reporter)
+    layout = ExperimentLayout(originals, profiles) if profiles else None
+    n_keys = len({i.content_hash for i in items} | set(layout.keys if layout else []))
+    search = _search(config, reporter)
+    results = find_neighbours(items, runs, search, config.k, n_keys, reporter)
+    experiment = None
+    if layout is not None:
+        experiment = run_experiment(
+            layout, items, runs, results, search, list(config.experiment_ks), config.k, reporter
+        )
     model = site_model(
-        collection,
-        items,
-        results,
-        experiment,
-        config.title,
-        config.k,
-        config.weights,
-        _thumb_store(config).path,
-        manifest(config, len(items), results),
-    )
+        collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
+        config.title, config.k, config.weights, _thumb_store(config).path, manifest(config, len(items), results),
+    )  # fmt: skip
     with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)
-    return BuildResult(
-        out=config.out,
-        items=items,
-        pages=pages,
-        networks=results,
-        skipped=collection.skipped,
-        seconds=time.perf_counter() - started,
-        experiment=experiment,
-        warnings=list(reporter.warnings),
-    )
+    return BuildResult(config.out, items, pages, results, skipped, time.perf_counter() - started, experiment,
+                       list(reporter.warnings))  # fmt: skip

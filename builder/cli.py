@@ -6,7 +6,6 @@ import errno
 import functools
 import http.server
 import signal
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -299,7 +298,3 @@ def moma_sample(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def main() -> None:  # pragma: no cover
-    sys.exit(app())

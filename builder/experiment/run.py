@@ -22,8 +22,12 @@ from builder.experiment.metrics import (
     profile_recovery,
     recovery,
 )
+from builder.features.extract import load_matrix
+from builder.features.stage import NetworkRun
 from builder.inputs.perturb import Profile, copy_key
+from builder.progress import Reporter
 from builder.search.neighbours import Neighbours, NeighbourSearch
+from builder.search.results import NetworkResult
 
 # The network every other is compared against: features without any learning.
 BASELINE = "pixels"
@@ -133,3 +137,25 @@ def collection_measures(
                 if value is not None:
                     cat[(name, k)] = value
     return cat, agreement_matrix(plain, agreement_k)
+
+
+def run_experiment(
+    layout: ExperimentLayout,
+    items: list[Item],
+    runs: dict[str, NetworkRun],
+    results: list[NetworkResult],
+    search: NeighbourSearch,
+    ks: list[int],
+    k: int,
+    reporter: Reporter,
+) -> ExperimentResult:
+    """The experiment for every network, and the measures of the plain collection beside it."""
+    networks = []
+    with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runs)) as task:
+        for name, run in runs.items():
+            networks.append(run_network(name, load_matrix(run.store, layout.keys, run.spec.dim), layout, ks, search))
+            task.advance()
+    plain = {r.name: r.neighbours.indices for r in results}
+    agreement_k = min(k, *(nb.shape[1] for nb in plain.values()))
+    category, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
+    return ExperimentResult(layout, ks, networks, category, agreement, agreement_k)

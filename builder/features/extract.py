@@ -34,7 +34,6 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 @dataclass
 class ExtractStats:
     extracted: int = 0
-    cached: int = 0
     seconds: float = 0.0
 
     @property
@@ -123,21 +122,20 @@ def make_runner(
     spec: NetworkSpec,
     cache_dir: Path,
     weights_file: Path | None,
-    device: str | None,
     batch_size: int,
     backend: str = "torch",
     precision: str = "fp32",
     decode_key: str = "",
     on_bad: Callable[[str], None] | None = None,
 ) -> NetworkRunner:
-    """device None: the best one here (device.py), found when the network is first needed (or at once for
+    """The network runs on the best device here (device.py), found when it is first needed (or at once for
     bf16, whose plan depends on it). decode_key: how the images were decoded (images.DecodeLimits.key), part
     of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs.
     on_bad: told of each damaged cache entry, which is extracted again."""
     check_precision(backend, precision)
 
     def here() -> str:
-        return device or ("cpu" if spec.direct is not None else best_device())
+        return "cpu" if spec.direct is not None else best_device()
 
     def store_for(used: str) -> FeatureStore:
         key = feature_key(spec, weights_file, used)

@@ -108,6 +108,7 @@ class SiteModel:
     categories: list[str]
     skipped: list[tuple[str, str]]
     manifest: dict[str, object]
+    unmatched_metadata: int = 0  # metadata records that matched no image
     extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
     datasets: list[Dataset] = field(default_factory=list)
     experiment: ExperimentPage | None = None

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from builder.collect.collection import Collection, Item
+from builder.collect.collection import Item
 from builder.experiment.metrics import ideal
 from builder.experiment.run import BASELINE, ExperimentResult
 from builder.features.networks import get as get_network
@@ -146,8 +146,10 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
 
 
 def site_model(
-    collection: Collection,
+    collection_name: str,
     items: list[Item],
+    skipped: list[tuple[str, str]],
+    unmatched_metadata: int,
     results: list[NetworkResult],
     experiment: ExperimentResult | None,
     title: str,
@@ -207,12 +209,13 @@ def site_model(
         )
         experiment_model = experiment_page(experiment, originals, copies)
     return SiteModel(
-        title=title or f"Visually similar images: {collection.root.resolve().name}",
+        title=title or f"Visually similar images: {collection_name}",
         items=pages,
         networks=networks,
         k=min(k, max(0, len(items) - 1)),
         categories=sorted({i.category for i in items if i.category}),
-        skipped=sorted(collection.skipped),
+        skipped=sorted(skipped),
+        unmatched_metadata=unmatched_metadata,
         manifest=manifest,
         extra_files=extra_files,
         datasets=datasets,
