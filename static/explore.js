@@ -91,10 +91,10 @@
   }
   function itemAt(items, n) {
     var it = { n: n };
-    ["id", "title", "artist", "date", "medium", "dimensions", "category"].forEach(function (f) { it[f] = items[f][n]; });
+    index.fields.forEach(function (f) { it[f] = items[f][n]; });
     it.profile = items.profile[n] || "";
-    it.page = "compare/" + (items.page[n] || it.id) + ".html";  // a copy opens its original's page
-    it.thumb = "thumbs/" + it.id + ".jpg";
+    it.page = index.paths.page.replace("{id}", items.page[n] || it.id);  // a copy opens its original's page
+    it.thumb = index.paths.thumb.replace("{id}", it.id);
     return it;
   }
   function queryCount(v) { return v.items.queries ? v.items.queries.length : v.items.id.length; }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from builder.site.model import Dataset, SiteModel
+from builder.site.model import PAGE_PATH, THUMB_PATH, Dataset, SiteModel
 
 ITEM_FIELDS = ("id", "title", "artist", "date", "medium", "dimensions", "category")
 
@@ -68,7 +68,13 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
     """Site path -> text of every explorer data file."""
     files: dict[str, str] = {}
     datasets: list[dict[str, object]] = []
-    index = {"k": model.k, "datasets": datasets}
+    # the explorer takes the item fields and the page patterns from here, not from a copy of its own
+    index = {
+        "k": model.k,
+        "fields": list(ITEM_FIELDS),
+        "paths": {"page": PAGE_PATH, "thumb": THUMB_PATH},
+        "datasets": datasets,
+    }
     for ds in model.datasets:
         files[items_file(ds)] = _shard(items_file(ds), items_payload(ds))
         networks = []

@@ -13,6 +13,11 @@ from builder.experiment.metrics import MeanStd
 from builder.inputs.perturb import Profile
 from builder.site.charts import LineChart
 
+# Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
+# from data/index.js).
+PAGE_PATH = "compare/{id}.html"
+THUMB_PATH = "thumbs/{id}.jpg"
+
 
 @dataclass
 class PageItem:
@@ -33,7 +38,7 @@ class PageItem:
 
     @property
     def page(self) -> str:
-        return f"compare/{self.page_id or self.id}.html"
+        return PAGE_PATH.format(id=self.page_id or self.id)
 
 
 @dataclass

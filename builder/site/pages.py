@@ -19,7 +19,16 @@ from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
 from builder.search.results import NetworkResult
 from builder.site.charts import line_chart
-from builder.site.model import Dataset, ExperimentPage, PageItem, PageNeighbour, PageNetwork, RecoveryRow, SiteModel
+from builder.site.model import (
+    THUMB_PATH,
+    Dataset,
+    ExperimentPage,
+    PageItem,
+    PageNeighbour,
+    PageNetwork,
+    RecoveryRow,
+    SiteModel,
+)
 
 EXAMPLES = 4  # originals shown with their copies on the experiment page
 
@@ -43,7 +52,7 @@ def page_item(item: Item, item_id: str | None = None, title: str | None = None) 
         category=item.category or "",
         relpath=item.relpath,
         extra=sorted(item.extra.items()),
-        thumb=f"thumbs/{item_id}.jpg",
+        thumb=THUMB_PATH.format(id=item_id),
         page_id=item.id,
     )
 
@@ -186,7 +195,7 @@ def site_model(
         originals = [page_item(i) for i in layout.originals]
         copies = [page_item(i, copy_id(i.id, p), f"{i.title} ({p.label})") for p, i in layout.copies]
         for p, i in layout.copies:
-            extra_files[f"thumbs/{copy_id(i.id, p)}.jpg"] = thumb_path(copy_key(i.content_hash, p))
+            extra_files[THUMB_PATH.format(id=copy_id(i.id, p))] = thumb_path(copy_key(i.content_hash, p))
         ex_items = originals + copies
         m = layout.m
         copy_rows = np.arange(m, layout.size)
