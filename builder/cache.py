@@ -2,31 +2,52 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path in the target's folder to write the file at, renamed over the target when the block
+    ends without an error, and removed when it does not: a kill leaves at most a hidden .tmp file (which a
+    build holding the cache's lock removes: remove_litter)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        yield tmp
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise with_filename(exc, path) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over the target."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def sha256_of(stream: BinaryIO) -> str:
+    """The sha256 of everything left to read in `stream`, read in 4 MB chunks."""
+    h = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 22), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def with_filename(exc: OSError, path: Path) -> OSError:

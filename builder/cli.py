@@ -73,7 +73,9 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:
-    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
+    from builder.config import names
+
+    return names(text) if text else None
 
 
 def _numbers(text: str | None, flag: str) -> tuple[int, ...] | None:

@@ -148,6 +148,11 @@ _TABLES = {
 }
 
 
+def names(text: str) -> tuple[str, ...]:
+    """A comma-separated list ('a, b,c') as names, blanks dropped: the one reader of such lists."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
     if kind == "path":
         if not isinstance(value, str):
@@ -177,7 +182,7 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
         return tuple(sorted(set(value)))
     if kind == "list":
         if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+            value = list(names(value))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"'{key}' must be a list of names, got {value!r}")
         return tuple(value)

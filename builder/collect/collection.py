@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from builder.cache import sha256_of
 from builder.errors import MetadataError, VsisError
 from builder.ownership import owned_by_vsis
 from builder.textfiles import parse_json, read_text
@@ -113,11 +114,8 @@ def _suffixed(slug: str, rel: str, digits: int) -> str:
 
 def file_hash(path: Path) -> str:
     """sha256 of the file's bytes: the key of every cache entry derived from this image."""
-    h = hashlib.sha256()
     with open_regular(path) as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return sha256_of(fh)
 
 
 def find_images(

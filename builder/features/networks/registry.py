@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from builder.cache import sha256_of
 from builder.errors import ConfigError
 
 
@@ -66,11 +67,8 @@ class NetworkSpec:
 
 
 def file_fingerprint(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return f"file:{h.hexdigest()}"
+        return f"file:{sha256_of(fh)}"
 
 
 _REGISTRY: dict[str, NetworkSpec] = {}

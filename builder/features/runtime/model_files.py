@@ -8,11 +8,10 @@ once per configuration.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
+from builder.cache import atomic_path
 from builder.errors import ConfigError
 from builder.features.networks.registry import NetworkSpec
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
@@ -50,24 +49,16 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
         raise ConfigError(f"{spec.name}: not a torch network, nothing to export")
     module = spec.build_module(weights_file).eval()
     dummy = torch.zeros((1, *spec.preprocess.input_shape), dtype=torch.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on constant folding and deprecations
-            torch.onnx.export(
-                module,
-                (dummy,),
-                tmp,
-                dynamo=False,
-                opset_version=OPSET,
-                input_names=["input"],
-                output_names=["features"],
-                dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on constant folding and deprecations
+        torch.onnx.export(
+            module,
+            (dummy,),
+            str(tmp),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["features"],
+            dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+        )
     return path

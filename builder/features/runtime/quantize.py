@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.cache import atomic_write
 from builder.features.runtime.cpu import CpuFeatures
 
 CALIBRATION_INPUTS = 64
@@ -150,10 +151,7 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: Cpu
         "kept_in_fp32": kept,
         "check": asdict(check),
     }
-    fd, tmp_note = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(note, indent=2) + "\n")
-    os.replace(tmp_note, check_path(out))
+    atomic_write(check_path(out), (json.dumps(note, indent=2) + "\n").encode())
     return check
 
 
