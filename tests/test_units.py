@@ -1,0 +1,242 @@
+"""Unit tests for modules that only whole builds covered before: page models, the explorer's data, publishing,
+chart geometry, the input pipeline and the caches. Each builds its inputs by hand and checks the result."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from builder.cache import BlobStore, FeatureStore, atomic_path, atomic_write, sha256_of
+from builder.collect.collection import Item
+from builder.errors import VsisError
+from builder.features.runtime.backends import PrecisionPlan
+from builder.inputs.images import DecodeLimits
+from builder.inputs.perturb import get_profile
+from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
+from builder.search.neighbours import Neighbours
+from builder.search.results import NetworkResult
+from builder.site.charts import line_chart
+from builder.site.explorer_data import explorer_files, json_for_script
+from builder.site.model import SiteModel
+from builder.site.pages import page_item, safe_url, site_model
+from builder.site.publish import MARKER, fingerprint, publish
+
+from .conftest import drawing
+
+
+def item(n: int, tmp_path: Path, **fields: str) -> Item:
+    path = tmp_path / f"img{n}.png"
+    drawing(n, size=64).save(path)
+    return Item(
+        id=f"img{n}",
+        path=path,
+        relpath=path.name,
+        category=fields.pop("category", None),
+        content_hash=f"{n:064x}",
+        title=fields.pop("title", f"Image {n}"),
+        **fields,
+    )
+
+
+def result(name: str, indices: list[list[int]], scores: list[list[float]]) -> NetworkResult:
+    return NetworkResult(
+        name,
+        Neighbours(np.array(indices), np.array(scores, dtype=np.float32)),
+        1.0,
+        0,
+        3,
+        0.0,
+        PrecisionPlan("fp32", "fp32"),
+    )
+
+
+def small_model(tmp_path: Path, title: str = "") -> SiteModel:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    items = [item(n, tmp_path, artist="Ann" if n == 0 else "") for n in range(3)]
+    thumbs = {i.content_hash: tmp_path / f"{i.id}.jpg" for i in items}
+    for i in items:
+        Image.new("RGB", (8, 8)).save(thumbs[i.content_hash])
+    results = [result("pixels", [[1], [0], [0]], [[0.9], [0.9], [0.5]])]
+    return site_model(
+        "collection",
+        items,
+        [("bad.png", "empty file")],
+        2,
+        results,
+        None,
+        title,
+        1,
+        {},
+        thumbs.__getitem__,
+        {"vsis": "test"},
+    )
+
+
+# Page models.
+
+
+def test_only_http_urls_become_links() -> None:
+    assert safe_url(" https://example.org/a ") == "https://example.org/a"
+    assert safe_url("javascript:alert(1)") == safe_url("ftp://x/y") == safe_url("https://") == ""
+
+
+def test_a_page_item_carries_its_metadata_and_its_pages(tmp_path: Path) -> None:
+    page = page_item(item(1, tmp_path, url="javascript:x", category="cats", title="T"))
+    assert (page.id, page.title, page.url, page.category) == ("img1", "T", "", "cats")
+    assert page.page == "compare/img1.html" and page.thumb == "thumbs/img1.jpg"
+    copy = page_item(item(2, tmp_path), "img2--m1", "T (b/w)")
+    assert (copy.id, copy.thumb) == ("img2--m1", "thumbs/img2--m1.jpg")
+    assert copy.page == "compare/img2.html"  # a perturbed copy opens its original's page
+
+
+def test_the_site_model_holds_what_the_pages_show(tmp_path: Path) -> None:
+    model = small_model(tmp_path)
+    assert model.title == "Visually similar images: collection" and model.k == 1
+    assert model.skipped == [("bad.png", "empty file")] and model.unmatched_metadata == 2
+    (net,) = model.networks
+    assert [[(nb.item.id, nb.score) for nb in row] for row in net.neighbours] == [
+        [("img1", pytest.approx(0.9))],
+        [("img0", pytest.approx(0.9))],
+        [("img0", pytest.approx(0.5))],
+    ]
+    assert set(model.extra_files) == {"thumbs/img0.jpg", "thumbs/img1.jpg", "thumbs/img2.jpg"}
+    assert small_model(tmp_path, "Mine").title == "Mine"
+
+
+# The explorer's data.
+
+
+def test_explorer_data_is_sharded_and_says_its_fields_and_paths(tmp_path: Path) -> None:
+    files = explorer_files(small_model(tmp_path))
+    assert sorted(files) == ["data/collection/items.js", "data/collection/pixels.js", "data/index.js"]
+    index = json.loads(files["data/index.js"].removeprefix("window.VSIS_INDEX = ").rstrip(";\n"))
+    assert index["fields"][0] == "id" and index["paths"] == {"page": "compare/{id}.html", "thumb": "thumbs/{id}.jpg"}
+    assert (
+        index["datasets"][0]["size"] == 3 and index["datasets"][0]["networks"][0]["file"] == "data/collection/pixels.js"
+    )
+    shard = files["data/collection/pixels.js"]
+    payload = json.loads(shard[shard.index(",") + 1 : -3])
+    assert payload == {"k": 1, "i": [1, 0, 0], "s": [900, 900, 500]}
+
+
+def test_json_for_a_script_cannot_close_it() -> None:
+    text = json_for_script({"t": "</script><script>alert(1)</script> & co"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"t": "</script><script>alert(1)</script> & co"}
+
+
+# Publishing.
+
+
+def test_publish_swaps_in_a_complete_site_and_skips_an_identical_one(tmp_path: Path) -> None:
+    model = small_model(tmp_path / "in")
+    out = tmp_path / "site"
+    pages = publish(model, out)
+    assert pages == 3 + 3 and (out / MARKER).is_file() and (out / "index.html").is_file()
+    stamp = (out / "index.html").stat().st_mtime_ns
+    assert publish(model, out) == pages and (out / "index.html").stat().st_mtime_ns == stamp  # nothing rendered
+    assert fingerprint(model) != fingerprint(small_model(tmp_path / "in", "Another title"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "site"]  # no staging or backup left
+
+
+def test_publish_never_replaces_a_folder_that_is_not_a_vsis_site(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "thesis.tex").write_text("mine")
+    with pytest.raises(VsisError, match="is not a site vsis built"):
+        publish(small_model(tmp_path / "in"), tmp_path / "site")
+    assert (tmp_path / "site" / "thesis.tex").read_text() == "mine"
+
+
+# Chart geometry.
+
+
+def test_a_line_chart_maps_values_into_its_plot_area() -> None:
+    chart = line_chart("F1", [1, 3, 5], {"a": [0.0, 0.5, 1.0]}, [1.0, 1.0, 1.0], width=420, height=260)
+    ideal, a = chart.series
+    assert ideal.dashed and ideal.label == "ideal" and not a.dashed
+    xs = [x for x, _, _ in a.markers]
+    ys = [y for _, y, _ in a.markers]
+    assert xs == [chart.left, (chart.left + chart.right) / 2, chart.right]
+    assert ys == [chart.bottom, (chart.top + chart.bottom) / 2, chart.top]
+    assert a.markers[1][2] == "a, k = 3: 0.500"
+    clipped = line_chart("x", [1], {"b": [1.7]}, [1.0]).series[1].markers[0]
+    assert clipped[1] == pytest.approx(line_chart("x", [1], {"b": [1.0]}, [1.0]).series[1].markers[0][1])
+
+
+# The input pipeline.
+
+
+def test_prepare_makes_every_variant_and_reports_a_bad_file(tmp_path: Path) -> None:
+    good = item(5, tmp_path)
+    profile = get_profile("m1")
+    task = FileTask(
+        good,
+        (
+            VariantTask("k0", None, 32, (("size", lambda im: np.array(im.size)),)),
+            VariantTask("k1", profile, None, (("size", lambda im: np.array(im.size)),)),
+        ),
+    )
+    done = prepare(task, DecodeLimits())
+    assert done.error is None and [v.key for v in done.variants] == ["k0", "k1"]
+    assert done.variants[0].thumb is not None and done.variants[0].thumb[:2] == b"\xff\xd8"
+    assert done.variants[1].thumb is None and list(done.variants[1].inputs["size"]) == [64, 64]
+    (tmp_path / "img5.png").write_bytes(b"")
+    assert prepare(task, DecodeLimits()).error == "empty file (0 bytes)"
+
+
+def test_ordered_map_keeps_order_and_bounds_what_is_in_flight() -> None:
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def slow(n: int) -> int:
+        with lock:
+            started.append(n)
+        time.sleep(0.01 * (5 - n % 5))
+        return n * n
+
+    results = []
+    for n, value in enumerate(ordered_map(slow, range(20), workers=2, lookahead=3)):
+        results.append(value)
+        assert len(started) <= n + 1 + 3  # never more than `lookahead` ahead of what was taken
+    assert results == [n * n for n in range(20)]
+    assert list(ordered_map(slow, range(4), workers=0)) == [0, 1, 4, 9]
+
+
+# The caches.
+
+
+def test_atomic_writes_leave_nothing_half_written(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "entry.bin"
+    atomic_write(target, b"one")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert target.read_bytes() == b"one" and [p.name for p in target.parent.iterdir()] == ["entry.bin"]
+
+
+def test_feature_and_blob_stores_vet_what_they_read(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    store = FeatureStore(tmp_path, "net", dim=4, on_bad=warnings.append)
+    store.put("ab" * 32, np.array([1, 0, 0, 0], dtype=np.float32))
+    store.put("cd" * 32, np.array([1, 1, 0, 0], dtype=np.float32))  # not unit length
+    assert store.valid("ab" * 32) and not store.valid("cd" * 32) and not store.has("cd" * 32)
+    assert not store.valid("ef" * 32) and len(warnings) == 1
+    blobs = BlobStore(tmp_path / "b", ".bin", lambda data: "" if data == b"ok" else "not ok", warnings.append)
+    blobs.put("k1", b"ok")
+    blobs.put("k2", b"no")
+    assert blobs.has("k1") and not blobs.has("k2") and "not ok" in warnings[-1]
+
+
+def test_sha256_of_reads_the_whole_stream(tmp_path: Path) -> None:
+    import hashlib
+
+    data = bytes(range(256)) * 40_000  # more than one 4 MB chunk
+    (tmp_path / "f").write_bytes(data)
+    with (tmp_path / "f").open("rb") as fh:
+        assert sha256_of(fh) == hashlib.sha256(data).hexdigest()
