@@ -42,13 +42,13 @@ class BuildConfig:
     title: str = ""
     thumb_size: int = 256
     batch_size: int = 16
-    backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (builder/backends.py)
+    backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py)
     precision: str = "fp32"  # bf16 (torch) and int8 (onnx) trade a little fidelity for speed
     workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
     max_pixels: int = 64_000_000
-    jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (builder/images.py)
+    jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (inputs/images.py)
     max_aspect: float = 50.0  # longer side / shorter side above which an image is refused
-    follow_external_links: bool = False  # symbolic links leading outside the collection (collection.py)
+    follow_external_links: bool = False  # symbolic links leading outside the collection (collect/collection.py)
     # the perturbation-recovery experiment
     experiment: bool = True
     experiment_originals: int = 1000

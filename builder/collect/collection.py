@@ -1,6 +1,6 @@
 """The collection: which images there are, their stable ids, categories and metadata.
 
-Nothing here decodes an image; that is `images.py`. An item's id is derived from its path relative to
+Nothing here decodes an image; that is `inputs/images.py`. An item's id is derived from its path relative to
 the collection root, so it stays the same from build to build and is safe in a URL.
 """
 

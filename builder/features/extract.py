@@ -1,6 +1,6 @@
 """Feature extraction: preprocessed images in batches through a network, L2-normalised, cached.
 
-A `NetworkRunner` is fed preprocessed inputs one at a time (prepare.py decodes each file once for all
+A `NetworkRunner` is fed preprocessed inputs one at a time (inputs/prepare.py decodes each file once for all
 networks), runs full batches as they fill, and writes every vector to the `FeatureStore` as soon as it exists, so an
 interrupted build loses at most one batch. The network is loaded only when the first inputs are in hand (a
 build with nothing to extract loads nothing), and those inputs calibrate an int8 model that is not cached yet.

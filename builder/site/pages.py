@@ -1,4 +1,4 @@
-"""Page models: the pipeline's results turned into what the pages show (site.py renders them).
+"""Page models: the pipeline's results turned into what the pages show (render.py renders them).
 
 All numbers the pages show are decided here, from the results; nothing is recomputed in templates or
 in the browser.

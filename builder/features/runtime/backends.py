@@ -2,9 +2,9 @@
 
 In fp32 both backends give the same features (equal within float rounding), so the feature cache does not
 depend on the backend. Reduced precision changes the features a little, so each precision has features of
-its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (builder/cpu.py).
+its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (cpu.py).
 bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static quantization, checked against
-fp32, builder/quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the features
+fp32, quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the features
 (network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
 
 A reduced precision is a request: `plan_precision` says what a network really runs in, fp32 where the

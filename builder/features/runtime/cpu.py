@@ -7,7 +7,7 @@ Two facts, both measured on x86-64 (the README's Performance section has the fig
   which adds pairs of products in 16 bits and saturates: efficientnet_lite0's int8 features came out 0.20
   cosine distance from fp32 on an AVX2 CPU (0.015 with VNNI). So int8 features depend on the CPU's class,
   which is part of their cache key (`int8_kernel`), and every int8 model is checked against fp32 before it
-  is used (builder/quantize.py).
+  is used (quantize.py).
 - bf16: without AVX512_BF16 or AMX, PyTorch emulates bf16 arithmetic and runs slower than fp32.
 
 On other architectures the flags are unknown here: int8 still meets its check, bf16 is taken at its word.

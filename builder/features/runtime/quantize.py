@@ -6,7 +6,7 @@ cached, and the int8 features in the cache belong to it: extract.make_runner dro
 is gone, because a model calibrated anew would not reproduce them exactly.
 
 Weights are quantized per channel (int8), activations per tensor (uint8), in QDQ form, which ONNX Runtime
-fuses into integer kernels. How faithful those kernels are depends on the CPU (builder/cpu.py): without VNNI
+fuses into integer kernels. How faithful those kernels are depends on the CPU (cpu.py): without VNNI
 they add products in 16 bits, which saturate where activations are large. On efficientnet_lite0 the loss is in
 the first layers (quantized alone, the stem convolution moved the features by 0.24 cosine distance, the next
 depthwise convolution by 0.08, no layer after the fourth by more than 0.003), so on such a CPU the first
@@ -14,7 +14,7 @@ depthwise convolution by 0.08, no layer after the fourth by more than 0.003), so
 with every layer in int8, 0.08 with 7-bit weights, 0.009 with uint8 weights but 6x slower than fp32; symmetric
 int8 activations 0.34). Whatever the recipe, every int8 model is run beside its fp32 model on the calibration
 inputs as soon as it is made (`check_int8`), and the figures are kept in the JSON note beside it; the build
-uses the int8 model only where they are within `INT8_TOLERANCE`, and fp32 otherwise (builder/backends.py,
+uses the int8 model only where they are within `INT8_TOLERANCE`, and fp32 otherwise (backends.py,
 `plan_precision`). bench/extract.py measures speed and how many of the fp32 neighbours survive on a whole
 collection."""
 
