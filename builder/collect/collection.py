@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from builder.cache import sha256_of
+from builder.collect.sources import moma
 from builder.errors import MetadataError, VsisError
 from builder.ownership import owned_by_vsis
 from builder.textfiles import parse_json, read_text
@@ -29,7 +30,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 # Metadata fields with a fixed meaning; every other column is kept as an extra.
 STANDARD_FIELDS = ("title", "artist", "date", "medium", "dimensions", "url", "category")
 # Columns tried, in order, to join a metadata record onto an image, when no key is configured.
-JOIN_COLUMNS = ("file", "filename", "file_name", "path", "image", "id", "objectid")  # objectid: MoMA
+# ... then the columns that published collection data joins on (sources/: MoMA's ObjectID).
+JOIN_COLUMNS = ("file", "filename", "file_name", "path", "image", "id", *moma.JOIN_ALIASES)
 
 
 @dataclass
@@ -339,10 +341,9 @@ def scan(
         rec = next((by_key[k] for k in _lookup_keys(rel, ids[rel]) if k in by_key), {})
         if rec:
             used.add(id(rec))
-        # MoMA's records name the kind of work "Classification": the category where none is given
         category = (
             rec.get("category")
-            or rec.get("classification")
+            or next((rec[c] for c in moma.CATEGORY_ALIASES if rec.get(c)), None)
             or (PurePosixPath(rel).parent.name if has_folders and "/" in rel else None)
         )
         items.append(

@@ -44,6 +44,11 @@ def precision_recall_f1(c: np.ndarray, k: int, n_profiles: int) -> tuple[np.ndar
     return precision, recall, f1
 
 
+# The recovery metrics as (field, label), in the order of `precision_recall_f1` and `ideal`: every table,
+# chart and file names its columns from here.
+RECOVERY_METRICS = (("precision", "precision"), ("recall", "recall"), ("f1", "F1"))
+
+
 def ideal(k: int, n_profiles: int) -> tuple[float, float, float]:
     """The best any network can do at k: all min(k, P) slots filled with own copies."""
     best = min(k, n_profiles)

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from builder.collect.collection import Item
-from builder.experiment.metrics import ideal
+from builder.experiment.metrics import RECOVERY_METRICS, ideal
 from builder.experiment.run import BASELINE, ExperimentResult
 from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
@@ -94,11 +94,11 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
         for i in range(min(EXAMPLES, m))
     ]
     charts = []
-    for metric, index in (("precision", 0), ("recall", 1), ("F1", 2)):
-        values = {n.network: [getattr(r, metric.lower()).mean for r in n.recovery] for n in ex.networks}
+    for index, (field, label) in enumerate(RECOVERY_METRICS):
+        values = {n.network: [getattr(r, field).mean for r in n.recovery] for n in ex.networks}
         chart_ks = [r.k for r in ex.networks[0].recovery]
         charts.append(
-            line_chart(f"{metric} at k", chart_ks, values, [ideal(k, len(layout.profiles))[index] for k in chart_ks])
+            line_chart(f"{label} at k", chart_ks, values, [ideal(k, len(layout.profiles))[index] for k in chart_ks])
         )
     names = [n.network for n in ex.networks]
     metrics = {
@@ -112,7 +112,7 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
                 "k": r.k,
                 **{
                     f"{name}_{stat}": getattr(getattr(r, name), stat)
-                    for name in ("precision", "recall", "f1")
+                    for name, _ in RECOVERY_METRICS
                     for stat in ("mean", "std")
                 },
             }

@@ -18,6 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from builder.cache import with_filename
+from builder.experiment.metrics import RECOVERY_METRICS
 from builder.resources import static_dir, templates_dir
 from builder.site.explorer_data import explorer_files
 from builder.site.model import ExperimentPage, PageNeighbour, PageNetwork, SiteModel
@@ -31,12 +32,7 @@ def metrics_csv(ex: ExperimentPage) -> str:
         [
             "network",
             "k",
-            "precision_mean",
-            "precision_std",
-            "recall_mean",
-            "recall_std",
-            "f1_mean",
-            "f1_std",
+            *(f"{field}_{stat}" for field, _ in RECOVERY_METRICS for stat in ("mean", "std")),
             "originals",
             "profiles",
         ]
@@ -46,7 +42,7 @@ def metrics_csv(ex: ExperimentPage) -> str:
             [
                 r.network,
                 r.k,
-                *(f"{v:.6f}" for m in (r.precision, r.recall, r.f1) for v in (m.mean, m.std)),
+                *(f"{v:.6f}" for field, _ in RECOVERY_METRICS for v in (getattr(r, field).mean, getattr(r, field).std)),
                 ex.originals,
                 len(ex.profiles),
             ]

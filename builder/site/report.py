@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.table import Table
 
 from builder.errors import VsisError
+from builder.experiment.metrics import RECOVERY_METRICS
 
 
 def load_metrics(site_dir: Path) -> dict:
@@ -27,9 +28,7 @@ def metric_tables(metrics: dict) -> list[Table]:
     recovery = Table(
         "network",
         "k",
-        "precision",
-        "recall",
-        "F1",
+        *(label for _, label in RECOVERY_METRICS),
         title=f"Perturbation recovery: {metrics['originals']} originals x {n_profiles} profiles ({names}); "
         "mean ± std over the originals",
         title_justify="left",
@@ -38,7 +37,7 @@ def metric_tables(metrics: dict) -> list[Table]:
         recovery.add_row(
             r["network"],
             str(r["k"]),
-            *(f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}" for m in ("precision", "recall", "f1")),
+            *(f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}" for m, _ in RECOVERY_METRICS),
         )
     tables = [recovery]
 

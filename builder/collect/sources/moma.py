@@ -17,6 +17,11 @@ from pathlib import Path
 from builder.errors import MetadataError
 from builder.textfiles import parse_json, read_text
 
+# How the builder reads MoMA's records when given them directly (`--metadata Artworks.json`): each is joined
+# on its ObjectID (the image <ObjectID>.jpg), and its Classification is the category where none is given.
+JOIN_ALIASES = ("objectid",)
+CATEGORY_ALIASES = ("classification",)
+
 METADATA_FIELDS = ("file", "object_id", "title", "artist", "date", "medium", "dimensions", "category", "url")
 
 
