@@ -35,6 +35,12 @@ from .conftest import drawing, write_collection
 VSIS = str(Path(sys.executable).parent / "vsis")
 
 
+def build_command(images: Path, root: Path, *extra: str, networks: str = "pixels") -> list[str]:
+    """`vsis build` of `images` into root/site with root/cache, experiment off."""
+    return [VSIS, "build", str(images), "--networks", networks, "--no-experiment", "--k", "2",
+            "--out", str(root / "site"), "--cache-dir", str(root / "cache"), *extra]  # fmt: skip
+
+
 def pixels_config(images: Path, root: Path, **overrides):
     values = dict(
         collection=images, networks=("pixels",), k=3, experiment=False, out=root / "site", cache_dir=root / "cache"
@@ -68,20 +74,7 @@ def complete(site: Path, n_items: int) -> bool:
 def test_concurrent_builds_give_a_complete_site_or_a_clear_refusal(tmp_path: Path) -> None:
     images = tmp_path / "images"
     write_collection(images, {"a": 10, "b": 10})
-    args = [
-        VSIS,
-        "build",
-        str(images),
-        "--networks",
-        "pixels",
-        "--no-experiment",
-        "--k",
-        "3",
-        "--out",
-        str(tmp_path / "site"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    ]
+    args = build_command(images, tmp_path)
     subprocess.run(args, check=True, capture_output=True)  # a warm cache, as in the report
     for attempt in range(8):
         (tmp_path / "images" / "a" / f"new_{attempt}.png").parent.mkdir(exist_ok=True)
@@ -142,22 +135,7 @@ def test_fifos_devices_and_elongated_images_are_reported_and_never_hang(tmp_path
     Image.new("RGB", (1, 100_000), "white").save(images / "needle.png")
     Image.new("RGB", (20_000, 1), "white").save(images / "thread.png")
     done = subprocess.run(
-        [
-            VSIS,
-            "build",
-            str(images),
-            "--networks",
-            "pixels",
-            "--no-experiment",
-            "--k",
-            "2",
-            "--out",
-            str(tmp_path / "site"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--title",
-            "x",
-        ],
+        build_command(images, tmp_path, "--title", "x"),
         capture_output=True,
         text=True,
         timeout=120,
@@ -303,19 +281,7 @@ def test_deeply_nested_json_metadata_is_a_one_line_error(tmp_path: Path) -> None
     write_collection(tmp_path / "images", {"": 3})
     (tmp_path / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
     done = subprocess.run(
-        [
-            VSIS,
-            "build",
-            str(tmp_path / "images"),
-            "--metadata",
-            str(tmp_path / "meta.json"),
-            "--networks",
-            "pixels",
-            "--out",
-            str(tmp_path / "site"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
+        build_command(tmp_path / "images", tmp_path, "--metadata", str(tmp_path / "meta.json")),
         capture_output=True,
         text=True,
         timeout=60,
@@ -357,20 +323,7 @@ def test_litter_of_killed_builds_is_removed_from_the_cache(tmp_path: Path) -> No
 def test_sigterm_while_a_model_is_made_stops_the_child_and_leaves_nothing(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 4})
     models = tmp_path / "cache" / "models"
-    build_cmd = [
-        VSIS,
-        "build",
-        str(tmp_path / "images"),
-        "--networks",
-        "efficientnet_lite0",
-        "--no-experiment",
-        "--k",
-        "2",
-        "--out",
-        str(tmp_path / "site"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    ]
+    build_cmd = build_command(tmp_path / "images", tmp_path, networks="efficientnet_lite0")
     parent = subprocess.Popen(build_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (models.is_dir() and any(p.name.startswith("vsis-model-") for p in models.iterdir())):
