@@ -166,7 +166,9 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
         "networks": ", ".join(config.built_networks),
         "k": config.k,
         "annoy_trees": config.annoy_trees,
-        "annoy_search_k": _annoy(config).search_k_for(config.k),
+        "neighbours": config.neighbours_method,
+        "recall_target": config.recall_target,
+        "annoy_search_k": ", ".join(f"{r.name} {r.search_k}" for r in results),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
         "backend": config.backend,
@@ -200,7 +202,8 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     layout = ExperimentLayout(originals, profiles) if profiles else None
     n_keys = len({i.content_hash for i in items} | set(layout.keys if layout else []))
     search = _search(config, reporter)
-    results = find_neighbours(items, runs, search, config.k, n_keys, reporter)
+    results = find_neighbours(items, runs, search, config.k, n_keys, reporter, config.neighbours_method,
+                              config.recall_target, config.recall_queries)  # fmt: skip
     experiment = None
     if layout is not None:
         experiment = run_experiment(

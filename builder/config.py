@@ -37,6 +37,9 @@ class BuildConfig:
     annoy_trees: int = 50
     annoy_search_k: int | None = None  # None: 20 x trees x (k + 1); -1: Annoy's own default
     annoy_seed: int = 71
+    neighbours_method: str = "annoy"  # or "exact": blocked matrix products, no approximation
+    recall_target: float = 0.98  # Annoy's search effort is raised until sampled recall@k reaches this
+    recall_queries: int = 1000  # items sampled to measure it (all of them in a smaller collection)
     out: Path = Path("site")
     cache_dir: Path = Path(".vsis-cache")
     title: str = ""
@@ -86,6 +89,12 @@ class BuildConfig:
         check_precision(self.backend, self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
+        if self.neighbours_method not in ("annoy", "exact"):
+            raise ConfigError(f"neighbours method must be annoy or exact, got '{self.neighbours_method}'")
+        if not 0 < self.recall_target <= 1:
+            raise ConfigError(f"recall_target must be in (0, 1], got {self.recall_target}")
+        if self.recall_queries < 1:
+            raise ConfigError(f"recall_queries must be at least 1, got {self.recall_queries}")
         if not self.max_aspect >= 1:
             raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
         if self.batch_size < 1:
@@ -137,6 +146,11 @@ _TABLES = {
         "trees": ("annoy_trees", "int"),
         "search_k": ("annoy_search_k", "int"),
         "seed": ("annoy_seed", "int"),
+    },
+    "neighbours": {
+        "method": ("neighbours_method", "str"),
+        "recall_target": ("recall_target", "number"),
+        "recall_queries": ("recall_queries", "int"),
     },
     "experiment": {
         "enabled": ("experiment", "bool"),

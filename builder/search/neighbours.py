@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,48 +58,148 @@ def effective_k(n: int, k: int) -> int:
     return max(0, min(k, n - 1))
 
 
-def annoy_neighbours(
-    x: np.ndarray, k: int, settings: AnnoySettings = AnnoySettings(), queries: Sequence[int] | None = None
-) -> Neighbours:
-    """Index every row of x; row r of the result lists the neighbours of item queries[r] (default: all)."""
-    n, dim = x.shape
-    k = effective_k(n, k)
-    queries = range(n) if queries is None else queries
-    index = AnnoyIndex(dim, "angular")
-    index.set_seed(settings.seed)
-    for i in range(n):
+def build_index(x: np.ndarray, trees: int, seed: int) -> AnnoyIndex:
+    """An angular Annoy index of every row of x, built in one job so that a seeded build is reproducible."""
+    index = AnnoyIndex(x.shape[1], "angular")
+    index.set_seed(seed)
+    for i in range(x.shape[0]):
         index.add_item(i, x[i])
-    index.build(settings.trees, n_jobs=1)  # one job: a seeded build is then reproducible
+    index.build(trees, n_jobs=1)
+    return index
+
+
+def query_index(
+    index: AnnoyIndex, n: int, k: int, queries: Sequence[int], search_k: int, trees: int, workers: int = 2
+) -> Neighbours:
+    """Row r lists the k nearest of item queries[r], itself excluded. Queries run in `workers` threads (Annoy
+    releases the GIL while it searches); the result does not depend on how many."""
+    k = effective_k(n, k)
+    queries = list(queries)
     indices = np.zeros((len(queries), k), dtype=np.int64)
     scores = np.zeros((len(queries), k), dtype=np.float32)
-    search_k = settings.search_k_for(k)
-    for row, i in enumerate(queries):
+
+    def one(row: int) -> None:
+        i = queries[row]
         ids, dists = index.get_nns_by_item(i, k + 1, search_k=search_k, include_distances=True)
         pairs = [(j, d) for j, d in zip(ids, dists, strict=False) if j != i][:k]
         if len(pairs) < k:  # Annoy may return fewer than asked; search every leaf for this one
-            ids, dists = index.get_nns_by_item(i, k + 1, search_k=n * settings.trees * 4, include_distances=True)
+            ids, dists = index.get_nns_by_item(i, k + 1, search_k=n * trees * 4, include_distances=True)
             pairs = [(j, d) for j, d in zip(ids, dists, strict=False) if j != i][:k]
         if len(pairs) < k:
             raise RuntimeError(f"Annoy returned {len(pairs)} neighbours for item {i}, expected {k}")
         indices[row] = [j for j, _ in pairs]
         scores[row] = [angular_to_cosine(d) for _, d in pairs]
+
+    if workers > 1 and len(queries) > 256:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vsis-annoy") as pool:
+            list(pool.map(one, range(len(queries)), chunksize=256))
+    else:
+        for row in range(len(queries)):
+            one(row)
     return Neighbours(indices, scores)
 
 
-def exact_neighbours(x: np.ndarray, k: int, block: int = 1024) -> Neighbours:
-    """Brute-force cosine kNN, in row blocks so memory stays O(block * n). Ties break by lower index."""
+def annoy_neighbours(
+    x: np.ndarray, k: int, settings: AnnoySettings = AnnoySettings(), queries: Sequence[int] | None = None
+) -> Neighbours:
+    """Index every row of x; row r of the result lists the neighbours of item queries[r] (default: all)."""
+    n = x.shape[0]
+    index = build_index(x, settings.trees, settings.seed)
+    return query_index(index, n, k, range(n) if queries is None else queries, settings.search_k_for(k), settings.trees)
+
+
+def exact_neighbours(x: np.ndarray, k: int, block: int = 1024, rows: Sequence[int] | None = None) -> Neighbours:
+    """Brute-force cosine kNN of the given rows (default all), in blocks of rows so memory stays
+    O(block * n): one matrix product per block (BLAS), then the top k by partition, not a sort of every
+    row. Ties break by lower index, exactly as a stable sort of the whole row would."""
     n = x.shape[0]
     k = effective_k(n, k)
-    indices = np.zeros((n, k), dtype=np.int64)
-    scores = np.zeros((n, k), dtype=np.float32)
-    for start in range(0, n, block):
-        sims = x[start : start + block] @ x.T
-        rows = np.arange(sims.shape[0])
-        sims[rows, start + rows] = -np.inf  # never yourself
-        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        indices[start : start + block] = order
-        scores[start : start + block] = np.take_along_axis(sims, order, axis=1)
+    rows_ = np.arange(n) if rows is None else np.asarray(list(rows), dtype=np.int64)
+    indices = np.zeros((len(rows_), k), dtype=np.int64)
+    scores = np.zeros((len(rows_), k), dtype=np.float32)
+    if k == 0:
+        return Neighbours(indices, scores)
+    for start in range(0, len(rows_), block):
+        chunk = rows_[start : start + block]
+        sims = x[chunk] @ x.T
+        sims[np.arange(len(chunk)), chunk] = -np.inf  # never yourself
+        idx = _top_k(sims, k)
+        indices[start : start + len(chunk)] = idx
+        scores[start : start + len(chunk)] = np.take_along_axis(sims, idx, axis=1)
     return Neighbours(indices, scores)
+
+
+def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k largest columns, largest first, ties by lower column (a stable sort's answer)."""
+    kth = -np.partition(-sims, k - 1, axis=1)[:, k - 1]  # the k-th largest value of each row
+    at_least = sims >= kth[:, None]
+    counts = at_least.sum(axis=1)
+    out = np.empty((len(sims), k), dtype=np.int64)
+    plain = counts == k  # no tie across the k-th place: the columns found are the answer
+    if plain.any():
+        cols = np.nonzero(at_least[plain])[1].reshape(-1, k)  # ascending column within each row
+        vals = np.take_along_axis(sims[plain], cols, axis=1)
+        out[plain] = np.take_along_axis(cols, np.argsort(-vals, axis=1, kind="stable"), axis=1)
+    for r in np.flatnonzero(~plain):  # ties across the k-th place: the lower columns win
+        tied = np.flatnonzero(at_least[r])
+        out[r] = tied[np.argsort(-sims[r, tied], kind="stable")][:k]
+    return out
+
+
+@dataclass(frozen=True)
+class Recall:
+    """Annoy's recall@k against exact search on `queries` rows (all rows when the collection is small), with
+    a 95% interval of the mean (normal approximation; no width when every row was measured)."""
+
+    value: float
+    low: float
+    high: float
+    queries: int
+    search_k: int
+    trees: int
+
+    def describe(self) -> str:
+        if self.low == self.high:
+            return f"every item measured; search_k {self.search_k:,}, {self.trees} trees"
+        return (
+            f"95% interval {self.low:.3f}-{self.high:.3f} on {self.queries:,} sampled items; "
+            f"search_k {self.search_k:,}, {self.trees} trees"
+        )
+
+
+def tuned_annoy(
+    x: np.ndarray, k: int, settings: AnnoySettings, target: float, sample: int = 1000, max_trees: int = 400
+) -> tuple[Neighbours, Recall]:
+    """Annoy's neighbours of every row, with search_k (then trees) raised until the recall@k measured on a
+    seeded sample of `sample` rows against exact search reaches `target` (or search_k covers every node).
+    The sample's exact answers are computed once: `sample` rows against all, never an n x n sort."""
+    n = x.shape[0]
+    rng = np.random.default_rng(settings.seed)
+    rows = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
+    exact = exact_neighbours(x, k, rows=rows.tolist())
+    trees, search_k = settings.trees, settings.search_k_for(k)
+    while True:
+        index = build_index(x, trees, settings.seed)
+        while True:
+            found = query_index(index, n, k, rows.tolist(), search_k, trees)
+            per_row = _row_recall(found, exact)
+            if per_row.mean() >= target or search_k >= n * trees:
+                break
+            search_k *= 2
+        if per_row.mean() >= target or trees * 2 > max_trees:
+            break
+        trees *= 2
+    neighbours = found if len(rows) == n else query_index(index, n, k, range(n), search_k, trees)
+    mean = float(per_row.mean()) if len(per_row) else 1.0
+    half = 0.0 if len(rows) == n else 1.96 * float(per_row.std(ddof=1)) / np.sqrt(len(rows))
+    return neighbours, Recall(mean, max(0.0, mean - half), min(1.0, mean + half), len(rows), search_k, trees)
+
+
+def _row_recall(approx: Neighbours, exact: Neighbours) -> np.ndarray:
+    if approx.k == 0:
+        return np.ones(len(approx.indices))
+    return np.array([len(set(a) & set(e)) / approx.k
+                     for a, e in zip(approx.indices.tolist(), exact.indices.tolist(), strict=True)])  # fmt: skip
 
 
 def recall_against(approx: Neighbours, exact: Neighbours) -> float:
@@ -127,6 +229,25 @@ class NeighbourSearch:
         rows = None if queries is None else np.asarray(list(queries), dtype=np.int64)
         key = self._key(x, "annoy", k, self.settings, None if rows is None else rows.tobytes())
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
+
+    def tuned(self, x: np.ndarray, k: int, target: float, sample: int) -> tuple[Neighbours, Recall]:
+        """tuned_annoy, remembered with the recall it reached."""
+        key = self._key(x, "tuned", k, self.settings, target, sample)
+        path = self.root / key[:2] / f"{key}.recall.json" if self.root is not None else None
+        if path is not None and path.is_file():
+            try:
+                recall = Recall(**json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError) as exc:
+                if self.on_bad:
+                    self.on_bad(f"{path}: damaged cache entry ({exc}); computed again")
+            else:
+                remembered = self._remembered(key, lambda: tuned_annoy(x, k, self.settings, target, sample)[0], len(x))
+                return remembered, recall
+        found, recall = tuned_annoy(x, k, self.settings, target, sample)
+        self._remembered(key, lambda: found, len(x))
+        if path is not None:
+            atomic_write(path, json.dumps(asdict(recall)).encode())
+        return found, recall
 
     def exact(self, x: np.ndarray, k: int) -> Neighbours:
         return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k), len(x))

@@ -6,30 +6,46 @@ from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.progress import Reporter
-from builder.search.neighbours import NeighbourSearch, recall_against
+from builder.search.neighbours import NeighbourSearch
 from builder.search.results import NetworkResult
 
 
 def find_neighbours(
-    items: list[Item], runs: dict[str, NetworkRun], search: NeighbourSearch, k: int, n_keys: int, reporter: Reporter
+    items: list[Item],
+    runs: dict[str, NetworkRun],
+    search: NeighbourSearch,
+    k: int,
+    n_keys: int,
+    reporter: Reporter,
+    method: str = "annoy",
+    recall_target: float = 0.98,
+    recall_queries: int = 1000,
 ) -> list[NetworkResult]:
-    """n_keys: the distinct images (originals and copies) whose features this build needed, to report how
-    many came from the cache."""
+    """Each network's k nearest per item: by Annoy, with its search effort raised until the recall@k
+    measured on `recall_queries` sampled items against exact search reaches `recall_target`; or, with
+    method "exact", by exact search (blocked matrix products). n_keys: the distinct images (originals and
+    copies) whose features this build needed, to report how many came from the cache."""
     hashes = [i.content_hash for i in items]
     results = []
     with reporter.task("indexing", len(runs)) as task:
         for name, run in runs.items():
             x = load_matrix(run.store, hashes, run.spec.dim)
-            approx = search.annoy(x, k)
+            if method == "exact":
+                found, recall, note, search_k = search.exact(x, k), 1.0, "exact search", 0
+            else:
+                found, measured = search.tuned(x, k, recall_target, recall_queries)
+                recall, note, search_k = measured.value, measured.describe(), measured.search_k
             results.append(
                 NetworkResult(
                     name=name,
-                    neighbours=approx,
-                    annoy_recall=recall_against(approx, search.exact(x, k)),
+                    neighbours=found,
+                    annoy_recall=recall,
                     extracted=run.extracted,
                     cached=n_keys - run.extracted,
                     images_per_second=run.images_per_second,
                     precision=run.precision,
+                    recall_note=note,
+                    search_k=search_k,
                 )
             )
             task.advance()

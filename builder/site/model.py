@@ -59,6 +59,7 @@ class PageNetwork:
     neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
     precision: str = "fp32"  # what it ran in
     precision_note: str = ""  # why that is not the precision asked for
+    recall_note: str = ""  # how annoy_recall was measured
 
 
 @dataclass

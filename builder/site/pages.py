@@ -185,6 +185,7 @@ def site_model(
                 rows,
                 r.precision.used,
                 r.precision.reason,
+                r.recall_note,
             )
         )
     extra_files = {p.thumb: thumb_path(i.content_hash) for p, i in zip(pages, items, strict=False)}

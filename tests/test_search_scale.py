@@ -1,0 +1,82 @@
+"""Neighbours that are right at any size: exact search by partition gives a full sort's answer, and Annoy's
+search effort is raised until the recall it reaches on a sample of queries meets the target."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from builder.search.neighbours import AnnoySettings, NeighbourSearch, annoy_neighbours, exact_neighbours, tuned_annoy
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def full_sort(x: np.ndarray, k: int) -> np.ndarray:
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+
+
+def test_exact_search_by_partition_is_a_stable_full_sort_even_with_ties() -> None:
+    rng = np.random.default_rng(1)
+    x = unit(rng.standard_normal((300, 16)))
+    x[50:60] = x[10]  # ten duplicates of one row: ties at and across the k-th place
+    x[200:230] = unit(np.round(rng.standard_normal((30, 16))))  # coarse values: more ties
+    for k in (1, 5, 12):
+        got = exact_neighbours(x, k, block=64)
+        assert (got.indices == full_sort(x, k)).all()
+    rows = [3, 57, 299]
+    assert (exact_neighbours(x, 5, rows=rows).indices == full_sort(x, 5)[rows]).all()
+
+
+def hard_case() -> np.ndarray:
+    """Gaussian noise in 64 dimensions: no structure for Annoy's random splits to follow."""
+    return unit(np.random.default_rng(7).standard_normal((3000, 64)))
+
+
+def test_tuning_raises_the_search_effort_until_the_sampled_recall_reaches_the_target() -> None:
+    x, k = hard_case(), 10
+    weak = AnnoySettings(trees=4, search_k=44, seed=3)
+    exact = full_sort(x, k)
+    untuned = annoy_neighbours(x, k, weak)
+    untuned_recall = np.mean([len(set(a) & set(e)) / k for a, e in zip(untuned.indices, exact, strict=True)])
+    assert untuned_recall < 0.5  # the case is hard for the settings given
+    found, recall = tuned_annoy(x, k, weak, target=0.95, sample=300)
+    assert recall.value >= 0.95 and recall.queries == 300 and recall.search_k > 44
+    assert recall.low <= recall.value <= recall.high and recall.high - recall.low < 0.05
+    true_recall = np.mean([len(set(a) & set(e)) / k for a, e in zip(found.indices, exact, strict=True)])
+    assert recall.low - 0.02 <= true_recall  # the sample speaks for the whole collection
+    assert true_recall >= 0.93
+
+
+def test_a_small_collection_is_measured_whole_and_the_result_remembered(tmp_path) -> None:
+    x = hard_case()[:400]
+    search = NeighbourSearch(AnnoySettings(trees=4, search_k=44, seed=3), tmp_path)
+    found, recall = search.tuned(x, 5, 0.99, 1000)
+    assert recall.queries == 400 and recall.low == recall.high == recall.value >= 0.99
+    again, same = search.tuned(x, 5, 0.99, 1000)
+    assert same == recall and (again.indices == found.indices).all()
+
+
+def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> None:
+    import pytest
+
+    from builder.build import build
+    from builder.config import make_config
+    from builder.errors import ConfigError
+
+    from .conftest import write_collection
+
+    write_collection(tmp_path / "images", {"": 12})
+    common = dict(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False)
+    exact = build(make_config(**common, neighbours_method="exact", out=tmp_path / "s1", cache_dir=tmp_path / "c1"))
+    tuned = build(make_config(**common, recall_target=1.0, out=tmp_path / "s2", cache_dir=tmp_path / "c2"))
+    assert exact.networks[0].recall_note == "exact search" and exact.networks[0].search_k == 0
+    assert tuned.networks[0].annoy_recall == 1.0 and "every item measured" in tuned.networks[0].recall_note
+    assert (exact.networks[0].neighbours.indices == tuned.networks[0].neighbours.indices).all()
+    assert "every item measured" in (tmp_path / "s2" / "index.html").read_text()
+    with pytest.raises(ConfigError, match="neighbours method must be annoy or exact"):
+        make_config(neighbours_method="faiss")
+    with pytest.raises(ConfigError, match="recall_target"):
+        make_config(recall_target=1.5)
