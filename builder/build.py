@@ -36,6 +36,7 @@ from builder.search.results import NetworkResult
 from builder.search.stage import find_neighbours
 from builder.site.pages import site_model
 from builder.site.publish import publish
+from builder.site.size import SiteSize, measure, over_budget
 
 
 @dataclass
@@ -47,6 +48,7 @@ class BuildResult:
     skipped: list[tuple[str, str]]
     seconds: float
     experiment: ExperimentResult | None = None
+    size: SiteSize | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -215,5 +217,8 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     )  # fmt: skip
     with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)
+    size = measure(config.out)
+    for problem in over_budget(size, int(config.site_budget_mb * 1e6)):
+        reporter.warn(problem)
     return BuildResult(config.out, items, pages, results, skipped, time.perf_counter() - started, experiment,
-                       list(reporter.warnings))  # fmt: skip
+                       size, list(reporter.warnings))  # fmt: skip

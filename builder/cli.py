@@ -178,6 +178,8 @@ def build(
             highlight=False,
             soft_wrap=True,
         )
+    if result.size is not None:
+        console.print(f"  site: {result.size.describe()}", highlight=False, soft_wrap=True)
     if result.skipped:
         console.print(
             f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False

@@ -44,6 +44,7 @@ class BuildConfig:
     cache_dir: Path = Path(".vsis-cache")
     title: str = ""
     thumb_size: int = 256
+    site_budget_mb: float = 1000.0  # the published site's size limit (GitHub Pages': 1 GB), checked every build
     batch_size: int = 16
     backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py)
     precision: str = "fp32"  # bf16 (torch) and int8 (onnx) trade a little fidelity for speed
@@ -95,6 +96,8 @@ class BuildConfig:
             raise ConfigError(f"recall_target must be in (0, 1], got {self.recall_target}")
         if self.recall_queries < 1:
             raise ConfigError(f"recall_queries must be at least 1, got {self.recall_queries}")
+        if not self.site_budget_mb > 0:
+            raise ConfigError(f"site budget_mb must be positive, got {self.site_budget_mb}")
         if not self.max_aspect >= 1:
             raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
         if self.batch_size < 1:
@@ -146,6 +149,9 @@ _TABLES = {
         "trees": ("annoy_trees", "int"),
         "search_k": ("annoy_search_k", "int"),
         "seed": ("annoy_seed", "int"),
+    },
+    "site": {
+        "budget_mb": ("site_budget_mb", "number"),
     },
     "neighbours": {
         "method": ("neighbours_method", "str"),

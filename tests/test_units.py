@@ -240,3 +240,35 @@ def test_sha256_of_reads_the_whole_stream(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(data)
     with (tmp_path / "f").open("rb") as fh:
         assert sha256_of(fh) == hashlib.sha256(data).hexdigest()
+
+
+# The site's size against its budget.
+
+
+def test_the_site_size_is_measured_and_a_budget_overrun_named(tmp_path: Path) -> None:
+    from builder.build import build
+    from builder.config import make_config
+    from builder.progress import QuietReporter
+    from builder.site.size import measure, over_budget
+
+    from .conftest import write_collection
+
+    site = tmp_path / "s"
+    (site / "a").mkdir(parents=True)
+    (site / "a" / "big.bin").write_bytes(b"x" * 3000)
+    (site / "small.txt").write_bytes(b"y" * 10)
+    size = measure(site)
+    assert (size.bytes, size.files, size.largest, size.largest_bytes) == (3010, 2, "a/big.bin", 3000)
+    assert over_budget(size, 10_000) == []
+    (problem,) = over_budget(size, 1000)
+    assert "over its budget of 0 MB ([site] budget_mb" in problem and "thumb_size" in problem
+
+    write_collection(tmp_path / "images", {"": 4})
+    reporter = QuietReporter()
+    config = make_config(
+        collection=tmp_path / "images", networks=("pixels",), k=2, experiment=False,
+        out=tmp_path / "site", cache_dir=tmp_path / "cache", site_budget_mb=0.001,
+    )  # fmt: skip
+    result = build(config, reporter)
+    assert result.size is not None and result.size == measure(tmp_path / "site")
+    assert result.size.bytes > 1000 and any("over its budget" in w for w in reporter.warnings)
