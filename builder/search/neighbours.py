@@ -231,23 +231,28 @@ class NeighbourSearch:
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
     def tuned(self, x: np.ndarray, k: int, target: float, sample: int) -> tuple[Neighbours, Recall]:
-        """tuned_annoy, remembered with the recall it reached."""
+        """tuned_annoy, remembered with the recall it reached (a seeded search: computed again, the lists
+        come out the same, so damaged lists beside a sound recall are simply recomputed)."""
         key = self._key(x, "tuned", k, self.settings, target, sample)
-        path = self.root / key[:2] / f"{key}.recall.json" if self.root is not None else None
-        if path is not None and path.is_file():
-            try:
-                recall = Recall(**json.loads(path.read_text()))
-            except (OSError, ValueError, TypeError) as exc:
-                if self.on_bad:
-                    self.on_bad(f"{path}: damaged cache entry ({exc}); computed again")
-            else:
-                remembered = self._remembered(key, lambda: tuned_annoy(x, k, self.settings, target, sample)[0], len(x))
-                return remembered, recall
+        recall = self._remembered_recall(key)
+        if recall is not None:
+            return self._remembered(key, lambda: tuned_annoy(x, k, self.settings, target, sample)[0], len(x)), recall
         found, recall = tuned_annoy(x, k, self.settings, target, sample)
-        self._remembered(key, lambda: found, len(x))
-        if path is not None:
-            atomic_write(path, json.dumps(asdict(recall)).encode())
+        if self.root is not None:
+            self._save(key, found)
+            atomic_write(self._path(key, ".recall.json"), json.dumps(asdict(recall)).encode())
         return found, recall
+
+    def _remembered_recall(self, key: str) -> Recall | None:
+        if self.root is None or not self._path(key, ".recall.json").is_file():
+            return None
+        path = self._path(key, ".recall.json")
+        try:
+            return Recall(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            if self.on_bad:
+                self.on_bad(f"{path}: damaged cache entry ({exc}); computed again")
+            return None
 
     def exact(self, x: np.ndarray, k: int) -> Neighbours:
         return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k), len(x))
@@ -262,7 +267,7 @@ class NeighbourSearch:
         """n: the rows the result indexes into, to vet a remembered one."""
         if self.root is None:
             return compute()
-        path = self.root / key[:2] / f"{key}.npz"
+        path = self._path(key, ".npz")
         if path.is_file():
             try:
                 return _read_neighbours(path, n)
@@ -270,10 +275,17 @@ class NeighbourSearch:
                 if self.on_bad:
                     self.on_bad(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
         found = compute()
+        self._save(key, found)
+        return found
+
+    def _path(self, key: str, suffix: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}{suffix}"
+
+    def _save(self, key: str, found: Neighbours) -> None:
         buf = io.BytesIO()
         np.savez(buf, indices=found.indices, scores=found.scores)
-        atomic_write(path, buf.getvalue())
-        return found
+        atomic_write(self._path(key, ".npz"), buf.getvalue())
 
 
 SEARCH_VERSION = "1"  # bump when the search code changes its results
