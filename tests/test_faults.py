@@ -326,12 +326,13 @@ def test_sigterm_while_a_model_is_made_stops_the_child_and_leaves_nothing(tmp_pa
     build_cmd = build_command(tmp_path / "images", tmp_path, networks="efficientnet_lite0")
     parent = subprocess.Popen(build_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (models.is_dir() and any(p.name.startswith("vsis-model-") for p in models.iterdir())):
+    # The scratch folder is made before the child is started: wait for both.
+    children: list[int] = []
+    while not (children and models.is_dir() and any(p.name.startswith("vsis-model-") for p in models.iterdir())):
         assert parent.poll() is None, parent.communicate()
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, "no model-making child seen"
         time.sleep(0.01)
-    children = _children(parent.pid)
-    assert children, "no model-making child seen"
+        children = _children(parent.pid)
     parent.send_signal(signal.SIGTERM)
     _, err = parent.communicate(timeout=60)
     assert parent.returncode == 143, err
