@@ -27,7 +27,7 @@ from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import get as get_network
 from builder.features.stage import Extraction, extract
 from builder.features.stage import runs as network_runs
-from builder.inputs.images import DecodeLimits, jpeg_problem
+from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
 from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
 from builder.progress import QuietReporter, Reporter
@@ -68,9 +68,9 @@ def decode_limits(config: BuildConfig) -> DecodeLimits:
 
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
-    return BlobStore(
-        config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}", ".jpg", jpeg_problem, on_bad
-    )
+    fmt = THUMB_FORMATS[config.thumb_format]
+    folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}"
+    return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
@@ -122,6 +122,7 @@ def _extract(
         runners=runners,
         thumbs=_thumb_store(config, reporter.warn),
         thumb_size=config.thumb_size,
+        thumb_format=THUMB_FORMATS[config.thumb_format],
         limits=decode_limits(config),
         workers=config.workers,
         reporter=reporter,
@@ -173,6 +174,7 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
         "annoy_search_k": ", ".join(f"{r.name} {r.search_k}" for r in results),
         "annoy_seed": config.annoy_seed,
         "thumb_size": config.thumb_size,
+        "thumb_format": config.thumb_format,
         "backend": config.backend,
         "jpeg_draft": config.jpeg_draft,
         "precision": config.precision,
@@ -213,7 +215,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         )
     model = site_model(
         collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
-        config.title, config.k, config.weights, _thumb_store(config).path, manifest(config, len(items), results),
+        config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
     )  # fmt: skip
     with reporter.task("rendering", len(items) + 3) as task:
         pages = publish(model, config.out, on_page=task.advance)

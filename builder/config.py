@@ -19,6 +19,7 @@ else:  # pragma: no cover
 
 from builder.errors import ConfigError
 from builder.experiment.run import BASELINE
+from builder.inputs.images import THUMB_FORMATS
 from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
@@ -44,6 +45,7 @@ class BuildConfig:
     cache_dir: Path = Path(".vsis-cache")
     title: str = ""
     thumb_size: int = 256
+    thumb_format: str = "webp"  # or "jpeg": WebP is about half the bytes (inputs/images.py)
     site_budget_mb: float = 1000.0  # the published site's size limit (GitHub Pages': 1 GB), checked every build
     batch_size: int = 16
     backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py)
@@ -80,6 +82,8 @@ class BuildConfig:
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
         if self.thumb_size < 16:
             raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
+        if self.thumb_format not in THUMB_FORMATS:
+            raise ConfigError(f"thumb_format must be one of {', '.join(THUMB_FORMATS)}, got '{self.thumb_format}'")
         from builder.features.runtime.backends import (  # local import: backends pull in the network registry
             BACKENDS,
             check_precision,
@@ -134,6 +138,7 @@ _TOP_KEYS = {
     "cache_dir": "path",
     "title": "str",
     "thumb_size": "int",
+    "thumb_format": "str",
     "batch_size": "int",
     "backend": "str",
     "precision": "str",

@@ -85,7 +85,7 @@ def explorer_data(site: Path) -> dict:
         items = []
         for n, item_id in enumerate(cols["id"]):
             item = {f: cols[f][n] for f in ("id", "title", "artist", "date", "medium", "dimensions", "category")}
-            item["thumb"] = f"thumbs/{item_id}.jpg"
+            item["thumb"] = index["paths"]["thumb"].replace("{id}", item_id)
             item["page"] = f"compare/{cols['page'].get(str(n), item_id)}.html"
             if str(n) in cols["profile"]:
                 item["profile"] = cols["profile"][str(n)]

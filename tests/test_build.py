@@ -53,7 +53,7 @@ def test_build_writes_a_complete_self_contained_site(project: Path) -> None:
     ids = sorted(i.id for i in result.items)
     assert len(ids) == 11
     assert sorted(p.stem for p in (site / "compare").glob("*.html")) == ids
-    assert sorted(p.stem for p in (site / "thumbs").glob("*.jpg")) == ids
+    assert sorted(p.stem for p in (site / "thumbs").glob("*.webp")) == ids
     assert broken_or_outside(site) == []
 
     (data,) = explorer_data(site)["datasets"]

@@ -27,7 +27,7 @@ from builder.build import build
 from builder.cli import app
 from builder.collect.collection import MAX_ID_LENGTH, assign_ids, read_metadata
 from builder.config import make_config
-from builder.inputs.images import jpeg_problem
+from builder.inputs.images import webp_problem
 from builder.ownership import mark_as_made
 
 from .conftest import drawing, write_collection
@@ -64,7 +64,7 @@ def complete(site: Path, n_items: int) -> bool:
             )
         )
         and len(list((site / "compare").glob("*.html"))) == n_items
-        and len(list((site / "thumbs").glob("*.jpg"))) == n_items
+        and len(list((site / "thumbs").glob("*.webp"))) == n_items
     )
 
 
@@ -100,13 +100,13 @@ def test_damaged_cache_entries_are_computed_again_with_a_warning(tmp_path: Path)
     first = build(pixels_config(images, tmp_path))
     cache = tmp_path / "cache"
     features = sorted((cache / "features").rglob("*.npy"))
-    thumbs = sorted((cache / "thumbs").rglob("*.jpg"))
+    thumbs = sorted((cache / "thumbs").rglob("*.webp"))
     neighbours = sorted((cache / "neighbours").rglob("*.npz"))
     features[0].write_bytes(features[0].read_bytes()[:40])  # truncated
     features[1].write_bytes(b"\x93NUMPY garbage" * 20)  # garbled
     data = np.load(features[2])
     np.save(features[2], data * 3)  # not of unit length
-    thumbs[0].write_bytes(thumbs[0].read_bytes()[:200])  # truncated JPEG
+    thumbs[0].write_bytes(thumbs[0].read_bytes()[:200])  # truncated WebP
     for entry in neighbours:
         entry.write_bytes(entry.read_bytes()[:50])  # truncated npz
     reporter_warnings: list[str] = []
@@ -119,8 +119,8 @@ def test_damaged_cache_entries_are_computed_again_with_a_warning(tmp_path: Path)
     damaged = [w for w in reporter_warnings if "damaged cache entry" in w]
     assert len(damaged) == 3 + 1 + len(neighbours), reporter_warnings
     assert (again.networks[0].neighbours.indices == first.networks[0].neighbours.indices).all()
-    for thumb in (tmp_path / "site2" / "thumbs").glob("*.jpg"):
-        assert jpeg_problem(thumb.read_bytes()) == ""
+    for thumb in (tmp_path / "site2" / "thumbs").glob("*.webp"):
+        assert webp_problem(thumb.read_bytes()) == ""
         Image.open(thumb).load()
 
 

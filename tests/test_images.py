@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder.inputs.images import DecodeLimits, ImageError, decode, save_jpeg, thumbnail
+from builder.inputs.images import THUMB_FORMATS, DecodeLimits, ImageError, decode, save_jpeg, thumbnail
 
 from .conftest import drawing
 
@@ -106,6 +106,17 @@ def test_thumbnail_fits_without_upscaling_and_jpeg_is_deterministic() -> None:
     assert thumbnail(big, 100).size == (100, 50)
     assert thumbnail(drawing(3, size=50), 100).size == (50, 50)
     assert save_jpeg(big) == save_jpeg(big.copy())
+
+
+def test_webp_thumbnails_are_deterministic_smaller_and_vetted() -> None:
+    im = thumbnail(drawing(4, size=400), 256)
+    webp, jpeg = THUMB_FORMATS["webp"], THUMB_FORMATS["jpeg"]
+    data = webp.encode(im)
+    assert data == webp.encode(im.copy()) and webp.problem(data) == ""
+    assert Image.open(io.BytesIO(data)).format == "WEBP" and Image.open(io.BytesIO(data)).size == im.size
+    assert len(data) < len(jpeg.encode(im))  # the reason it is the default
+    assert webp.problem(data[:-10]) == "truncated WebP" and webp.problem(data + b"\0") == "truncated WebP"
+    assert webp.problem(jpeg.encode(im)) == "not a WebP file" and jpeg.problem(data) == "not a JPEG file"
 
 
 def test_the_configured_limit_applies_above_pillows_own(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from builder.cache import BlobStore, FeatureStore, atomic_path, atomic_write, sh
 from builder.collect.collection import Item
 from builder.errors import VsisError
 from builder.features.runtime.backends import PrecisionPlan
-from builder.inputs.images import DecodeLimits
+from builder.inputs.images import DecodeLimits, webp_problem
 from builder.inputs.perturb import get_profile
 from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
 from builder.search.neighbours import Neighbours
@@ -59,9 +59,10 @@ def result(name: str, indices: list[list[int]], scores: list[list[float]]) -> Ne
 def small_model(tmp_path: Path, title: str = "") -> SiteModel:
     tmp_path.mkdir(parents=True, exist_ok=True)
     items = [item(n, tmp_path, artist="Ann" if n == 0 else "") for n in range(3)]
-    thumbs = {i.content_hash: tmp_path / f"{i.id}.jpg" for i in items}
+    thumbs = BlobStore(tmp_path / "thumbs", ".jpg")
     for i in items:
-        Image.new("RGB", (8, 8)).save(thumbs[i.content_hash])
+        thumbs.path(i.content_hash).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(thumbs.path(i.content_hash))
     results = [result("pixels", [[1], [0], [0]], [[0.9], [0.9], [0.5]])]
     return site_model(
         "collection",
@@ -73,7 +74,7 @@ def small_model(tmp_path: Path, title: str = "") -> SiteModel:
         title,
         1,
         {},
-        thumbs.__getitem__,
+        thumbs,
         {"vsis": "test"},
     )
 
@@ -87,11 +88,11 @@ def test_only_http_urls_become_links() -> None:
 
 
 def test_a_page_item_carries_its_metadata_and_its_pages(tmp_path: Path) -> None:
-    page = page_item(item(1, tmp_path, url="javascript:x", category="cats", title="T"))
+    page = page_item(item(1, tmp_path, url="javascript:x", category="cats", title="T"), ".jpg")
     assert (page.id, page.title, page.url, page.category) == ("img1", "T", "", "cats")
     assert page.page == "compare/img1.html" and page.thumb == "thumbs/img1.jpg"
-    copy = page_item(item(2, tmp_path), "img2--m1", "T (b/w)")
-    assert (copy.id, copy.thumb) == ("img2--m1", "thumbs/img2--m1.jpg")
+    copy = page_item(item(2, tmp_path), ".webp", "img2--m1", "T (b/w)")
+    assert (copy.id, copy.thumb) == ("img2--m1", "thumbs/img2--m1.webp")
     assert copy.page == "compare/img2.html"  # a perturbed copy opens its original's page
 
 
@@ -184,7 +185,7 @@ def test_prepare_makes_every_variant_and_reports_a_bad_file(tmp_path: Path) -> N
     )
     done = prepare(task, DecodeLimits())
     assert done.error is None and [v.key for v in done.variants] == ["k0", "k1"]
-    assert done.variants[0].thumb is not None and done.variants[0].thumb[:2] == b"\xff\xd8"
+    assert done.variants[0].thumb is not None and webp_problem(done.variants[0].thumb) == ""
     assert done.variants[1].thumb is None and list(done.variants[1].inputs["size"]) == [64, 64]
     (tmp_path / "img5.png").write_bytes(b"")
     assert prepare(task, DecodeLimits()).error == "empty file (0 bytes)"

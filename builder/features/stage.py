@@ -15,7 +15,7 @@ from builder.collect.collection import Item
 from builder.features.extract import NetworkRunner
 from builder.features.networks.registry import NetworkSpec
 from builder.features.runtime.backends import PrecisionPlan
-from builder.inputs.images import DecodeLimits
+from builder.inputs.images import DecodeLimits, ThumbFormat
 from builder.inputs.perturb import Profile, copy_key
 from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
 from builder.progress import Reporter
@@ -44,6 +44,7 @@ def extract(
     runners: dict[str, NetworkRunner],
     thumbs: BlobStore,
     thumb_size: int,
+    thumb_format: ThumbFormat,
     limits: DecodeLimits,
     workers: int,
     reporter: Reporter,
@@ -56,7 +57,7 @@ def extract(
         need_thumb = not thumbs.has(key)
         if not inputs and not need_thumb:
             return None
-        return VariantTask(key, profile, thumb_size if need_thumb else None, inputs)
+        return VariantTask(key, profile, thumb_size if need_thumb else None, inputs, thumb_format)
 
     tasks = []
     for item in items:

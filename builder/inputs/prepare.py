@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from builder.collect.collection import Item
-from builder.inputs.images import DecodeLimits, ImageError, decode, save_jpeg, thumbnail
+from builder.inputs.images import THUMB_FORMATS, DecodeLimits, ImageError, ThumbFormat, decode, thumbnail
 from builder.inputs.perturb import Profile
 
 T = TypeVar("T")
@@ -35,6 +35,7 @@ class VariantTask:
     inputs: tuple[
         tuple[str, Callable[[Image.Image], np.ndarray]], ...
     ]  # networks lacking this key's features, with their preprocessing
+    thumb_format: ThumbFormat = THUMB_FORMATS["webp"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def prepare(task: FileTask, limits: DecodeLimits) -> Prepared:
     variants = []
     for v in task.variants:
         image = v.profile.apply(im) if v.profile else im
-        thumb = save_jpeg(thumbnail(image, v.thumb_size)) if v.thumb_size else None
+        thumb = v.thumb_format.encode(thumbnail(image, v.thumb_size)) if v.thumb_size else None
         variants.append(Variant(v.key, thumb, {name: pre(image) for name, pre in v.inputs}))
     return Prepared(task.item, None, variants)
 

@@ -72,7 +72,7 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
     index = {
         "k": model.k,
         "fields": list(ITEM_FIELDS),
-        "paths": {"page": PAGE_PATH, "thumb": THUMB_PATH},
+        "paths": {"page": PAGE_PATH, "thumb": THUMB_PATH.replace("{suffix}", model.thumb_suffix)},
         "datasets": datasets,
     }
     for ds in model.datasets:

@@ -16,7 +16,7 @@ from builder.site.charts import LineChart
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
 # from data/index.js).
 PAGE_PATH = "compare/{id}.html"
-THUMB_PATH = "thumbs/{id}.jpg"
+THUMB_PATH = "thumbs/{id}{suffix}"  # suffix: the thumbnail format's
 
 
 @dataclass
@@ -118,3 +118,4 @@ class SiteModel:
     extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
     datasets: list[Dataset] = field(default_factory=list)
     experiment: ExperimentPage | None = None
+    thumb_suffix: str = ".webp"  # of every thumbnail's file (THUMB_PATH)

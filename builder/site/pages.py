@@ -6,12 +6,13 @@ in the browser.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
+from builder.cache import BlobStore
 from builder.collect.collection import Item
 from builder.experiment.metrics import RECOVERY_METRICS, ideal
 from builder.experiment.run import BASELINE, ExperimentResult
@@ -39,7 +40,8 @@ def safe_url(url: str) -> str:
     return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
 
-def page_item(item: Item, item_id: str | None = None, title: str | None = None) -> PageItem:
+def page_item(item: Item, suffix: str, item_id: str | None = None, title: str | None = None) -> PageItem:
+    """suffix: the thumbnails' file suffix ('.webp', '.jpg')."""
     item_id = item_id or item.id
     return PageItem(
         id=item_id,
@@ -52,7 +54,7 @@ def page_item(item: Item, item_id: str | None = None, title: str | None = None) 
         category=item.category or "",
         relpath=item.relpath,
         extra=sorted(item.extra.items()),
-        thumb=THUMB_PATH.format(id=item_id),
+        thumb=THUMB_PATH.format(id=item_id, suffix=suffix),
         page_id=item.id,
     )
 
@@ -164,11 +166,12 @@ def site_model(
     title: str,
     k: int,
     weights_files: Mapping[str, Path],
-    thumb_path: Callable[[str], Path],
+    thumbs: BlobStore,
     manifest: dict[str, object],
 ) -> SiteModel:
-    """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given."""
-    pages = [page_item(i) for i in items]
+    """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
+    thumbs: where the thumbnails were made, by content key."""
+    pages = [page_item(i, thumbs.suffix) for i in items]
     networks = []
     for r in results:
         spec = get_network(r.name)
@@ -188,15 +191,15 @@ def site_model(
                 r.recall_note,
             )
         )
-    extra_files = {p.thumb: thumb_path(i.content_hash) for p, i in zip(pages, items, strict=False)}
+    extra_files = {p.thumb: thumbs.path(i.content_hash) for p, i in zip(pages, items, strict=False)}
     datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks])]
     experiment_model = None
     if experiment is not None:
         layout = experiment.layout
-        originals = [page_item(i) for i in layout.originals]
-        copies = [page_item(i, copy_id(i.id, p), f"{i.title} ({p.label})") for p, i in layout.copies]
-        for p, i in layout.copies:
-            extra_files[THUMB_PATH.format(id=copy_id(i.id, p))] = thumb_path(copy_key(i.content_hash, p))
+        originals = [page_item(i, thumbs.suffix) for i in layout.originals]
+        copies = [page_item(i, thumbs.suffix, copy_id(i.id, p), f"{i.title} ({p.label})") for p, i in layout.copies]
+        for c, (p, i) in zip(copies, layout.copies, strict=True):
+            extra_files[c.thumb] = thumbs.path(copy_key(i.content_hash, p))
         ex_items = originals + copies
         m = layout.m
         copy_rows = np.arange(m, layout.size)
@@ -228,6 +231,7 @@ def site_model(
         unmatched_metadata=unmatched_metadata,
         manifest=manifest,
         extra_files=extra_files,
+        thumb_suffix=thumbs.suffix,
         datasets=datasets,
         experiment=experiment_model,
     )
