@@ -36,6 +36,7 @@ from builder.search.results import NetworkResult
 from builder.search.stage import find_neighbours
 from builder.site.pages import site_model
 from builder.site.publish import publish
+from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
 
 
@@ -217,7 +218,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
         config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
     )  # fmt: skip
-    with reporter.task("rendering", len(items) + 3) as task:
+    with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance)
     size = measure(config.out)
     for problem in over_budget(size, int(config.site_budget_mb * 1e6)):

@@ -171,7 +171,9 @@ def test_a_compare_page_shows_every_network_and_what_they_share(site, sample_sit
     assert sections == [n["name"] for n in data["networks"]]
     rows = {n["name"]: [data["items"][j]["id"] for j, _ in n["neighbours"][0]] for n in data["networks"]}
     shared = set(rows["efficientnet_lite0"]) & set(rows["pixels"])
-    highlighted = page.eval_on_selector_all("li.shared", "els => els.map(e => e.dataset.id)")
+    highlighted = page.eval_on_selector_all(
+        "li.shared > a", "els => els.map(e => e.getAttribute('href').replace(/\\.html$/, ''))"
+    )
     assert set(highlighted) == shared and len(highlighted) == 2 * len(shared)
     # onward: a neighbour's own compare page
     page.click("section.network-row li:first-child a")

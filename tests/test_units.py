@@ -23,11 +23,12 @@ from builder.search.neighbours import Neighbours
 from builder.search.results import NetworkResult
 from builder.site.charts import line_chart
 from builder.site.explorer_data import explorer_files, json_for_script
-from builder.site.model import SiteModel
+from builder.site.model import SiteModel, list_pages
 from builder.site.pages import page_item, safe_url, site_model
 from builder.site.publish import MARKER, fingerprint, publish
 
 from .conftest import drawing
+from .sitecheck import broken_or_outside
 
 
 def item(n: int, tmp_path: Path, **fields: str) -> Item:
@@ -108,6 +109,33 @@ def test_the_site_model_holds_what_the_pages_show(tmp_path: Path) -> None:
     ]
     assert set(model.extra_files) == {"thumbs/img0.jpg", "thumbs/img1.jpg", "thumbs/img2.jpg"}
     assert small_model(tmp_path, "Mine").title == "Mine"
+
+
+def test_the_list_of_all_images_is_cut_into_pages() -> None:
+    parts = list_pages(2500, per_page=1000)
+    assert [(p.number, p.path, p.first, p.last) for p in parts] == [
+        (1, "images.html", 0, 1000),
+        (2, "images-2.html", 1000, 2000),
+        (3, "images-3.html", 2000, 2500),
+    ]
+    assert [(p.path, p.first, p.last) for p in list_pages(1000, per_page=1000)] == [("images.html", 0, 1000)]
+    assert [(p.path, p.first, p.last) for p in list_pages(0)] == [("images.html", 0, 0)]
+
+
+def test_a_paged_list_links_every_page_and_every_image(tmp_path: Path, monkeypatch) -> None:
+    from functools import partial
+
+    from builder.site import render
+
+    monkeypatch.setattr(render, "list_pages", partial(list_pages, per_page=2))
+    model = small_model(tmp_path / "model")
+    assert render.render(model, tmp_path / "site") == render.page_count(model) == 2 + 2 + 3
+    first, second = (tmp_path / "site" / name for name in ("images.html", "images-2.html"))
+    assert 'href="images-2.html">2</a>' in first.read_text() and 'href="images.html">1</a>' in second.read_text()
+    linked = [f'href="compare/img{n}.html"' for n in range(3)]
+    assert [link in first.read_text() for link in linked] == [True, True, False]
+    assert [link in second.read_text() for link in linked] == [False, False, True]
+    assert broken_or_outside(tmp_path / "site") == []
 
 
 # The explorer's data.

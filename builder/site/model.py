@@ -16,6 +16,8 @@ from builder.site.charts import LineChart
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
 # from data/index.js).
 PAGE_PATH = "compare/{id}.html"
+IMAGES_PAGE = "images.html"  # the list of all images: its first page; then images-2.html, ...
+IMAGES_PER_PAGE = 1000  # 100 KB a page: a museum's list stays quick to open
 THUMB_PATH = "thumbs/{id}{suffix}"  # suffix: the thumbnail format's
 
 
@@ -39,6 +41,31 @@ class PageItem:
     @property
     def page(self) -> str:
         return PAGE_PATH.format(id=self.page_id or self.id)
+
+    @property
+    def page_from_page(self) -> str:
+        """The compare page as linked from another compare page (the same folder): the file name alone."""
+        return self.page.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the list of all images: its number (from 1), its file, and its slice of the items."""
+
+    number: int
+    path: str
+    first: int  # index of its first item in SiteModel.items
+    last: int  # one past its last
+
+
+def list_pages(n_items: int, per_page: int = IMAGES_PER_PAGE) -> list[ListPage]:
+    """The list of all images cut into pages of `per_page` (at least one page, even when empty)."""
+    count = max(1, -(-n_items // per_page))
+    return [
+        ListPage(p + 1, IMAGES_PAGE if p == 0 else IMAGES_PAGE.replace(".html", f"-{p + 1}.html"), p * per_page,
+                 min(n_items, (p + 1) * per_page))  # fmt: skip
+        for p in range(count)
+    ]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from builder.cache import with_filename
 from builder.experiment.metrics import RECOVERY_METRICS
 from builder.resources import static_dir, templates_dir
 from builder.site.explorer_data import explorer_files
-from builder.site.model import ExperimentPage, PageNeighbour, PageNetwork, SiteModel
+from builder.site.model import ExperimentPage, PageNeighbour, PageNetwork, SiteModel, list_pages
 
 
 def metrics_csv(ex: ExperimentPage) -> str:
@@ -71,6 +71,11 @@ def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork,
     return [(net, [(nb, found[nb.item.id]) for nb in net.neighbours[n]]) for net in networks]
 
 
+def page_count(model: SiteModel) -> int:
+    """How many pages `render` writes: for the progress bar's total."""
+    return 2 + len(list_pages(len(model.items))) + len(model.items) + (model.experiment is not None)
+
+
 def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None) -> int:
     """Write every page and asset of the site under `root` (an empty folder); return the page count."""
     env = _environment()
@@ -92,7 +97,11 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     common = {"site": model, "root": ""}
     write("index.html", env.get_template("index.html").render(**common, page="index"))
     write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
-    write("images.html", env.get_template("images.html").render(**common, page="images"))
+    images = env.get_template("images.html")
+    listing = list_pages(len(model.items))
+    for part in listing:
+        items = model.items[part.first : part.last]
+        write(part.path, images.render(**common, page="images", part=part, pages=listing, items=items))
     compare = env.get_template("compare.html")
     for n, item in enumerate(model.items):
         write(
