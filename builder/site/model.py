@@ -62,8 +62,12 @@ def list_pages(n_items: int, per_page: int = IMAGES_PER_PAGE) -> list[ListPage]:
     """The list of all images cut into pages of `per_page` (at least one page, even when empty)."""
     count = max(1, -(-n_items // per_page))
     return [
-        ListPage(p + 1, IMAGES_PAGE if p == 0 else IMAGES_PAGE.replace(".html", f"-{p + 1}.html"), p * per_page,
-                 min(n_items, (p + 1) * per_page))  # fmt: skip
+        ListPage(
+            p + 1,
+            IMAGES_PAGE if p == 0 else IMAGES_PAGE.replace(".html", f"-{p + 1}.html"),
+            p * per_page,
+            min(n_items, (p + 1) * per_page),
+        )  # fmt: skip
         for p in range(count)
     ]
 
