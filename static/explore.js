@@ -1,4 +1,4 @@
-// The explorer: shows the neighbour lists the builder published under data/ (see builder/explorer_data.py).
+// The explorer: shows the neighbour lists the builder published under data/ (see builder/site/explorer_data.py).
 // It computes nothing about similarity; it only loads, filters, pages and draws. Data arrives as script
 // files (fetch() is refused on file://). Text is set with textContent, never innerHTML, so metadata can
 // never become markup. The view lives in the URL's fragment, so every view is a link and Back works.
@@ -11,7 +11,7 @@
   var results = $("results"), status = $("status"), selected = $("selected");
   var pageInfo = $("pageinfo"), prev = $("prev"), next = $("next");
 
-  // ---- data: shards loaded once each, by adding a <script>; each calls VSIS_SHARD(name, payload) ----
+  // ---- data: files loaded once each, by adding a <script>; each calls VSIS_SHARD(name, payload) ----
   var shards = {}, waiting = {};
   window.VSIS_SHARD = function (name, payload) {
     shards[name] = payload;
@@ -27,19 +27,34 @@
     s.onerror = function () { status.textContent = "Could not load " + name + "."; };
     document.body.appendChild(s);
   }
-
+  function loadAll(names, cb) {
+    var unique = names.filter(function (n, i) { return names.indexOf(n) === i; });
+    var left = unique.length;
+    if (!left) return cb();
+    unique.forEach(function (n) { load(n, function () { if (--left === 0) cb(); }); });
+  }
+  // Items and neighbour rows come in shards of index.shard: item n lies in shard floor(n / index.shard).
+  var S = index.shard;
+  function shardOf(n) { return Math.floor(n / S); }
+  function fileOf(kind, ds, n, network) {
+    return index.files[kind].replace("{dataset}", ds.name).replace("{n}", String(n)).replace("{network}", network || "");
+  }
+  function itemsFile(ds, n) { return fileOf("items", ds, shardOf(n)); }
+  function rowFile(ds, network, r) { return fileOf("network", ds, shardOf(r), network); }
   function byName(list, name) {
     for (var i = 0; i < list.length; i++) if (list[i].name === name) return list[i];
     return list[0];
   }
+  function pagePath(id) { return index.paths.page.replace("{id}", id); }
+  function thumbPath(id) { return index.paths.thumb.replace("{id}", id); }
 
   // ---- state <-> URL fragment: #dataset=..&network=..&q=..&item=..&page=.. ----
   var state = {};
   function readHash() {
     var params = new URLSearchParams(location.hash.slice(1));
     var ds = byName(index.datasets, params.get("dataset"));
-    var net = byName(ds.networks, params.get("network"));
-    return { dataset: ds.name, network: net.name, q: params.get("q") || "", item: params.get("item") || "",
+    var net = ds.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : ds.networks[0];
+    return { dataset: ds.name, network: net, q: params.get("q") || "", item: params.get("item") || "",
              page: Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1) };
   }
   function hashOf(s) {
@@ -77,44 +92,63 @@
     var current = networkSelect.value;
     if (networkSelect.options.length !== ds.networks.length || current !== state.network) {
       networkSelect.textContent = "";
-      ds.networks.forEach(function (n) { networkSelect.appendChild(new Option(n.name, n.name)); });
+      ds.networks.forEach(function (n) { networkSelect.appendChild(new Option(n, n)); });
     }
     networkSelect.value = state.network;
     if (queryInput.value.trim() !== state.q) queryInput.value = state.q;
   }
 
-  // ---- the dataset as loaded: items by column, neighbours flat ----
-  function view() {
-    var ds = byName(index.datasets, state.dataset);
-    var items = shards[ds.items], nb = shards[byName(ds.networks, state.network).file];
-    return { ds: ds, items: items, nb: nb };
-  }
-  function itemAt(items, n) {
-    var it = { n: n };
-    index.fields.forEach(function (f) { it[f] = items[f][n]; });
-    it.profile = items.profile[n] || "";
-    it.page = index.paths.page.replace("{id}", items.page[n] || it.id);  // a copy opens its original's page
-    it.thumb = index.paths.thumb.replace("{id}", it.id);
+  // ---- the dataset as loaded: the first ds.queries items have neighbour rows ----
+  function dataset() { return byName(index.datasets, state.dataset); }
+  function itemAt(ds, n) {  // its items shard must be loaded
+    var cols = shards[itemsFile(ds, n)], j = n - shardOf(n) * S, it = { n: n };
+    index.fields.forEach(function (f) { it[f] = cols[f][j]; });
+    it.profile = cols.profile[n] || "";
+    it.page = pagePath(cols.page[n] || it.id);  // a copy opens its original's page
+    it.thumb = thumbPath(it.id);
     return it;
   }
-  function queryCount(v) { return v.items.queries ? v.items.queries.length : v.items.id.length; }
-  function queryItem(v, r) { return v.items.queries ? v.items.queries[r] : r; }
-  function rowOf(v, n) {  // the query row of item n, or -1 (a perturbed copy has none)
-    if (!v.items.queries) return n;
-    return v.items.queries.indexOf(n);
-  }
-  function neighboursOf(v, r) {
-    var out = [], k = v.nb.k;
-    for (var j = r * k; j < (r + 1) * k; j++) out.push([v.nb.i[j], v.nb.s[j] / 1000]);
+  function neighboursOf(ds, network, r) {  // row r's shard must be loaded; each neighbour as its tile shows it
+    var data = shards[rowFile(ds, network, r)], j = r - shardOf(r) * S, k = data.k, out = [];
+    for (var x = j * k; x < (j + 1) * k; x++) {
+      var n = data.i[x], t = data.t[n];
+      out.push({ n: n, id: t[0], title: t[1], profile: t[2] || "", page: pagePath(t[3] || t[0]),
+                 thumb: thumbPath(t[0]), score: data.s[x] / 1000 });
+    }
     return out;
   }
-  function matches(v) {
-    var q = state.q.toLowerCase(), rows = [];
-    for (var r = 0; r < queryCount(v); r++) {
-      var n = queryItem(v, r);
-      if (!q || v.items.title[n].toLowerCase().indexOf(q) >= 0 || v.items.artist[n].toLowerCase().indexOf(q) >= 0) rows.push(r);
+  // The rows whose title or artist contains q (search.js, loaded on the first search); null: every row.
+  var lowered = {};
+  function matching(ds, q, cb) {
+    if (!q) return cb(null);
+    var file = fileOf("search", ds, 0);
+    load(file, function () {
+      var text = lowered[file] || (lowered[file] = shards[file].title.map(function (t, n) {
+        return t.toLowerCase() + "\n" + shards[file].artist[n].toLowerCase();
+      }));
+      var rows = [], needle = q.toLowerCase();
+      for (var r = 0; r < ds.queries; r++) if (text[r].indexOf(needle) >= 0) rows.push(r);
+      cb(rows);
+    });
+  }
+  // The index of the item with this id, or -1: one shard when ids are in order, else shard by shard.
+  function find(ds, id, cb) {
+    if (!id) return cb(-1);
+    var shards_ = Math.ceil(ds.size / S), lo = 0, hi = shards_ - 1;
+    if (ds.first) {
+      while (lo < hi) {  // the last shard whose first id is not after id
+        var mid = Math.ceil((lo + hi) / 2);
+        if (ds.first[mid] <= id) lo = mid; else hi = mid - 1;
+      }
+      hi = lo;
     }
-    return rows;
+    (function look(s) {
+      if (s > hi) return cb(-1);
+      load(fileOf("items", ds, s), function () {
+        var j = shards[fileOf("items", ds, s)].id.indexOf(id);
+        if (j >= 0) cb(s * S + j); else look(s + 1);
+      });
+    })(lo);
   }
 
   // ---- drawing ----
@@ -133,9 +167,9 @@
     return img;
   }
   // A button that selects item n in this view (images with neighbour rows only); else a link to its page.
-  function opener(v, it, content) {
+  function opener(ds, it, content) {
     var node;
-    if (rowOf(v, it.n) >= 0) {
+    if (it.n < ds.queries) {
       node = el("button", "pick");
       node.type = "button";
       node.addEventListener("click", function () { go({ item: it.id }, true); });
@@ -157,27 +191,23 @@
     if (it.profile) out.push(el("span", "badge", it.profile));
     return out;
   }
-  function neighbourGrid(v, r, withMeta) {
+  function neighbourGrid(ds, r) {
     var grid = el("ol", "grid");
-    neighboursOf(v, r).forEach(function (pair) {
-      var it = itemAt(v.items, pair[0]);
+    neighboursOf(ds, state.network, r).forEach(function (nb) {
       var li = el("li");
-      li.dataset.id = it.id;
-      var parts = [thumb(it)].concat(details(it, withMeta));
-      parts.push(el("span", "s", pair[1].toFixed(3)));
-      li.appendChild(opener(v, it, parts));
+      li.dataset.id = nb.id;
+      var parts = [thumb(nb)].concat(details(nb, false));
+      parts.push(el("span", "s", nb.score.toFixed(3)));
+      li.appendChild(opener(ds, nb, parts));
       grid.appendChild(li);
     });
     return grid;
   }
-  function drawSelected(v) {
+  function drawSelected(ds, n) {
     selected.textContent = "";
-    var n = -1;
-    for (var i = 0; i < v.items.id.length && state.item; i++) if (v.items.id[i] === state.item) { n = i; break; }
-    var r = n >= 0 ? rowOf(v, n) : -1;
-    selected.hidden = r < 0;
-    if (r < 0) return;
-    var it = itemAt(v.items, n);
+    selected.hidden = n < 0;
+    if (n < 0) return;
+    var it = itemAt(ds, n);
     selected.dataset.id = it.id;
     var head = el("div", "subject");
     head.appendChild(thumb(it, "big"));
@@ -205,44 +235,56 @@
     text.appendChild(links);
     head.appendChild(text);
     selected.appendChild(head);
-    selected.appendChild(el("h3", null, v.nb.k + " most similar by " + state.network));
-    selected.appendChild(neighbourGrid(v, r, true));
+    selected.appendChild(el("h3", null, index.k + " most similar by " + state.network));
+    selected.appendChild(neighbourGrid(ds, n));
   }
-  function drawList(v, rows) {
-    var pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
-    var page = Math.min(state.page, pages - 1);
+  function drawList(ds, list) {
     results.textContent = "";
-    rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE).forEach(function (r) {
-      var it = itemAt(v.items, queryItem(v, r));
+    list.shown.forEach(function (r) {
+      var it = itemAt(ds, r);
       var li = el("li", "result");
       li.dataset.id = it.id;
       var query = el("div", "query");
-      query.appendChild(opener(v, it, [thumb(it)].concat(details(it, false))));
+      query.appendChild(opener(ds, it, [thumb(it)].concat(details(it, false))));
       li.appendChild(query);
-      li.appendChild(neighbourGrid(v, r, false));
+      li.appendChild(neighbourGrid(ds, r));
       results.appendChild(li);
     });
-    status.textContent = rows.length + " of " + queryCount(v) + " images" + (state.q ? " match \u201c" + state.q + "\u201d" : "");
-    pageInfo.textContent = "Page " + (page + 1) + " of " + pages;
-    prev.disabled = page === 0;
-    next.disabled = page >= pages - 1;
+    status.textContent = list.total + " of " + ds.queries + " images" + (state.q ? " match \u201c" + state.q + "\u201d" : "");
+    pageInfo.textContent = "Page " + (list.page + 1) + " of " + list.pages;
+    prev.disabled = list.page === 0;
+    next.disabled = list.page >= list.pages - 1;
+  }
+  // The page of rows to show: of the matching rows (null: all of them), the state's page.
+  function pageOf(ds, rows) {
+    var total = rows ? rows.length : ds.queries;
+    var pages = Math.max(1, Math.ceil(total / PAGE_SIZE)), page = Math.min(state.page, pages - 1), shown = [];
+    for (var x = page * PAGE_SIZE; x < Math.min(total, (page + 1) * PAGE_SIZE); x++) shown.push(rows ? rows[x] : x);
+    return { total: total, pages: pages, page: page, shown: shown };
   }
 
-  var shownItem = null;
+  // Each view is drawn once the shards it needs are loaded; a view superseded meanwhile is not drawn.
+  var shownItem = null, ticket = 0;
   function show() {
-    var ds = byName(index.datasets, state.dataset);
-    var netFile = byName(ds.networks, state.network).file;
-    load(ds.items, function () {
-      load(netFile, function () {
-        var v = view();
-        if (v.ds.name !== ds.name || !v.items || !v.nb) return;  // the view changed while loading
-        drawSelected(v);
-        drawList(v, matches(v));
-        if (state.item && state.item !== shownItem && !selected.hidden) $("selected-title").focus();
-        shownItem = state.item;
-        document.documentElement.dataset.shown = hashOf(state);  // the view now drawn (data arrives async)
-        document.documentElement.dataset.ready = "1";
-        if (!window.VSIS_READY_MS) window.VSIS_READY_MS = performance.now();
+    var mine = ++ticket, ds = dataset(), network = state.network;
+    matching(ds, state.q, function (rows) {
+      find(ds, state.item, function (n) {
+        if (mine !== ticket) return;
+        var list = pageOf(ds, rows), chosen = n >= 0 && n < ds.queries ? n : -1;
+        var needed = [];
+        list.shown.concat(chosen >= 0 ? [chosen] : []).forEach(function (r) {
+          needed.push(itemsFile(ds, r), rowFile(ds, network, r));
+        });
+        loadAll(needed, function () {
+          if (mine !== ticket) return;
+          drawSelected(ds, chosen);
+          drawList(ds, list);
+          if (state.item && state.item !== shownItem && !selected.hidden) $("selected-title").focus();
+          shownItem = state.item;
+          document.documentElement.dataset.shown = hashOf(state);  // the view now drawn (data arrives async)
+          document.documentElement.dataset.ready = "1";
+          if (!window.VSIS_READY_MS) window.VSIS_READY_MS = performance.now();
+        });
       });
     });
   }
@@ -255,18 +297,19 @@
   });
   datasetSelect.addEventListener("change", function () {
     var ds = byName(index.datasets, datasetSelect.value);
-    go({ dataset: ds.name, network: byName(ds.networks, state.network).name, item: "", page: 0 }, true);
+    var network = ds.networks.indexOf(state.network) >= 0 ? state.network : ds.networks[0];
+    go({ dataset: ds.name, network: network, item: "", page: 0 }, true);
     syncControls();
   });
   networkSelect.addEventListener("change", function () { go({ network: networkSelect.value }, true); });
   prev.addEventListener("click", function () { go({ page: Math.max(0, state.page - 1) }, true); });
   next.addEventListener("click", function () { go({ page: state.page + 1 }, true); });
   $("surprise").addEventListener("click", function () {
-    var v = view();
-    if (!v.items || !v.nb) return;
-    var rows = matches(v);  // among the images listed; all of them when the search found none
-    var r = rows.length ? rows[Math.floor(Math.random() * rows.length)] : Math.floor(Math.random() * queryCount(v));
-    go({ item: v.items.id[queryItem(v, r)] }, true);
+    var ds = dataset();
+    matching(ds, state.q, function (rows) {  // among the images listed; all of them when the search found none
+      var r = rows && rows.length ? rows[Math.floor(Math.random() * rows.length)] : Math.floor(Math.random() * ds.queries);
+      load(itemsFile(ds, r), function () { go({ item: itemAt(ds, r).id }, true); });
+    });
   });
 
   state = readHash();

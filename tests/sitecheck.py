@@ -59,52 +59,68 @@ def broken_or_outside(site: Path) -> list[str]:
     return problems
 
 
-def read_shard(path: Path) -> object:
-    """The payload of one explorer data file, `VSIS_SHARD("name", {...});`."""
+def read_shard(site: Path, rel: str) -> object:
+    """The payload of one explorer data file, `VSIS_SHARD("name", {...});`, named after its own path."""
     import json
     import re
 
-    text = path.read_text(encoding="utf-8")
+    text = (site / rel).read_text(encoding="utf-8")
     match = re.fullmatch(r'VSIS_SHARD\("([^"]+)",(.*)\);\n', text, re.S)
-    assert match, f"{path}: not a shard"
-    assert match.group(1) == path.relative_to(path.parents[2]).as_posix()  # named after its own path
+    assert match, f"{rel}: not a shard"
+    assert match.group(1) == rel
     return json.loads(match.group(2))
 
 
-def explorer_data(site: Path) -> dict:
-    """The explorer's data as the page gets it, decoded the way static/explore.js decodes it: per dataset
-    its items (one dict each) and per network each query's [item index, score] pairs."""
+def explorer_index(site: Path) -> dict:
     import json
     import re
 
     text = (site / "data" / "index.js").read_text(encoding="utf-8")
-    index = json.loads(re.fullmatch(r"window\.VSIS_INDEX = (.*);\n", text, re.S).group(1))
+    return json.loads(re.fullmatch(r"window\.VSIS_INDEX = (.*);\n", text, re.S).group(1))
+
+
+def explorer_data(site: Path) -> dict:
+    """The explorer's data as the page gets it, decoded the way static/explore.js decodes it, shards joined:
+    per dataset its items (one dict each) and per network each query's [item index, score] pairs. Checks on
+    the way that every shard is where the index says, and every neighbour's tile is the item's own."""
+    index = explorer_index(site)
+    files, size = index["files"], index["shard"]
     datasets = []
     for ds in index["datasets"]:
-        cols = read_shard(site / ds["items"])
         items = []
-        for n, item_id in enumerate(cols["id"]):
-            item = {f: cols[f][n] for f in ("id", "title", "artist", "date", "medium", "dimensions", "category")}
-            item["thumb"] = index["paths"]["thumb"].replace("{id}", item_id)
-            item["page"] = f"compare/{cols['page'].get(str(n), item_id)}.html"
-            if str(n) in cols["profile"]:
-                item["profile"] = cols["profile"][str(n)]
-                item["owner"] = cols["owner"][str(n)]
-            items.append(item)
+        for s in range(-(-ds["size"] // size)):
+            cols = read_shard(site, files["items"].format(dataset=ds["name"], n=s))
+            for j, item_id in enumerate(cols["id"]):
+                n = s * size + j
+                item = {f: cols[f][j] for f in index["fields"]}
+                item["thumb"] = index["paths"]["thumb"].replace("{id}", item_id)
+                item["page"] = index["paths"]["page"].replace("{id}", cols["page"].get(str(n), item_id))
+                if str(n) in cols["profile"]:
+                    item["profile"] = cols["profile"][str(n)]
+                    item["owner"] = cols["owner"][str(n)]
+                items.append(item)
+        assert len(items) == ds["size"]
+        if ds["first"] is not None:
+            assert ds["first"] == [items[s]["id"] for s in range(0, ds["size"], size)]
         networks = []
-        for net in ds["networks"]:
-            data = read_shard(site / net["file"])
-            k = data["k"]
-            rows = [
-                [
-                    [j, s / 1000]
-                    for j, s in zip(data["i"][r * k : (r + 1) * k], data["s"][r * k : (r + 1) * k], strict=False)
-                ]
-                for r in range(ds["queries"])
-            ]
-            assert len(data["i"]) == ds["queries"] * k
-            networks.append({"name": net["name"], "neighbours": rows})
+        for name in ds["networks"]:
+            rows = []
+            for s in range(-(-ds["queries"] // size)):
+                data = read_shard(site, files["network"].format(dataset=ds["name"], n=s, network=name))
+                k = data["k"]
+                assert len(data["i"]) == len(data["s"]) == k * min(size, ds["queries"] - s * size)
+                for x in range(0, len(data["i"]), k):
+                    rows.append(
+                        [[j, v / 1000] for j, v in zip(data["i"][x : x + k], data["s"][x : x + k], strict=True)]
+                    )
+                for j, tile in data["t"].items():
+                    item = items[int(j)]
+                    assert tile[:2] == [item["id"], item["title"]] and (len(tile) == 4) == ("profile" in item)
+            networks.append({"name": name, "neighbours": rows})
+        search = read_shard(site, files["search"].format(dataset=ds["name"]))
+        assert search == {"title": [i["title"] for i in items], "artist": [i["artist"] for i in items]}
+        queries = None if ds["queries"] == ds["size"] else list(range(ds["queries"]))
         datasets.append(
-            {"name": ds["name"], "label": ds["label"], "queries": cols["queries"], "items": items, "networks": networks}
+            {"name": ds["name"], "label": ds["label"], "queries": queries, "items": items, "networks": networks}
         )
     return {"k": index["k"], "datasets": datasets}

@@ -253,3 +253,39 @@ def test_hostile_metadata_is_shown_as_text_and_never_runs(tmp_path: Path, browse
         assert page.locator("main img[src='x'], main svg[onload]").count() == 0
     assert dialogs == [] and watched.errors == [] and watched.outside == []
     page.close()
+
+
+def test_a_sharded_explorer_finds_an_item_in_the_last_shard_by_url_and_by_search(
+    tmp_path: Path, browser, monkeypatch
+) -> None:
+    """40 images in shards of 8: a link to the last image loads its shard and the first page's, nothing else;
+    the search index comes with the first search, and finds it."""
+    from builder.site import explorer_data as shards
+
+    from .conftest import write_collection
+
+    monkeypatch.setattr(shards, "SHARD_SIZE", 8)
+    write_collection(tmp_path / "images", {"": 40})
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+                         out=tmp_path / "site", cache_dir=tmp_path / "cache")  # fmt: skip
+    build(config)
+    items = explorer_data(config.out)["datasets"][0]["items"]
+    last = items[-1]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page, config.out.as_uri() + "/")
+    open_explorer(page, f"{config.out.as_uri()}/explore.html#item={last['id']}")
+    assert page.get_attribute("#selected", "data-id") == last["id"]
+    assert page.inner_text("#selected-title") == last["title"]
+    assert neighbour_ids(page, "#selected") == published(config.out, "collection", "pixels", last["id"])
+    # every data file the explorer loads is a <script> it added (performance entries miss file:// loads)
+    loaded = "() => [...document.scripts].map(e => e.src.split('/data/')[1]).filter(Boolean)"
+    # the first page (24 rows: shards 0-2) and the last image's shard (4); not shard 3, not the search index
+    assert sorted(page.evaluate(loaded)) == sorted(
+        ["index.js"] + [f"collection/{kind}/{n}.js" for kind in ("items", "pixels") for n in (0, 1, 2, 4)]
+    )
+    page.fill("#query", last["title"])
+    page.wait_for_function("() => (document.documentElement.dataset.shown || '').includes('q=')")
+    assert result_ids(page) == [last["id"]] and "1 of 40 images" in page.inner_text("#status")
+    assert "collection/search.js" in page.evaluate(loaded)
+    assert watched.errors == [] and watched.outside == []
+    page.close()

@@ -141,17 +141,48 @@ def test_a_paged_list_links_every_page_and_every_image(tmp_path: Path, monkeypat
 # The explorer's data.
 
 
-def test_explorer_data_is_sharded_and_says_its_fields_and_paths(tmp_path: Path) -> None:
+def test_explorer_data_is_sharded_and_says_its_fields_paths_and_files(tmp_path: Path, monkeypatch) -> None:
+    from builder.site import explorer_data
+
+    monkeypatch.setattr(explorer_data, "SHARD_SIZE", 2)
     files = explorer_files(small_model(tmp_path))
-    assert sorted(files) == ["data/collection/items.js", "data/collection/pixels.js", "data/index.js"]
+    assert sorted(files) == [
+        "data/collection/items/0.js",
+        "data/collection/items/1.js",
+        "data/collection/pixels/0.js",
+        "data/collection/pixels/1.js",
+        "data/collection/search.js",
+        "data/index.js",
+    ]
     index = json.loads(files["data/index.js"].removeprefix("window.VSIS_INDEX = ").rstrip(";\n"))
     assert index["fields"][0] == "id" and index["paths"] == {"page": "compare/{id}.html", "thumb": "thumbs/{id}.jpg"}
-    assert (
-        index["datasets"][0]["size"] == 3 and index["datasets"][0]["networks"][0]["file"] == "data/collection/pixels.js"
-    )
-    shard = files["data/collection/pixels.js"]
-    payload = json.loads(shard[shard.index(",") + 1 : -3])
-    assert payload == {"k": 1, "i": [1, 0, 0], "s": [900, 900, 500]}
+    assert index["shard"] == 2 and index["files"]["network"] == "data/{dataset}/{network}/{n}.js"
+    (ds,) = index["datasets"]
+    assert (ds["size"], ds["queries"], ds["networks"], ds["first"]) == (3, 3, ["pixels"], ["img0", "img2"])
+
+    def payload(name: str) -> object:
+        return json.loads(files[name][files[name].index(",") + 1 : -3])
+
+    assert payload("data/collection/pixels/0.js") == {
+        "k": 1,
+        "i": [1, 0],
+        "s": [900, 900],
+        "t": {"0": ["img0", "Image 0"], "1": ["img1", "Image 1"]},
+    }
+    assert payload("data/collection/pixels/1.js") == {"k": 1, "i": [0], "s": [500], "t": {"0": ["img0", "Image 0"]}}
+    assert payload("data/collection/items/1.js")["id"] == ["img2"]
+    assert payload("data/collection/search.js") == {
+        "title": ["Image 0", "Image 1", "Image 2"],
+        "artist": ["Ann", "", ""],
+    }
+
+
+def test_ids_are_in_javascript_order_by_utf16_code_units() -> None:
+    from builder.site.explorer_data import in_js_order
+
+    assert in_js_order(["a", "b", "ba"]) and not in_js_order(["b", "a"]) and not in_js_order(["a", "a"])
+    # U+1F600 sorts before U+FF5E in JavaScript (its first code unit 0xD83D < 0xFF5E), after it by code point
+    assert in_js_order(["\U0001f600", "\uff5e"]) and not in_js_order(["\uff5e", "\U0001f600"])
 
 
 def test_json_for_a_script_cannot_close_it() -> None:
