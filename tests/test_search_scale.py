@@ -59,6 +59,20 @@ def test_a_small_collection_is_measured_whole_and_the_result_remembered(tmp_path
     assert same == recall and (again.indices == found.indices).all()
 
 
+def test_auto_searches_exactly_where_annoy_is_no_faster_and_remembers_the_choice(tmp_path) -> None:
+    """768 dimensions and a recall no sample of Annoy reaches short of visiting every node of 50 trees: on
+    any CPU, one blocked product per 1,000 queries is faster than that (by about 50 times here)."""
+    x = unit(np.random.default_rng(5).standard_normal((3000, 768)))
+    search = NeighbourSearch(AnnoySettings(trees=50, seed=3), tmp_path)
+    found, recall = search.tuned(x, 10, 0.999, 500, exact_if_faster=True)
+    assert recall.method == "exact" and recall.value == 1.0 and recall.annoy_ms >= recall.exact_ms > 0
+    assert (found.indices == full_sort(x, 10)).all() and recall.describe().startswith("exact search: faster")
+    again, same = search.tuned(x, 10, 0.999, 500, exact_if_faster=True)
+    assert same == recall and (again.indices == found.indices).all()
+    _, annoy_only = tuned_annoy(x, 10, AnnoySettings(trees=50, seed=3), 0.5, sample=200)
+    assert annoy_only.method == "annoy"  # without the choice, Annoy however slow
+
+
 def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> None:
     import pytest
 
@@ -71,12 +85,16 @@ def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> 
     write_collection(tmp_path / "images", {"": 12})
     common = dict(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False)
     exact = build(make_config(**common, neighbours_method="exact", out=tmp_path / "s1", cache_dir=tmp_path / "c1"))
-    tuned = build(make_config(**common, recall_target=1.0, out=tmp_path / "s2", cache_dir=tmp_path / "c2"))
+    tuned = build(
+        make_config(
+            **common, neighbours_method="annoy", recall_target=1.0, out=tmp_path / "s2", cache_dir=tmp_path / "c2"
+        )
+    )
     assert exact.networks[0].recall_note == "exact search" and exact.networks[0].search_k == 0
     assert tuned.networks[0].annoy_recall == 1.0 and "every item measured" in tuned.networks[0].recall_note
     assert (exact.networks[0].neighbours.indices == tuned.networks[0].neighbours.indices).all()
     assert "every item measured" in (tmp_path / "s2" / "index.html").read_text()
-    with pytest.raises(ConfigError, match="neighbours method must be annoy or exact"):
+    with pytest.raises(ConfigError, match="neighbours method must be auto, annoy or exact"):
         make_config(neighbours_method="faiss")
     with pytest.raises(ConfigError, match="recall_target"):
         make_config(recall_target=1.5)

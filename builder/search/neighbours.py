@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +150,9 @@ def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Recall:
     """Annoy's recall@k against exact search on `queries` rows (all rows when the collection is small), with
-    a 95% interval of the mean (normal approximation; no width when every row was measured)."""
+    a 95% interval of the mean (normal approximation; no width when every row was measured). method "exact":
+    exact search was used instead, having been measured faster than Annoy at the recall asked for (then
+    annoy_ms and exact_ms say the times per query that decided it)."""
 
     value: float
     low: float
@@ -157,8 +160,16 @@ class Recall:
     queries: int
     search_k: int
     trees: int
+    method: str = "annoy"
+    annoy_ms: float = 0.0
+    exact_ms: float = 0.0
 
     def describe(self) -> str:
+        if self.method == "exact":
+            return (
+                f"exact search: faster here than Annoy at the recall asked for (Annoy {self.annoy_ms:.2f} ms per "
+                f"query at search_k {self.search_k:,} with {self.trees} trees, exact {self.exact_ms:.2f} ms)"
+            )
         if self.low == self.high:
             return f"every item measured; search_k {self.search_k:,}, {self.trees} trees"
         return (
@@ -168,21 +179,40 @@ class Recall:
 
 
 def tuned_annoy(
-    x: np.ndarray, k: int, settings: AnnoySettings, target: float, sample: int = 1000, max_trees: int = 400
+    x: np.ndarray,
+    k: int,
+    settings: AnnoySettings,
+    target: float,
+    sample: int = 1000,
+    max_trees: int = 400,
+    exact_if_faster: bool = False,
 ) -> tuple[Neighbours, Recall]:
     """Annoy's neighbours of every row, with search_k (then trees) raised until the recall@k measured on a
     seeded sample of `sample` rows against exact search reaches `target` (or search_k covers every node).
-    The sample's exact answers are computed once: `sample` rows against all, never an n x n sort."""
+    The sample's exact answers are computed once: `sample` rows against all, never an n x n sort.
+
+    exact_if_faster: both are timed on the sample, per query; once Annoy, at the effort the target needs (or
+    on the way there: more effort only costs more), is no faster than exact search, every row is searched
+    exactly instead. High-dimensional features of a few tens of thousands of images are that case on a CPU
+    (bench/scale.py): Annoy must then inspect most of the collection, one vector at a time."""
     n = x.shape[0]
     rng = np.random.default_rng(settings.seed)
     rows = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
+    started = time.perf_counter()
     exact = exact_neighbours(x, k, rows=rows.tolist())
+    exact_ms = 1000 * (time.perf_counter() - started) / max(1, len(rows))
     trees, search_k = settings.trees, settings.search_k_for(k)
+    annoy_ms = 0.0
     while True:
         index = build_index(x, trees, settings.seed)
         while True:
+            started = time.perf_counter()
             found = query_index(index, n, k, rows.tolist(), search_k, trees)
+            annoy_ms = 1000 * (time.perf_counter() - started) / max(1, len(rows))
             per_row = _row_recall(found, exact)
+            if exact_if_faster and annoy_ms >= exact_ms:
+                everything = exact if len(rows) == n else exact_neighbours(x, k)
+                return everything, Recall(1.0, 1.0, 1.0, n, search_k, trees, "exact", annoy_ms, exact_ms)
             if per_row.mean() >= target or search_k >= n * trees:
                 break
             search_k *= 2
@@ -192,7 +222,9 @@ def tuned_annoy(
     neighbours = found if len(rows) == n else query_index(index, n, k, range(n), search_k, trees)
     mean = float(per_row.mean()) if len(per_row) else 1.0
     half = 0.0 if len(rows) == n else 1.96 * float(per_row.std(ddof=1)) / np.sqrt(len(rows))
-    return neighbours, Recall(mean, max(0.0, mean - half), min(1.0, mean + half), len(rows), search_k, trees)
+    return neighbours, Recall(
+        mean, max(0.0, mean - half), min(1.0, mean + half), len(rows), search_k, trees, "annoy", annoy_ms, exact_ms
+    )
 
 
 def _row_recall(approx: Neighbours, exact: Neighbours) -> np.ndarray:
@@ -230,14 +262,21 @@ class NeighbourSearch:
         key = self._key(x, "annoy", k, self.settings, None if rows is None else rows.tobytes())
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
-    def tuned(self, x: np.ndarray, k: int, target: float, sample: int) -> tuple[Neighbours, Recall]:
-        """tuned_annoy, remembered with the recall it reached (a seeded search: computed again, the lists
-        come out the same, so damaged lists beside a sound recall are simply recomputed)."""
-        key = self._key(x, "tuned", k, self.settings, target, sample)
+    def tuned(
+        self, x: np.ndarray, k: int, target: float, sample: int, exact_if_faster: bool = False
+    ) -> tuple[Neighbours, Recall]:
+        """tuned_annoy, remembered with the recall it reached and the method it chose (computed again, the
+        lists come out the same: a seeded Annoy search, or exact search, as remembered)."""
+        key = self._key(x, "tuned", k, self.settings, target, sample, exact_if_faster)
         recall = self._remembered_recall(key)
         if recall is not None:
-            return self._remembered(key, lambda: tuned_annoy(x, k, self.settings, target, sample)[0], len(x)), recall
-        found, recall = tuned_annoy(x, k, self.settings, target, sample)
+            settings = replace(self.settings, trees=recall.trees, search_k=recall.search_k)
+
+            def again() -> Neighbours:
+                return exact_neighbours(x, k) if recall.method == "exact" else annoy_neighbours(x, k, settings)
+
+            return self._remembered(key, again, len(x)), recall
+        found, recall = tuned_annoy(x, k, self.settings, target, sample, exact_if_faster=exact_if_faster)
         if self.root is not None:
             self._save(key, found)
             atomic_write(self._path(key, ".recall.json"), json.dumps(asdict(recall)).encode())

@@ -17,13 +17,14 @@ def find_neighbours(
     k: int,
     n_keys: int,
     reporter: Reporter,
-    method: str = "annoy",
+    method: str = "auto",
     recall_target: float = 0.98,
     recall_queries: int = 1000,
 ) -> list[NetworkResult]:
     """Each network's k nearest per item: by Annoy, with its search effort raised until the recall@k
-    measured on `recall_queries` sampled items against exact search reaches `recall_target`; or, with
-    method "exact", by exact search (blocked matrix products). n_keys: the distinct images (originals and
+    measured on `recall_queries` sampled items against exact search reaches `recall_target`; with method
+    "exact", by exact search (blocked matrix products); with "auto", by whichever of the two was measured
+    faster here at that recall (exact search's recall is 1). n_keys: the distinct images (originals and
     copies) whose features this build needed, to report how many came from the cache."""
     hashes = [i.content_hash for i in items]
     results = []
@@ -33,8 +34,9 @@ def find_neighbours(
             if method == "exact":
                 found, recall, note, search_k = search.exact(x, k), 1.0, "exact search", 0
             else:
-                found, measured = search.tuned(x, k, recall_target, recall_queries)
-                recall, note, search_k = measured.value, measured.describe(), measured.search_k
+                found, measured = search.tuned(x, k, recall_target, recall_queries, exact_if_faster=method == "auto")
+                recall, note = measured.value, measured.describe()
+                search_k = measured.search_k if measured.method == "annoy" else 0
             results.append(
                 NetworkResult(
                     name=name,
