@@ -268,14 +268,15 @@ class NeighbourSearch:
         """tuned_annoy, remembered with the recall it reached and the method it chose (computed again, the
         lists come out the same: a seeded Annoy search, or exact search, as remembered)."""
         key = self._key(x, "tuned", k, self.settings, target, sample, exact_if_faster)
-        recall = self._remembered_recall(key)
-        if recall is not None:
-            settings = replace(self.settings, trees=recall.trees, search_k=recall.search_k)
+        remembered = self._remembered_recall(key)
+        if remembered is not None:
+            exact = remembered.method == "exact"
+            settings = replace(self.settings, trees=remembered.trees, search_k=remembered.search_k)
 
             def again() -> Neighbours:
-                return exact_neighbours(x, k) if recall.method == "exact" else annoy_neighbours(x, k, settings)
+                return exact_neighbours(x, k) if exact else annoy_neighbours(x, k, settings)
 
-            return self._remembered(key, again, len(x)), recall
+            return self._remembered(key, again, len(x)), remembered
         found, recall = tuned_annoy(x, k, self.settings, target, sample, exact_if_faster=exact_if_faster)
         if self.root is not None:
             self._save(key, found)
