@@ -287,6 +287,22 @@ def test_feature_and_blob_stores_vet_what_they_read(tmp_path: Path) -> None:
     store.put("cd" * 32, np.array([1, 1, 0, 0], dtype=np.float32))  # not unit length
     assert store.valid("ab" * 32) and not store.valid("cd" * 32) and not store.has("cd" * 32)
     assert not store.valid("ef" * 32) and len(warnings) == 1
+    # packed: the sound single files gathered into one matrix, read back memory-mapped in the order packed
+    store.put("cd" * 32, np.array([0, 1, 0, 0], dtype=np.float32))
+    store.pack(["cd" * 32, "ab" * 32, "ef" * 32])
+    assert not list(tmp_path.glob("features/net/??/*.npy"))  # the single files are gone
+    packed = store.matrix(["cd" * 32, "ab" * 32])
+    assert isinstance(packed, np.memmap) and packed.tolist() == [[0, 1, 0, 0], [1, 0, 0, 0]]
+    assert store.matrix(["ab" * 32]).tolist() == [[1, 0, 0, 0]] and store.valid("cd" * 32)
+    store.put("ef" * 32, np.array([0, 0, 1, 0], dtype=np.float32))  # a newcomer, then packed after the others
+    store.pack(["ab" * 32, "cd" * 32, "ef" * 32])
+    again = FeatureStore(tmp_path, "net", dim=4, on_bad=warnings.append)
+    assert again.matrix(["cd" * 32, "ab" * 32, "ef" * 32]).tolist() == [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]]
+    (matrix_file,) = tmp_path.glob("features/net/packed-*.npy")
+    matrix_file.write_bytes(matrix_file.read_bytes()[:-8])  # truncated
+    damaged = FeatureStore(tmp_path, "net", dim=4, on_bad=warnings.append)
+    assert not damaged.valid("ab" * 32) and "packed features" in warnings[-1] and len(warnings) == 2
+    assert not list(tmp_path.glob("features/net/packed*"))
     blobs = BlobStore(tmp_path / "b", ".bin", lambda data: "" if data == b"ok" else "not ok", warnings.append)
     blobs.put("k1", b"ok")
     blobs.put("k2", b"no")

@@ -111,11 +111,12 @@ class NetworkRunner:
 
 
 def load_matrix(store: FeatureStore, hashes: list[str], dim: int) -> np.ndarray:
-    """The features of `hashes`, in order, as one (n, dim) float32 matrix."""
-    out = np.empty((len(hashes), dim), dtype=np.float32)
-    for i, h in enumerate(hashes):
-        out[i] = store.get(h)
-    return out
+    """The features of `hashes`, in order, as one (n, dim) float32 matrix (read-only: it may be the
+    store's memory-mapped pack itself)."""
+    x = store.matrix(hashes)
+    if x.shape != (len(hashes), dim):
+        raise RuntimeError(f"features of shape {x.shape}, expected ({len(hashes)}, {dim})")
+    return x
 
 
 def make_runner(

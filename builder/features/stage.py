@@ -87,6 +87,11 @@ def extract(
         for runner in runners.values():
             runner.flush()
             runner.on_batch = None
+    keys = [item.content_hash for item in items] + [
+        copy_key(item.content_hash, p) for item in items for p in copies_of.get(item.id, [])
+    ]
+    for runner in runners.values():
+        runner.store.pack(keys)  # one memory-mapped matrix per network, in the collection's order
     return Extraction([i for i in items if i.id not in bad], skipped)
 
 

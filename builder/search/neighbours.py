@@ -212,7 +212,7 @@ def tuned_annoy(
             per_row = _row_recall(found, exact)
             if exact_if_faster and annoy_ms >= exact_ms:
                 everything = exact if len(rows) == n else exact_neighbours(x, k)
-                return everything, Recall(1.0, 1.0, 1.0, n, search_k, trees, "exact", annoy_ms, exact_ms)
+                return rescored(x, everything), Recall(1.0, 1.0, 1.0, n, search_k, trees, "exact", annoy_ms, exact_ms)
             if per_row.mean() >= target or search_k >= n * trees:
                 break
             search_k *= 2
@@ -222,9 +222,20 @@ def tuned_annoy(
     neighbours = found if len(rows) == n else query_index(index, n, k, range(n), search_k, trees)
     mean = float(per_row.mean()) if len(per_row) else 1.0
     half = 0.0 if len(rows) == n else 1.96 * float(per_row.std(ddof=1)) / np.sqrt(len(rows))
-    return neighbours, Recall(
+    return rescored(x, neighbours), Recall(
         mean, max(0.0, mean - half), min(1.0, mean + half), len(rows), search_k, trees, "annoy", annoy_ms, exact_ms
     )
+
+
+def rescored(x: np.ndarray, found: Neighbours, block: int = 4096) -> Neighbours:
+    """The same lists with each score computed one way, as the dot product of the two rows: Annoy's angular
+    distance and a blocked matrix product round differently in the last bits, and which of the two a build
+    uses is decided by timing, so without this the same neighbours could be published with other scores."""
+    scores = np.empty(found.scores.shape, dtype=np.float32)
+    for start in range(0, len(found.indices), block):
+        idx = found.indices[start : start + block]
+        scores[start : start + block] = np.einsum("ij,ikj->ik", x[start : start + block], x[idx])
+    return Neighbours(found.indices, scores)
 
 
 def _row_recall(approx: Neighbours, exact: Neighbours) -> np.ndarray:
@@ -274,7 +285,7 @@ class NeighbourSearch:
             settings = replace(self.settings, trees=remembered.trees, search_k=remembered.search_k)
 
             def again() -> Neighbours:
-                return exact_neighbours(x, k) if exact else annoy_neighbours(x, k, settings)
+                return rescored(x, exact_neighbours(x, k) if exact else annoy_neighbours(x, k, settings))
 
             return self._remembered(key, again, len(x)), remembered
         found, recall = tuned_annoy(x, k, self.settings, target, sample, exact_if_faster=exact_if_faster)
