@@ -132,7 +132,7 @@ class FeatureStore:
         return self._packed
 
     def _open_pack(self) -> tuple[np.ndarray, dict[str, int]]:
-        empty = (np.zeros((0, self.dim or 0), dtype=np.float32), {})
+        empty: tuple[np.ndarray, dict[str, int]] = (np.zeros((0, self.dim or 0), dtype=np.float32), {})
         index = self.root / self.PACK
         if not index.is_file():
             return empty
