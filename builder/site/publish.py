@@ -26,7 +26,7 @@ from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import mark_as_made, remove_stale, unmark
 from builder.resources import static_dir, templates_dir
-from builder.site.model import SiteModel
+from builder.site.model import PageNeighbour, SiteModel
 from builder.site.render import render
 
 
@@ -91,30 +91,23 @@ def fingerprint(model: SiteModel) -> str:
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
     sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
-    canonical = _canonical(replace(model, manifest=timeless, extra_files=sources), {})
-    h.update(json.dumps(canonical, allow_nan=True).encode())
+    plain = replace(model, manifest=timeless, extra_files=sources)
+    h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
     for folder in (templates_dir(), static_dir()):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
-def _canonical(value: object, seen: dict[int, int]) -> object:
-    """`value` as plain JSON data, the same for the same content in every process. An object met again
-    (an item is every neighbour list's item) is written once, then referred to by its order of first
-    meeting, which the traversal fixes. Callables are left out: a perturbation profile's function is named
-    by its name, version and description."""
+def _plain(value: object) -> object:
+    """What json cannot write itself, as plain data, the same for the same content in every process. A
+    neighbour is its index and score: its item is its dataset's item at that index, written there (so the
+    items of 100,000 neighbour lists are not written a million times). Callables are left out: a
+    perturbation profile's function is named by its name, version and description."""
+    if isinstance(value, PageNeighbour):
+        return [value.index, value.score]
     if is_dataclass(value) and not isinstance(value, type):
-        if id(value) in seen:
-            return ["ref", seen[id(value)]]
-        seen[id(value)] = len(seen)
-        return {k: _canonical(v, seen) for k, v in vars(value).items() if not callable(v)}
-    if isinstance(value, dict):
-        return [[_canonical(k, seen), _canonical(v, seen)] for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v, seen) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
+        return {k: v for k, v in vars(value).items() if not callable(v)}
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, np.ndarray):
