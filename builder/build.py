@@ -7,6 +7,7 @@ outputs. What is here besides: turning the config into the stages' arguments, th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import time
@@ -72,6 +73,12 @@ def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = Non
     fmt = THUMB_FORMATS[config.thumb_format]
     folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}"
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
+
+
+def _page_memo(config: BuildConfig) -> Path:
+    """Where the cache remembers what the site at config.out was rendered from (site/publish.py)."""
+    out = str(config.out.resolve()).encode()
+    return config.cache_dir / "site-pages" / f"{hashlib.sha256(out).hexdigest()[:16]}.json"
 
 
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
@@ -219,7 +226,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
-        pages = publish(model, config.out, on_page=task.advance)
+        pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))
     size = measure(config.out)
     for problem in over_budget(size, int(config.site_budget_mb * 1e6)):
         reporter.warn(problem)

@@ -206,3 +206,29 @@ def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_p
     result = build(cfg)
     assert len(result.items) == 7
     assert (result.networks[0].extracted, result.networks[0].cached) == (6, 0)
+
+
+def test_an_added_image_renders_only_the_pages_that_change_and_the_site_is_as_if_built_anew(tmp_path: Path) -> None:
+    write_collection(tmp_path / "images", {"": 30})
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+                         out=tmp_path / "site", cache_dir=tmp_path / "cache")  # fmt: skip
+    build(config)
+    inodes = {p.name: p.stat().st_ino for p in (tmp_path / "site" / "compare").iterdir()}
+    drawing(77).save(tmp_path / "images" / "added.png")
+    grown = build(config)
+    after = {p.name: p.stat().st_ino for p in (tmp_path / "site" / "compare").iterdir()}
+    kept = {name for name, inode in after.items() if inodes.get(name) == inode}
+    assert len(after) == 31 and 0 < len(kept) < 30  # some pages reused (linked), the changed ones rendered
+    (net,) = grown.networks
+    ids = [i.id for i in grown.items]
+    added = ids.index(next(i.id for i in grown.items if i.relpath == "added.png"))
+    for row, item_id in zip(net.neighbours.indices.tolist(), ids, strict=True):
+        if added in row or item_id == ids[added]:
+            assert f"{item_id}.html" not in kept  # its neighbours changed: rendered again
+    fresh = build(make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+                              out=tmp_path / "fresh", cache_dir=tmp_path / "cache2"))  # fmt: skip
+    assert (fresh.networks[0].neighbours.indices == net.neighbours.indices).all()
+    for name in after:
+        assert (tmp_path / "site" / "compare" / name).read_bytes() == (
+            tmp_path / "fresh" / "compare" / name
+        ).read_bytes()

@@ -22,17 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.cache import atomic_write
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import mark_as_made, remove_stale, unmark
 from builder.resources import static_dir, templates_dir
 from builder.site.model import PageNeighbour, SiteModel
-from builder.site.render import render
+from builder.site.render import Reuse, render
 
 
-def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None) -> int:
+def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None, memo: Path | None = None) -> int:
     """Render into a temporary folder beside `out`, then swap it in; when the site there was built from
-    the same model, templates and version, leave it as it is. Returns the page count."""
+    the same model, templates and version, leave it as it is. Returns the page count. memo: a file (in the
+    cache) remembering what each compare page of the site at `out` was rendered from, so that the next
+    build reuses the pages that would not change (render.Reuse)."""
     out = out.resolve()
     if not _replaceable(out):
         raise VsisError(
@@ -46,9 +49,13 @@ def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = No
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale([*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.old-*")])
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    reuse = None
+    if memo is not None:
+        reuse = Reuse(out, _remembered_pages(memo, previous.get("fingerprint", "")))
+        memo.unlink(missing_ok=True)  # until the new site is in place, it describes no site
     try:
         mark_as_made(staging)
-        pages = render(model, staging, on_page)
+        pages = render(model, staging, on_page, reuse)
         (staging / MARKER).write_text(
             f"This folder was built by vsis and is replaced by the next build.\nfingerprint: {digest}\npages: {pages}\n"
         )
@@ -65,7 +72,21 @@ def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = No
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if memo is not None and reuse is not None:
+        atomic_write(memo, json.dumps({"fingerprint": digest, "pages": reuse.fresh}).encode())
     return pages
+
+
+def _remembered_pages(memo: Path, fingerprint: str) -> dict[str, str]:
+    """The compare pages' digests remembered for the site whose fingerprint is given ({} for another)."""
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or not fingerprint:
+        return {}
+    pages = data.get("pages")
+    return pages if isinstance(pages, dict) else {}
 
 
 def _replaceable(out: Path) -> bool:

@@ -8,11 +8,14 @@ folder in as the site.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -21,7 +24,18 @@ from builder.cache import with_filename
 from builder.experiment.metrics import RECOVERY_METRICS
 from builder.resources import static_dir, templates_dir
 from builder.site.explorer_data import explorer_files
-from builder.site.model import ExperimentPage, PageNeighbour, PageNetwork, SiteModel, list_pages
+from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
+
+
+def _linked(source: Path, target: Path) -> bool:
+    """Hard-link a page of the previous site into the new one; False where that cannot be done (the page is
+    gone, or the file system has no hard links): then it is rendered."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def metrics_csv(ex: ExperimentPage) -> str:
@@ -76,8 +90,42 @@ def page_count(model: SiteModel) -> int:
     return 2 + len(list_pages(len(model.items))) + len(model.items) + (model.experiment is not None)
 
 
-def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None) -> int:
-    """Write every page and asset of the site under `root` (an empty folder); return the page count."""
+@dataclass
+class Reuse:
+    """Compare pages of the site already published, to reuse where a page's content would not change:
+    `site` holds them, `digests` says what each was rendered from; `fresh` collects the digests of this
+    render. A museum that adds 1% of images changes the pages of those images and of their neighbours'
+    neighbours, not the other 99%: those are linked from the previous site instead of rendered again."""
+
+    site: Path
+    digests: dict[str, str]
+    fresh: dict[str, str] = field(default_factory=dict)
+    reused: int = 0
+
+
+def _page_digest(common: str, item: PageItem, rows: list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]]) -> str:
+    """What one compare page is rendered from, beside what every page shares (`common`): the item, and each
+    network's neighbours with their items, scores and how many networks found them."""
+    plain = [item, [(net.name, [(nb.item, nb.score, found) for nb, found in row]) for net, row in rows]]
+    text = json.dumps(plain, default=lambda o: vars(o), separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256((common + text).encode()).hexdigest()
+
+
+def _shared_digest(model: SiteModel) -> str:
+    """Everything a compare page shows that is not its own: the site's title, k, navigation, footer and the
+    networks' descriptions, and the templates and stylesheet (through the version and templates' bytes)."""
+    nets = [(n.name, n.dim, n.layer, n.description) for n in model.networks]
+    head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets]
+    h = hashlib.sha256(json.dumps(head, default=str).encode())
+    for folder in (templates_dir(), static_dir()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None, reuse: Reuse | None = None) -> int:
+    """Write every page and asset of the site under `root` (an empty folder); return the page count.
+    With `reuse`, a compare page whose digest is unchanged is hard-linked from the previous site."""
     env = _environment()
     pages = 0
 
@@ -103,11 +151,18 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         items = model.items[part.first : part.last]
         write(part.path, images.render(**common, page="images", part=part, pages=listing, items=items))
     compare = env.get_template("compare.html")
+    shared = _shared_digest(model) if reuse is not None else ""
     for n, item in enumerate(model.items):
-        write(
-            item.page,
-            compare.render(site=model, root="../", page="compare", item=item, rows=compare_rows(model.networks, n)),
-        )
+        rows = compare_rows(model.networks, n)
+        if reuse is not None:
+            digest = reuse.fresh[item.page] = _page_digest(shared, item, rows)
+            if reuse.digests.get(item.page) == digest and _linked(reuse.site / item.page, root / item.page):
+                reuse.reused += 1
+                pages += 1
+                if on_page:
+                    on_page()
+                continue
+        write(item.page, compare.render(site=model, root="../", page="compare", item=item, rows=rows))
 
     if model.experiment is not None:
         write(
