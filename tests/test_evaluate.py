@@ -93,6 +93,12 @@ def test_jaccard_agreement_by_hand() -> None:
     # row 0: {1,2} / {1,2,3,4} = 0.5; row 1: 0 / 6 = 0
     assert jaccard_agreement(a, b, 3) == pytest.approx(0.25)
     assert jaccard_agreement(a, b, 2) == pytest.approx((1.0 + 0.0) / 2)
+    # sets, not lists: a repeated entry counts once ({1, 2} and {2, 3}: 1/3), and two blocks give one mean
+    assert jaccard_agreement(np.array([[1, 1, 2]]), np.array([[2, 3, 3]]), 3) == pytest.approx(1 / 3)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 9, (50, 4)), rng.integers(0, 9, (50, 4))
+    by_sets = np.mean([len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in zip(x.tolist(), y.tolist())])
+    assert jaccard_agreement(x, y, 4, block=7) == pytest.approx(by_sets)
     assert agreement_matrix({"x": a, "y": b, "z": a}, 3) == pytest.approx(
         {("x", "y"): 0.25, ("x", "z"): 1.0, ("y", "z"): 0.25}
     )

@@ -92,13 +92,27 @@ def category_precision(neighbours: np.ndarray, categories: list[str | None], k: 
     return float((cats[nb] == cats[rows][:, None]).mean())
 
 
-def jaccard_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
-    """Mean Jaccard overlap |A ∩ B| / |A ∪ B| of two networks' top-k neighbour sets, over all items."""
-    scores = []
-    for row_a, row_b in zip(np.asarray(a)[:, :k].tolist(), np.asarray(b)[:, :k].tolist(), strict=False):
-        sa, sb = set(row_a), set(row_b)
-        scores.append(len(sa & sb) / len(sa | sb) if sa | sb else 1.0)
-    return float(np.mean(scores)) if scores else 0.0
+def jaccard_agreement(a: np.ndarray, b: np.ndarray, k: int, block: int = 8192) -> float:
+    """Mean Jaccard overlap |A ∩ B| / |A ∪ B| of two networks' top-k neighbour sets, over all items (1 for
+    two empty sets). By array operations over blocks of rows: 100,000 items make no Python set."""
+    a, b = np.asarray(a)[:, :k], np.asarray(b)[:, :k]
+    if len(a) == 0:
+        return 0.0
+    total = 0.0
+    for start in range(0, len(a), block):
+        x, y = np.sort(a[start : start + block], axis=1), np.sort(b[start : start + block], axis=1)
+        first_x, first_y = _firsts(x), _firsts(y)  # each distinct value once: set semantics
+        inter = ((x[:, :, None] == y[:, None, :]).any(axis=2) & first_x).sum(axis=1)
+        union = first_x.sum(axis=1) + first_y.sum(axis=1) - inter
+        total += float(np.where(union > 0, inter / np.maximum(union, 1), 1.0).sum())
+    return total / len(a)
+
+
+def _firsts(sorted_rows: np.ndarray) -> np.ndarray:
+    """Per row (sorted), True at the first occurrence of each value."""
+    first = np.ones(sorted_rows.shape, dtype=bool)
+    first[:, 1:] = sorted_rows[:, 1:] != sorted_rows[:, :-1]
+    return first
 
 
 def agreement_matrix(neighbours: dict[str, np.ndarray], k: int) -> dict[tuple[str, str], float]:
