@@ -97,7 +97,8 @@ def test_jaccard_agreement_by_hand() -> None:
     assert jaccard_agreement(np.array([[1, 1, 2]]), np.array([[2, 3, 3]]), 3) == pytest.approx(1 / 3)
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 9, (50, 4)), rng.integers(0, 9, (50, 4))
-    by_sets = np.mean([len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in zip(x.tolist(), y.tolist())])
+    pairs = zip(x.tolist(), y.tolist(), strict=True)
+    by_sets = np.mean([len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in pairs])
     assert jaccard_agreement(x, y, 4, block=7) == pytest.approx(by_sets)
     assert agreement_matrix({"x": a, "y": b, "z": a}, 3) == pytest.approx(
         {("x", "y"): 0.25, ("x", "z"): 1.0, ("y", "z"): 0.25}
