@@ -66,11 +66,14 @@ def test_auto_searches_exactly_where_annoy_is_no_faster_and_remembers_the_choice
     search = NeighbourSearch(AnnoySettings(trees=50, seed=3), tmp_path)
     found, recall = search.tuned(x, 10, 0.999, 500, exact_if_faster=True)
     assert recall.method == "exact" and recall.value == 1.0 and recall.annoy_ms >= recall.exact_ms > 0
-    assert (found.indices == full_sort(x, 10)).all() and recall.describe().startswith("exact search: faster")
+    assert (found.indices == full_sort(x, 10)).all() and recall.describe().startswith("exact search: measured faster")
     again, same = search.tuned(x, 10, 0.999, 500, exact_if_faster=True)
     assert same == recall and (again.indices == found.indices).all()
     _, annoy_only = tuned_annoy(x, 10, AnnoySettings(trees=50, seed=3), 0.5, sample=200)
     assert annoy_only.method == "annoy"  # without the choice, Annoy however slow
+    small, whole = search.tuned(x[:400], 10, 0.98, 500, exact_if_faster=True)  # measured whole: exact at once
+    assert whole.method == "exact" and whole.annoy_ms == 0.0 and (small.indices == full_sort(x[:400], 10)).all()
+    assert "every item was searched exactly" in whole.describe()
 
 
 def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> None:
