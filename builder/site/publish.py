@@ -26,9 +26,8 @@ from builder.cache import atomic_write
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import mark_as_made, remove_stale, unmark
-from builder.resources import static_dir, templates_dir
 from builder.site.model import PageNeighbour, SiteModel
-from builder.site.render import Reuse, render
+from builder.site.render import Reuse, render, theme_digest
 
 
 def publish(model: SiteModel, out: Path, on_page: Callable[[], None] | None = None, memo: Path | None = None) -> int:
@@ -114,9 +113,7 @@ def fingerprint(model: SiteModel) -> str:
     sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
     plain = replace(model, manifest=timeless, extra_files=sources)
     h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
-    for folder in (templates_dir(), static_dir()):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(theme_digest().encode())
     return h.hexdigest()
 
 

@@ -115,8 +115,13 @@ def _shared_digest(model: SiteModel) -> str:
     """Everything a compare page shows that is not its own: the site's title, k, navigation, footer and the
     networks' descriptions, and the templates and stylesheet (through the version and templates' bytes)."""
     nets = [(n.name, n.dim, n.layer, n.description) for n in model.networks]
-    head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets]
-    h = hashlib.sha256(json.dumps(head, default=str).encode())
+    head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets, theme_digest()]
+    return hashlib.sha256(json.dumps(head, default=str).encode()).hexdigest()
+
+
+def theme_digest() -> str:
+    """A digest of the templates and static files, whose bytes every page depends on."""
+    h = hashlib.sha256()
     for folder in (templates_dir(), static_dir()):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
