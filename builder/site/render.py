@@ -38,6 +38,15 @@ def _linked(source: Path, target: Path) -> bool:
     return True
 
 
+def _place(source: Path, target: Path) -> None:
+    """A thumbnail from the cache into the site: hard-linked (no bytes copied; the cache only ever replaces an
+    entry, never writes into it), or copied where the two lie on different file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def metrics_csv(ex: ExperimentPage) -> str:
     """One row per network and k: the recovery metrics, mean and standard deviation."""
     buf = io.StringIO()
@@ -180,8 +189,9 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
     shutil.copytree(static_dir(), root / "static")
+    for folder in sorted({(root / rel).parent for rel in model.extra_files}):
+        folder.mkdir(parents=True, exist_ok=True)
     for rel, source in sorted(model.extra_files.items()):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, root / rel)
+        _place(source, root / rel)
     (root / ".nojekyll").write_text("")
     return pages
