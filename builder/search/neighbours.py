@@ -132,14 +132,16 @@ def exact_neighbours(x: np.ndarray, k: int, block: int = 1024, rows: Sequence[in
 
 def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
     """Each row's k largest columns, largest first, ties by lower column (a stable sort's answer)."""
-    kth = -np.partition(-sims, k - 1, axis=1)[:, k - 1]  # the k-th largest value of each row
+    n = sims.shape[1]
+    kth = np.partition(sims, n - k, axis=1)[:, n - k]  # the k-th largest value of each row (one copy)
     at_least = sims >= kth[:, None]
     counts = at_least.sum(axis=1)
     out = np.empty((len(sims), k), dtype=np.int64)
     plain = counts == k  # no tie across the k-th place: the columns found are the answer
     if plain.any():
-        cols = np.nonzero(at_least[plain])[1].reshape(-1, k)  # ascending column within each row
-        vals = np.take_along_axis(sims[plain], cols, axis=1)
+        every = bool(plain.all())  # the usual case: no copies of the block by a mask
+        cols = np.nonzero(at_least if every else at_least[plain])[1].reshape(-1, k)  # ascending within a row
+        vals = np.take_along_axis(sims if every else sims[plain], cols, axis=1)
         out[plain] = np.take_along_axis(cols, np.argsort(-vals, axis=1, kind="stable"), axis=1)
     for r in np.flatnonzero(~plain):  # ties across the k-th place: the lower columns win
         tied = np.flatnonzero(at_least[r])
