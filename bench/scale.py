@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from common import OPENCLIPART, REPO, machine, save_results
+from common import OPENCLIPART, REPO, ensure_weights, machine, save_results
 
 sys.path.insert(0, str(REPO))
 
@@ -187,10 +187,10 @@ print("VSIS_BENCH " + json.dumps({
 
 def run_build(config: dict) -> dict:
     start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # TORCH_HOME included, where ensure_weights set it
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(config)], capture_output=True, text=True, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )  # fmt: skip
+        [sys.executable, "-c", _CHILD, json.dumps(config)], capture_output=True, text=True, cwd=REPO, env=env
+    )
     wall = time.perf_counter() - start
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("VSIS_BENCH ")), None)
     if done.returncode != 0 or line is None:
@@ -260,6 +260,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     networks = [n.strip() for n in args.networks.split(",") if n.strip()]
     kind, _ = make_pool(args.pool, max(sizes) + args.add)
+    # torchvision networks whose ImageNet weights are not cached run with random ones (timing and sizes hold)
+    weights = {name: ensure_weights(name, args.work / "torch_home") for name in networks}
     rows = []
     for n in sizes:
         work = args.work / f"{n}-{'-'.join(networks)}{'-experiment' if args.experiment else ''}"
@@ -281,6 +283,7 @@ def main() -> None:
             "images": n,
             "source": kind,
             "networks": networks,
+            "weights": weights,
             "experiment": args.experiment,
             "cold": cold,
             "indexing_share": round(cold["stages_s"].get("indexing", 0.0) / cold["build_s"], 4),
