@@ -197,7 +197,7 @@ class FeatureStore:
         """Gather the single files among `hashes` into a new pack (the old pack's rows first, then these in
         the order given), then remove those files. Nothing to do when all are packed already."""
         matrix, rows = self._pack()
-        loose = [h for h in dict.fromkeys(hashes) if h not in rows and self._path(h).is_file()]
+        loose = [h for h in dict.fromkeys(hashes) if h not in rows and self.valid(h)]  # a damaged file: dropped
         if not loose:
             return
         vectors = np.stack([self.get(h) for h in loose]).astype(np.float32)

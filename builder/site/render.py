@@ -103,8 +103,9 @@ def page_count(model: SiteModel) -> int:
 class Reuse:
     """Compare pages of the site already published, to reuse where a page's content would not change:
     `site` holds them, `digests` says what each was rendered from; `fresh` collects the digests of this
-    render. A museum that adds 1% of images changes the pages of those images and of their neighbours'
-    neighbours, not the other 99%: those are linked from the previous site instead of rendered again."""
+    render. A museum that adds 1% of images changes the pages of those images and of the images that
+    gain one of them as a neighbour, not the others: those are linked from the previous site instead of
+    rendered again."""
 
     site: Path
     digests: dict[str, str]
