@@ -59,9 +59,10 @@ def extract(
             return None
         return VariantTask(key, profile, thumb_size if need_thumb else None, inputs, thumb_format)
 
-    tasks = []
+    tasks, keys = [], []
     for item in items:
         wanted = [(item.content_hash, None)] + [(copy_key(item.content_hash, p), p) for p in copies_of.get(item.id, [])]
+        keys += [key for key, _ in wanted]
         variants = tuple(v for v in (variant(key, p) for key, p in wanted) if v is not None)
         if variants:
             tasks.append(FileTask(item, variants))
@@ -87,11 +88,8 @@ def extract(
         for runner in runners.values():
             runner.flush()
             runner.on_batch = None
-    keys = [item.content_hash for item in items] + [
-        copy_key(item.content_hash, p) for item in items for p in copies_of.get(item.id, [])
-    ]
     for runner in runners.values():
-        runner.store.pack(keys)  # one memory-mapped matrix per network, in the collection's order
+        runner.store.pack(keys)  # one memory-mapped matrix per network, in the order the images came
     return Extraction([i for i in items if i.id not in bad], skipped)
 
 
