@@ -10,7 +10,7 @@ is absent, seeded synthetic drawings are used instead (the JSON says which). Fil
 --pool (reused by later runs) and each size's collection links the first N of them.
 
 Each size is built cold in a fresh process (`vsis build` as the CLI runs it, interpreter start included)
-that reports per-stage times, its peak resident memory (VmHWM) and each network's reached Annoy recall;
+that reports per-stage times, its peak resident memory (VmHWM) and each network's reached recall@10;
 then rebuilt with nothing changed; then, with --add, built again with that many images added. The site's
 size, file count and largest file are measured as a GitHub Pages artifact counts them, and the explorer is
 opened in headless Chromium over http://127.0.0.1: time until its first view is drawn and the bytes loaded
@@ -179,7 +179,7 @@ peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split
 print("VSIS_BENCH " + json.dumps({
     "build_s": total, "peak_mb": int(peak) / 1024, "spans": reporter.spans, "items": len(result.items),
     "skipped": len(result.skipped), "pages": result.pages, "warnings": reporter.warnings,
-    "networks": [{"name": r.name, "extracted": r.extracted, "recall": r.annoy_recall, "search_k": r.search_k,
+    "networks": [{"name": r.name, "extracted": r.extracted, "recall": r.search_recall, "search_k": r.search_k,
                   "note": r.recall_note} for r in result.networks],
 }))
 """
@@ -300,14 +300,14 @@ def main() -> None:
             "added": {"images": args.add, **added} if added else None,
         }
         rows.append(row)
-        recall = ", ".join(f"{r['name']} {r['recall']:.3f} (search_k {r['search_k']})" for r in cold["networks"])
+        recall = ", ".join(f"{r['name']} {r['recall']:.3f} ({r['note']})" for r in cold["networks"])
         print(
             f"{n:>7,} images ({kind}, {'+'.join(networks)}{', experiment' if args.experiment else ''}): "
             f"cold {cold['command_s']:.0f} s as a command (build {cold['build_s']:.0f} s: "
             + ", ".join(f"{k} {v:.0f}" for k, v in cold["stages_s"].items())
             + f", other {cold['other_s']:.0f}; indexing {100 * row['indexing_share']:.1f}%), "
             f"peak {cold['peak_mb']:,.0f} MB; "
-            f"Annoy recall@10 {recall}; site {size.bytes / 1e6:,.1f} MB ({row['bytes_per_image']:,} B/image) in "
+            f"recall@10 {recall}; site {size.bytes / 1e6:,.1f} MB ({row['bytes_per_image']:,} B/image) in "
             f"{size.files:,} files, largest {size.largest} {size.largest_bytes / 1e6:.2f} MB; explorer drawn after "
             f"{explorer['ready_ms_median']:.0f} ms with {explorer['bytes_before_ready'] / 1e6:.2f} MB loaded; "
             f"no-change rebuild {again['command_s']:.1f} s ({100 * row['rebuild_share']:.1f}%)"

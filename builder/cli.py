@@ -166,7 +166,7 @@ def build(
     for net in result.networks:
         console.print(
             f"  {net.name} ({net.precision.used}): {net.extracted} extracted, {net.cached} from cache, "
-            f"{net.images_per_second:.1f} images/s, Annoy recall@{cfg.k} {net.annoy_recall:.3f}",
+            f"{net.images_per_second:.1f} images/s, recall@{cfg.k} {net.search_recall:.3f} ({net.recall_note})",
             highlight=False,
             soft_wrap=True,
         )

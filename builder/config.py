@@ -38,8 +38,8 @@ class BuildConfig:
     annoy_trees: int = 50
     annoy_search_k: int | None = None  # None: 20 x trees x (k + 1); -1: Annoy's own default
     annoy_seed: int = 71
-    neighbours_method: str = "auto"  # "annoy", "exact" (blocked matrix products), or the faster here at the recall
-    recall_target: float = 0.98  # Annoy's search effort is raised until sampled recall@k reaches this
+    neighbours_method: str = "auto"  # "cells", "annoy", "exact", or auto: cells, exact where cheaper
+    recall_target: float = 0.98  # the search effort (cells or Annoy) is raised until sampled recall@k reaches this
     recall_queries: int = 1000  # items sampled to measure it (all of them in a smaller collection)
     out: Path = Path("site")
     cache_dir: Path = Path(".vsis-cache")
@@ -94,8 +94,8 @@ class BuildConfig:
         check_precision(self.backend, self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
-        if self.neighbours_method not in ("auto", "annoy", "exact"):
-            raise ConfigError(f"neighbours method must be auto, annoy or exact, got '{self.neighbours_method}'")
+        if self.neighbours_method not in ("auto", "cells", "annoy", "exact"):
+            raise ConfigError(f"neighbours method must be auto, cells, annoy or exact, got '{self.neighbours_method}'")
         if not 0 < self.recall_target <= 1:
             raise ConfigError(f"recall_target must be in (0, 1], got {self.recall_target}")
         if self.recall_queries < 1:

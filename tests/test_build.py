@@ -73,7 +73,7 @@ def test_the_published_neighbours_are_the_computed_ones(project: Path) -> None:
     for net in result.networks:
         published = next(n for n in data["networks"] if n["name"] == net.name)["neighbours"]
         assert [[j for j, _ in row] for row in published] == net.neighbours.indices.tolist()
-        assert net.annoy_recall == pytest.approx(1.0)  # 11 items, 50 trees: Annoy is exact here
+        assert net.search_recall == pytest.approx(1.0)  # 11 items, 50 trees: Annoy is exact here
 
 
 def test_metadata_is_shown_escaped_and_unsafe_urls_are_not_links(project: Path) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from builder.cache import atomic_write
+from builder.search import cells
 
 
 @dataclass(frozen=True)
@@ -151,86 +152,152 @@ def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Recall:
-    """Annoy's recall@k against exact search on `queries` rows (all rows when the collection is small), with
-    a 95% interval of the mean (normal approximation; no width when every row was measured). method "exact":
-    exact search was used instead, having been measured faster than Annoy at the recall asked for (then
-    annoy_ms and exact_ms say the times per query that decided it)."""
+    """The recall@k of the published lists against exact search on `queries` rows (all rows when the
+    collection is small), with a 95% interval of the mean (normal approximation; no width when every row was
+    measured). method: "annoy" (search_k and trees say its effort), "cells" (inverted lists over k-means
+    cells: `probes` of `cells` searched per item) or "exact" (recall 1). search_ms and exact_ms: the times per
+    query measured on the sample (kept beside the lists, never published: they differ from build to build)."""
 
     value: float
     low: float
     high: float
     queries: int
-    search_k: int
-    trees: int
-    method: str = "annoy"
-    annoy_ms: float = 0.0
+    method: str
+    search_k: int = 0
+    trees: int = 0
+    cells: int = 0
+    probes: int = 0
+    search_ms: float = 0.0
     exact_ms: float = 0.0
 
     def describe(self) -> str:
-        """For the site: nothing that differs from build to build (the times are kept beside the lists)."""
-        if self.method == "exact" and self.annoy_ms == 0.0:
-            return "exact search: every item was searched exactly to measure Annoy's recall"
+        """For the site: how the lists were found and how their recall was measured."""
+        if self.method == "exact" and self.cells == 0:
+            return "exact search: every item was searched exactly to measure the recall"
         if self.method == "exact":
-            return f"exact search: measured faster than Annoy at the recall asked for ({self.queries:,} sampled items)"
-        if self.low == self.high:
-            return f"every item measured; search_k {self.search_k:,}, {self.trees} trees"
-        return (
-            f"95% interval {self.low:.3f}-{self.high:.3f} on {self.queries:,} sampled items; "
-            f"search_k {self.search_k:,}, {self.trees} trees"
+            return (
+                f"exact search: the cells would have had to search {self.probes:,} of {self.cells:,} "
+                f"per item ({self.queries:,} sampled items), more than exact search costs"
+            )
+        effort = (
+            f"{self.probes:,} of {self.cells:,} cells searched per item"
+            if self.method == "cells"
+            else f"search_k {self.search_k:,}, {self.trees} trees"
         )
+        if self.low == self.high:
+            return f"every item measured; {effort}"
+        return f"95% interval {self.low:.3f}-{self.high:.3f} on {self.queries:,} sampled items; {effort}"
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The seeded rows recall is measured on, with their exact neighbours (rows against all, never n x n)."""
+
+    rows: np.ndarray
+    exact: Neighbours
+    exact_ms: float
+    n: int
+
+    @classmethod
+    def of(cls, x: np.ndarray, k: int, size: int, seed: int) -> _Sample:
+        n = x.shape[0]
+        rng = np.random.default_rng(seed)
+        rows = np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
+        started = time.perf_counter()
+        exact = exact_neighbours(x, k, rows=rows.tolist())
+        return cls(rows, exact, 1000 * (time.perf_counter() - started) / max(1, len(rows)), n)
+
+    @property
+    def whole(self) -> bool:
+        return len(self.rows) == self.n
+
+    def interval(self, per_row: np.ndarray) -> tuple[float, float, float]:
+        mean = float(per_row.mean()) if len(per_row) else 1.0
+        half = 0.0 if self.whole else 1.96 * float(per_row.std(ddof=1)) / float(np.sqrt(len(per_row)))
+        return mean, max(0.0, mean - half), min(1.0, mean + half)
 
 
 def tuned_annoy(
-    x: np.ndarray,
-    k: int,
-    settings: AnnoySettings,
-    target: float,
-    sample: int = 1000,
-    max_trees: int = 400,
-    exact_if_faster: bool = False,
+    x: np.ndarray, k: int, settings: AnnoySettings, target: float, sample: int = 1000, max_trees: int = 400
 ) -> tuple[Neighbours, Recall]:
     """Annoy's neighbours of every row, with search_k (then trees) raised until the recall@k measured on a
-    seeded sample of `sample` rows against exact search reaches `target` (or search_k covers every node).
-    The sample's exact answers are computed once: `sample` rows against all, never an n x n sort.
-
-    exact_if_faster: both are timed on the sample, per query; once Annoy, at the effort the target needs (or
-    on the way there: more effort only costs more), is no faster than exact search, every row is searched
-    exactly instead. High-dimensional features of a few tens of thousands of images are that case on a CPU
-    (bench/scale.py): Annoy must then inspect most of the collection, one vector at a time. A collection
-    no larger than the sample is searched exactly whole to measure the recall, so its exact lists are used
-    at once (and the same on every machine)."""
+    seeded sample of `sample` rows against exact search reaches `target` (or search_k covers every node)."""
     n = x.shape[0]
-    rng = np.random.default_rng(settings.seed)
-    rows = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
-    started = time.perf_counter()
-    exact = exact_neighbours(x, k, rows=rows.tolist())
-    exact_ms = 1000 * (time.perf_counter() - started) / max(1, len(rows))
-    if exact_if_faster and len(rows) == n:  # a small collection, searched exactly already: nothing is faster
-        return rescored(x, exact), Recall(1.0, 1.0, 1.0, n, 0, 0, "exact", 0.0, exact_ms)
+    measured = _Sample.of(x, k, sample, settings.seed)
+    rows = measured.rows
     trees, search_k = settings.trees, settings.search_k_for(k)
-    annoy_ms = 0.0
     while True:
         index = build_index(x, trees, settings.seed)
         while True:
             started = time.perf_counter()
             found = query_index(index, n, k, rows.tolist(), search_k, trees)
-            annoy_ms = 1000 * (time.perf_counter() - started) / max(1, len(rows))
-            per_row = _row_recall(found, exact)
-            if exact_if_faster and annoy_ms >= exact_ms:
-                found = rescored(x, exact_neighbours(x, k))
-                return found, Recall(1.0, 1.0, 1.0, len(rows), search_k, trees, "exact", annoy_ms, exact_ms)
+            search_ms = 1000 * (time.perf_counter() - started) / max(1, len(rows))
+            per_row = _row_recall(found, measured.exact)
             if per_row.mean() >= target or search_k >= n * trees:
                 break
             search_k *= 2
         if per_row.mean() >= target or trees * 2 > max_trees:
             break
         trees *= 2
-    neighbours = found if len(rows) == n else query_index(index, n, k, range(n), search_k, trees)
-    mean = float(per_row.mean()) if len(per_row) else 1.0
-    half = 0.0 if len(rows) == n else 1.96 * float(per_row.std(ddof=1)) / np.sqrt(len(rows))
-    return rescored(x, neighbours), Recall(
-        mean, max(0.0, mean - half), min(1.0, mean + half), len(rows), search_k, trees, "annoy", annoy_ms, exact_ms
+    neighbours = found if measured.whole else query_index(index, n, k, range(n), search_k, trees)
+    mean, low, high = measured.interval(per_row)
+    recall = Recall(
+        mean, low, high, len(rows), "annoy", search_k, trees, search_ms=search_ms, exact_ms=measured.exact_ms
     )
+    return rescored(x, neighbours), recall
+
+
+def tuned_cells(
+    x: np.ndarray, k: int, target: float, sample: int = 1000, seed: int = 71, exact_above: float = 1.0
+) -> tuple[Neighbours, Recall]:
+    """Every row's neighbours among the members of its nearest k-means cells (search/cells.py), with the
+    number of cells searched per item read off a seeded sample of `sample` rows whose exact neighbours are
+    computed, then raised until the recall measured on that sample reaches `target`.
+
+    exact_above: where the cells needed would cover more than this share of the cells, every row is searched
+    exactly instead (the cells' bookkeeping costs more than exact search's one product per block then). A
+    collection no larger than the sample is searched exactly whole to measure the recall, so its exact lists
+    are published as they are (and are the same on every machine)."""
+    n = x.shape[0]
+    k = effective_k(n, k)
+    measured = _Sample.of(x, k, sample, seed)
+    if k == 0 or (measured.whole and exact_above < 1.0):
+        return rescored(x, measured.exact), Recall(1.0, 1.0, 1.0, n, "exact", exact_ms=measured.exact_ms)
+    index = cells.build_cells(x, seed)
+    probes = cells.probes_for(x, index, measured.rows, measured.exact.indices, target)
+    while True:
+        started = time.perf_counter()
+        found = _cells_of(x, k, index, probes, measured.rows)
+        search_ms = 1000 * (time.perf_counter() - started) / max(1, len(measured.rows))
+        per_row = _row_recall(found, measured.exact)
+        if per_row.mean() >= target or probes >= index.cells:
+            break
+        probes = min(index.cells, probes + max(1, probes // 8))  # ties across a cell's border: a little more
+    if probes > exact_above * index.cells:
+        exact = Recall(1.0, 1.0, 1.0, len(measured.rows), "exact", cells=index.cells, probes=probes,
+                       search_ms=search_ms, exact_ms=measured.exact_ms)  # fmt: skip
+        return rescored(x, exact_neighbours(x, k)), exact
+    neighbours = found if measured.whole else _cells_of(x, k, index, probes)
+    mean, low, high = measured.interval(per_row)
+    recall = Recall(mean, low, high, len(measured.rows), "cells", cells=index.cells, probes=probes,
+                    search_ms=search_ms, exact_ms=measured.exact_ms)  # fmt: skip
+    return rescored(x, neighbours), recall
+
+
+def cells_neighbours(x: np.ndarray, k: int, probes: int, seed: int) -> Neighbours:
+    """The lists tuned_cells publishes for these probes, computed again (the cells are seeded)."""
+    return rescored(x, _cells_of(x, effective_k(x.shape[0], k), cells.build_cells(x, seed), probes))
+
+
+def _cells_of(x: np.ndarray, k: int, index: cells.CellIndex, probes: int, rows: np.ndarray | None = None) -> Neighbours:
+    """cell_neighbours, with any row that found fewer than k candidates (tiny cells) searched exactly."""
+    indices, scores = cells.cell_neighbours(x, k, index, probes, None if rows is None else rows.tolist())
+    short = np.flatnonzero((indices < 0).any(axis=1))
+    if len(short):
+        queries = short if rows is None else rows[short]
+        again = exact_neighbours(x, k, rows=queries.tolist())
+        indices[short], scores[short] = again.indices, again.scores
+    return Neighbours(indices, scores)
 
 
 def rescored(x: np.ndarray, found: Neighbours, block: int = 4096) -> Neighbours:
@@ -259,6 +326,10 @@ def recall_against(approx: Neighbours, exact: Neighbours) -> float:
     return hits / (approx.indices.shape[0] * approx.k)
 
 
+SEARCH_METHODS = ("auto", "cells", "annoy")
+AUTO_EXACT_ABOVE = 0.25  # auto searches exactly where the cells would search over a quarter of the collection
+
+
 class NeighbourSearch:
     """Annoy and brute-force search, remembered on disk by what determines their result (the features'
     bytes, k, the settings, the queries), so a rebuild whose features did not change skips both.
@@ -280,25 +351,33 @@ class NeighbourSearch:
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
     def tuned(
-        self, x: np.ndarray, k: int, target: float, sample: int, exact_if_faster: bool = False
+        self, x: np.ndarray, k: int, target: float, sample: int, method: str = "auto"
     ) -> tuple[Neighbours, Recall]:
-        """tuned_annoy, remembered with the recall it reached and the method it chose (computed again, the
-        lists come out the same: a seeded Annoy search, or exact search, as remembered)."""
-        key = self._key(x, "tuned", k, self.settings, target, sample, exact_if_faster)
+        """The neighbours of every row by `method` ("annoy": tuned_annoy; "cells": tuned_cells; "auto": the
+        cells, or exact search where they would cost more), remembered with the recall reached and the method
+        used (computed again, the lists come out the same: each method is seeded)."""
+        if method not in SEARCH_METHODS:
+            raise ValueError(f"unknown search method {method!r}")
+        key = self._key(x, "tuned", k, self.settings, target, sample, method)
         remembered = self._remembered_recall(key)
         if remembered is not None:
-            exact = remembered.method == "exact"
-            settings = replace(self.settings, trees=remembered.trees, search_k=remembered.search_k)
-
-            def again() -> Neighbours:
-                return rescored(x, exact_neighbours(x, k) if exact else annoy_neighbours(x, k, settings))
-
-            return self._remembered(key, again, len(x)), remembered
-        found, recall = tuned_annoy(x, k, self.settings, target, sample, exact_if_faster=exact_if_faster)
+            return self._remembered(key, lambda: self._again(x, k, remembered), len(x)), remembered
+        if method == "annoy":
+            found, recall = tuned_annoy(x, k, self.settings, target, sample)
+        else:
+            exact_above = AUTO_EXACT_ABOVE if method == "auto" else 1.0
+            found, recall = tuned_cells(x, k, target, sample, self.settings.seed, exact_above)
         if self.root is not None:
             self._save(key, found)
             atomic_write(self._path(key, ".recall.json"), json.dumps(asdict(recall)).encode())
         return found, recall
+
+    def _again(self, x: np.ndarray, k: int, recall: Recall) -> Neighbours:
+        if recall.method == "exact":
+            return rescored(x, exact_neighbours(x, k))
+        if recall.method == "cells":
+            return cells_neighbours(x, k, recall.probes, self.settings.seed)
+        return rescored(x, annoy_neighbours(x, k, replace(self.settings, trees=recall.trees, search_k=recall.search_k)))
 
     def _remembered_recall(self, key: str) -> Recall | None:
         if self.root is None or not self._path(key, ".recall.json").is_file():
@@ -345,7 +424,7 @@ class NeighbourSearch:
         atomic_write(self._path(key, ".npz"), buf.getvalue())
 
 
-SEARCH_VERSION = "1"  # bump when the search code changes its results
+SEARCH_VERSION = "2"  # bump when the search code changes its results
 
 
 def _read_neighbours(path: Path, n: int) -> Neighbours:

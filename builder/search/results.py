@@ -13,10 +13,10 @@ from builder.search.neighbours import Neighbours
 class NetworkResult:
     name: str
     neighbours: Neighbours
-    annoy_recall: float
+    search_recall: float
     extracted: int
     cached: int
     images_per_second: float
     precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked
-    recall_note: str = ""  # how annoy_recall was measured (sampled or every item; search_k, trees)
+    recall_note: str = ""  # how search_recall was measured (sampled or every item; search_k, trees)
     search_k: int = 0  # the nodes Annoy searched per query, tuned to the recall target (0: exact search)

@@ -21,11 +21,12 @@ def find_neighbours(
     recall_target: float = 0.98,
     recall_queries: int = 1000,
 ) -> list[NetworkResult]:
-    """Each network's k nearest per item: by Annoy, with its search effort raised until the recall@k
-    measured on `recall_queries` sampled items against exact search reaches `recall_target`; with method
-    "exact", by exact search (blocked matrix products); with "auto", by whichever of the two was measured
-    faster here at that recall (exact search's recall is 1). n_keys: the distinct images (originals and
-    copies) whose features this build needed, to report how many came from the cache."""
+    """Each network's k nearest per item, by `method`: "cells" (inverted lists over k-means cells) or
+    "annoy", each with its search effort raised until the recall@k measured on `recall_queries` sampled items
+    against exact search reaches `recall_target`; "exact" (blocked matrix products); "auto" (the default): the
+    cells, or exact search where the cells would have to search over a quarter of the collection or the
+    collection is no larger than the sample (search/neighbours.py). n_keys: the distinct images (originals
+    and copies) whose features this build needed, to report how many came from the cache."""
     hashes = [i.content_hash for i in items]
     results = []
     with reporter.task("indexing", len(runs)) as task:
@@ -34,14 +35,14 @@ def find_neighbours(
             if method == "exact":
                 found, recall, note, search_k = search.exact(x, k), 1.0, "exact search", 0
             else:
-                found, measured = search.tuned(x, k, recall_target, recall_queries, exact_if_faster=method == "auto")
+                found, measured = search.tuned(x, k, recall_target, recall_queries, method)
                 recall, note = measured.value, measured.describe()
                 search_k = measured.search_k if measured.method == "annoy" else 0
             results.append(
                 NetworkResult(
                     name=name,
                     neighbours=found,
-                    annoy_recall=recall,
+                    search_recall=recall,
                     extracted=run.extracted,
                     cached=n_keys - run.extracted,
                     images_per_second=run.images_per_second,

@@ -86,11 +86,11 @@ class PageNetwork:
     layer: str
     description: str
     weights: str
-    annoy_recall: float
+    search_recall: float
     neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
     precision: str = "fp32"  # what it ran in
     precision_note: str = ""  # why that is not the precision asked for
-    recall_note: str = ""  # how annoy_recall was measured
+    recall_note: str = ""  # how search_recall was measured
 
 
 @dataclass

@@ -184,7 +184,7 @@ def site_model(
                 spec.layer,
                 spec.description,
                 weights,
-                r.annoy_recall,
+                r.search_recall,
                 rows,
                 r.precision.used,
                 r.precision.reason,
