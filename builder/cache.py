@@ -245,7 +245,7 @@ class BlobStore:
         self.on_bad = on_bad
 
     def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}{self.suffix}"
+        return Path(f"{self.root}/{key[:2]}/{key}{self.suffix}")  # one path made, not three: asked per image
 
     def has(self, key: str) -> bool:
         path = self.path(key)

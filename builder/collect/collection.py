@@ -82,7 +82,21 @@ MAX_ID_LENGTH = 80
 def _plain(rel: str, slug: str) -> bool:
     """Whether the path is its slug already (lower-case ASCII words joined by '-' or '_', folders by '/'):
     then no other name can slug to the same id except by a different suffix or by '/' in place of '-'."""
-    return str(PurePosixPath(rel).with_suffix("")).replace("/", "-") == slug
+    return _without_suffix(rel).replace("/", "-") == slug
+
+
+def _suffix(name: str) -> str:
+    """PurePath(name).suffix, without making a path (a scan asks it of every file): a leading or final
+    dot is not a suffix."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def _without_suffix(rel: str) -> str:
+    """str(PurePosixPath(rel).with_suffix("")) for a file's relative posix path, without making a path."""
+    folder, _, name = rel.rpartition("/")
+    stem = name[: len(name) - len(_suffix(name))]
+    return f"{folder}/{stem}" if folder else stem
 
 
 def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
@@ -97,7 +111,7 @@ def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
     """
     ids: dict[str, str] = {}
     for rel in sorted(set(relpaths)):
-        slug = slugify(str(PurePosixPath(rel).with_suffix("")))
+        slug = slugify(_without_suffix(rel))
         ids[rel] = slug if _plain(rel, slug) and len(slug) <= MAX_ID_LENGTH else _suffixed(slug, rel, 6)
     by_id: dict[str, list[str]] = {}
     for rel, item_id in ids.items():
@@ -105,7 +119,7 @@ def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
     for rels in by_id.values():
         if len(rels) > 1:
             for rel in rels:
-                ids[rel] = _suffixed(slugify(str(PurePosixPath(rel).with_suffix(""))), rel, 12)
+                ids[rel] = _suffixed(slugify(_without_suffix(rel)), rel, 12)
     return ids
 
 
@@ -144,6 +158,8 @@ def find_images(
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
+        folder = here.relative_to(root).as_posix()
+        prefix = "" if folder == "." else f"{folder}/"
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:
             dirnames[:] = []
@@ -161,15 +177,14 @@ def find_images(
             kept.append(d)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+            if name.startswith(".") or _suffix(name).lower() not in IMAGE_SUFFIXES:
                 continue
-            path = here / name
-            rel = path.relative_to(root).as_posix()
-            if outside(path):
+            full, rel = os.path.join(dirpath, name), prefix + name  # strings: this runs per file
+            if os.path.islink(full) and outside(Path(full)):  # only a link leaves a folder already vetted
                 skipped.append((rel, "link to a file outside the collection"))
                 continue
             try:
-                mode = path.stat().st_mode
+                mode = os.stat(full).st_mode
             except OSError as exc:
                 skipped.append((rel, f"cannot read: {exc.strerror or exc}"))
                 continue
@@ -209,7 +224,7 @@ def open_regular(path: Path) -> BinaryIO:
 
 
 def _title_from_path(rel: str) -> str:
-    stem = PurePosixPath(rel).stem
+    stem = _without_suffix(rel.rpartition("/")[2])
     return re.sub(r"[_\s]+", " ", stem).strip() or stem
 
 
@@ -283,8 +298,8 @@ def _join_column(records: list[dict[str, str]], key: str | None, path: Path) -> 
 
 
 def _lookup_keys(rel: str, item_id: str) -> list[str]:
-    p = PurePosixPath(rel)
-    return [rel, rel.lower(), p.name, p.name.lower(), str(p.with_suffix("")), p.stem, item_id]
+    name = rel.rpartition("/")[2]
+    return [rel, rel.lower(), name, name.lower(), _without_suffix(rel), _without_suffix(name), item_id]
 
 
 def scan(
@@ -344,7 +359,7 @@ def scan(
         category = (
             rec.get("category")
             or next((rec[c] for c in moma.CATEGORY_ALIASES if rec.get(c)), None)
-            or (PurePosixPath(rel).parent.name if has_folders and "/" in rel else None)
+            or (rel.rpartition("/")[0].rpartition("/")[2] if has_folders and "/" in rel else None)
         )
         items.append(
             Item(

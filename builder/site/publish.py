@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import is_dataclass, replace
+from dataclasses import is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +110,37 @@ def fingerprint(model: SiteModel) -> str:
     timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
-    sources = {rel: Path(*src.parts[-3:]) for rel, src in model.extra_files.items()}
-    plain = replace(model, manifest=timeless, extra_files=sources)
+    sources = {rel: "/".join(src.parts[-3:]) for rel, src in model.extra_files.items()}
+    digests: dict[int, str] = {}  # the lists of a network, shared by its page model and its dataset's
+
+    def lists(rows: list[list[PageNeighbour]]) -> str:
+        if id(rows) not in digests:
+            digests[id(rows)] = _lists_digest(rows)
+        return digests[id(rows)]
+
+    networks = [{**vars(n), "neighbours": lists(n.neighbours)} for n in model.networks]
+    datasets = [
+        {**vars(d), "items": "the site's items" if d.items is model.items else d.items,
+         "networks": [(name, lists(rows)) for name, rows in d.networks]}
+        for d in model.datasets
+    ]  # fmt: skip
+    plain = {**vars(model), "manifest": timeless, "extra_files": sources, "networks": networks, "datasets": datasets}
     h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
     h.update(theme_digest().encode())
+    return h.hexdigest()
+
+
+def _lists_digest(rows: list[list[PageNeighbour]]) -> str:
+    """Neighbour lists as the bytes of their lengths, indices and scores: a million neighbours are hashed
+    as arrays, not written out as JSON one by one. A neighbour's item is its dataset's item at its index,
+    written with the dataset."""
+    h = hashlib.sha256()
+    for values, dtype in (
+        ((len(row) for row in rows), np.int64),
+        ((nb.index for row in rows for nb in row), np.int64),
+        ((nb.score for row in rows for nb in row), np.float64),
+    ):
+        h.update(np.fromiter(values, dtype=dtype).tobytes())
     return h.hexdigest()
 
 
