@@ -103,8 +103,9 @@ def cell_neighbours(
     x: np.ndarray, k: int, index: CellIndex, probes: int, rows: Sequence[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row r: the k best (indices, scores) of item rows[r] among the members of its `probes` nearest cells,
-    itself excluded, best first. A row with fewer than k candidates keeps index -1 and score -inf in the
-    places not found (the caller searches such rows exactly)."""
+    itself excluded, best first (equal scores by lower item number; of equal scores across the k-th place,
+    which are kept is left to the partition). A row with fewer than k candidates keeps index -1 and score
+    -inf in the places not found (the caller searches such rows exactly)."""
     n = x.shape[0]
     rows_ = np.arange(n) if rows is None else np.asarray(list(rows), dtype=np.int64)
     probes = max(1, min(probes, index.cells))

@@ -1,4 +1,4 @@
-"""The search stage: each network's neighbours on the plain collection by Annoy, checked against exact search."""
+"""The search stage: each network's neighbours on the plain collection, their recall checked against exact search."""
 
 from __future__ import annotations
 
