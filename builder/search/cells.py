@@ -48,10 +48,23 @@ def cell_count(n: int) -> int:
     return max(1, min(n, round(CELLS_PER_ROOT * np.sqrt(n))))
 
 
-def build_cells(x: np.ndarray, seed: int, cells: int | None = None) -> CellIndex:
-    """Spherical k-means on a seeded sample of the rows of x (unit vectors), then every row put in the cell
-    of its nearest centre. A centre left without members keeps its starting point (a probe of it is
-    wasted, nothing is lost)."""
+@dataclass(frozen=True)
+class Cells:
+    """What a search by cells needs to be repeated, or continued by the next build: the centres and how many
+    of them each item probes."""
+
+    centres: np.ndarray
+    probes: int
+
+    def fit(self, n: int, d: int) -> bool:
+        """Whether these centres can serve a collection of n items of d dimensions: the same dimensions, and
+        a number of cells within a factor of two of what n would be given (else they are trained anew)."""
+        return self.centres.ndim == 2 and self.centres.shape[1] == d and 0.5 <= len(self.centres) / cell_count(n) <= 2
+
+
+def train_centres(x: np.ndarray, seed: int, cells: int | None = None) -> np.ndarray:
+    """Spherical k-means on a seeded sample of the rows of x (unit vectors). A centre left without members
+    keeps its starting point (a probe of it is wasted, nothing is lost)."""
     n = x.shape[0]
     m = cell_count(n) if cells is None else max(1, min(n, cells))
     rng = np.random.default_rng(seed)
@@ -64,10 +77,19 @@ def build_cells(x: np.ndarray, seed: int, cells: int | None = None) -> CellIndex
         norms = np.linalg.norm(sums, axis=1)
         moved = norms > 0
         centres[moved] = sums[moved] / norms[moved, None]
+    return centres
+
+
+def cells_from(x: np.ndarray, centres: np.ndarray) -> CellIndex:
+    """Every row of x put in the cell of its nearest centre."""
     cell = _nearest_centre(x, centres)
     order = np.argsort(cell, kind="stable")
-    starts = np.searchsorted(cell[order], np.arange(m + 1))
+    starts = np.searchsorted(cell[order], np.arange(len(centres) + 1))
     return CellIndex(centres=centres, order=order, starts=starts)
+
+
+def build_cells(x: np.ndarray, seed: int, cells: int | None = None) -> CellIndex:
+    return cells_from(x, train_centres(x, seed, cells))
 
 
 def _nearest_centre(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -259,13 +259,37 @@ def tuned_cells(
     exactly instead (the cells' bookkeeping costs more than exact search's one product per block then). A
     collection no larger than the sample is searched exactly whole to measure the recall, so its exact lists
     are published as they are (and are the same on every machine)."""
+    found, recall, _ = continued_cells(x, k, target, sample, seed, exact_above)
+    return found, recall
+
+
+def continued_cells(
+    x: np.ndarray,
+    k: int,
+    target: float,
+    sample: int = 1000,
+    seed: int = 71,
+    exact_above: float = 1.0,
+    previous: cells.Cells | None = None,
+) -> tuple[Neighbours, Recall, cells.Cells | None]:
+    """tuned_cells, continuing from the cells of a previous build where they still fit (cells.Cells.fit):
+    their centres kept as they are, their probes the fewest tried (trained anew where twice as many probes
+    would be needed: the features have moved away from them). An item's cell and the cells it probes
+    then stay what they were, so adding images changes only the lists that a new image enters (cells trained
+    anew would move the sample's 2% of misses to other lists as well). Returns the cells used (None: exact)."""
     n = x.shape[0]
     k = effective_k(n, k)
     measured = _Sample.of(x, k, sample, seed)
     if k == 0 or (measured.whole and exact_above < 1.0):
-        return rescored(x, measured.exact), Recall(1.0, 1.0, 1.0, n, "exact", exact_ms=measured.exact_ms)
-    index = cells.build_cells(x, seed)
+        return rescored(x, measured.exact), Recall(1.0, 1.0, 1.0, n, "exact", exact_ms=measured.exact_ms), None
+    warm = previous if previous is not None and previous.fit(n, x.shape[1]) else None
+    index = cells.cells_from(x, warm.centres) if warm else cells.build_cells(x, seed)
     probes = cells.probes_for(x, index, measured.rows, measured.exact.indices, target)
+    if warm and probes > 2 * warm.probes:  # the features moved away from the cells: train them anew
+        warm, index = None, cells.build_cells(x, seed)
+        probes = cells.probes_for(x, index, measured.rows, measured.exact.indices, target)
+    if warm:
+        probes = max(probes, min(warm.probes, index.cells))
     while True:
         started = time.perf_counter()
         found = _cells_of(x, k, index, probes, measured.rows)
@@ -277,17 +301,17 @@ def tuned_cells(
     if probes > exact_above * index.cells:
         exact = Recall(1.0, 1.0, 1.0, len(measured.rows), "exact", cells=index.cells, probes=probes,
                        search_ms=search_ms, exact_ms=measured.exact_ms)  # fmt: skip
-        return rescored(x, exact_neighbours(x, k)), exact
+        return rescored(x, exact_neighbours(x, k)), exact, None
     neighbours = found if measured.whole else _cells_of(x, k, index, probes)
     mean, low, high = measured.interval(per_row)
     recall = Recall(mean, low, high, len(measured.rows), "cells", cells=index.cells, probes=probes,
                     search_ms=search_ms, exact_ms=measured.exact_ms)  # fmt: skip
-    return rescored(x, neighbours), recall
+    return rescored(x, neighbours), recall, cells.Cells(index.centres, probes)
 
 
-def cells_neighbours(x: np.ndarray, k: int, probes: int, seed: int) -> Neighbours:
-    """The lists tuned_cells publishes for these probes, computed again (the cells are seeded)."""
-    return rescored(x, _cells_of(x, effective_k(x.shape[0], k), cells.build_cells(x, seed), probes))
+def cells_neighbours(x: np.ndarray, k: int, used: cells.Cells) -> Neighbours:
+    """The lists continued_cells published with these cells, computed again."""
+    return rescored(x, _cells_of(x, effective_k(x.shape[0], k), cells.cells_from(x, used.centres), used.probes))
 
 
 def _cells_of(x: np.ndarray, k: int, index: cells.CellIndex, probes: int, rows: np.ndarray | None = None) -> Neighbours:
@@ -352,33 +376,65 @@ class NeighbourSearch:
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
     def tuned(
-        self, x: np.ndarray, k: int, target: float, sample: int, method: str = "auto"
+        self, x: np.ndarray, k: int, target: float, sample: int, method: str = "auto", place: str = ""
     ) -> tuple[Neighbours, Recall]:
-        """The neighbours of every row by `method` ("annoy": tuned_annoy; "cells": tuned_cells; "auto": the
-        cells, or exact search where they would cost more), remembered with the recall reached and the method
-        used (computed again, the lists come out the same: each method is seeded)."""
+        """The neighbours of every row by `method` ("annoy": tuned_annoy; "cells": continued_cells; "auto":
+        the cells, or exact search where they would cost more), remembered with the recall reached and the
+        method used (computed again, the lists come out the same: Annoy is seeded, the cells are kept).
+        place: what these features are (the network), under which the cells are kept for the next build to
+        continue from."""
         if method not in SEARCH_METHODS:
             raise ValueError(f"unknown search method {method!r}")
         key = self._key(x, "tuned", k, self.settings, target, sample, method)
         remembered = self._remembered_recall(key)
-        if remembered is not None:
-            return self._remembered(key, lambda: self._again(x, k, remembered), len(x)), remembered
+        used = self._cells(self._path(key, ".cells.npz")) if remembered and remembered.method == "cells" else None
+        if remembered is not None and (remembered.method != "cells" or used is not None):
+            return self._remembered(key, lambda: self._again(x, k, remembered, used), len(x)), remembered
+        kept = self._place(place)
         if method == "annoy":
             found, recall = tuned_annoy(x, k, self.settings, target, sample)
         else:
             exact_above = AUTO_EXACT_ABOVE if method == "auto" else 1.0
-            found, recall = tuned_cells(x, k, target, sample, self.settings.seed, exact_above)
+            previous = self._cells(kept)
+            found, recall, used = continued_cells(x, k, target, sample, self.settings.seed, exact_above, previous)
         if self.root is not None:
             self._save(key, found)
+            if used is not None:
+                buf = io.BytesIO()
+                np.savez(buf, centres=used.centres, probes=np.int64(used.probes))
+                for path in (self._path(key, ".cells.npz"), kept):
+                    if path is not None:
+                        atomic_write(path, buf.getvalue())
             atomic_write(self._path(key, ".recall.json"), json.dumps(asdict(recall)).encode())
         return found, recall
 
-    def _again(self, x: np.ndarray, k: int, recall: Recall) -> Neighbours:
+    def _again(self, x: np.ndarray, k: int, recall: Recall, used: cells.Cells | None) -> Neighbours:
         if recall.method == "exact":
             return rescored(x, exact_neighbours(x, k))
-        if recall.method == "cells":
-            return cells_neighbours(x, k, recall.probes, self.settings.seed)
+        if used is not None:
+            return cells_neighbours(x, k, used)
         return rescored(x, annoy_neighbours(x, k, replace(self.settings, trees=recall.trees, search_k=recall.search_k)))
+
+    def _place(self, place: str) -> Path | None:
+        """Where the cells last used for `place` are kept (None: nowhere)."""
+        if self.root is None or not place:
+            return None
+        return self.root / "cells" / f"{hashlib.sha256(place.encode()).hexdigest()[:16]}.npz"
+
+    def _cells(self, path: Path | None) -> cells.Cells | None:
+        """Cells kept at path, checked to be some: finite centres of one width and a positive probe count."""
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                centres, probes = data["centres"], int(data["probes"])
+            if centres.ndim != 2 or not len(centres) or probes < 1 or not np.isfinite(centres).all():
+                raise ValueError(f"centres of shape {centres.shape}, {probes} probes")
+            return cells.Cells(centres.astype(np.float32, copy=False), probes)
+        except Exception as exc:  # noqa: BLE001 - zipfile, numpy and EOF errors: any of them means damaged
+            if self.on_bad:
+                self.on_bad(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
+            return None
 
     def _remembered_recall(self, key: str) -> Recall | None:
         if self.root is None or not self._path(key, ".recall.json").is_file():
@@ -425,7 +481,7 @@ class NeighbourSearch:
         atomic_write(self._path(key, ".npz"), buf.getvalue())
 
 
-SEARCH_VERSION = "2"  # bump when the search code changes its results
+SEARCH_VERSION = "3"  # bump when the search code changes its results
 
 
 def _read_neighbours(path: Path, n: int) -> Neighbours:

@@ -35,7 +35,7 @@ def find_neighbours(
             if method == "exact":
                 found, recall, note, search_k = search.exact(x, k), 1.0, "exact search", 0
             else:
-                found, measured = search.tuned(x, k, recall_target, recall_queries, method)
+                found, measured = search.tuned(x, k, recall_target, recall_queries, method, place=name)
                 recall, note = measured.value, measured.describe()
                 search_k = measured.search_k if measured.method == "annoy" else 0
             results.append(
