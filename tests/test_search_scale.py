@@ -125,6 +125,20 @@ def test_remembered_cells_come_out_the_same_when_only_the_lists_are_lost(tmp_pat
     assert same == recall and (again.indices == found.indices).all() and (again.scores == found.scores).all()
 
 
+def test_damaged_cells_are_said_and_trained_again_to_the_same_lists(tmp_path) -> None:
+    x = clusters(n=3000)
+    said: list[str] = []
+    search = NeighbourSearch(AnnoySettings(seed=3), tmp_path, said.append)
+    found, recall = search.tuned(x, 10, 0.95, 300, "auto", place="pixels")
+    kept = sorted(tmp_path.rglob("*.cells.npz")) + sorted((tmp_path / "cells").glob("*.npz"))
+    assert len(kept) == 2
+    for path in kept:
+        path.write_bytes(path.read_bytes()[:40])
+    again, same = search.tuned(x, 10, 0.95, 300, "auto", place="pixels")
+    assert len([m for m in said if "damaged cache entry" in m]) == 2, said
+    assert same.probes == recall.probes and (again.indices == found.indices).all()
+
+
 def test_the_next_build_continues_from_the_cells_so_only_lists_a_new_image_enters_change(tmp_path) -> None:
     grown = clusters(n=3200)
     x = grown[:3000]
