@@ -8,7 +8,8 @@ the speed of blocked products rather than of one vector at a time (Annoy's weakn
 features on a CPU, bench/scale.py).
 
 How many cells to probe is not guessed: `probes_for` reads it off a sample of items whose exact neighbours
-are known, as the fewest nearest cells that hold the share of those neighbours asked for.
+are known, as the fewest nearest cells that hold the share of those neighbours asked for. A later build can
+keep the centres (`Cells`), so that an item's cell does not move when others are added.
 """
 
 from __future__ import annotations
@@ -40,11 +41,9 @@ class CellIndex:
     def members(self, cell: int) -> np.ndarray:
         return self.order[self.starts[cell] : self.starts[cell + 1]]
 
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.starts)
-
 
 def cell_count(n: int) -> int:
+    """How many cells n items get: as sqrt(n), so cells and their members grow alike."""
     return max(1, min(n, round(CELLS_PER_ROOT * np.sqrt(n))))
 
 
