@@ -112,8 +112,7 @@ def probes_for(x: np.ndarray, index: CellIndex, rows: np.ndarray, exact: np.ndar
     if exact.size == 0:
         return 1
     cell_of = np.empty(len(x), dtype=np.int64)
-    for c in range(index.cells):
-        cell_of[index.members(c)] = c
+    cell_of[index.order] = np.repeat(np.arange(index.cells), np.diff(index.starts))
     ranks = np.take_along_axis(centre_ranks(x, index, rows), cell_of[exact], axis=1)  # each neighbour's cell
     reach = np.sort(ranks.ravel())  # recall with p probes = share of neighbours whose cell ranks below p
     needed = int(np.ceil(target * reach.size))

@@ -145,12 +145,9 @@ def _lists_digest(rows: list[list[PageNeighbour]]) -> str:
 
 
 def _plain(value: object) -> object:
-    """What json cannot write itself, as plain data, the same for the same content in every process. A
-    neighbour is its index and score: its item is its dataset's item at that index, written there (so the
-    items of 100,000 neighbour lists are not written a million times). Callables are left out: a
+    """What json cannot write itself, as plain data, the same for the same content in every process
+    (neighbour lists never come here: fingerprint hashes them as arrays). Callables are left out: a
     perturbation profile's function is named by its name, version and description."""
-    if isinstance(value, PageNeighbour):
-        return [value.index, value.score]
     if is_dataclass(value) and not isinstance(value, type):
         return {k: v for k, v in vars(value).items() if not callable(v)}
     if isinstance(value, Path):
