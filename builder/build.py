@@ -71,7 +71,7 @@ def decode_limits(config: BuildConfig) -> DecodeLimits:
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
     fmt = THUMB_FORMATS[config.thumb_format]
-    folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{decode_limits(config).key}"
+    folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{fmt.settings}-{decode_limits(config).key}"
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 

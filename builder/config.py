@@ -44,7 +44,7 @@ class BuildConfig:
     out: Path = Path("site")
     cache_dir: Path = Path(".vsis-cache")
     title: str = ""
-    thumb_size: int = 256
+    thumb_size: int = 224  # the compare pages' tiles: 217 CSS pixels wide in a 72rem page of 5 columns
     thumb_format: str = "webp"  # or "jpeg": WebP is about half the bytes (inputs/images.py)
     site_budget_mb: float = 1000.0  # the published site's size limit (GitHub Pages': 1 GB), checked every build
     batch_size: int = 16

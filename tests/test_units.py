@@ -26,6 +26,7 @@ from builder.site.explorer_data import explorer_files, json_for_script
 from builder.site.model import SiteModel, list_pages
 from builder.site.pages import page_item, safe_url, site_model
 from builder.site.publish import MARKER, fingerprint, publish
+from builder.site.render import attribute_value
 
 from .conftest import drawing
 from .sitecheck import broken_or_outside
@@ -175,6 +176,26 @@ def test_explorer_data_is_sharded_and_says_its_fields_paths_and_files(tmp_path: 
         "title": ["Image 0", "Image 1", "Image 2"],
         "artist": ["Ann", "", ""],
     }
+
+
+def test_attribute_values_go_bare_only_where_html_allows_it() -> None:
+    from html.parser import HTMLParser
+
+    values = ["compare/animals-cat_1.html", "../thumbs/a-b.webp", "a b", 'x"y', "it's", "a=b", "<script>", "`x`",
+              "", "a&b", "café.html"]  # fmt: skip
+    assert attribute_value("../thumbs/a-b.webp") == "../thumbs/a-b.webp"
+    assert attribute_value("a b") == '"a b"' and attribute_value("") == '""'
+    assert attribute_value('x"y') == '"x&#34;y"' and attribute_value("<script>") == '"&lt;script&gt;"'
+
+    class Read(HTMLParser):
+        found: list[str | None] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.found += [value for _, value in attrs]
+
+    reader = Read()
+    reader.feed("".join(f"<a href={attribute_value(v)} title=x>" for v in values))
+    assert reader.found == [x for v in values for x in (v, "x")]  # each value read back whole, nothing after it lost
 
 
 def test_ids_are_in_javascript_order_by_utf16_code_units() -> None:
