@@ -10,6 +10,11 @@ features on a CPU, bench/scale.py).
 How many cells to probe is not guessed: `probes_for` reads it off a sample of items whose exact neighbours
 are known, as the fewest nearest cells that hold the share of those neighbours asked for. A later build can
 keep the centres (`Cells`), so that an item's cell does not move when others are added.
+
+Two choices keep the constant small at 100,000 items (bench/scale.py): the rows are copied into cell order
+for the search, so a cell's members are one slice and the queries that probe it are read from nearby memory
+(a sixth of the search's time); and each item's nearest cells are ranked once, when it is put in its cell, as
+the same matrix product gives both (probing computed them again: a tenth of the indexing).
 """
 
 from __future__ import annotations
@@ -23,16 +28,19 @@ CELLS_PER_ROOT = 4  # cells = 4 x sqrt(n): 1,265 cells of about 80 items at 100,
 TRAIN_PER_CELL = 16  # k-means sample: 16 items per cell
 TRAIN_ROUNDS = 6
 BLOCK = 4096  # rows per matrix product, to bound memory
+RANKED = 64  # each item's nearest cells ranked when it is put in its cell: probes beyond them rank again
 
 
 @dataclass(frozen=True)
 class CellIndex:
     """centres (cells, d), unit length; the members of cell c are order[starts[c]:starts[c + 1]] (ascending
-    item numbers)."""
+    item numbers); nearest[i] are item i's min(cells, RANKED) nearest cells, nearest first (the cells
+    that its search probes)."""
 
     centres: np.ndarray
     order: np.ndarray
     starts: np.ndarray
+    nearest: np.ndarray
 
     @property
     def cells(self) -> int:
@@ -71,20 +79,28 @@ def train_centres(x: np.ndarray, seed: int, cells: int | None = None) -> np.ndar
     centres = sample[rng.choice(len(sample), m, replace=False)].astype(np.float32, copy=True)
     for _ in range(TRAIN_ROUNDS):
         nearest = _nearest_centre(sample, centres)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, nearest, sample)
+        order = np.argsort(nearest, kind="stable")
+        filled, starts = np.unique(nearest[order], return_index=True)
+        sums = np.add.reduceat(sample[order], starts, axis=0)  # each filled cell's members summed
         norms = np.linalg.norm(sums, axis=1)
         moved = norms > 0
-        centres[moved] = sums[moved] / norms[moved, None]
+        centres[filled[moved]] = sums[moved] / norms[moved, None]
     return centres
 
 
 def cells_from(x: np.ndarray, centres: np.ndarray) -> CellIndex:
-    """Every row of x put in the cell of its nearest centre."""
-    cell = _nearest_centre(x, centres)
+    """Every row of x put in the cell of its nearest centre (the first of equals), its nearest cells ranked."""
+    count = min(RANKED, len(centres))
+    cell, nearest = np.empty(len(x), dtype=np.int64), np.empty((len(x), count), dtype=np.int32)
+    for s in range(0, len(x), BLOCK):
+        sims = x[s : s + BLOCK] @ centres.T
+        cell[s : s + BLOCK] = np.argmax(sims, axis=1)
+        top = np.argpartition(-sims, count - 1, axis=1)[:, :count]
+        ranked = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
+        nearest[s : s + BLOCK] = np.take_along_axis(top, ranked, axis=1)
     order = np.argsort(cell, kind="stable")
     starts = np.searchsorted(cell[order], np.arange(len(centres) + 1))
-    return CellIndex(centres=centres, order=order, starts=starts)
+    return CellIndex(centres=centres, order=order, starts=starts, nearest=nearest)
 
 
 def build_cells(x: np.ndarray, seed: int, cells: int | None = None) -> CellIndex:
@@ -92,9 +108,7 @@ def build_cells(x: np.ndarray, seed: int, cells: int | None = None) -> CellIndex
 
 
 def _nearest_centre(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.argmax(x[s : s + BLOCK] @ centres.T, axis=1) for s in range(0, len(x), BLOCK)]).astype(
-        np.int64
-    )
+    return np.concatenate([np.argmax(x[s : s + BLOCK] @ centres.T, axis=1) for s in range(0, len(x), BLOCK)])
 
 
 def centre_ranks(x: np.ndarray, index: CellIndex, rows: np.ndarray) -> np.ndarray:
@@ -129,28 +143,33 @@ def cell_neighbours(
     n = x.shape[0]
     rows_ = np.arange(n) if rows is None else np.asarray(list(rows), dtype=np.int64)
     probes = max(1, min(probes, index.cells))
-    near = np.concatenate(
-        [np.argpartition(-(x[rows_[s : s + BLOCK]] @ index.centres.T), probes - 1, axis=1)[:, :probes]
-         for s in range(0, len(rows_), BLOCK)]
-    ) if probes < index.cells else np.tile(np.arange(index.cells), (len(rows_), 1))  # fmt: skip
+    if probes <= index.nearest.shape[1]:
+        near = index.nearest[rows_, :probes]
+    else:
+        near = np.concatenate([np.argpartition(-(x[rows_[s : s + BLOCK]] @ index.centres.T), probes - 1, axis=1)
+                               [:, :probes] for s in range(0, len(rows_), BLOCK)]
+        ) if probes < index.cells else np.tile(np.arange(index.cells), (len(rows_), 1))  # fmt: skip
     # who probes each cell: the query positions grouped by cell
     by_cell = np.argsort(near.ravel(), kind="stable")
     asking = by_cell // probes
     bounds = np.searchsorted(near.ravel()[by_cell], np.arange(index.cells + 1))
+    # the rows in cell order: cell c's members are the slice starts[c]:starts[c + 1], read without a copy
+    in_order = x[index.order]
+    place = np.empty(n, dtype=np.int64)
+    place[index.order] = np.arange(n)
+    at = place[rows_]  # each query's own place
     best_s = np.full((len(rows_), k), -np.inf, dtype=np.float32)
     best_i = np.full((len(rows_), k), -1, dtype=np.int64)
     for c in range(index.cells):
-        members = index.members(c)
-        if len(members) == 0 or bounds[c] == bounds[c + 1]:
+        start, stop = index.starts[c], index.starts[c + 1]
+        if start == stop or bounds[c] == bounds[c + 1]:
             continue
-        xm = x[members].T
+        xm, members = in_order[start:stop].T, index.order[start:stop]
         for s in range(bounds[c], bounds[c + 1], BLOCK):
             qp = asking[s : min(s + BLOCK, bounds[c + 1])]
-            queries = rows_[qp]
-            sims = x[queries] @ xm
-            at = np.minimum(np.searchsorted(members, queries), len(members) - 1)
-            own = np.flatnonzero(members[at] == queries)  # the queries in this cell: never yourself
-            sims[own, at[own]] = -np.inf
+            sims = in_order[at[qp]] @ xm
+            own = np.flatnonzero((at[qp] >= start) & (at[qp] < stop))  # the queries in this cell: never yourself
+            sims[own, at[qp[own]] - start] = -np.inf
             _merge(best_s, best_i, qp, sims, members, k)
     ordered = np.lexsort((best_i, -best_s), axis=1)  # best first, ties by lower item number
     return np.take_along_axis(best_i, ordered, axis=1), np.take_along_axis(best_s, ordered, axis=1)
