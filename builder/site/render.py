@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +30,10 @@ from builder.site.explorer_data import explorer_files
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
 
 
-def _linked(source: Path, target: Path) -> bool:
-    """Hard-link a page of the previous site into the new one; False where that cannot be done (the page is
-    gone, or the file system has no hard links): then it is rendered."""
+def _linked(source: str, target: str) -> bool:
+    """Hard-link a page of the previous site into the new one (its folder made already); False where that
+    cannot be done (the page is gone, or the file system has no hard links): then it is rendered."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         os.link(source, target)
     except OSError:
         return False
@@ -127,12 +127,32 @@ class Reuse:
     reused: int = 0
 
 
-def _page_digest(common: str, item: PageItem, rows: list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]]) -> str:
-    """What one compare page is rendered from, beside what every page shares (`common`): the item, and each
-    network's neighbours with their items, scores and how many networks found them."""
-    plain = [item, [(net.name, [(nb.item, nb.score, found) for nb, found in row]) for net, row in rows]]
-    text = json.dumps(plain, default=lambda o: vars(o), separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256((common + text).encode()).hexdigest()
+def _page_digest(common: str, item: bytes, rows: list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]],
+                 digest_of: Callable[[PageItem], bytes]) -> str:  # fmt: skip
+    """What one compare page is rendered from, beside what every page shares (`common`): the item (`item`, its
+    digest), and each network's neighbours with their items, scores and how many networks found them.
+    Items are hashed once each, not once per page that shows them: a museum's 100,000 pages show 3,000,000
+    neighbours, and digesting them must cost far less than rendering the few pages that changed."""
+    h = hashlib.sha256(common.encode())
+    h.update(item)
+    for net, row in rows:
+        h.update(net.name.encode() + b"\0")
+        for nb, found in row:
+            h.update(digest_of(nb.item) + struct.pack("<dq", nb.score, found))
+    return h.hexdigest()
+
+
+def _item_digests() -> Callable[[PageItem], bytes]:
+    """An item's digest (everything a page shows of it), computed once per item and remembered."""
+    known: dict[int, tuple[PageItem, bytes]] = {}  # by id(): the items outlive the render; kept to pin them
+
+    def digest_of(item: PageItem) -> bytes:
+        if id(item) not in known:
+            text = json.dumps(vars(item), separators=(",", ":"), ensure_ascii=False)
+            known[id(item)] = (item, hashlib.sha256(text.encode()).digest())
+        return known[id(item)][1]
+
+    return digest_of
 
 
 def _shared_digest(model: SiteModel) -> str:
@@ -181,11 +201,16 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         write(part.path, images.render(**common, page="images", part=part, pages=listing, items=items))
     compare = env.get_template("compare.html")
     shared = _shared_digest(model) if reuse is not None else ""
+    digest_of = _item_digests()
+    for folder in sorted({os.path.dirname(item.page) for item in model.items}):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     for n, item in enumerate(model.items):
         rows = compare_rows(model.networks, n)
         if reuse is not None:
-            digest = reuse.fresh[item.page] = _page_digest(shared, item, rows)
-            if reuse.digests.get(item.page) == digest and _linked(reuse.site / item.page, root / item.page):
+            digest = reuse.fresh[item.page] = _page_digest(shared, digest_of(item), rows, digest_of)
+            if reuse.digests.get(item.page) == digest and _linked(
+                os.path.join(reuse.site, item.page), os.path.join(root, item.page)
+            ):
                 reuse.reused += 1
                 pages += 1
                 if on_page:
