@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -248,16 +249,21 @@ class BlobStore:
         return Path(f"{self.root}/{key[:2]}/{key}{self.suffix}")  # one path made, not three: asked per image
 
     def has(self, key: str) -> bool:
-        path = self.path(key)
-        if not path.is_file():
+        """Whether a sound entry is there (asked of every image on every build: string paths, no Path)."""
+        path = f"{self.root}/{key[:2]}/{key}{self.suffix}"
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return False
+        except OSError:
             return False
         if self.check is not None:
             try:
-                wrong = self.check(path.read_bytes())
+                with open(path, "rb") as fh:
+                    wrong = self.check(fh.read())
             except OSError as exc:
                 wrong = f"unreadable: {exc.strerror or exc}"
             if wrong:
-                _discard(path, wrong, self.on_bad)
+                _discard(Path(path), wrong, self.on_bad)
                 return False
         return True
 

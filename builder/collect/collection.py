@@ -16,7 +16,7 @@ import stat
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 from builder.cache import sha256_of
@@ -335,7 +335,7 @@ def scan(
             value = rec.get(column, "").replace("\\", "/").strip()
             if not value:
                 continue
-            if value.startswith("/") or ".." in PurePosixPath(value).parts:
+            if value.startswith("/") or ".." in value.split("/"):
                 if warn:
                     warn(f"{metadata}: record '{value}' names a file outside the collection; ignored")
                 continue
