@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 # torch and torchvision must be a matching pair; override on other platforms, e.g.
 #   make site TORCH_SPEC="torch torchvision"
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
@@ -17,6 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The tests of `--engine ray` need the ray extra (pip install 'vsis[ray]'); building a site does not.
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	touch $(RAY_STAMP)
 
 site: $(STAMP)
 	$(BIN)/vsis build --config vsis.toml
@@ -36,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(STAMP) browser lint
+test: $(STAMP) $(RAY_STAMP) browser lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

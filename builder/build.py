@@ -26,6 +26,7 @@ from builder.errors import VsisError
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
 from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import get as get_network
+from builder.features.ray_engine import RaySettings
 from builder.features.stage import Extraction, extract
 from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
@@ -67,6 +68,12 @@ def decode_limits(config: BuildConfig) -> DecodeLimits:
     the thumbnail reads, so perturbed crops still have pixels to spare (bench/draft.py measures the effect)."""
     draft = 2 * max(256, config.thumb_size) if config.jpeg_draft else None
     return DecodeLimits(max_pixels=config.max_pixels, draft_side=draft, max_aspect=config.max_aspect)
+
+
+def _ray_settings(config: BuildConfig) -> RaySettings | None:
+    if config.engine != "ray":
+        return None
+    return RaySettings(config.ray_address, config.ray_actors, config.ray_gpus_per_actor, config.batch_size)
 
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
@@ -134,6 +141,7 @@ def _extract(
         limits=decode_limits(config),
         workers=config.workers,
         reporter=reporter,
+        ray=_ray_settings(config),
     )
     cap, seed = config.experiment_originals, config.experiment_seed
     chosen = {i.id for i in choose_originals(items, cap, seed)} if profiles else set()

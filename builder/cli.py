@@ -108,6 +108,15 @@ def build(
         None, help="fp32, bf16 (torch) or int8 (onnx, calibrated on the collection) [default: fp32]."
     ),
     workers: int | None = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
+    engine: str | None = typer.Option(
+        None,
+        help="Where features are extracted: local, or ray (a Ray cluster; pip install 'vsis[ray]') [default: local].",
+    ),
+    ray_address: str | None = typer.Option(
+        None, help="Ray cluster to join, e.g. ray://head:10001 [default: RAY_ADDRESS, else a new local instance]."
+    ),
+    ray_actors: int | None = typer.Option(None, help="Ray: extraction actors [default: the cluster's CPUs less one]."),
+    ray_gpus: float | None = typer.Option(None, help="Ray: GPUs per actor [default: 0]."),
     jpeg_draft: bool | None = typer.Option(
         None, "--jpeg-draft/--no-jpeg-draft", help="Decode large JPEGs at reduced scale [default: on]."
     ),
@@ -145,6 +154,10 @@ def build(
         backend=backend,
         precision=precision,
         workers=workers,
+        engine=engine,
+        ray_address=ray_address,
+        ray_actors=ray_actors,
+        ray_gpus_per_actor=ray_gpus,
         jpeg_draft=jpeg_draft,
         follow_external_links=follow_external_links,
         experiment=experiment,

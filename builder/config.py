@@ -23,6 +23,7 @@ from builder.inputs.images import THUMB_FORMATS
 from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class BuildConfig:
     backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py)
     precision: str = "fp32"  # bf16 (torch) and int8 (onnx) trade a little fidelity for speed
     workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
+    engine: str = "local"  # or "ray": extraction on a Ray cluster (features/ray_engine.py)
+    ray_address: str | None = None  # None: RAY_ADDRESS, else a new local instance
+    ray_actors: int = 0  # 0: the cluster's CPUs less one
+    ray_gpus_per_actor: float = 0.0
     max_pixels: int = 64_000_000
     jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (inputs/images.py)
     max_aspect: float = 50.0  # longer side / shorter side above which an image is refused
@@ -94,6 +99,10 @@ class BuildConfig:
         check_precision(self.backend, self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 or more, got {self.workers}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got '{self.engine}'")
+        if self.ray_actors < 0 or self.ray_gpus_per_actor < 0:
+            raise ConfigError("ray actors and gpus_per_actor must be 0 or more")
         if self.neighbours_method not in ("auto", "cells", "annoy", "exact"):
             raise ConfigError(f"neighbours method must be auto, cells, annoy or exact, got '{self.neighbours_method}'")
         if not 0 < self.recall_target <= 1:
@@ -143,6 +152,7 @@ _TOP_KEYS = {
     "backend": "str",
     "precision": "str",
     "workers": "int",
+    "engine": "str",
     "max_pixels": "int",
     "jpeg_draft": "bool",
     "max_aspect": "number",
@@ -157,6 +167,11 @@ _TABLES = {
     },
     "site": {
         "budget_mb": ("site_budget_mb", "number"),
+    },
+    "ray": {
+        "address": ("ray_address", "str"),
+        "actors": ("ray_actors", "int"),
+        "gpus_per_actor": ("ray_gpus_per_actor", "number"),
     },
     "neighbours": {
         "method": ("neighbours_method", "str"),

@@ -14,7 +14,9 @@ from builder.cache import BlobStore, FeatureStore
 from builder.collect.collection import Item
 from builder.features.extract import NetworkRunner
 from builder.features.networks.registry import NetworkSpec
+from builder.features.ray_engine import RaySettings, extract_on_ray
 from builder.features.runtime.backends import PrecisionPlan
+from builder.features.runtime.quantize import CALIBRATION_INPUTS
 from builder.inputs.images import DecodeLimits, ThumbFormat
 from builder.inputs.perturb import Profile, copy_key
 from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
@@ -48,9 +50,12 @@ def extract(
     limits: DecodeLimits,
     workers: int,
     reporter: Reporter,
+    ray: RaySettings | None = None,
 ) -> Extraction:
     """Decode each image that needs work once; make its thumbnail and its perturbed copies (for the
-    originals in `copies_of`, by item id) and feed each to every network that lacks its features."""
+    originals in `copies_of`, by item id) and feed each to every network that lacks its features.
+    ray: run that work on a Ray cluster instead (ray_engine.py), all but the files that calibrate an
+    int8 model not made yet, which run here first so that every worker loads the one model."""
 
     def variant(key: str, profile: Profile | None) -> VariantTask | None:
         inputs = tuple((name, r.spec.preprocess) for name, r in runners.items() if r.needs(key))
@@ -73,12 +78,16 @@ def extract(
         for name, runner in runners.items():
             todo = len({v.key for t in tasks for v in t.variants if any(n == name for n, _ in v.inputs)})
             runner.on_batch = stack.enter_context(reporter.task(f"extracting {name}", todo)).advance
-        for prepared in ordered_map(lambda t: prepare(t, limits), tasks, workers):
-            item = prepared.item
+
+        def failed(item: Item, error: str) -> None:
+            bad.add(item.id)
+            skipped.append((item.relpath, error))
+            reporter.warn(f"{item.path}: {error}; skipped")
+
+        here, remote = (tasks, []) if ray is None else _split(tasks, runners)
+        for prepared in ordered_map(lambda t: prepare(t, limits), here, workers):
             if prepared.error is not None:
-                bad.add(item.id)
-                skipped.append((item.relpath, prepared.error))
-                reporter.warn(f"{item.path}: {prepared.error}; skipped")
+                failed(prepared.item, prepared.error)
             for v in prepared.variants:
                 if v.thumb is not None:
                     thumbs.put(v.key, v.thumb)
@@ -87,10 +96,29 @@ def extract(
             decoding.advance()
         for runner in runners.values():
             runner.flush()
+        if ray is not None and remote:
+            outcome = extract_on_ray(remote, runners, thumbs.put, limits, ray, decoding.advance)
+            for n, error in sorted(outcome.errors.items()):
+                if error is not None:
+                    failed(remote[n].item, error)
+        for runner in runners.values():
             runner.on_batch = None
     for runner in runners.values():
         runner.store.pack(keys)  # one memory-mapped matrix per network, in the order the images came
     return Extraction([i for i in items if i.id not in bad], skipped)
+
+
+def _split(tasks: list[FileTask], runners: dict[str, NetworkRunner]) -> tuple[list[FileTask], list[FileTask]]:
+    """(here, on the cluster): the first files run here where an int8 model is still to be calibrated on
+    them (CALIBRATION_INPUTS inputs), so that it is made and checked once, not once per worker."""
+    if not any(r.precision.pending for r in runners.values()):
+        return [], tasks
+    inputs = 0
+    for n, task in enumerate(tasks):
+        if inputs >= CALIBRATION_INPUTS:
+            return tasks[:n], tasks[n:]
+        inputs += len(task.variants)
+    return tasks, []
 
 
 def runs(runners: dict[str, NetworkRunner], reporter: Reporter) -> dict[str, NetworkRun]:

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -61,16 +62,22 @@ class Prepared:
 def prepare(task: FileTask, limits: DecodeLimits) -> Prepared:
     """Everything that can be done without a network, for one file. A file that cannot be decoded
     comes back with its error rather than raising, so one bad file never stops the others."""
+    error, variants = prepare_file(task.item.path, task.variants, limits)
+    return Prepared(task.item, error, variants)
+
+
+def prepare_file(path: Path, tasks: tuple[VariantTask, ...], limits: DecodeLimits) -> tuple[str | None, list[Variant]]:
+    """prepare() for a file known by its path alone (a Ray worker has no Item): (error or None, variants)."""
     try:
-        im = decode(task.item.path, limits)
+        im = decode(path, limits)
     except ImageError as exc:
-        return Prepared(task.item, str(exc), [])
+        return str(exc), []
     variants = []
-    for v in task.variants:
+    for v in tasks:
         image = v.profile.apply(im) if v.profile else im
         thumb = v.thumb_format.encode(thumbnail(image, v.thumb_size)) if v.thumb_size else None
         variants.append(Variant(v.key, thumb, {name: pre(image) for name, pre in v.inputs}))
-    return Prepared(task.item, None, variants)
+    return None, variants
 
 
 def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int, lookahead: int | None = None) -> Iterator[R]:
