@@ -70,7 +70,7 @@ def model(n: int, n_networks: int, k: int, thumb: Path, seed: int = 71):
             )
         )
     for it in items:
-        it.thumb = f"thumbs/{it.id}.jpg"
+        it.thumb = f"compare/{it.id}.jpg"
     networks = []
     for name in ("vgg16", "resnet152", "densenet201", "efficientnet_lite0")[:n_networks]:
         rows = []

@@ -40,6 +40,21 @@ def test_failure_is_one_line_and_non_zero(tmp_path: Path) -> None:
     assert done.returncode == 1 and "unknown key 'bogus'" in done.stderr
 
 
+def test_the_ray_engine_without_ray_installed_is_one_line_naming_the_extra(tmp_path: Path) -> None:
+    """Run where `import ray` fails (a None in sys.modules, as Python treats a module it must not import)."""
+    write_collection(tmp_path / "images", {"": 3})
+    script = (
+        "import sys\nsys.modules['ray'] = None\nfrom builder.cli import app\n"
+        f"sys.argv = ['vsis', 'build', {str(tmp_path / 'images')!r}, '--networks', 'pixels', '--no-experiment', "
+        "'--engine', 'ray']\napp()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: --engine ray needs Ray, which is not installed: pip install 'vsis[ray]'"
+    )
+
+
 def test_networks_lists_every_network_with_its_dimension(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     done = run("networks", cwd=tmp_path)

@@ -64,7 +64,7 @@ def complete(site: Path, n_items: int) -> bool:
             )
         )
         and len(list((site / "compare").glob("*.html"))) == n_items
-        and len(list((site / "thumbs").glob("*.webp"))) == n_items
+        and len(list((site / "compare").glob("*.webp"))) == n_items
     )
 
 
@@ -119,7 +119,7 @@ def test_damaged_cache_entries_are_computed_again_with_a_warning(tmp_path: Path)
     damaged = [w for w in reporter_warnings if "damaged cache entry" in w]
     assert len(damaged) == 1 + 1 + len(neighbours), reporter_warnings
     assert (again.networks[0].neighbours.indices == first.networks[0].neighbours.indices).all()
-    for thumb in (tmp_path / "site2" / "thumbs").glob("*.webp"):
+    for thumb in (tmp_path / "site2" / "compare").glob("*.webp"):
         assert webp_problem(thumb.read_bytes()) == ""
         Image.open(thumb).load()
 

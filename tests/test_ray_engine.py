@@ -71,9 +71,9 @@ def test_ray_extraction_gives_the_same_keys_vectors_and_site_as_in_process(local
     for rel in pages:
         if rel.parts[0] == "compare":  # the neighbours, scores and thumbnails each page shows
             assert (tmp_path / "site-local" / rel).read_text() == (tmp_path / "site-ray" / rel).read_text()
-    thumbs = sorted((tmp_path / "site-ray" / "thumbs").iterdir())
+    thumbs = sorted((tmp_path / "site-ray" / "compare").glob("*.webp"))
     assert [t.read_bytes() for t in thumbs] == [
-        (tmp_path / "site-local" / "thumbs" / t.name).read_bytes() for t in thumbs
+        (tmp_path / "site-local" / "compare" / t.name).read_bytes() for t in thumbs
     ]
 
 

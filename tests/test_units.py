@@ -92,9 +92,9 @@ def test_only_http_urls_become_links() -> None:
 def test_a_page_item_carries_its_metadata_and_its_pages(tmp_path: Path) -> None:
     page = page_item(item(1, tmp_path, url="javascript:x", category="cats", title="T"), ".jpg")
     assert (page.id, page.title, page.url, page.category) == ("img1", "T", "", "cats")
-    assert page.page == "compare/img1.html" and page.thumb == "thumbs/img1.jpg"
+    assert page.page == "compare/img1.html" and page.thumb == "compare/img1.jpg"
     copy = page_item(item(2, tmp_path), ".webp", "img2--m1", "T (b/w)")
-    assert (copy.id, copy.thumb) == ("img2--m1", "thumbs/img2--m1.webp")
+    assert (copy.id, copy.thumb) == ("img2--m1", "compare/img2--m1.webp")
     assert copy.page == "compare/img2.html"  # a perturbed copy opens its original's page
 
 
@@ -108,7 +108,7 @@ def test_the_site_model_holds_what_the_pages_show(tmp_path: Path) -> None:
         [("img0", pytest.approx(0.9))],
         [("img0", pytest.approx(0.5))],
     ]
-    assert set(model.extra_files) == {"thumbs/img0.jpg", "thumbs/img1.jpg", "thumbs/img2.jpg"}
+    assert set(model.extra_files) == {"compare/img0.jpg", "compare/img1.jpg", "compare/img2.jpg"}
     assert small_model(tmp_path, "Mine").title == "Mine"
 
 
@@ -156,7 +156,7 @@ def test_explorer_data_is_sharded_and_says_its_fields_paths_and_files(tmp_path: 
         "data/index.js",
     ]
     index = json.loads(files["data/index.js"].removeprefix("window.VSIS_INDEX = ").rstrip(";\n"))
-    assert index["fields"][0] == "id" and index["paths"] == {"page": "compare/{id}.html", "thumb": "thumbs/{id}.jpg"}
+    assert index["fields"][0] == "id" and index["paths"] == {"page": "compare/{id}.html", "thumb": "compare/{id}.jpg"}
     assert index["shard"] == 2 and index["files"]["network"] == "data/{dataset}/{network}/{n}.js"
     (ds,) = index["datasets"]
     assert (ds["size"], ds["queries"], ds["networks"], ds["first"]) == (3, 3, ["pixels"], ["img0", "img2"])

@@ -74,7 +74,7 @@ def slugify(text: str) -> str:
     return slug or "item"
 
 
-# Ids name files in the site (compare/<id>.html, thumbs/<id>.jpg): well under any file system's 255-byte
+# Ids name files in the site (compare/<id>.html, compare/<id>.webp): well under any file system's 255-byte
 # limit on a name, whatever the length of the path they come from.
 MAX_ID_LENGTH = 80
 

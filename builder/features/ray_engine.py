@@ -47,14 +47,6 @@ class RaySettings:
     batch_size: int = 16  # files per batch an actor runs
 
 
-@dataclass(frozen=True)
-class RayOutcome:
-    """What came back: per file sent (by its position in the tasks), its error or None."""
-
-    errors: dict[int, str | None]
-    sent: int  # files sent to the cluster
-
-
 def ray_module() -> Any:
     """Ray, imported only when asked for: `--engine local` never imports it."""
     try:
@@ -187,11 +179,12 @@ def extract_on_ray(
     limits: DecodeLimits,
     settings: RaySettings,
     on_file: Callable[[], None],
-) -> RayOutcome:
+) -> dict[int, str | None]:
     """Send the tasks to the cluster and write what comes back into the runners' stores (and thumbnails
-    through put_thumb), file by file as it arrives. A network's runner counts what was extracted for it."""
+    through put_thumb), file by file as it arrives; return each file's error (None: none) by its position
+    in `tasks`. A network's runner counts what was extracted for it."""
     if not tasks:
-        return RayOutcome({}, 0)
+        return {}
     started_here = connect(settings)
     errors: dict[int, str | None] = {}
     written: set[tuple[str, str]] = set()  # a byte-identical file met twice: one extraction counted, as here
@@ -218,4 +211,4 @@ def extract_on_ray(
             runner.stats.seconds += time.perf_counter() - start
         if started_here:
             ray_module().shutdown()
-    return RayOutcome(errors, len(tasks))
+    return errors

@@ -97,8 +97,8 @@ def extract(
         for runner in runners.values():
             runner.flush()
         if ray is not None and remote:
-            outcome = extract_on_ray(remote, runners, thumbs.put, limits, ray, decoding.advance)
-            for n, error in sorted(outcome.errors.items()):
+            errors = extract_on_ray(remote, runners, thumbs.put, limits, ray, decoding.advance)
+            for n, error in sorted(errors.items()):
                 if error is not None:
                     failed(remote[n].item, error)
         for runner in runners.values():

@@ -18,7 +18,10 @@ from builder.site.charts import LineChart
 PAGE_PATH = "compare/{id}.html"
 IMAGES_PAGE = "images.html"  # the list of all images: its first page; then images-2.html, ...
 IMAGES_PER_PAGE = 1000  # 100 KB a page: a museum's list stays quick to open
-THUMB_PATH = "thumbs/{id}{suffix}"  # suffix: the thumbnail format's
+# An item's thumbnail lies beside its page, so that a compare page names each of its 31 thumbnails by file
+# name alone ("x.webp", not "../thumbs/x.webp": 310 bytes a page, 31 MB of a museum's 100,000 pages).
+THUMB_PATH = "compare/{id}{suffix}"  # suffix: the thumbnail format's
+assert PAGE_PATH.rsplit("/", 1)[0] == THUMB_PATH.rsplit("/", 1)[0], "thumb_from_page needs them in one folder"
 
 
 @dataclass
@@ -46,6 +49,11 @@ class PageItem:
     def page_from_page(self) -> str:
         """The compare page as linked from another compare page (the same folder): the file name alone."""
         return self.page.rsplit("/", 1)[-1]
+
+    @property
+    def thumb_from_page(self) -> str:
+        """The thumbnail as a compare page shows it (the same folder): the file name alone."""
+        return self.thumb.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
