@@ -246,11 +246,16 @@ class BlobStore:
         self.on_bad = on_bad
 
     def path(self, key: str) -> Path:
-        return Path(f"{self.root}/{key[:2]}/{key}{self.suffix}")  # one path made, not three: asked per image
+        return Path(self.location(key))
+
+    def location(self, key: str) -> str:
+        """path() as a string: asked of every image on every build, where making a Path costs more than the
+        rest of the question."""
+        return f"{self.root}/{key[:2]}/{key}{self.suffix}"
 
     def has(self, key: str) -> bool:
         """Whether a sound entry is there (asked of every image on every build: string paths, no Path)."""
-        path = f"{self.root}/{key[:2]}/{key}{self.suffix}"
+        path = self.location(key)
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
                 return False

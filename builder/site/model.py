@@ -7,7 +7,6 @@ writes the explorer's data files from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from builder.experiment.metrics import MeanStd
 from builder.inputs.perturb import Profile
@@ -80,8 +79,11 @@ def list_pages(n_items: int, per_page: int = IMAGES_PER_PAGE) -> list[ListPage]:
     ]
 
 
-@dataclass
+@dataclass(slots=True)
 class PageNeighbour:
+    """One neighbour as a page shows it. With slots: a museum's site model holds millions (100,000 images
+    x k x networks), made on every build."""
+
     item: PageItem
     index: int  # position of `item` in its dataset's items
     score: float
@@ -154,7 +156,7 @@ class SiteModel:
     skipped: list[tuple[str, str]]
     manifest: dict[str, object]
     unmatched_metadata: int = 0  # metadata records that matched no image
-    extra_files: dict[str, Path] = field(default_factory=dict)  # site path -> source file (thumbnails)
+    extra_files: dict[str, str] = field(default_factory=dict)  # site path -> source file (thumbnails)
     datasets: list[Dataset] = field(default_factory=list)
     experiment: ExperimentPage | None = None
     thumb_suffix: str = ".webp"  # of every thumbnail's file (THUMB_PATH)

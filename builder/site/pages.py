@@ -61,7 +61,7 @@ def page_item(item: Item, suffix: str, item_id: str | None = None, title: str | 
 
 def _rows(items: list[PageItem], indices: list[list[int]], scores: list[list[float]]) -> list[list[PageNeighbour]]:
     return [
-        [PageNeighbour(items[j], j, float(s)) for j, s in zip(idx, sc, strict=False)]
+        [PageNeighbour(items[j], j, s) for j, s in zip(idx, sc, strict=False)]
         for idx, sc in zip(indices, scores, strict=False)
     ]
 
@@ -191,7 +191,7 @@ def site_model(
                 r.recall_note,
             )
         )
-    extra_files = {p.thumb: thumbs.path(i.content_hash) for p, i in zip(pages, items, strict=False)}
+    extra_files = {p.thumb: thumbs.location(i.content_hash) for p, i in zip(pages, items, strict=False)}
     datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks])]
     experiment_model = None
     if experiment is not None:
@@ -199,7 +199,7 @@ def site_model(
         originals = [page_item(i, thumbs.suffix) for i in layout.originals]
         copies = [page_item(i, thumbs.suffix, copy_id(i.id, p), f"{i.title} ({p.label})") for p, i in layout.copies]
         for c, (p, i) in zip(copies, layout.copies, strict=True):
-            extra_files[c.thumb] = thumbs.path(copy_key(i.content_hash, p))
+            extra_files[c.thumb] = thumbs.location(copy_key(i.content_hash, p))
         ex_items = originals + copies
         m = layout.m
         copy_rows = np.arange(m, layout.size)

@@ -110,7 +110,7 @@ def fingerprint(model: SiteModel) -> str:
     timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
-    sources = {rel: "/".join(src.parts[-3:]) for rel, src in model.extra_files.items()}
+    sources = {rel: "/".join(src.split("/")[-3:]) for rel, src in model.extra_files.items()}
     digests: dict[int, str] = {}  # the lists of a network, shared by its page model and its dataset's
 
     def lists(rows: list[list[PageNeighbour]]) -> str:

@@ -40,7 +40,7 @@ def _linked(source: str, target: str) -> bool:
     return True
 
 
-def _place(source: Path, target: str) -> None:
+def _place(source: str, target: str) -> None:
     """A thumbnail from the cache into the site: hard-linked (no bytes copied; the cache only ever replaces an
     entry, never writes into it), or copied where the two lie on different file systems."""
     try:
