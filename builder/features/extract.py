@@ -31,6 +31,15 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
+def features_of(extractor: Extractor, spec: NetworkSpec, inputs: list[np.ndarray]) -> np.ndarray:
+    """One batch of preprocessed inputs through a network: its L2-normalised features, checked against the
+    dimension the network declares (in process and on a Ray worker alike)."""
+    features = l2_normalise(extractor(np.stack(inputs).astype(np.float32, copy=False)))
+    if features.shape != (len(inputs), spec.dim):
+        raise RuntimeError(f"{spec.name}: produced {features.shape}, declared dim {spec.dim}")
+    return features
+
+
 @dataclass
 class ExtractStats:
     extracted: int = 0
@@ -98,10 +107,7 @@ class NetworkRunner:
     def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
         assert self._extractor is not None
         start = time.perf_counter()
-        batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
-        features = l2_normalise(self._extractor(batch))
-        if features.shape != (len(chunk), self.spec.dim):
-            raise RuntimeError(f"{self.spec.name}: produced {features.shape}, declared dim {self.spec.dim}")
+        features = features_of(self._extractor, self.spec, [x for _, x in chunk])
         for (content_hash, _), vector in zip(chunk, features, strict=False):
             self.store.put(content_hash, vector)
         self.stats.seconds += time.perf_counter() - start

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from builder.errors import VsisError
-from builder.features.extract import NetworkRunner, l2_normalise
+from builder.features.extract import NetworkRunner, features_of
 from builder.features.networks.registry import Extractor
 from builder.features.networks.registry import get as get_network
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
@@ -140,10 +140,9 @@ class ExtractionActor:
                         inputs.append(v.inputs[name])
             if not inputs:
                 continue
-            batch = np.stack(inputs).astype(np.float32, copy=False)
-            if name not in self.extractors:
-                self.extractors[name] = load(batch, precision)
-            for key, vector in zip(keys, l2_normalise(self.extractors[name](batch)), strict=True):
+            if name not in self.extractors:  # the first inputs calibrate nothing here: the model is made already
+                self.extractors[name] = load(np.stack(inputs).astype(np.float32, copy=False), precision)
+            for key, vector in zip(keys, features_of(self.extractors[name], get_network(name), inputs), strict=True):
                 out.setdefault(key, {})[name] = vector
         return out
 

@@ -202,8 +202,9 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     compare = env.get_template("compare.html")
     shared = _shared_digest(model) if reuse is not None else ""
     digest_of = _item_digests()
-    for page_folder in sorted({os.path.dirname(item.page) for item in model.items}):
-        (root / page_folder).mkdir(parents=True, exist_ok=True)
+    # the folders of the pages and of the thumbnails beside them, made once (not once a file)
+    for folder in sorted({os.path.dirname(rel) for rel in [*(i.page for i in model.items), *model.extra_files]}):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     for n, item in enumerate(model.items):
         rows = compare_rows(model.networks, n)
         if reuse is not None:
@@ -229,8 +230,6 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
     shutil.copytree(static_dir(), root / "static")
-    for folder in sorted({os.path.dirname(rel) for rel in model.extra_files}):
-        (root / folder).mkdir(parents=True, exist_ok=True)
     for rel, source in sorted(model.extra_files.items()):
         _place(source, os.path.join(root, rel))  # a string: a museum's site places 100,000 thumbnails
     (root / ".nojekyll").write_text("")
