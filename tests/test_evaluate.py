@@ -6,16 +6,23 @@ import numpy as np
 import pytest
 
 from builder.experiment.metrics import (
-    MeanStd,
-    agreement_matrix,
+    average_precision,
+    category_chance,
     category_precision,
+    category_shares,
     copies_found,
     ideal,
+    ideal_recall,
     jaccard_agreement,
+    jaccard_rows,
+    own_copies,
     precision_recall_f1,
+    profile_hits,
     profile_recovery,
-    recovery,
+    recall_curve,
+    reciprocal_rank,
 )
+from builder.experiment.stats import Estimate, estimate
 
 
 def test_no_copy_found_gives_zero_everywhere() -> None:
@@ -60,13 +67,67 @@ def test_copies_found_counts_only_own_copies_in_the_first_k() -> None:
 
 def test_recovery_reports_mean_and_population_std() -> None:
     owners = np.array([[0, 0, 9], [9, 9, 9]])  # query 0 finds 2 copies in 3, query 1 none
-    (at3,) = recovery("net", owners, np.array([0, 1]), [3], n_profiles=2)
+    p, r, f1 = precision_recall_f1(copies_found(owners, np.array([0, 1]), 3), 3, n_profiles=2)
     # per query precision: 2/3 and 0 -> mean 1/3, std 1/3; recall: 1 and 0 -> mean 0.5, std 0.5
-    assert (at3.precision.mean, at3.precision.std) == pytest.approx((1 / 3, 1 / 3))
-    assert (at3.recall.mean, at3.recall.std) == pytest.approx((0.5, 0.5))
-    f1 = 2 * (2 / 3) * 1 / (2 / 3 + 1)  # 0.8
-    assert (at3.f1.mean, at3.f1.std) == pytest.approx((f1 / 2, f1 / 2))
-    assert MeanStd.of(np.array([])) == MeanStd(0.0, 0.0)
+    at3 = [estimate(v) for v in (p, r, f1)]
+    assert (at3[0].mean, at3[0].std) == pytest.approx((1 / 3, 1 / 3))
+    assert (at3[1].mean, at3[1].std) == pytest.approx((0.5, 0.5))
+    f = 2 * (2 / 3) * 1 / (2 / 3 + 1)  # 0.8
+    assert (at3[2].mean, at3[2].std) == pytest.approx((f / 2, f / 2))
+    assert all(e.low <= e.mean <= e.high for e in at3)
+    assert estimate(np.array([])) == Estimate(0.0, 0.0, 0.0, 0.0)
+
+
+def test_average_precision_by_hand() -> None:
+    # own copies at ranks 1 and 3 of 5, P = 2: (1/1 + 2/3) / 2 = 5/6
+    assert average_precision(np.array([[1, 0, 1, 0, 0]]), 2)[0] == pytest.approx(5 / 6)
+    # ranks 2 and 4: (1/2 + 2/4) / 2 = 1/2
+    assert average_precision(np.array([[0, 1, 0, 1, 0]]), 2)[0] == pytest.approx(0.5)
+    # every copy first: 1, however long the list (k larger than the number of copies)
+    assert average_precision(np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]]), 2)[0] == pytest.approx(1.0)
+    # a copy that is not listed adds 0: 2 of P = 3 found first -> (1 + 1) / 3
+    assert average_precision(np.array([[1, 1, 0]]), 3)[0] == pytest.approx(2 / 3)
+
+
+def test_no_copy_found_gives_zero_ap_recall_and_rank() -> None:
+    none = np.zeros((1, 10), dtype=bool)
+    assert average_precision(none, 5)[0] == 0.0
+    assert recall_curve(none, 5, 10).tolist() == [[0.0] * 10]
+    assert reciprocal_rank(none)[0] == 0.0
+    assert average_precision(np.zeros((2, 0), dtype=bool), 5).tolist() == [0.0, 0.0]  # empty lists
+
+
+def test_recall_curve_and_its_ideal_beyond_the_number_of_copies() -> None:
+    relevant = np.array([[1, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 1]], dtype=bool)  # P = 3
+    curve = recall_curve(relevant, 3, 6)
+    assert curve[0].tolist() == pytest.approx([1 / 3, 1 / 3, 2 / 3, 1, 1, 1])
+    assert curve[1].tolist() == pytest.approx([0, 0, 0, 0, 0, 1 / 3])
+    assert [ideal_recall(k, 3) for k in (1, 2, 3, 4, 10)] == pytest.approx([1 / 3, 2 / 3, 1, 1, 1])
+    assert recall_curve(relevant, 3, 2).shape == (2, 2)  # up to k = 2 only
+
+
+def test_ties_are_read_in_the_listed_order() -> None:
+    """A copy tied in score with a stranger: the search lists the lower row first (an original, rows
+    0..M-1, before any copy), and every metric reads that order, so a tie counts against the network."""
+    from builder.search.neighbours import annoy_neighbours, exact_neighbours
+
+    x = np.array([[1.0, 0.0], [0.6, 0.8], [0.6, 0.8], [0.6, 0.8]])  # rows 1 (stranger), 3 (copy of 2) tie
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    for nb in (exact_neighbours(x, 2, rows=[2]), annoy_neighbours(x, 2, queries=[2])):
+        assert nb.indices[0].tolist() == [1, 3]
+        owner = np.array([[1, 2]])  # row 3 is owned by original 2
+        relevant = own_copies(owner, np.array([2]))
+        assert average_precision(relevant, 1)[0] == pytest.approx(0.5)
+        assert reciprocal_rank(relevant)[0] == pytest.approx(0.5)
+        assert copies_found(owner, np.array([2]), 1)[0] == 0
+    # the order, not the score, decides: the same relevance in the other order gives AP 1
+    assert average_precision(np.array([[1, 0]]), 1)[0] == pytest.approx(1.0)
+
+
+def test_reciprocal_rank_is_the_ap_of_one_copy() -> None:
+    relevant = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=bool)
+    assert reciprocal_rank(relevant).tolist() == pytest.approx([1 / 3, 1.0, 0.0])
+    assert reciprocal_rank(relevant).tolist() == pytest.approx(average_precision(relevant, 1).tolist())
 
 
 def test_profile_recovery_is_the_share_of_queries_whose_copy_was_found() -> None:
@@ -76,6 +137,7 @@ def test_profile_recovery_is_the_share_of_queries_whose_copy_was_found() -> None
     assert profile_recovery(owners, profiles, queries, profile=1, k=1) == pytest.approx(2 / 3)
     assert profile_recovery(owners, profiles, queries, profile=1, k=2) == pytest.approx(1.0)
     assert profile_recovery(owners, profiles, queries, profile=0, k=2) == pytest.approx(1 / 3)
+    assert profile_hits(owners, profiles, queries, profile=1, k=1).tolist() == [1.0, 1.0, 0.0]
 
 
 def test_category_precision_over_items_with_a_category() -> None:
@@ -85,6 +147,14 @@ def test_category_precision_over_items_with_a_category() -> None:
     assert category_precision(neighbours, cats, 2) == pytest.approx(1 / 3)
     assert category_precision(neighbours, cats, 1) == pytest.approx(2 / 3)
     assert category_precision(neighbours, [None] * 4, 2) is None
+    assert category_shares(neighbours, cats, 2).tolist() == pytest.approx([0.5, 0.5, 0.0])
+
+
+def test_category_chance_is_the_share_of_the_others_in_the_query_category() -> None:
+    cats = ["a", "a", "a", "b", None]  # 5 items: an "a" has 2 of the 4 others in "a", the "b" none
+    assert category_chance(cats).tolist() == pytest.approx([2 / 4, 2 / 4, 2 / 4, 0.0])
+    assert category_chance([None, None]).tolist() == []
+    assert category_chance(["a"]).tolist() == [0.0]
 
 
 def test_jaccard_agreement_by_hand() -> None:
@@ -100,6 +170,4 @@ def test_jaccard_agreement_by_hand() -> None:
     pairs = zip(x.tolist(), y.tolist(), strict=True)
     by_sets = np.mean([len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in pairs])
     assert jaccard_agreement(x, y, 4, block=7) == pytest.approx(by_sets)
-    assert agreement_matrix({"x": a, "y": b, "z": a}, 3) == pytest.approx(
-        {("x", "y"): 0.25, ("x", "z"): 1.0, ("y", "z"): 0.25}
-    )
+    assert jaccard_rows(a, b, 3).tolist() == pytest.approx([0.5, 0.0])

@@ -15,8 +15,17 @@ import pytest
 from builder.build import build
 from builder.collect.collection import scan
 from builder.config import make_config
-from builder.experiment.metrics import precision_recall_f1
+from builder.experiment.metrics import (
+    average_precision,
+    category_chance,
+    category_shares,
+    jaccard_rows,
+    precision_recall_f1,
+    recall_curve,
+    reciprocal_rank,
+)
 from builder.experiment.run import choose_originals
+from builder.experiment.stats import UNCLEAR, Estimate, estimate
 from builder.inputs import perturb
 from builder.inputs.perturb import Profile
 
@@ -60,7 +69,10 @@ def test_identity_copies_are_recovered_perfectly_at_k5(tmp_path: Path, images: P
         assert (at[5].precision.mean, at[5].recall.mean, at[5].f1.mean) == pytest.approx((1.0, 1.0, 1.0))
         assert (at[1].precision.mean, at[1].recall.mean) == pytest.approx((1.0, 0.2))
         assert at[5].recall.std == pytest.approx(0.0)
-        assert all(v == pytest.approx(1.0) for (p, k), v in net.per_profile.items() if k == 5)
+        assert all(v.mean == pytest.approx(1.0) for (p, k), v in net.per_profile.items() if k == 5)
+        assert net.average_precision == Estimate(1.0, 0.0, 1.0, 1.0)  # every copy first, on every original
+    # both networks perfect on the same originals: no difference to see
+    assert {c.verdict for c in result.experiment.comparisons} == {UNCLEAR}
 
 
 def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: Path, images: Path) -> None:
@@ -79,29 +91,115 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
         p["label"] for p in metrics["profiles"]
     )
     page = (site / "experiments" / "index.html").read_text()
+    boot = metrics["bootstrap"]
+    manifest = json.loads((site / "data" / "manifest.json").read_text())
+    assert (manifest["bootstrap_resamples"], manifest["bootstrap_seed"]) == (boot["resamples"], boot["seed"])
+
+    def redone(values: np.ndarray) -> Estimate:
+        """The published procedure, applied to values recomputed from the published lists."""
+        return estimate(values, boot["resamples"], boot["seed"], boot["level"])
+
+    def same(row: dict, values: np.ndarray, mean: str = "mean", std: bool = True) -> None:
+        e = redone(values)
+        assert (row[mean], row["low"], row["high"]) == pytest.approx((e.mean, e.low, e.high), abs=1e-12)
+        if std:
+            assert row["std"] == pytest.approx(e.std, abs=1e-12)
+
+    def shown(row: dict, mean: str = "mean") -> None:
+        assert f"{row[mean]:.3f}" in page and f"[{row['low']:.3f}, {row['high']:.3f}]" in page
+
     rows = {(r["network"], r["k"]): r for r in metrics["recovery"]}
+    queries = np.array(ds["queries"])
+    label_of = {p["label"]: p["name"] for p in metrics["profiles"]}
+    f1_at: dict[tuple[str, str], np.ndarray] = {}
     for net in ds["networks"]:
         # recompute from the published lists: a neighbour is an own copy when its owner is the query
-        owners = np.array([[ds["items"][j].get("owner", -1) for j, _ in row] for row in net["neighbours"]])
+        name = net["name"]
+        listed = [[ds["items"][j] for j, _ in row] for row in net["neighbours"]]
+        owners = np.array([[i.get("owner", -1) for i in row] for row in listed])
+        relevant = owners == queries[:, None]
+        assert owners.shape[1] == metrics["depth"] == 10  # enough for the curves to k = 10
         for k in metrics["ks"]:
-            c = (owners[:, :k] == np.array(ds["queries"])[:, None]).sum(axis=1)
-            p, r, f1 = precision_recall_f1(c, k, n_profiles)
-            row = rows[(net["name"], k)]
-            for name, values in (("precision", p), ("recall", r), ("f1", f1)):
-                assert row[f"{name}_mean"] == pytest.approx(values.mean(), abs=1e-12)
-                assert row[f"{name}_std"] == pytest.approx(values.std(), abs=1e-12)
+            p, r, f1 = precision_recall_f1(relevant[:, :k].sum(axis=1), k, n_profiles)
+            f1_at[(name, f"F1@{k}")] = f1
+            row = rows[(name, k)]
+            for metric, values in (("precision", p), ("recall", r), ("f1", f1)):
+                e = redone(values)
+                assert row[f"{metric}_mean"] == pytest.approx(values.mean(), abs=1e-12)
+                assert row[f"{metric}_std"] == pytest.approx(values.std(), abs=1e-12)
+                assert (row[f"{metric}_low"], row[f"{metric}_high"]) == pytest.approx((e.low, e.high), abs=1e-12)
                 assert f"{values.mean():.3f} ± {values.std():.3f}" in page
+                assert f"[{row[f'{metric}_low']:.3f}, {row[f'{metric}_high']:.3f}]" in page
+        ap = average_precision(relevant, n_profiles)
+        f1_at[(name, "mAP")] = ap
+        (map_row,) = [a for a in metrics["map"] if a["network"] == name]
+        same(map_row, ap)
+        shown(map_row)
+        curve = recall_curve(relevant, n_profiles, 10)
+        for c in (c for c in metrics["recall_curve"] if c["network"] == name):
+            same(c, curve[:, c["k"] - 1])
+            assert c["ideal"] == min(c["k"], n_profiles) / n_profiles
+        for label, profile in label_of.items():
+            copy = relevant & np.array([[i.get("profile") == label for i in row] for row in listed])
+            for share in (x for x in metrics["per_profile"] if x["network"] == name and x["profile"] == profile):
+                same(share, copy[:, : share["k"]].any(axis=1).astype(float), "share")
+                if share["k"] in metrics["ks"]:
+                    assert f"{share['share'] * 100:.1f}% [{share['low'] * 100:.1f}, {share['high'] * 100:.1f}]" in page
+            (rank,) = [x for x in metrics["profile_rank"] if x["network"] == name and x["profile"] == profile]
+            same(rank, reciprocal_rank(copy))
+            shown(rank)
+    # the paired comparisons: the interval of the per-original difference, a verdict only where it excludes 0
+    assert len(metrics["comparisons"]) == len(metrics["ks"]) + 1
+    for c in metrics["comparisons"]:
+        d = redone(f1_at[(c["a"], c["metric"])] - f1_at[(c["b"], c["metric"])])
+        assert (c["difference"], c["low"], c["high"]) == pytest.approx((d.mean, d.low, d.high), abs=1e-12)
+        assert c["verdict"] == ("better" if d.low > 0 else "worse" if d.high < 0 else "no clear difference")
+        assert f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]" in page
+    # category precision and agreement, from the plain collection's published lists
+    plain = next(d for d in explorer_data(site)["datasets"] if d["name"] == "collection")
+    categories = [i["category"] or None for i in plain["items"]]
+    lists = {net["name"]: np.array([[j for j, _ in row] for row in net["neighbours"]]) for net in plain["networks"]}
+    assert metrics["category_chance"] == pytest.approx(category_chance(categories).mean(), abs=1e-12)
+    assert f"{metrics['category_chance'] * 100:.1f}%" in page
+    for c in metrics["category_precision"]:
+        same(c, category_shares(lists[c["network"]], categories, c["k"]), "value")
+        assert f"{c['value'] * 100:.1f}% [{c['low'] * 100:.1f}, {c['high'] * 100:.1f}]" in page
+    for a in metrics["agreement"]:
+        same(a, jaccard_rows(lists[a["a"]], lists[a["b"]], a["k"]), "jaccard")
+        shown(a, "jaccard")
     csv_rows = list(csv.DictReader(io.StringIO((site / "experiments" / "metrics.csv").read_text())))
     assert {(r["network"], int(r["k"])) for r in csv_rows} == set(rows)
     for r in csv_rows:
-        assert float(r["f1_mean"]) == pytest.approx(rows[(r["network"], int(r["k"]))]["f1_mean"], abs=1e-6)
-    # the page says whether the network beats the pixel baseline, and draws three charts
-    assert re.search(r'class="verdict (better|worse|equal)"', page)
-    assert page.count("<svg") == 3
+        published = rows[(r["network"], int(r["k"]))]
+        for column in ("f1_mean", "f1_low", "f1_high", "recall_low", "precision_high"):
+            assert float(r[column]) == pytest.approx(published[column], abs=1e-6)
+        if r["network"] != "pixels":
+            (c,) = [c for c in metrics["comparisons"] if (c["a"], c["metric"]) == (r["network"], f"F1@{r['k']}")]
+            assert (float(r["f1_difference_low"]), r["f1_verdict_vs_baseline"]) == (
+                pytest.approx(c["low"], abs=1e-6),
+                c["verdict"],
+            )
+    # the page says what the experiment measures, how F1 compares with the pixel baseline, and draws the charts
+    assert "robustness to near-duplicate edits" in page and "not semantic similarity" in page
+    assert re.search(r'class="verdict (better|worse|unclear)"', page)
+    assert page.count("<svg") == 3 + 1 + n_profiles  # P/R/F1, recall to k = 10, one per profile
     # every copy's thumbnail is in the site; copies link to their original's page
     for item in ds["items"]:
         assert (site / item["thumb"]).is_file()
         assert (site / item["page"]).is_file()
+
+
+def test_a_rebuild_is_byte_identical(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bootstrap is seeded: building again (the same cache, another folder) writes the same bytes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build(config_for(tmp_path, images, networks=("pixels",), out=tmp_path / "a"))
+    build(config_for(tmp_path, images, networks=("pixels",), out=tmp_path / "b"))
+    for rel in ("experiments/index.html", "experiments/metrics.json", "experiments/metrics.csv", "data/manifest.json"):
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 
 def test_the_experiment_can_be_turned_off(tmp_path: Path, images: Path) -> None:
@@ -157,8 +255,12 @@ def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, ima
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "site" / "experiments" / "metrics.json").read_text())
     for r in metrics["recovery"]:
-        assert f"{r['f1_mean']:.3f} ± {r['f1_std']:.3f}" in done.stdout
+        assert f"{r['f1_mean']:.3f} ± {r['f1_std']:.3f} [{r['f1_low']:.3f}, {r['f1_high']:.3f}]" in done.stdout
+    for a in metrics["map"]:
+        assert f"{a['mean']:.3f} ± {a['std']:.3f} [{a['low']:.3f}, {a['high']:.3f}]" in done.stdout
     assert "Recovery per profile" in done.stdout and "Category precision" in done.stdout
+    assert "chance" in done.stdout and "Mean average precision" in done.stdout
+    assert "2,000 resamples" in done.stdout
     missing = subprocess.run([VSIS, "evaluate", str(tmp_path / "nothing")], capture_output=True, text=True)
     assert missing.returncode == 1 and "metrics.json: not found" in missing.stderr
 

@@ -1,27 +1,39 @@
 """The perturbation-recovery experiment: can a network find an image's lightly altered copies again?
 
 Given the features of M originals and of their copies (one per profile), one Annoy index per network
-holds all M x (1 + P) images; each original is queried (itself excluded) and `evaluate` turns the
-neighbour lists into precision, recall and F1 at k. Also here: category precision and agreement between
-networks, measured on the plain collection's neighbours.
+holds all M x (1 + P) images; each original is queried (itself excluded) and metrics.py turns the
+neighbour lists into per-original values: precision, recall and F1 at k, average precision, recall@k
+curves, per profile too. Also here: category precision (beside its chance level) and agreement between
+networks, measured on the plain collection's neighbours. Every figure is a mean with a bootstrap interval
+(stats.py), and networks are compared pairwise on the same originals.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import combinations
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from builder.collect.collection import Item
 from builder.experiment.metrics import (
+    RECOVERY_METRICS,
     RecoveryAtK,
-    agreement_matrix,
-    category_precision,
-    profile_recovery,
-    recovery,
+    average_precision,
+    category_chance,
+    category_shares,
+    jaccard_rows,
+    own_copies,
+    precision_recall_f1,
+    profile_copy,
+    recall_curve,
+    reciprocal_rank,
 )
+from builder.experiment.stats import LEVEL, RESAMPLES, SEED, Comparison, Estimate, estimates
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.inputs.perturb import Profile, copy_key
@@ -31,6 +43,8 @@ from builder.search.results import NetworkResult
 
 # The network every other is compared against: features without any learning.
 BASELINE = "pixels"
+# The recall@k curves run from k = 1 to here (the copy-detection literature's usual depth).
+CURVE_K = 10
 
 
 def choose_originals(items: list[Item], cap: int, seed: int) -> list[Item]:
@@ -88,9 +102,12 @@ class ExperimentLayout:
 @dataclass
 class NetworkExperiment:
     network: str
-    neighbours: Neighbours  # (M, K): rows of the experiment index, for each original
+    neighbours: Neighbours  # (M, depth): rows of the experiment index, for each original
     recovery: list[RecoveryAtK]  # one per k
-    per_profile: dict[tuple[str, int], float]  # (profile name, k) -> share of originals whose copy was found
+    average_precision: Estimate  # mAP over the P copies, within each original's list
+    recall_curve: list[Estimate]  # recall@k for k = 1, 2, ... CURVE_K (or the lists' length)
+    per_profile: dict[tuple[str, int], Estimate]  # (profile name, k) -> share of originals whose copy was found
+    profile_rank: dict[str, Estimate]  # profile name -> 1 / rank of its copy (0 when not listed): its AP
 
 
 @dataclass
@@ -98,45 +115,139 @@ class ExperimentResult:
     layout: ExperimentLayout
     ks: list[int]
     networks: list[NetworkExperiment]
-    category_precision: dict[tuple[str, int], float]  # (network, k); empty when there are no categories
-    agreement: dict[tuple[str, str], float]  # (network a, network b) -> mean Jaccard at agreement_k
+    category_precision: dict[tuple[str, int], Estimate]  # (network, k); empty when there are no categories
+    category_chance: float | None  # the mean chance level of category precision; None without categories
+    agreement: dict[tuple[str, str], Estimate]  # (network a, network b) -> mean Jaccard at agreement_k
     agreement_k: int
+    comparisons: list[Comparison]  # every pair of networks, paired over the originals: F1 at each k and mAP
+    depth: int  # neighbours listed per original: what AP is computed within
+    curve_ks: list[int]  # the k of the recall curves
+    resamples: int = RESAMPLES
+    seed: int = SEED
+    level: float = LEVEL
 
 
-def run_network(
-    name: str, features: np.ndarray, layout: ExperimentLayout, ks: list[int], search: NeighbourSearch
-) -> NetworkExperiment:
-    """features: one row per layout row."""
-    neighbours = search.annoy(features, max(ks), queries=range(layout.m))
-    owner = layout.owner(neighbours.indices)
-    prof = layout.profile(neighbours.indices)
+def list_depth(ks: list[int], n_profiles: int) -> int:
+    """Neighbours searched per original: every k asked, the recall curve up to CURVE_K, and all P copies
+    (so that a perfect ranking has AP 1)."""
+    return max(*ks, CURVE_K, n_profiles)
+
+
+def curve_ks(depth: int) -> list[int]:
+    """The k of the recall curves: 1 to CURVE_K, within lists of `depth` neighbours."""
+    return list(range(1, min(CURVE_K, depth) + 1))
+
+
+def profile_ks(ks: list[int], depth: int) -> list[int]:
+    """The k at which recovery per profile is measured: those asked and those of the curves."""
+    return sorted(set(ks) | set(curve_ks(depth)))
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class Columns(Generic[Key]):
+    """Per-query values of many figures under their keys, estimated together: one bootstrap, the same
+    resamples of the queries for every figure (what makes a difference of two columns paired)."""
+
+    def __init__(self) -> None:
+        self.values: dict[Key, np.ndarray] = {}
+
+    def add(self, key: Key, values: np.ndarray) -> None:
+        self.values[key] = np.asarray(values, dtype=np.float64)
+
+    def estimate(self) -> dict[Key, Estimate]:
+        keys = list(self.values)
+        if not keys:
+            return {}
+        return dict(zip(keys, estimates(np.column_stack([self.values[k] for k in keys])), strict=True))
+
+
+def recovery_values(neighbours: np.ndarray, layout: ExperimentLayout, ks: list[int]) -> dict[tuple, np.ndarray]:
+    """Every per-original value of one network's experiment, from its neighbour rows (M, depth), keyed
+    ("precision" | "recall" | "f1", k), ("ap",), ("curve", k), ("profile", name, k), ("rank", name)."""
+    owner, prof = layout.owner(neighbours), layout.profile(neighbours)
     queries = np.arange(layout.m)
-    n_profiles = len(layout.profiles)
-    ks_here = [k for k in ks if k <= neighbours.k]
+    n_profiles, depth = len(layout.profiles), neighbours.shape[1]
+    relevant = own_copies(owner, queries)
+    out: dict[tuple, np.ndarray] = {}
+    for k in ks:
+        values = precision_recall_f1(relevant[:, :k].sum(axis=1), k, n_profiles)
+        out.update({(name, k): v for (name, _), v in zip(RECOVERY_METRICS, values, strict=True)})
+    out[("ap",)] = average_precision(relevant, n_profiles)
+    curve = recall_curve(relevant, n_profiles, len(curve_ks(depth)))
+    out.update({("curve", k): curve[:, k - 1] for k in curve_ks(depth)})
+    for j, p in enumerate(layout.profiles):
+        copy = profile_copy(owner, prof, queries, j)
+        out.update({("profile", p.name, k): np.any(copy[:, :k], axis=1) for k in profile_ks(ks, depth)})
+        out[("rank", p.name)] = reciprocal_rank(copy)
+    return out
+
+
+def compared_metrics(ks: list[int]) -> list[tuple[str, tuple]]:
+    """What networks are compared on, as (label, value key): F1 at each k, and mAP."""
+    return [(f"F1@{k}", ("f1", k)) for k in ks] + [("mAP", ("ap",))]
+
+
+def pairs(names: list[str]) -> list[tuple[str, str]]:
+    """Every pair of networks once, in run order, the baseline always second (a network against it)."""
+    return [(b, a) if a == BASELINE else (a, b) for a, b in combinations(names, 2)]
+
+
+def recovery_estimates(
+    values: dict[str, dict[tuple, np.ndarray]], ks: list[int]
+) -> tuple[dict[tuple, Estimate], list[Comparison]]:
+    """Every network's figures and the paired differences between networks, in one bootstrap."""
+    columns: Columns[tuple] = Columns()
+    for name, own in values.items():
+        for key, v in own.items():
+            columns.add((name, *key), v)
+    compared = [(a, b, label, key) for a, b in pairs(list(values)) for label, key in compared_metrics(ks)]
+    for a, b, label, key in compared:
+        columns.add(("difference", a, b, label), values[a][key] - values[b][key])
+    found = columns.estimate()
+    comparisons = [Comparison(a, b, label, found[("difference", a, b, label)]) for a, b, label, _ in compared]
+    return found, comparisons
+
+
+def network_experiment(
+    name: str, neighbours: Neighbours, found: dict[tuple, Estimate], ks: list[int], layout: ExperimentLayout
+) -> NetworkExperiment:
+    """One network's figures, picked from the estimates by key."""
+    depth = neighbours.k
     return NetworkExperiment(
         network=name,
         neighbours=neighbours,
-        recovery=recovery(name, owner, queries, ks_here, n_profiles),
+        recovery=[RecoveryAtK(name, k, *(found[(name, field, k)] for field, _ in RECOVERY_METRICS)) for k in ks],
+        average_precision=found[(name, "ap")],
+        recall_curve=[found[(name, "curve", k)] for k in curve_ks(depth)],
         per_profile={
-            (p.name, k): profile_recovery(owner, prof, queries, j, k)
-            for j, p in enumerate(layout.profiles)
-            for k in ks_here
-        },
+            (p.name, k): found[(name, "profile", p.name, k)] for p in layout.profiles for k in profile_ks(ks, depth)
+        },  # fmt: skip
+        profile_rank={p.name: found[(name, "rank", p.name)] for p in layout.profiles},
     )
 
 
 def collection_measures(
     plain: dict[str, np.ndarray], categories: list[str | None], ks: list[int], agreement_k: int
-) -> tuple[dict[tuple[str, int], float], dict[tuple[str, str], float]]:
-    """Category precision per network and k, and pairwise agreement, on the plain collection."""
-    cat: dict[tuple[str, int], float] = {}
+) -> tuple[dict[tuple[str, int], Estimate], float | None, dict[tuple[str, str], Estimate]]:
+    """Category precision per network and k with its chance level, and pairwise agreement, on the plain
+    collection; bootstrapped over its items (those with a category, for the category measures)."""
+    category: Columns[tuple[str, int]] = Columns()
     for name, nb in plain.items():
         for k in ks:
             if k <= nb.shape[1]:
-                value = category_precision(nb, categories, k)
-                if value is not None:
-                    cat[(name, k)] = value
-    return cat, agreement_matrix(plain, agreement_k)
+                category.add((name, k), category_shares(nb, categories, k))
+    chance = category_chance(categories)
+    has_categories = len(chance) > 0
+    agreement: Columns[tuple[str, str]] = Columns()
+    for a, b in combinations(plain, 2):
+        agreement.add((a, b), jaccard_rows(plain[a], plain[b], agreement_k))
+    return (
+        category.estimate() if has_categories else {},
+        float(chance.mean()) if has_categories else None,
+        agreement.estimate(),
+    )
 
 
 def run_experiment(
@@ -150,12 +261,20 @@ def run_experiment(
     reporter: Reporter,
 ) -> ExperimentResult:
     """The experiment for every network, and the measures of the plain collection beside it."""
-    networks = []
+    depth = list_depth(ks, len(layout.profiles))
+    lists: dict[str, Neighbours] = {}
     with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runs)) as task:
         for name, run in runs.items():
-            networks.append(run_network(name, load_matrix(run.store, layout.keys, run.spec.dim), layout, ks, search))
+            features = load_matrix(run.store, layout.keys, run.spec.dim)
+            lists[name] = search.annoy(features, depth, queries=range(layout.m))
             task.advance()
+    listed = min(nb.k for nb in lists.values())
+    ks_here = [k for k in ks if k <= listed]
+    values = {name: recovery_values(nb.indices, layout, ks_here) for name, nb in lists.items()}
+    found, comparisons = recovery_estimates(values, ks_here)
+    networks = [network_experiment(name, nb, found, ks_here, layout) for name, nb in lists.items()]
     plain = {r.name: r.neighbours.indices for r in results}
     agreement_k = min(k, *(nb.shape[1] for nb in plain.values()))
-    category, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
-    return ExperimentResult(layout, ks, networks, category, agreement, agreement_k)
+    category, chance, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
+    return ExperimentResult(layout, ks, networks, category, chance, agreement, agreement_k, comparisons, listed,
+                            curve_ks(listed))  # fmt: skip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from builder.experiment.metrics import MeanStd
+from builder.experiment.stats import Estimate
 from builder.inputs.perturb import Profile
 from builder.site.charts import LineChart
 
@@ -117,14 +117,38 @@ class Dataset:
     owner_of: dict[int, int] = field(default_factory=dict)  # item index -> its original's index
 
 
+@dataclass(frozen=True)
+class PageComparison:
+    """Network a against network b, paired over the originals: the difference mean(a - b) with its
+    interval, and the verdict it supports."""
+
+    a: str
+    b: str
+    metric: str
+    difference: Estimate
+    verdict: str  # "better", "worse" or "no clear difference"
+    css: str  # the verdict's class: "better", "worse" or "unclear"
+
+
 @dataclass
 class RecoveryRow:
     network: str
     k: int
-    precision: MeanStd
-    recall: MeanStd
-    f1: MeanStd
-    versus_baseline: str  # "better", "worse", "equal", or "" for the baseline itself / no baseline
+    precision: Estimate
+    recall: Estimate
+    f1: Estimate
+    versus_baseline: PageComparison | None  # F1 against the baseline; None for the baseline / no baseline
+
+
+@dataclass
+class ProfileRow:
+    """One network's recovery of one profile's copies: found in the top k (per k), and 1 / its rank."""
+
+    network: str
+    profile: str
+    label: str
+    found: list[Estimate]  # share of originals whose copy is in the top k, in ExperimentPage.ks order
+    rank: Estimate  # mean of 1 / rank of the copy (0 when not listed): the AP of that one copy
 
 
 @dataclass
@@ -136,13 +160,20 @@ class ExperimentPage:
     examples: list[tuple[PageItem, list[tuple[str, str]]]]  # original, [(profile label, thumb path)]
     recovery: list[RecoveryRow]
     ideal: list[tuple[int, float, float, float]]  # (k, best possible precision, recall, f1)
-    per_profile: list[tuple[str, list[float]]]  # (network, share per (profile, k) in profile_columns order)
-    profile_columns: list[tuple[str, int]]
-    category: list[tuple[str, list[float | None]]]  # (network, category precision per k)
-    agreement: list[tuple[str, str, float]]
+    average_precision: list[tuple[str, Estimate]]  # (network, mAP)
+    depth: int  # neighbours listed per original: what AP is computed within
+    per_profile: list[ProfileRow]
+    category: list[tuple[str, list[Estimate | None]]]  # (network, category precision per k)
+    category_chance: float | None  # its chance level: the mean share of a query's category among the others
+    agreement: list[tuple[str, str, Estimate]]
     agreement_k: int
-    charts: list[LineChart]
+    comparisons: list[PageComparison]  # every pair of networks, F1 at each k and mAP
+    charts: list[LineChart]  # precision, recall and F1 at the asked k
+    recall_chart: LineChart  # recall@k from 1 to 10, with the ideal bound
+    profile_charts: list[LineChart]  # the same per profile
     baseline: str
+    bootstrap: str  # how the intervals were made, in words
+    level: str  # the intervals' confidence level, e.g. "95%"
     metrics: dict[str, object]  # what experiments/metrics.json holds
 
 

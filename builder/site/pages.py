@@ -14,8 +14,9 @@ import numpy as np
 
 from builder.cache import BlobStore
 from builder.collect.collection import Item
-from builder.experiment.metrics import RECOVERY_METRICS, ideal
+from builder.experiment.metrics import RECOVERY_METRICS, ideal, ideal_recall
 from builder.experiment.run import BASELINE, ExperimentResult
+from builder.experiment.stats import UNCLEAR, Comparison, Estimate
 from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
 from builder.search.results import NetworkResult
@@ -24,9 +25,11 @@ from builder.site.model import (
     THUMB_PATH,
     Dataset,
     ExperimentPage,
+    PageComparison,
     PageItem,
     PageNeighbour,
     PageNetwork,
+    ProfileRow,
     RecoveryRow,
     SiteModel,
 )
@@ -66,48 +69,38 @@ def _rows(items: list[PageItem], indices: list[list[int]], scores: list[list[flo
     ]
 
 
-def _versus(value: float, baseline: float | None) -> str:
-    if baseline is None:
-        return ""
-    if abs(value - baseline) < 1e-9:
-        return "equal"
-    return "better" if value > baseline else "worse"
+def page_comparison(c: Comparison) -> PageComparison:
+    return PageComparison(c.a, c.b, c.metric, c.difference, c.verdict, "unclear" if c.verdict == UNCLEAR else c.verdict)
 
 
-def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: list[PageItem]) -> ExperimentPage:
-    layout, ks = ex.layout, ex.ks
-    baseline = {r.k: r.f1.mean for n in ex.networks if n.network == BASELINE for r in n.recovery}
-    recovery_rows = [
-        RecoveryRow(
-            r.network,
-            r.k,
-            r.precision,
-            r.recall,
-            r.f1,
-            "" if n.network == BASELINE else _versus(r.f1.mean, baseline.get(r.k)),
-        )
-        for n in ex.networks
-        for r in n.recovery
-    ]
-    profile_columns = [(p.name, k) for p in layout.profiles for k in ks]
-    m = layout.m
-    examples = [
-        (originals[i], [(p.label, copies[layout.row(i, j) - m].thumb) for j, p in enumerate(layout.profiles)])
-        for i in range(min(EXAMPLES, m))
-    ]
-    charts = []
-    for index, (field, label) in enumerate(RECOVERY_METRICS):
-        values = {n.network: [getattr(r, field).mean for r in n.recovery] for n in ex.networks}
-        chart_ks = [r.k for r in ex.networks[0].recovery]
-        charts.append(
-            line_chart(f"{label} at k", chart_ks, values, [ideal(k, len(layout.profiles))[index] for k in chart_ks])
-        )
-    names = [n.network for n in ex.networks]
-    metrics = {
-        "originals": m,
+def estimate_fields(e: Estimate, mean: str = "mean") -> dict[str, float]:
+    """An Estimate as metrics.json writes it: the mean under `mean`, then std, low and high."""
+    return {mean: e.mean, "std": e.std, "low": e.low, "high": e.high}
+
+
+def bootstrap_words(ex: ExperimentResult) -> str:
+    return (
+        f"{ex.level:.0%} intervals: percentiles of the mean over {ex.resamples:,} bootstrap resamples of the "
+        f"queries (seed {ex.seed}), the same resamples for every figure"
+    )
+
+
+def experiment_metrics(ex: ExperimentResult, recovery_rows: list[RecoveryRow]) -> dict[str, object]:
+    """What experiments/metrics.json holds: every figure of the page with its interval."""
+    layout, n_profiles = ex.layout, len(ex.layout.profiles)
+    return {
+        "originals": layout.m,
         "indexed": layout.size,
         "profiles": [{"name": p.name, "label": p.label, "description": p.description} for p in layout.profiles],
-        "ks": ks,
+        "ks": ex.ks,
+        "depth": ex.depth,
+        "bootstrap": {
+            "resamples": ex.resamples,
+            "seed": ex.seed,
+            "level": ex.level,
+            "method": "percentile interval of the mean over resamples of the originals (the items, for the "
+            "collection measures); paired: the same resamples for every figure and difference",
+        },
         "recovery": [
             {
                 "network": r.network,
@@ -115,44 +108,117 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
                 **{
                     f"{name}_{stat}": getattr(getattr(r, name), stat)
                     for name, _ in RECOVERY_METRICS
-                    for stat in ("mean", "std")
+                    for stat in ("mean", "std", "low", "high")
                 },
             }
             for r in recovery_rows
         ],
-        "per_profile": [
-            {"network": n.network, "profile": p, "k": k, "share": n.per_profile[(p, k)]}
+        "map": [{"network": n.network, **estimate_fields(n.average_precision)} for n in ex.networks],
+        "recall_curve": [
+            {"network": n.network, "k": k, **estimate_fields(e), "ideal": ideal_recall(k, n_profiles)}
             for n in ex.networks
-            for (p, k) in profile_columns
-            if (p, k) in n.per_profile
+            for k, e in zip(ex.curve_ks, n.recall_curve, strict=True)
         ],
+        "per_profile": [
+            {"network": n.network, "profile": p, "k": k, **estimate_fields(e, "share")}
+            for n in ex.networks
+            for (p, k), e in n.per_profile.items()
+        ],
+        "profile_rank": [
+            {"network": n.network, "profile": p, **estimate_fields(e)}
+            for n in ex.networks
+            for p, e in n.profile_rank.items()
+        ],
+        "comparisons": [
+            {
+                "a": c.a,
+                "b": c.b,
+                "metric": c.metric,
+                **estimate_fields(c.difference, "difference"),
+                "verdict": c.verdict,
+            }
+            for c in ex.comparisons
+        ],  # fmt: skip
         "category_precision": [
-            {"network": net, "k": k, "value": v} for (net, k), v in sorted(ex.category_precision.items())
+            {"network": net, "k": k, **estimate_fields(v, "value")}
+            for (net, k), v in sorted(ex.category_precision.items())
         ],
+        "category_chance": ex.category_chance,
         "agreement": [
-            {"a": a, "b": b, "k": ex.agreement_k, "jaccard": v} for (a, b), v in sorted(ex.agreement.items())
+            {"a": a, "b": b, "k": ex.agreement_k, **estimate_fields(v, "jaccard")}
+            for (a, b), v in sorted(ex.agreement.items())
         ],
     }
+
+
+def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: list[PageItem]) -> ExperimentPage:
+    layout = ex.layout
+    n_profiles = len(layout.profiles)
+    versus = {(c.a, c.metric): page_comparison(c) for c in ex.comparisons if c.b == BASELINE}
+    recovery_rows = [
+        RecoveryRow(r.network, r.k, r.precision, r.recall, r.f1, versus.get((r.network, f"F1@{r.k}")))
+        for n in ex.networks
+        for r in n.recovery
+    ]
+    m = layout.m
+    examples = [
+        (originals[i], [(p.label, copies[layout.row(i, j) - m].thumb) for j, p in enumerate(layout.profiles)])
+        for i in range(min(EXAMPLES, m))
+    ]
+    charts = []
+    chart_ks = [r.k for r in ex.networks[0].recovery]
+    for index, (field, label) in enumerate(RECOVERY_METRICS):
+        values = {n.network: [getattr(r, field).mean for r in n.recovery] for n in ex.networks}
+        charts.append(line_chart(f"{label} at k", chart_ks, values, [ideal(k, n_profiles)[index] for k in chart_ks]))
+    recall_chart = line_chart(
+        "recall at k, all copies",
+        ex.curve_ks,
+        {n.network: [e.mean for e in n.recall_curve] for n in ex.networks},
+        [ideal_recall(k, n_profiles) for k in ex.curve_ks],
+    )
+    profile_charts = [
+        line_chart(
+            f"{p.label}: copy found in the top k",
+            ex.curve_ks,
+            {n.network: [n.per_profile[(p.name, k)].mean for k in ex.curve_ks] for n in ex.networks},
+            [1.0 for _ in ex.curve_ks],
+            width=300,
+            height=200,
+        )
+        for p in layout.profiles
+    ]
+    names = [n.network for n in ex.networks]
     return ExperimentPage(
         originals=m,
         indexed=layout.size,
         profiles=layout.profiles,
-        ks=ks,
+        ks=chart_ks,
         examples=examples,
         recovery=recovery_rows,
-        ideal=[(k, *ideal(k, len(layout.profiles))) for k in ks],
+        ideal=[(k, *ideal(k, n_profiles)) for k in chart_ks],
+        average_precision=[(n.network, n.average_precision) for n in ex.networks],
+        depth=ex.depth,
         per_profile=[
-            (n.network, [n.per_profile.get(col, float("nan")) for col in profile_columns]) for n in ex.networks
+            ProfileRow(
+                n.network, p.name, p.label, [n.per_profile[(p.name, k)] for k in chart_ks], n.profile_rank[p.name]
+            )
+            for p in layout.profiles
+            for n in ex.networks
         ],
-        profile_columns=profile_columns,
-        category=[(net, [ex.category_precision.get((net, k)) for k in ks]) for net in names]
+        category=[(net, [ex.category_precision.get((net, k)) for k in chart_ks]) for net in names]
         if ex.category_precision
         else [],
+        category_chance=ex.category_chance,
         agreement=[(a, b, v) for (a, b), v in sorted(ex.agreement.items())],
         agreement_k=ex.agreement_k,
+        comparisons=[page_comparison(c) for c in ex.comparisons],
         charts=charts,
+        recall_chart=recall_chart,
+        profile_charts=profile_charts,
         baseline=BASELINE,
-        metrics=metrics,
+        bootstrap=bootstrap_words(ex),
+        level=f"{ex.level:.0%}",
+        metrics=experiment_metrics(ex, recovery_rows),
     )
 
 
@@ -221,6 +287,8 @@ def site_model(
             )
         )
         experiment_model = experiment_page(experiment, originals, copies)
+        # how the intervals were drawn, so a reader can redo them
+        manifest = {**manifest, "bootstrap_resamples": experiment.resamples, "bootstrap_seed": experiment.seed}
     return SiteModel(
         title=title or f"Visually similar images: {collection_name}",
         items=pages,

@@ -50,24 +50,35 @@ def _place(source: str, target: str) -> None:
 
 
 def metrics_csv(ex: ExperimentPage) -> str:
-    """One row per network and k: the recovery metrics, mean and standard deviation."""
+    """One row per network and k: the recovery metrics, mean, standard deviation and interval, and the
+    paired F1 difference against the baseline with its interval and verdict (empty for the baseline)."""
+    stats = ("mean", "std", "low", "high")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(
         [
             "network",
             "k",
-            *(f"{field}_{stat}" for field, _ in RECOVERY_METRICS for stat in ("mean", "std")),
+            *(f"{field}_{stat}" for field, _ in RECOVERY_METRICS for stat in stats),
+            "f1_difference_vs_baseline",
+            "f1_difference_low",
+            "f1_difference_high",
+            "f1_verdict_vs_baseline",
             "originals",
             "profiles",
         ]
     )
     for r in ex.recovery:
+        against = ["", "", "", ""]
+        if r.versus_baseline is not None:
+            d = r.versus_baseline.difference
+            against = [f"{d.mean:.6f}", f"{d.low:.6f}", f"{d.high:.6f}", r.versus_baseline.verdict]
         writer.writerow(
             [
                 r.network,
                 r.k,
-                *(f"{v:.6f}" for field, _ in RECOVERY_METRICS for v in (getattr(r, field).mean, getattr(r, field).std)),
+                *(f"{getattr(getattr(r, field), stat):.6f}" for field, _ in RECOVERY_METRICS for stat in stats),
+                *against,
                 ex.originals,
                 len(ex.profiles),
             ]
@@ -98,6 +109,9 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
     env.filters["score"] = lambda v: f"{v:.3f}"
     env.filters["pm"] = lambda m: f"{m.mean:.3f} ± {m.std:.3f}"
+    env.filters["ci"] = lambda e: f"[{e.low:.3f}, {e.high:.3f}]"
+    env.filters["pct_ci"] = lambda e: f"{e.mean * 100:.1f}% [{e.low * 100:.1f}, {e.high * 100:.1f}]"
+    env.filters["difference"] = lambda e: f"{e.mean:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
     env.filters["attribute"] = attribute_value
     return env
 
