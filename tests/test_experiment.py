@@ -8,12 +8,13 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from builder.build import build
-from builder.collect.collection import scan
+from builder.collect.collection import Item, scan
 from builder.config import make_config
 from builder.experiment.metrics import (
     average_precision,
@@ -28,6 +29,9 @@ from builder.experiment.run import choose_originals
 from builder.experiment.stats import UNCLEAR, Estimate, estimate
 from builder.inputs import perturb
 from builder.inputs.perturb import Profile
+from builder.progress import QuietReporter
+from builder.search.neighbours import AnnoySettings, NeighbourSearch, exact_neighbours
+from builder.search.results import NetworkResult
 
 from .conftest import write_collection
 from .sitecheck import explorer_data
@@ -200,6 +204,52 @@ def test_a_rebuild_is_byte_identical(tmp_path: Path, images: Path, monkeypatch: 
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+class _Store:
+    """Features by key, as a FeatureStore hands them out."""
+
+    def __init__(self, rows: dict[str, np.ndarray]) -> None:
+        self.rows = rows
+
+    def matrix(self, hashes: list[str]) -> np.ndarray:
+        return np.stack([self.rows[h] for h in hashes])
+
+
+def _experiment_at(depth: int, monkeypatch: pytest.MonkeyPatch, search_effort: AnnoySettings):
+    """run_experiment on 300 originals with 8-d features (copies: the original plus noise of growing size),
+    lists `depth` long."""
+    from builder.experiment import run
+
+    m, dim = 300, 8
+    rng = np.random.default_rng(5)
+    items = [Item(f"i{n:03d}", Path(f"i{n:03d}.png"), f"i{n:03d}.png", None, f"h{n:03d}", f"i{n}") for n in range(m)]
+    layout = run.ExperimentLayout(items, [perturb.get_profile(p) for p in ("m1", "m2", "m3", "m4", "m5")])
+    base = rng.standard_normal((m, dim))
+    x = np.concatenate([base] + [base + rng.standard_normal((m, dim)) * 0.15 * j for j in range(1, 6)])
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    spec = SimpleNamespace(dim=dim)
+    runs = {"pixels": SimpleNamespace(spec=spec, store=_Store(dict(zip(layout.keys, x, strict=True))))}
+    plain = NetworkResult("pixels", exact_neighbours(x[:m], 5), 1.0, 0, 0, 0.0, None)  # type: ignore[arg-type]
+    monkeypatch.setattr(run, "CURVE_K", depth)  # with k up to 5 and 5 profiles: lists of max(5, depth)
+    search = NeighbourSearch(search_effort)
+    return run.run_experiment(layout, items, runs, [plain], search, [1, 3, 5], 5, QuietReporter())  # type: ignore[arg-type]
+
+
+def test_the_figures_at_k_do_not_depend_on_the_depth_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The experiment's lists are exact: fetching 10 neighbours instead of 5 leaves every figure at k <= 5 as
+    it was, to the bit. (Plain Annoy with its effort scaled by the neighbours asked, trees x (k + 1), found
+    other lists at depth 10 than at 5 on these features, and so other figures.)"""
+    little = AnnoySettings(trees=1, search_k=-1)
+    deep, shallow = _experiment_at(10, monkeypatch, little), _experiment_at(5, monkeypatch, little)
+    assert (deep.depth, shallow.depth) == (10, 5)
+    for a, b in zip(deep.networks, shallow.networks, strict=True):
+        assert (a.neighbours.indices[:, :5] == b.neighbours.indices).all()
+        assert a.recovery == b.recovery  # P/R/F1 at 1, 3 and 5: mean, std and interval
+        assert a.recall_curve[:5] == b.recall_curve
+        assert {key: e for key, e in a.per_profile.items() if key[1] <= 5} == b.per_profile
+    # the figures are not all perfect: there is something for a search's effort to move
+    assert 0 < deep.networks[0].recovery[-1].f1.mean < 1
 
 
 def test_the_experiment_can_be_turned_off(tmp_path: Path, images: Path) -> None:

@@ -102,6 +102,8 @@ def test_a_remembered_search_is_not_run_again(tmp_path, monkeypatch) -> None:
     search = nbmod.NeighbourSearch(AnnoySettings(trees=5), tmp_path)
     first, exact = search.annoy(x, 4), search.exact(x, 4)
     some = search.annoy(x, 4, queries=[1, 2])
+    exact_some = search.exact(x, 4, rows=[1, 2])  # those rows against all: the rows of the whole search
+    assert exact_some.indices.tolist() == exact.indices[[1, 2]].tolist()
 
     def refuse(*args, **kwargs):
         raise AssertionError("searched again")
@@ -112,6 +114,9 @@ def test_a_remembered_search_is_not_run_again(tmp_path, monkeypatch) -> None:
     assert (again.annoy(x, 4).indices == first.indices).all()
     assert (again.exact(x, 4).indices == exact.indices).all()
     assert (again.annoy(x, 4, queries=[1, 2]).indices == some.indices).all()
+    assert (again.exact(x, 4, rows=[1, 2]).indices == exact_some.indices).all()
+    with pytest.raises(AssertionError, match="searched again"):
+        again.exact(x, 4, rows=[1, 3])  # other rows: searched anew
     with pytest.raises(AssertionError, match="searched again"):
         again.annoy(x[:-1], 4)  # other features: searched anew
     with pytest.raises(AssertionError, match="searched again"):

@@ -447,8 +447,14 @@ class NeighbourSearch:
                 self.on_bad(f"{path}: damaged cache entry ({exc}); computed again")
             return None
 
-    def exact(self, x: np.ndarray, k: int) -> Neighbours:
-        return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k), len(x))
+    def exact(self, x: np.ndarray, k: int, rows: Sequence[int] | None = None) -> Neighbours:
+        """Exact neighbours of every row of x, or of `rows` only (each searched against all rows: row r of the
+        result lists those of rows[r]), remembered under the rows asked."""
+        if rows is None:
+            return self._remembered(self._key(x, "exact", k), lambda: exact_neighbours(x, k), len(x))
+        picked = np.asarray(list(rows), dtype=np.int64)
+        key = self._key(x, "exact", k, picked.tobytes())
+        return self._remembered(key, lambda: exact_neighbours(x, k, rows=picked.tolist()), len(x))
 
     @staticmethod
     def _key(x: np.ndarray, *parts: object) -> str:
