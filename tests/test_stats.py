@@ -48,6 +48,18 @@ def test_an_interval_is_a_percentile_interval_of_the_mean() -> None:
     assert estimate(np.array([0.25])) == Estimate(0.25, 0.0, 0.25, 0.25)
 
 
+def test_the_last_bits_of_the_product_decide_nothing(monkeypatch) -> None:
+    """Another BLAS or thread count may round the resampled means differently in the last bits: every
+    figure is rounded to DECIMALS places, so an interval end that is 0 in exact arithmetic reads 0 (not
+    +-1e-17, which would read 'better' or 'worse'), and the same figures are written everywhere."""
+    noise = np.array([1e-17, -1e-17] * (stats.RESAMPLES // 2))[:, None]
+    monkeypatch.setattr(stats, "resampled_means", lambda values, resamples, seed: noise)
+    e = estimate(np.array([-0.5, 0.0, 0.5]))
+    assert (e.low, e.high) == (0.0, 0.0) and str(e.low) == "0.0" and verdict(e) == UNCLEAR
+    thirds = estimate(np.array([0.0, 1 / 3, 2 / 3]))
+    assert thirds.mean == round(1 / 3, stats.DECIMALS) != 1 / 3
+
+
 def test_verdict_only_where_the_interval_excludes_zero() -> None:
     assert verdict(Estimate(0.1, 0.2, 0.01, 0.2)) == BETTER
     assert verdict(Estimate(-0.1, 0.2, -0.2, -0.01)) == WORSE
