@@ -7,19 +7,18 @@ import pytest
 
 from builder.experiment.metrics import (
     average_precision,
+    categorised,
     category_chance,
-    category_precision,
+    category_codes,
     category_shares,
     copies_found,
+    copy_rank,
+    found_within,
     ideal,
     ideal_recall,
-    jaccard_agreement,
     jaccard_rows,
     own_copies,
     precision_recall_f1,
-    profile_hits,
-    profile_recovery,
-    recall_curve,
     reciprocal_rank,
 )
 from builder.experiment.stats import Estimate, estimate
@@ -60,14 +59,17 @@ def test_ideal_bounds() -> None:
 def test_copies_found_counts_only_own_copies_in_the_first_k() -> None:
     # owners of each query's neighbours, nearest first; queries own 0 and 1
     owners = np.array([[0, 1, 0, 0], [2, 2, 1, 1]])
-    assert copies_found(owners, np.array([0, 1]), 1).tolist() == [1, 0]
-    assert copies_found(owners, np.array([0, 1]), 3).tolist() == [2, 1]
-    assert copies_found(owners, np.array([0, 1]), 4).tolist() == [3, 2]
+    relevant = own_copies(owners, np.array([0, 1]))
+    assert relevant.tolist() == [[True, False, True, True], [False, False, True, True]]
+    found = copies_found(relevant)  # column k - 1: c at k
+    assert found.tolist() == [[1, 1, 2, 3], [0, 0, 1, 2]]
+    assert found[:, 0].tolist() == [1, 0] and found[:, 2].tolist() == [2, 1] and found[:, 3].tolist() == [3, 2]
+    assert copies_found(np.zeros((2, 0), dtype=bool)).shape == (2, 0)
 
 
 def test_recovery_reports_mean_and_population_std() -> None:
     owners = np.array([[0, 0, 9], [9, 9, 9]])  # query 0 finds 2 copies in 3, query 1 none
-    p, r, f1 = precision_recall_f1(copies_found(owners, np.array([0, 1]), 3), 3, n_profiles=2)
+    p, r, f1 = precision_recall_f1(copies_found(own_copies(owners, np.array([0, 1])))[:, 2], 3, n_profiles=2)
     # per query precision: 2/3 and 0 -> mean 1/3, std 1/3; recall: 1 and 0 -> mean 0.5, std 0.5
     at3 = [estimate(v) for v in (p, r, f1)]
     assert (at3[0].mean, at3[0].std) == pytest.approx((1 / 3, 1 / 3))
@@ -92,18 +94,20 @@ def test_average_precision_by_hand() -> None:
 def test_no_copy_found_gives_zero_ap_recall_and_rank() -> None:
     none = np.zeros((1, 10), dtype=bool)
     assert average_precision(none, 5)[0] == 0.0
-    assert recall_curve(none, 5, 10).tolist() == [[0.0] * 10]
-    assert reciprocal_rank(none)[0] == 0.0
+    assert copies_found(none).tolist() == [[0] * 10]  # recall 0 at every k
+    rank = copy_rank(none, np.zeros((1, 10), dtype=np.int64), 5)
+    assert rank.tolist() == [[0] * 5]  # not listed
+    assert reciprocal_rank(rank).tolist() == [[0.0] * 5] and not found_within(rank, 10).any()
     assert average_precision(np.zeros((2, 0), dtype=bool), 5).tolist() == [0.0, 0.0]  # empty lists
 
 
-def test_recall_curve_and_its_ideal_beyond_the_number_of_copies() -> None:
+def test_the_recall_curve_and_its_ideal_beyond_the_number_of_copies() -> None:
     relevant = np.array([[1, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 1]], dtype=bool)  # P = 3
-    curve = recall_curve(relevant, 3, 6)
-    assert curve[0].tolist() == pytest.approx([1 / 3, 1 / 3, 2 / 3, 1, 1, 1])
-    assert curve[1].tolist() == pytest.approx([0, 0, 0, 0, 0, 1 / 3])
+    found = copies_found(relevant)
+    curve = [precision_recall_f1(found[:, k - 1], k, 3)[1] for k in range(1, 7)]  # recall@k, k = 1..6
+    assert [c[0] for c in curve] == pytest.approx([1 / 3, 1 / 3, 2 / 3, 1, 1, 1])
+    assert [c[1] for c in curve] == pytest.approx([0, 0, 0, 0, 0, 1 / 3])
     assert [ideal_recall(k, 3) for k in (1, 2, 3, 4, 10)] == pytest.approx([1 / 3, 2 / 3, 1, 1, 1])
-    assert recall_curve(relevant, 3, 2).shape == (2, 2)  # up to k = 2 only
 
 
 def test_ties_are_read_in_the_listed_order() -> None:
@@ -118,56 +122,62 @@ def test_ties_are_read_in_the_listed_order() -> None:
         owner = np.array([[1, 2]])  # row 3 is owned by original 2
         relevant = own_copies(owner, np.array([2]))
         assert average_precision(relevant, 1)[0] == pytest.approx(0.5)
-        assert reciprocal_rank(relevant)[0] == pytest.approx(0.5)
-        assert copies_found(owner, np.array([2]), 1)[0] == 0
+        rank = copy_rank(relevant, np.array([[-1, 0]]), 1)  # row 3 is the copy made with profile 0
+        assert rank.tolist() == [[2]] and reciprocal_rank(rank)[0, 0] == pytest.approx(0.5)
+        assert copies_found(relevant)[0, 0] == 0 and not found_within(rank, 1)[0, 0]
     # the order, not the score, decides: the same relevance in the other order gives AP 1
     assert average_precision(np.array([[1, 0]]), 1)[0] == pytest.approx(1.0)
 
 
+def test_copy_rank_says_where_each_profile_copy_stands() -> None:
+    # query 0 lists: a stranger, its copy of profile 1, another's copy, its copy of profile 0
+    owners = np.array([[5, 0, 3, 0], [1, 1, 1, 4], [7, 2, 8, 9]])
+    profiles = np.array([[-1, 1, 0, 0], [2, 0, 1, 0], [-1, 2, -1, -1]])
+    relevant = own_copies(owners, np.array([0, 1, 2]))
+    rank = copy_rank(relevant, profiles, 3)
+    assert rank.tolist() == [[4, 2, 0], [2, 3, 1], [0, 0, 2]]
+    assert found_within(rank, 1).tolist() == [[False] * 3, [False, False, True], [False] * 3]
+    assert found_within(rank, 2)[:, 0].tolist() == [False, True, False]  # profile 0 found within 2: 1 of 3
+    assert found_within(rank, 4)[:, 0].mean() == pytest.approx(2 / 3)
+    assert reciprocal_rank(rank).ravel().tolist() == pytest.approx([1 / 4, 1 / 2, 0, 1 / 2, 1 / 3, 1, 0, 0, 1 / 2])
+
+
 def test_reciprocal_rank_is_the_ap_of_one_copy() -> None:
     relevant = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=bool)
-    assert reciprocal_rank(relevant).tolist() == pytest.approx([1 / 3, 1.0, 0.0])
-    assert reciprocal_rank(relevant).tolist() == pytest.approx(average_precision(relevant, 1).tolist())
-
-
-def test_profile_recovery_is_the_share_of_queries_whose_copy_was_found() -> None:
-    owners = np.array([[0, 0], [1, 5], [5, 2]])
-    profiles = np.array([[1, 0], [1, 0], [0, 1]])  # query 2's own copy (profile 1) is second
-    queries = np.array([0, 1, 2])
-    assert profile_recovery(owners, profiles, queries, profile=1, k=1) == pytest.approx(2 / 3)
-    assert profile_recovery(owners, profiles, queries, profile=1, k=2) == pytest.approx(1.0)
-    assert profile_recovery(owners, profiles, queries, profile=0, k=2) == pytest.approx(1 / 3)
-    assert profile_hits(owners, profiles, queries, profile=1, k=1).tolist() == [1.0, 1.0, 0.0]
+    rank = copy_rank(relevant, np.zeros(relevant.shape, dtype=np.int64), 1)
+    assert rank[:, 0].tolist() == [3, 1, 0]
+    assert reciprocal_rank(rank[:, 0]).tolist() == pytest.approx([1 / 3, 1.0, 0.0])
+    assert reciprocal_rank(rank[:, 0]).tolist() == pytest.approx(average_precision(relevant, 1).tolist())
 
 
 def test_category_precision_over_items_with_a_category() -> None:
     neighbours = np.array([[1, 2], [0, 2], [0, 1], [0, 1]])
-    cats = ["a", "a", "b", None]
+    codes = category_codes(["a", "a", "b", None])
+    assert codes[0] == codes[1] != codes[2] and codes[3] == -1 and categorised(codes).tolist() == [0, 1, 2]
     # item 0: [a, b] -> 1/2; item 1: [a, b] -> 1/2; item 2: [a, a] -> 0; item 3 has none: left out
-    assert category_precision(neighbours, cats, 2) == pytest.approx(1 / 3)
-    assert category_precision(neighbours, cats, 1) == pytest.approx(2 / 3)
-    assert category_precision(neighbours, [None] * 4, 2) is None
-    assert category_shares(neighbours, cats, 2).tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert category_shares(neighbours, codes, 2).tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert category_shares(neighbours, codes, 1).tolist() == pytest.approx([1.0, 1.0, 0.0])
+    assert category_shares(neighbours, category_codes([None] * 4), 2).tolist() == []
+    assert category_codes(["", "b", "a", "b"]).tolist()[0] == -1 and category_codes([]).tolist() == []
 
 
 def test_category_chance_is_the_share_of_the_others_in_the_query_category() -> None:
-    cats = ["a", "a", "a", "b", None]  # 5 items: an "a" has 2 of the 4 others in "a", the "b" none
-    assert category_chance(cats).tolist() == pytest.approx([2 / 4, 2 / 4, 2 / 4, 0.0])
-    assert category_chance([None, None]).tolist() == []
-    assert category_chance(["a"]).tolist() == [0.0]
+    codes = category_codes(["a", "a", "a", "b", None])  # an "a" has 2 of the 4 others in "a", the "b" none
+    assert category_chance(codes).tolist() == pytest.approx([2 / 4, 2 / 4, 2 / 4, 0.0])
+    assert category_chance(category_codes([None, None])).tolist() == []
+    assert category_chance(category_codes(["a"])).tolist() == [0.0]
 
 
-def test_jaccard_agreement_by_hand() -> None:
+def test_jaccard_rows_by_hand() -> None:
     a = np.array([[1, 2, 3], [0, 2, 3]])
     b = np.array([[1, 2, 4], [4, 5, 6]])
     # row 0: {1,2} / {1,2,3,4} = 0.5; row 1: 0 / 6 = 0
-    assert jaccard_agreement(a, b, 3) == pytest.approx(0.25)
-    assert jaccard_agreement(a, b, 2) == pytest.approx((1.0 + 0.0) / 2)
-    # sets, not lists: a repeated entry counts once ({1, 2} and {2, 3}: 1/3), and two blocks give one mean
-    assert jaccard_agreement(np.array([[1, 1, 2]]), np.array([[2, 3, 3]]), 3) == pytest.approx(1 / 3)
+    assert jaccard_rows(a, b, 3).tolist() == pytest.approx([0.5, 0.0])
+    assert jaccard_rows(a, b, 2).tolist() == pytest.approx([1.0, 0.0])
+    # sets, not lists: a repeated entry counts once ({1, 2} and {2, 3}: 1/3), and blocks change nothing
+    assert jaccard_rows(np.array([[1, 1, 2]]), np.array([[2, 3, 3]]), 3).tolist() == pytest.approx([1 / 3])
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 9, (50, 4)), rng.integers(0, 9, (50, 4))
     pairs = zip(x.tolist(), y.tolist(), strict=True)
-    by_sets = np.mean([len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in pairs])
-    assert jaccard_agreement(x, y, 4, block=7) == pytest.approx(by_sets)
-    assert jaccard_rows(a, b, 3).tolist() == pytest.approx([0.5, 0.0])
+    by_sets = [len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in pairs]
+    assert jaccard_rows(x, y, 4, block=7).tolist() == pytest.approx(by_sets)

@@ -19,11 +19,10 @@ from builder.config import make_config
 from builder.experiment.metrics import (
     average_precision,
     category_chance,
+    category_codes,
     category_shares,
     jaccard_rows,
     precision_recall_f1,
-    recall_curve,
-    reciprocal_rank,
 )
 from builder.experiment.run import choose_originals
 from builder.experiment.stats import DECIMALS, UNCLEAR, Estimate, estimate
@@ -142,7 +141,7 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
         (map_row,) = [a for a in metrics["map"] if a["network"] == name]
         same(map_row, ap)
         shown(map_row)
-        curve = recall_curve(relevant, n_profiles, 10)
+        curve = np.cumsum(relevant, axis=1) / n_profiles  # recall@k, k = 1..10
         for c in (c for c in metrics["recall_curve"] if c["network"] == name):
             same(c, curve[:, c["k"] - 1])
             assert c["ideal"] == min(c["k"], n_profiles) / n_profiles
@@ -153,7 +152,7 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
                 if share["k"] in metrics["ks"]:
                     assert f"{share['share'] * 100:.1f}% [{share['low'] * 100:.1f}, {share['high'] * 100:.1f}]" in page
             (rank,) = [x for x in metrics["profile_rank"] if x["network"] == name and x["profile"] == profile]
-            same(rank, reciprocal_rank(copy))
+            same(rank, np.where(copy.any(axis=1), 1 / (copy.argmax(axis=1) + 1), 0.0))
             shown(rank)
     # the paired comparisons: the interval of the per-original difference, a verdict only where it excludes 0
     assert len(metrics["comparisons"]) == len(metrics["ks"]) + 1
@@ -164,12 +163,12 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
         assert f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]" in page
     # category precision and agreement, from the plain collection's published lists
     plain = next(d for d in explorer_data(site)["datasets"] if d["name"] == "collection")
-    categories = [i["category"] or None for i in plain["items"]]
+    codes = category_codes([i["category"] or None for i in plain["items"]])
     lists = {net["name"]: np.array([[j for j, _ in row] for row in net["neighbours"]]) for net in plain["networks"]}
-    assert metrics["category_chance"] == pytest.approx(category_chance(categories).mean(), abs=1e-12)
+    assert metrics["category_chance"] == pytest.approx(category_chance(codes).mean(), abs=1e-12)
     assert f"{metrics['category_chance'] * 100:.1f}%" in page
     for c in metrics["category_precision"]:
-        same(c, category_shares(lists[c["network"]], categories, c["k"]), "value")
+        same(c, category_shares(lists[c["network"]], codes, c["k"]), "value")
         assert f"{c['value'] * 100:.1f}% [{c['low'] * 100:.1f}, {c['high'] * 100:.1f}]" in page
     for a in metrics["agreement"]:
         same(a, jaccard_rows(lists[a["a"]], lists[a["b"]], a["k"]), "jaccard")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from builder.experiment import stats
-from builder.experiment.run import ExperimentLayout, pairs, recovery_estimates, recovery_values
+from builder.experiment.run import Columns, ExperimentLayout, pairs, recovered, recovery_estimates
 from builder.experiment.stats import BETTER, UNCLEAR, WORSE, Estimate, estimate, estimates, resampled_means, verdict
 from builder.inputs.perturb import get_profile
 
@@ -84,11 +84,8 @@ def test_a_real_difference_gets_a_verdict_in_the_right_direction(tmp_path) -> No
     copies = np.array([[layout.row(i, j) for j in range(3)] + [(i + d) % m for d in range(1, 8)] for i in range(m)])
     noise = np.array([[(i + d) % m for d in range(1, 11)] for i in range(m)])
     noise[::5, 4] = [layout.row(i, 0) for i in range(0, m, 5)]  # one copy at rank 5 for every fifth
-    values = {
-        "copies": recovery_values(copies, layout, [1, 3, 5]),
-        "noise": recovery_values(noise, layout, [1, 3, 5]),
-    }
-    assert values["copies"][("ap",)].tolist() == [1.0] * m
+    values = {"copies": recovered(copies, layout), "noise": recovered(noise, layout)}
+    assert values["copies"].ap.tolist() == [1.0] * m
     found, comparisons = recovery_estimates(values, [1, 3, 5])
     assert [(c.a, c.b, c.metric) for c in comparisons] == [
         ("copies", "noise", m) for m in ("F1@1", "F1@3", "F1@5", "mAP")
@@ -107,7 +104,7 @@ def test_a_small_difference_reads_no_clear_difference(tmp_path) -> None:
     good = np.array([[layout.row(i, j) for j in range(3)] + [(i + 1) % m] for i in range(m)])
     worse = good.copy()
     worse[7, [0, 3]] = worse[7, [3, 0]]  # one original's first copy swapped down to rank 4
-    values = {"a": recovery_values(worse, layout, [1, 3]), "b": recovery_values(good, layout, [1, 3])}
+    values = {"a": recovered(worse, layout), "b": recovered(good, layout)}
     _, comparisons = recovery_estimates(values, [1, 3])
     f1_at_1 = next(c for c in comparisons if c.metric == "F1@1")
     assert f1_at_1.difference.mean < 0 and f1_at_1.difference.low < 0 <= f1_at_1.difference.high
@@ -136,3 +133,19 @@ def test_many_originals_stay_in_bounded_blocks(monkeypatch) -> None:
     means = resampled_means(values, resamples=100)
     assert means.shape == (100, 2) and max(seen) * 100_000 <= stats.BLOCK_CELLS
     assert sum(seen) == 100
+
+
+def test_columns_fill_one_table_that_the_bootstrap_reads_without_a_copy(monkeypatch) -> None:
+    """Each figure's values are made once, into its row of one (figures, n) table; the bootstrap multiplies
+    that table as it is (its transpose is C-contiguous: no copy), and the estimates are those of the values."""
+    values = np.random.default_rng(4).random((500, 3))
+    made: list[int] = []
+    columns: Columns[int] = Columns(500)
+    for j in range(3):
+        columns.add(j, lambda j=j: made.append(j) or values[:, j])
+    copies = []
+    real = np.ascontiguousarray
+    monkeypatch.setattr(stats.np, "ascontiguousarray", lambda a: copies.append(not a.flags.c_contiguous) or real(a))
+    found = columns.estimate()
+    assert made == [0, 1, 2] and copies == [False]
+    assert [found[j] for j in range(3)] == estimates(values)

@@ -1,13 +1,19 @@
 """The metrics, as pure functions of published neighbour lists. No network, index or file in sight:
 what is computed here can be recomputed by anyone from the site's data.
 
-Each function gives one value per query (per original, or per item of the plain collection); the figures
-are their means over the queries, with a bootstrap interval (stats.py). Perturbation recovery, per
-original query q with its ranked neighbours (q itself excluded) and P profiles (one copy each):
+Each function gives values per query (per original, or per item of the plain collection), for every query
+at once by array operations (no Python loop over queries: they run per network and k over up to 100,000);
+the figures are their means over the queries, with a bootstrap interval (stats.py). The pipeline
+(run.py) computes every figure with these functions, and the tests check them on hand-computed cases.
+
+Perturbation recovery, per original query q with its ranked neighbours (q itself excluded) and P profiles
+(one copy each):
     c  = how many of q's own perturbed copies are among its top k
     precision@k = c / k,  recall@k = c / P,  F1@k = 2PR / (P + R)  (0 when both are 0)
     AP = (1 / P) * sum of precision@i over the ranks i (within the list) that hold an own copy; a copy not
          in the list adds 0, so AP = 1 exactly when the P copies come first. mAP is its mean.
+    recall@k for k = 1 .. 10 is the recall curve; per profile, the rank of that profile's copy gives
+    found@k (rank <= k) and 1 / rank (that one copy's AP).
 Ties: the metrics read the lists in their published order; the search ranks equal scores by lower row
 (so an original comes before a copy it ties with), which makes every figure a function of the lists alone.
 Means are reported with the population standard deviation (ddof = 0), as the original study did.
@@ -58,9 +64,10 @@ def own_copies(neighbour_owner: np.ndarray, query_owner: np.ndarray) -> np.ndarr
     return np.asarray(neighbour_owner) == np.asarray(query_owner)[:, None]
 
 
-def copies_found(neighbour_owner: np.ndarray, query_owner: np.ndarray, k: int) -> np.ndarray:
-    """c per query: how many of its first k neighbours are owned by (are copies of) the query."""
-    return own_copies(np.asarray(neighbour_owner)[:, :k], query_owner).sum(axis=1)
+def copies_found(relevant: np.ndarray) -> np.ndarray:
+    """(queries, depth) counts from own_copies: column k - 1 is c at k, how many of the query's first k
+    neighbours are its own copies (every k at once, by one running sum)."""
+    return np.cumsum(np.asarray(relevant, dtype=bool), axis=1, dtype=np.int32)
 
 
 def average_precision(relevant: np.ndarray, n_relevant: int) -> np.ndarray:
@@ -73,81 +80,70 @@ def average_precision(relevant: np.ndarray, n_relevant: int) -> np.ndarray:
     return (precision_at * relevant).sum(axis=1) / n_relevant
 
 
-def recall_curve(relevant: np.ndarray, n_relevant: int, up_to: int) -> np.ndarray:
-    """(queries, up_to): column k - 1 is recall@k, the share of the query's relevant items in its top k."""
-    found = np.cumsum(np.asarray(relevant, dtype=np.float64)[:, :up_to], axis=1)
-    return found / n_relevant
-
-
 def ideal_recall(k: int, n_relevant: int) -> float:
     """The best recall@k any network can reach: min(k, P) / P."""
     return min(k, n_relevant) / n_relevant
 
 
-def profile_copy(
-    neighbour_owner: np.ndarray, neighbour_profile: np.ndarray, query_owner: np.ndarray, profile: int
-) -> np.ndarray:
-    """(queries, depth) booleans: where the query's own copy made with `profile` stands in its list."""
-    return np.logical_and(own_copies(neighbour_owner, query_owner), np.asarray(neighbour_profile) == profile)
-
-
-def profile_hits(
-    neighbour_owner: np.ndarray, neighbour_profile: np.ndarray, query_owner: np.ndarray, profile: int, k: int
-) -> np.ndarray:
-    """Per query, 1.0 when its copy made with `profile` is among its top k, else 0.0."""
-    owner, prof = np.asarray(neighbour_owner)[:, :k], np.asarray(neighbour_profile)[:, :k]
-    return np.any(profile_copy(owner, prof, query_owner, profile), axis=1).astype(np.float64)
-
-
-def profile_recovery(
-    neighbour_owner: np.ndarray, neighbour_profile: np.ndarray, query_owner: np.ndarray, profile: int, k: int
-) -> float:
-    """The share of queries whose copy made with `profile` is among their top k."""
-    hit = profile_hits(neighbour_owner, neighbour_profile, query_owner, profile, k)
-    return float(hit.mean()) if len(hit) else 0.0
-
-
-def reciprocal_rank(relevant: np.ndarray) -> np.ndarray:
-    """Per query, 1 / rank of its first relevant neighbour (0 when none is in the list): the AP of a
-    query with one relevant item, such as one profile's copy."""
+def copy_rank(relevant: np.ndarray, neighbour_profile: np.ndarray, n_profiles: int) -> np.ndarray:
+    """(queries, P) ranks: where the query's own copy made with each profile stands in its list, from 1;
+    0 when it is not listed. One small integer per copy, from which found@k and 1 / rank follow for every k
+    (a query lists each of its copies at most once: each is one row of the experiment set)."""
     relevant = np.asarray(relevant, dtype=bool)
-    if relevant.shape[1] == 0:
-        return np.zeros(len(relevant))
-    first = relevant.argmax(axis=1)
-    return np.where(relevant.any(axis=1), 1.0 / (first + 1), 0.0)
+    rank = np.zeros((len(relevant), n_profiles), dtype=np.int32)
+    query, position = np.nonzero(relevant)
+    rank[query, np.asarray(neighbour_profile)[query, position]] = position + 1
+    return rank
 
 
-def categorised(categories: list[str | None]) -> np.ndarray:
+def found_within(rank: np.ndarray, k: int) -> np.ndarray:
+    """From copy_rank: True where the copy is among the first k neighbours."""
+    rank = np.asarray(rank)
+    return (rank >= 1) & (rank <= k)
+
+
+def reciprocal_rank(rank: np.ndarray) -> np.ndarray:
+    """From copy_rank: 1 / rank of the copy (0 when it is not listed), the AP of a query with one relevant
+    item, such as one profile's copy."""
+    rank = np.asarray(rank)
+    return np.where(rank >= 1, 1.0 / np.maximum(rank, 1), 0.0)
+
+
+def category_codes(categories: list[str | None]) -> np.ndarray:
+    """Each item's category as an integer (-1 for none), found once by np.unique: the category measures,
+    run per network and k over up to 100,000 items, then compare integers, never strings in Python."""
+    names = np.array([c or "" for c in categories], dtype=str)
+    if len(names) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, codes = np.unique(names, return_inverse=True)
+    return np.where(names == "", -1, codes.reshape(-1)).astype(np.int64)
+
+
+def categorised(codes: np.ndarray) -> np.ndarray:
     """The rows of the items that have a category: the queries of the category measures."""
-    return np.array([i for i, c in enumerate(categories) if c], dtype=np.int64)
+    return np.flatnonzero(np.asarray(codes) >= 0)
 
 
-def category_shares(neighbours: np.ndarray, categories: list[str | None], k: int) -> np.ndarray:
-    """Per item with a category (in `categorised` order), the share of its top-k neighbours in that category."""
-    rows = categorised(categories)
-    cats = np.array([c or "" for c in categories], dtype=object)
+def category_shares(neighbours: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Per item with a category (in `categorised` order), the share of its top-k neighbours in that category.
+    codes: category_codes of the items."""
+    codes = np.asarray(codes)
+    rows = categorised(codes)
     if len(rows) == 0:
         return np.zeros(0)
     nb = np.asarray(neighbours)[rows, :k]
-    return (cats[nb] == cats[rows][:, None]).mean(axis=1)
+    return (codes[nb] == codes[rows][:, None]).mean(axis=1)
 
 
-def category_precision(neighbours: np.ndarray, categories: list[str | None], k: int) -> float | None:
-    """Mean share of the top-k neighbours that share the query's category, over the items that have one.
-    None when no item has a category."""
-    shares = category_shares(neighbours, categories, k)
-    return float(shares.mean()) if len(shares) else None
-
-
-def category_chance(categories: list[str | None]) -> np.ndarray:
+def category_chance(codes: np.ndarray) -> np.ndarray:
     """Per item with a category, its chance level: the share of the other items in its category,
     (n_c - 1) / (N - 1), which is what a neighbour drawn at random would score on average."""
-    rows = categorised(categories)
-    if len(categories) < 2:
+    codes = np.asarray(codes)
+    rows = categorised(codes)
+    if len(codes) < 2 or len(rows) == 0:
         return np.zeros(len(rows))
-    names, counts = np.unique(np.array([categories[i] for i in rows], dtype=object), return_counts=True)
-    size = dict(zip(names.tolist(), counts.tolist(), strict=True))
-    return np.array([(size[categories[i]] - 1) / (len(categories) - 1) for i in rows], dtype=np.float64)
+    size = np.bincount(codes[rows])
+    return (size[codes[rows]] - 1) / (len(codes) - 1)
 
 
 def jaccard_rows(a: np.ndarray, b: np.ndarray, k: int, block: int = 8192) -> np.ndarray:
@@ -162,12 +158,6 @@ def jaccard_rows(a: np.ndarray, b: np.ndarray, k: int, block: int = 8192) -> np.
         union = first_x.sum(axis=1) + first_y.sum(axis=1) - inter
         out[start : start + len(x)] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
-
-
-def jaccard_agreement(a: np.ndarray, b: np.ndarray, k: int, block: int = 8192) -> float:
-    """Mean Jaccard overlap of two networks' top-k neighbour sets, over all items (0 with no items)."""
-    rows = jaccard_rows(a, b, k, block)
-    return float(rows.mean()) if len(rows) else 0.0
 
 
 def _firsts(sorted_rows: np.ndarray) -> np.ndarray:

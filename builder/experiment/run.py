@@ -14,9 +14,9 @@ networks, measured on the plain collection's neighbours. Every figure is a mean 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import combinations
 from typing import Generic, TypeVar
 
@@ -28,12 +28,14 @@ from builder.experiment.metrics import (
     RecoveryAtK,
     average_precision,
     category_chance,
+    category_codes,
     category_shares,
+    copies_found,
+    copy_rank,
+    found_within,
     jaccard_rows,
     own_copies,
     precision_recall_f1,
-    profile_copy,
-    recall_curve,
     reciprocal_rank,
 )
 from builder.experiment.stats import LEVEL, RESAMPLES, SEED, Comparison, Estimate, estimates
@@ -151,40 +153,78 @@ Key = TypeVar("Key", bound=Hashable)
 
 class Columns(Generic[Key]):
     """Per-query values of many figures under their keys, estimated together: one bootstrap, the same
-    resamples of the queries for every figure (what makes a difference of two columns paired)."""
+    resamples of the queries for every figure (what makes a difference of two columns paired).
 
-    def __init__(self) -> None:
-        self.values: dict[Key, np.ndarray] = {}
+    Each figure is added as a function that makes its n values, called only to fill its row of the one
+    (figures, n) table the bootstrap reads: 100,000 originals x 154 figures (two networks) are that table,
+    123 MB, and nothing beside it (no column per figure kept, no stacked or transposed copy)."""
 
-    def add(self, key: Key, values: np.ndarray) -> None:
-        self.values[key] = np.asarray(values, dtype=np.float64)
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.makers: dict[Key, Callable[[], np.ndarray]] = {}
+
+    def add(self, key: Key, make: Callable[[], np.ndarray]) -> None:
+        self.makers[key] = make
 
     def estimate(self) -> dict[Key, Estimate]:
-        keys = list(self.values)
+        keys = list(self.makers)
         if not keys:
             return {}
-        return dict(zip(keys, estimates(np.column_stack([self.values[k] for k in keys])), strict=True))
+        table = np.empty((len(keys), self.n))
+        for row, key in enumerate(keys):
+            table[row] = self.makers[key]()
+        return dict(zip(keys, estimates(table.T), strict=True))  # table.T: (n, figures), a view
 
 
-def recovery_values(neighbours: np.ndarray, layout: ExperimentLayout, ks: list[int]) -> dict[tuple, np.ndarray]:
-    """Every per-original value of one network's experiment, from its neighbour rows (M, depth), keyed
-    ("precision" | "recall" | "f1", k), ("ap",), ("curve", k), ("profile", name, k), ("rank", name)."""
-    owner, prof = layout.owner(neighbours), layout.profile(neighbours)
-    queries = np.arange(layout.m)
-    n_profiles, depth = len(layout.profiles), neighbours.shape[1]
-    relevant = own_copies(owner, queries)
-    out: dict[tuple, np.ndarray] = {}
-    for k in ks:
-        values = precision_recall_f1(relevant[:, :k].sum(axis=1), k, n_profiles)
-        out.update({(name, k): v for (name, _), v in zip(RECOVERY_METRICS, values, strict=True)})
-    out[("ap",)] = average_precision(relevant, n_profiles)
-    curve = recall_curve(relevant, n_profiles, len(curve_ks(depth)))
-    out.update({("curve", k): curve[:, k - 1] for k in curve_ks(depth)})
-    for j, p in enumerate(layout.profiles):
-        copy = profile_copy(owner, prof, queries, j)
-        out.update({("profile", p.name, k): np.any(copy[:, :k], axis=1) for k in profile_ks(ks, depth)})
-        out[("rank", p.name)] = reciprocal_rank(copy)
-    return out
+RECOVERY_FIELDS = [field for field, _ in RECOVERY_METRICS]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One network's experiment, per original, held as a few small arrays (not a float column per figure):
+    each figure's values are made from them when the bootstrap fills its row (`column`)."""
+
+    found: np.ndarray  # (M, depth) copies_found: column k - 1 is c at k
+    rank: np.ndarray  # (M, P) copy_rank: the rank of each profile's copy, 0 when not listed
+    ap: np.ndarray  # (M,) average precision within the list
+    profiles: list[str]  # the profiles' names, in rank's column order
+
+    @property
+    def depth(self) -> int:
+        return int(self.found.shape[1])
+
+    def keys(self, ks: list[int]) -> list[tuple]:
+        """Every figure: ("precision" | "recall" | "f1", k), ("ap",), ("curve", k), ("profile", name, k),
+        ("rank", name)."""
+        keys: list[tuple] = [(field, k) for k in ks for field in RECOVERY_FIELDS]
+        keys += [("ap",)] + [("curve", k) for k in curve_ks(self.depth)]
+        for name in self.profiles:
+            keys += [("profile", name, k) for k in profile_ks(ks, self.depth)] + [("rank", name)]
+        return keys
+
+    def column(self, key: tuple) -> np.ndarray:
+        """The per-original values of the figure under `key`."""
+        kind, *rest = key
+        if kind in RECOVERY_FIELDS or kind == "curve":  # the recall curve at k is recall@k
+            k = rest[0]
+            values = precision_recall_f1(self.found[:, k - 1], k, len(self.profiles))
+            return values[RECOVERY_FIELDS.index("recall" if kind == "curve" else kind)]
+        if kind == "ap":
+            return self.ap
+        copy = self.rank[:, self.profiles.index(rest[0])]
+        return found_within(copy, rest[1]) if kind == "profile" else reciprocal_rank(copy)
+
+
+def recovered(neighbours: np.ndarray, layout: ExperimentLayout) -> Recovery:
+    """One network's Recovery from its neighbour rows (M, depth), by the definitions of metrics.py."""
+    relevant = own_copies(layout.owner(neighbours), np.arange(layout.m))
+    n_profiles = len(layout.profiles)
+    return Recovery(
+        found=copies_found(relevant),
+        rank=copy_rank(relevant, layout.profile(neighbours), n_profiles),
+        ap=average_precision(relevant, n_profiles),
+        profiles=[p.name for p in layout.profiles],
+    )
 
 
 def compared_metrics(ks: list[int]) -> list[tuple[str, tuple]]:
@@ -197,20 +237,24 @@ def pairs(names: list[str]) -> list[tuple[str, str]]:
     return [(b, a) if a == BASELINE else (a, b) for a, b in combinations(names, 2)]
 
 
-def recovery_estimates(
-    values: dict[str, dict[tuple, np.ndarray]], ks: list[int]
-) -> tuple[dict[tuple, Estimate], list[Comparison]]:
+def recovery_estimates(values: dict[str, Recovery], ks: list[int]) -> tuple[dict[tuple, Estimate], list[Comparison]]:
     """Every network's figures and the paired differences between networks, in one bootstrap."""
-    columns: Columns[tuple] = Columns()
+    m = len(next(iter(values.values())).ap) if values else 0
+    columns: Columns[tuple] = Columns(m)
     for name, own in values.items():
-        for key, v in own.items():
-            columns.add((name, *key), v)
+        for key in own.keys(ks):
+            columns.add((name, *key), partial(own.column, key))
     compared = [(a, b, label, key) for a, b in pairs(list(values)) for label, key in compared_metrics(ks)]
     for a, b, label, key in compared:
-        columns.add(("difference", a, b, label), values[a][key] - values[b][key])
+        columns.add(("difference", a, b, label), partial(_difference, values[a], values[b], key))
     found = columns.estimate()
     comparisons = [Comparison(a, b, label, found[("difference", a, b, label)]) for a, b, label, _ in compared]
     return found, comparisons
+
+
+def _difference(a: Recovery, b: Recovery, key: tuple) -> np.ndarray:
+    """Per original, a's value minus b's of one figure: what a paired comparison estimates."""
+    return a.column(key) - b.column(key)
 
 
 def network_experiment(
@@ -236,16 +280,17 @@ def collection_measures(
 ) -> tuple[dict[tuple[str, int], Estimate], float | None, dict[tuple[str, str], Estimate]]:
     """Category precision per network and k with its chance level, and pairwise agreement, on the plain
     collection; bootstrapped over its items (those with a category, for the category measures)."""
-    category: Columns[tuple[str, int]] = Columns()
+    codes = category_codes(categories)  # once: integers from here on
+    chance = category_chance(codes)
+    has_categories = len(chance) > 0
+    category: Columns[tuple[str, int]] = Columns(len(chance))
     for name, nb in plain.items():
         for k in ks:
             if k <= nb.shape[1]:
-                category.add((name, k), category_shares(nb, categories, k))
-    chance = category_chance(categories)
-    has_categories = len(chance) > 0
-    agreement: Columns[tuple[str, str]] = Columns()
+                category.add((name, k), partial(category_shares, nb, codes, k))
+    agreement: Columns[tuple[str, str]] = Columns(len(categories))
     for a, b in combinations(plain, 2):
-        agreement.add((a, b), jaccard_rows(plain[a], plain[b], agreement_k))
+        agreement.add((a, b), partial(jaccard_rows, plain[a], plain[b], agreement_k))
     return (
         category.estimate() if has_categories else {},
         float(chance.mean()) if has_categories else None,
@@ -278,7 +323,7 @@ def run_experiment(
             task.advance()
     listed = min(nb.k for nb in lists.values())
     ks_here = [k for k in ks if k <= listed]
-    values = {name: recovery_values(nb.indices, layout, ks_here) for name, nb in lists.items()}
+    values = {name: recovered(nb.indices, layout) for name, nb in lists.items()}
     found, comparisons = recovery_estimates(values, ks_here)
     networks = [network_experiment(name, nb, found, ks_here, layout) for name, nb in lists.items()]
     plain = {r.name: r.neighbours.indices for r in results}

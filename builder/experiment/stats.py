@@ -87,7 +87,8 @@ def _counts(n: int, first: int, last: int, seed: int) -> np.ndarray:
 
 def resampled_means(values: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
     """values: (n, m), one row per original and one column per figure. Returns (resamples, m): each
-    column's mean in each resample of the originals."""
+    column's mean in each resample of the originals. Given values.T C-contiguous (run.Columns' table
+    transposed), no copy of them is made."""
     values = np.asarray(values, dtype=np.float64)
     n, m = values.shape
     out = np.zeros((resamples, m))
@@ -109,10 +110,15 @@ def estimates(values: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED, 
         return [Estimate(0.0, 0.0, 0.0, 0.0)] * m
     tail = (1 - level) / 2
     low, high = np.quantile(resampled_means(values, resamples, seed), [tail, 1 - tail], axis=0)
+    mean, std, least, most = (np.empty(m) for _ in range(4))
+    columns, block = values.T, max(1, BLOCK_CELLS // n)
+    for first in range(0, m, block):  # a few figures at a time: std's temporary stays BLOCK_CELLS values
+        part = columns[first : first + block]
+        at = slice(first, first + len(part))
+        mean[at], std[at], least[at], most[at] = part.mean(axis=1), part.std(axis=1), part.min(axis=1), part.max(axis=1)
     # a resample's mean lies within the values' range; clipping removes the last bit of rounding
-    low = np.clip(low, values.min(axis=0), values.max(axis=0))
-    high = np.clip(high, values.min(axis=0), values.max(axis=0))
-    mean, std, low, high = (_rounded(a) for a in (values.mean(axis=0), values.std(axis=0), low, high))
+    low, high = np.clip(low, least, most), np.clip(high, least, most)
+    mean, std, low, high = (_rounded(a) for a in (mean, std, low, high))
     return [Estimate(float(a), float(b), float(c), float(d)) for a, b, c, d in zip(mean, std, low, high, strict=True)]
 
 
