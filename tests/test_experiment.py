@@ -188,11 +188,20 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
     # the page says what the experiment measures, how F1 compares with the pixel baseline, and draws the charts
     assert "robustness to near-duplicate edits" in page and "not semantic similarity" in page
     assert re.search(r'class="verdict (better|worse|unclear)"', page)
+    assert page.count("<td>baseline</td>") == len(metrics["ks"])  # the baseline's own rows, said in the model
     assert page.count("<svg") == 3 + 1 + n_profiles  # P/R/F1, recall to k = 10, one per profile
     # every copy's thumbnail is in the site; copies link to their original's page
     for item in ds["items"]:
         assert (site / item["thumb"]).is_file()
         assert (site / item["page"]).is_file()
+
+
+def test_the_page_model_writes_the_cells_the_template_only_places() -> None:
+    from builder.site.pages import category_cell, note
+
+    assert category_cell(None) == "–"  # no figure: k beyond the lists
+    assert category_cell(Estimate(0.5, 0.1, 0.4, 0.625)) == "50.0% [40.0, 62.5]"
+    assert (note("pixels"), note("efficientnet_lite0")) == ("baseline", "")
 
 
 def test_a_rebuild_is_byte_identical(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:

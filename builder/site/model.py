@@ -138,6 +138,7 @@ class RecoveryRow:
     recall: Estimate
     f1: Estimate
     versus_baseline: PageComparison | None  # F1 against the baseline; None for the baseline / no baseline
+    note: str = ""  # shown where there is no comparison: "baseline" on the baseline's own rows
 
 
 @dataclass
@@ -163,7 +164,7 @@ class ExperimentPage:
     average_precision: list[tuple[str, Estimate]]  # (network, mAP)
     depth: int  # neighbours listed per original: what AP is computed within
     per_profile: list[ProfileRow]
-    category: list[tuple[str, list[Estimate | None]]]  # (network, category precision per k)
+    category: list[tuple[str, list[str]]]  # (network, category precision per k, written out: "–" where none)
     category_chance: float | None  # its chance level: the mean share of a query's category among the others
     agreement: list[tuple[str, str, Estimate]]
     agreement_k: int

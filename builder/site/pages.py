@@ -21,6 +21,7 @@ from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
 from builder.search.results import NetworkResult
 from builder.site.charts import line_chart
+from builder.site.formats import NOT_MEASURED, pct_ci
 from builder.site.model import (
     THUMB_PATH,
     Dataset,
@@ -71,6 +72,16 @@ def _rows(items: list[PageItem], indices: list[list[int]], scores: list[list[flo
 
 def page_comparison(c: Comparison) -> PageComparison:
     return PageComparison(c.a, c.b, c.metric, c.difference, c.verdict, "unclear" if c.verdict == UNCLEAR else c.verdict)
+
+
+def note(network: str) -> str:
+    """What a recovery row shows where it has no comparison with the baseline: the baseline's own rows say so."""
+    return "baseline" if network == BASELINE else ""
+
+
+def category_cell(e: Estimate | None) -> str:
+    """Category precision at one k as its cell shows it; none where the lists are shorter than k."""
+    return NOT_MEASURED if e is None else pct_ci(e)
 
 
 def estimate_fields(e: Estimate, mean: str = "mean") -> dict[str, float]:
@@ -156,7 +167,7 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
     n_profiles = len(layout.profiles)
     versus = {(c.a, c.metric): page_comparison(c) for c in ex.comparisons if c.b == BASELINE}
     recovery_rows = [
-        RecoveryRow(r.network, r.k, r.precision, r.recall, r.f1, versus.get((r.network, f"F1@{r.k}")))
+        RecoveryRow(r.network, r.k, r.precision, r.recall, r.f1, versus.get((r.network, f"F1@{r.k}")), note(r.network))
         for n in ex.networks
         for r in n.recovery
     ]
@@ -205,7 +216,7 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
             for p in layout.profiles
             for n in ex.networks
         ],
-        category=[(net, [ex.category_precision.get((net, k)) for k in chart_ks]) for net in names]
+        category=[(net, [category_cell(ex.category_precision.get((net, k))) for k in chart_ks]) for net in names]
         if ex.category_precision
         else [],
         category_chance=ex.category_chance,

@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 from builder.cache import with_filename
 from builder.experiment.metrics import RECOVERY_METRICS
 from builder.resources import static_dir, templates_dir
+from builder.site import formats
 from builder.site.explorer_data import explorer_files
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
 
@@ -106,12 +107,10 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
-    env.filters["score"] = lambda v: f"{v:.3f}"
-    env.filters["pm"] = lambda m: f"{m.mean:.3f} ± {m.std:.3f}"
-    env.filters["ci"] = lambda e: f"[{e.low:.3f}, {e.high:.3f}]"
-    env.filters["pct_ci"] = lambda e: f"{e.mean * 100:.1f}% [{e.low * 100:.1f}, {e.high * 100:.1f}]"
-    env.filters["difference"] = lambda e: f"{e.mean:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
+    env.filters.update(
+        pct=formats.pct, score=formats.score, pm=formats.pm, ci=formats.ci, pct_ci=formats.pct_ci,
+        difference=formats.difference,
+    )  # fmt: skip
     env.filters["attribute"] = attribute_value
     return env
 

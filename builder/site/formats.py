@@ -1,0 +1,36 @@
+"""How the pages write a number: the one place of each format, used by the page models (pages.py, for cells
+decided before rendering) and by the templates' filters (render.py), so a figure reads the same wherever it
+is shown (the tests look for these strings in the pages)."""
+
+from __future__ import annotations
+
+from builder.experiment.stats import Estimate
+
+
+def pct(v: float) -> str:
+    return f"{v * 100:.1f}%"
+
+
+def score(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def pm(e: Estimate) -> str:
+    """The mean ± standard deviation, as the original study reported them."""
+    return f"{e.mean:.3f} ± {e.std:.3f}"
+
+
+def ci(e: Estimate) -> str:
+    return f"[{e.low:.3f}, {e.high:.3f}]"
+
+
+def pct_ci(e: Estimate) -> str:
+    return f"{e.mean * 100:.1f}% [{e.low * 100:.1f}, {e.high * 100:.1f}]"
+
+
+def difference(e: Estimate) -> str:
+    """A paired difference with its interval, signed."""
+    return f"{e.mean:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
+
+
+NOT_MEASURED = "–"  # a cell with no figure (a k beyond the lists' length)
