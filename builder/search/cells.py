@@ -141,7 +141,8 @@ def cell_neighbours(
     which are kept is left to the partition). A row with fewer than k candidates keeps index -1 and score
     -inf in the places not found (the caller searches such rows exactly)."""
     n = x.shape[0]
-    rows_ = np.arange(n) if rows is None else np.asarray(list(rows), dtype=np.int64)
+    # every item: asked in cell order, so each cell's queries are read from ascending places (a tenth of the time)
+    rows_ = index.order if rows is None else np.asarray(list(rows), dtype=np.int64)
     probes = max(1, min(probes, index.cells))
     if probes <= index.nearest.shape[1]:
         near = index.nearest[rows_, :probes]
@@ -172,7 +173,10 @@ def cell_neighbours(
             sims[own, at[qp[own]] - start] = -np.inf
             _merge(best_s, best_i, qp, sims, members, k)
     ordered = np.lexsort((best_i, -best_s), axis=1)  # best first, ties by lower item number
-    return np.take_along_axis(best_i, ordered, axis=1), np.take_along_axis(best_s, ordered, axis=1)
+    best_i, best_s = np.take_along_axis(best_i, ordered, axis=1), np.take_along_axis(best_s, ordered, axis=1)
+    if rows is None:  # back from cell order to item order
+        best_i[rows_], best_s[rows_] = best_i.copy(), best_s.copy()
+    return best_i, best_s
 
 
 def _merge(

@@ -40,6 +40,8 @@ EXAMPLES = 4  # originals shown with their copies on the experiment page
 
 def safe_url(url: str) -> str:
     """The URL if it is http(s) with a host; otherwise empty, so `javascript:` and friends never become links."""
+    if not url:
+        return ""  # most items have none: no parse
     parsed = urlparse(url.strip())
     return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
