@@ -31,6 +31,7 @@ from builder.features.stage import Extraction, extract
 from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
+from builder.layout.stage import lay_out
 from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
 from builder.progress import QuietReporter, Reporter
 from builder.search.neighbours import AnnoySettings, NeighbourSearch
@@ -229,9 +230,15 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         experiment = run_experiment(
             layout, items, runs, results, search, list(config.experiment_ks), config.k, reporter
         )
+    layouts = (
+        lay_out(items, runs, results, config.cache_dir, reporter, config.map_epochs, config.map_seed)
+        if config.map_enabled
+        else []
+    )
     model = site_model(
         collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
         config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
+        layouts,
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))

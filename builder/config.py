@@ -66,6 +66,10 @@ class BuildConfig:
     experiment_seed: int = 71
     profiles: tuple[str, ...] = DEFAULT_PROFILES
     experiment_ks: tuple[int, ...] = (1, 3, 5)
+    # the map: a 2-D layout per network (layout/embed.py) and map.html
+    map_enabled: bool = True
+    map_epochs: int = 200
+    map_seed: int = 71
 
     @property
     def built_networks(self) -> tuple[str, ...]:
@@ -113,6 +117,8 @@ class BuildConfig:
             raise ConfigError(f"site budget_mb must be positive, got {self.site_budget_mb}")
         if not self.max_aspect >= 1:
             raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
+        if self.map_epochs < 0:
+            raise ConfigError(f"map epochs must be 0 or more, got {self.map_epochs}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
@@ -177,6 +183,11 @@ _TABLES = {
         "method": ("neighbours_method", "str"),
         "recall_target": ("recall_target", "number"),
         "recall_queries": ("recall_queries", "int"),
+    },
+    "map": {
+        "enabled": ("map_enabled", "bool"),
+        "epochs": ("map_epochs", "int"),
+        "seed": ("map_seed", "int"),
     },
     "experiment": {
         "enabled": ("experiment", "bool"),

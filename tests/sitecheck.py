@@ -124,3 +124,29 @@ def explorer_data(site: Path) -> dict:
             {"name": ds["name"], "label": ds["label"], "queries": queries, "items": items, "networks": networks}
         )
     return {"k": index["k"], "datasets": datasets}
+
+
+def map_data(site: Path) -> dict:
+    """The map's data as static/map.js decodes it, shards joined: its index (data/map/index.js), per network
+    an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`)."""
+    import base64
+    import json
+    import re
+
+    import numpy as np
+
+    text = (site / "data" / "map" / "index.js").read_text(encoding="utf-8")
+    index = json.loads(re.fullmatch(r"window\.VSIS_MAP = (.*);\n", text, re.S).group(1))
+    files, shards = index["files"], range(index["shards"])
+    layouts = {}
+    for network in index["networks"]:
+        parts = [read_shard(site, files["layout"].format(network=network, n=s))["xy"] for s in shards]
+        grid = np.concatenate([np.frombuffer(base64.b64decode(p), dtype="<u2").reshape(-1, 2) for p in parts])
+        assert grid.shape == (index["size"], 2)
+        layouts[network] = grid / index["grid"]
+    codes = np.concatenate(
+        [np.frombuffer(base64.b64decode(read_shard(site, files["codes"].format(n=s))["c"]), np.uint8) for s in shards]
+    )
+    ids = [i for s in shards for i in read_shard(site, files["ids"].format(n=s))["id"]]
+    assert len(codes) == len(ids) == index["size"]
+    return {"index": index, "layouts": layouts, "codes": codes, "ids": ids}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from builder.experiment.stats import Estimate
 from builder.inputs.perturb import Profile
 from builder.site.charts import LineChart
@@ -178,6 +180,25 @@ class ExperimentPage:
     metrics: dict[str, object]  # what experiments/metrics.json holds
 
 
+@dataclass(frozen=True)
+class MapCategory:
+    """One entry of the map's legend: what its points are, their colour and how many there are."""
+
+    label: str
+    colour: str  # "#rrggbb"
+    count: int
+
+
+@dataclass
+class MapPage:
+    """What map.html draws: every item of the collection at its place in each network's layout, coloured by
+    its legend entry."""
+
+    layouts: list[tuple[str, np.ndarray]]  # (network, (n, 2) uint16 points on the 16-bit grid)
+    legend: list[MapCategory]
+    codes: np.ndarray  # (n,) uint8: each item's legend entry
+
+
 @dataclass
 class SiteModel:
     title: str
@@ -192,3 +213,4 @@ class SiteModel:
     datasets: list[Dataset] = field(default_factory=list)
     experiment: ExperimentPage | None = None
     thumb_suffix: str = ".webp"  # of every thumbnail's file (THUMB_PATH)
+    map: MapPage | None = None  # None: no map built

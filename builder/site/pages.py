@@ -19,9 +19,11 @@ from builder.experiment.run import BASELINE, ExperimentResult
 from builder.experiment.stats import UNCLEAR, Comparison, Estimate
 from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
+from builder.layout.stage import NetworkLayout
 from builder.search.results import NetworkResult
 from builder.site.charts import line_chart
 from builder.site.formats import NOT_MEASURED, pct_ci
+from builder.site.map_model import map_page
 from builder.site.model import (
     THUMB_PATH,
     Dataset,
@@ -247,9 +249,11 @@ def site_model(
     weights_files: Mapping[str, Path],
     thumbs: BlobStore,
     manifest: dict[str, object],
+    layouts: list[NetworkLayout] | None = None,
 ) -> SiteModel:
     """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
-    thumbs: where the thumbnails were made, by content key."""
+    thumbs: where the thumbnails were made, by content key. layouts: the map's, one per network (none: no
+    map)."""
     pages = [page_item(i, thumbs.suffix) for i in items]
     networks = []
     for r in results:
@@ -315,4 +319,5 @@ def site_model(
         thumb_suffix=thumbs.suffix,
         datasets=datasets,
         experiment=experiment_model,
+        map=map_page(pages, layouts or []),
     )

@@ -28,6 +28,8 @@ from builder.experiment.metrics import RECOVERY_METRICS
 from builder.resources import static_dir, templates_dir
 from builder.site import formats
 from builder.site.explorer_data import explorer_files
+from builder.site.map_data import map_files
+from builder.site.map_picture import map_picture
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
 
 
@@ -123,7 +125,8 @@ def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork,
 
 def page_count(model: SiteModel) -> int:
     """How many pages `render` writes: for the progress bar's total."""
-    return 2 + len(list_pages(len(model.items))) + len(model.items) + (model.experiment is not None)
+    extra = (model.experiment is not None) + (model.map is not None)
+    return 2 + len(list_pages(len(model.items))) + len(model.items) + extra
 
 
 @dataclass
@@ -169,10 +172,13 @@ def _item_digests() -> Callable[[PageItem], bytes]:
 
 
 def _shared_digest(model: SiteModel) -> str:
-    """Everything a compare page shows that is not its own: the site's title, k, navigation, footer and the
-    networks' descriptions, and the templates and stylesheet (through the version and templates' bytes)."""
+    """Everything a compare page shows that is not its own: the site's title, k, navigation (with or without
+    the experiment's and the map's links), footer and the networks' descriptions, and the templates and
+    stylesheet (through the version and templates' bytes)."""
     nets = [(n.name, n.dim, n.layer, n.description) for n in model.networks]
     head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets, theme_digest()]
+    if model.map is not None:  # the navigation links to it
+        head.append("map")
     return hashlib.sha256(json.dumps(head, default=str).encode()).hexdigest()
 
 
@@ -207,6 +213,11 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     common = {"site": model, "root": ""}
     write("index.html", env.get_template("index.html").render(**common, page="index"))
     write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
+    if model.map is not None:
+        write("map.html", env.get_template("map.html").render(**common, page="map", map=model.map))
+        for rel, text in sorted(map_files(model.map, model.items).items()):
+            write(rel, text)
+        (root / "map.png").write_bytes(map_picture(model.map))
     images = env.get_template("images.html")
     listing = list_pages(len(model.items))
     for part in listing:

@@ -1,0 +1,145 @@
+"""A 2-D layout of a collection, numpy only: the features' principal plane, refined by a force layout over the
+k-nearest-neighbour graph the search stage already found.
+
+Why not umap-learn, which PixPlot uses: it needs numba (and scipy, scikit-learn, pynndescent), whose compiling
+costs a fresh machine tens of seconds before the first layout, and it searches the neighbours again, which
+the build has already done. This is UMAP's own optimisation (its attraction along the graph's edges and its
+repulsion from randomly sampled points, with the curve of min_dist 0.1) written as whole-array steps: every
+edge and every sample of an epoch at once, summed per point with bincount. The README's "The map" section
+gives the measured times. Everything is seeded and summed in a fixed order, and the result is rounded to the
+16-bit grid it is published on, so a rebuild on the same machine gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# UMAP's curve 1 / (1 + a d^2b) for min_dist 0.1, spread 1 (umap.umap_.find_ab_params)
+CURVE_A = 1.577
+CURVE_B = 0.8951
+GRID = 65535  # coordinates are published as 16-bit integers: 0 ... GRID on both axes
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """What a layout depends on besides its inputs: part of its cache key."""
+
+    epochs: int = 200  # whole-graph steps of the force layout (0: the principal plane alone)
+    negatives: int = 5  # random points each point is pushed from, per epoch
+    seed: int = 71
+
+    @property
+    def key(self) -> str:
+        return f"epochs={self.epochs},negatives={self.negatives},seed={self.seed}"
+
+
+def principal_plane(x: np.ndarray, seed: int, block: int = 8192) -> np.ndarray:
+    """The rows of x projected on their two principal axes, by a seeded randomised subspace iteration (three
+    passes over x, never a dim x dim matrix): the start of the force layout, which keeps its global shape.
+    Each axis' sign is fixed (its largest coordinate positive), so the same features give the same plane."""
+    n, dim = x.shape
+    if n == 0:
+        return np.zeros((0, 2))
+    mean = np.zeros(dim)
+    for start in range(0, n, block):
+        mean += np.asarray(x[start : start + block], dtype=np.float64).sum(axis=0)
+    mean /= n
+    width = min(dim, 8)
+    basis = np.random.default_rng(seed).standard_normal((dim, width))
+
+    def times(m: np.ndarray) -> np.ndarray:  # (x - mean) @ m, in blocks
+        out = np.empty((n, m.shape[1]))
+        for start in range(0, n, block):
+            out[start : start + block] = np.asarray(x[start : start + block], dtype=np.float64) @ m
+        return out - mean @ m
+
+    def times_t(y: np.ndarray) -> np.ndarray:  # (x - mean).T @ y, in blocks
+        out = np.zeros((dim, y.shape[1]))
+        for start in range(0, n, block):
+            out += np.asarray(x[start : start + block], dtype=np.float64).T @ y[start : start + block]
+        return out - np.outer(mean, y.sum(axis=0))
+
+    for _ in range(2):
+        basis, _r = np.linalg.qr(times_t(times(basis)))
+    projected = times(basis)
+    _u, _s, vt = np.linalg.svd(projected, full_matrices=False)
+    plane = projected @ vt[:2].T if vt.shape[0] >= 2 else np.pad(projected @ vt.T, ((0, 0), (0, 2 - vt.shape[0])))
+    plane = np.round(plane, 6)  # BLAS' last bits vary with its threads; the start must not
+    for axis in range(2):
+        column = plane[:, axis]
+        if column.size and column[np.argmax(np.abs(column))] < 0:
+            plane[:, axis] = -column
+    return plane + 0.0  # no negative zeros
+
+
+def graph_edges(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbour lists as undirected edges (i < j), each once: a pair listed both ways is one edge."""
+    n, k = indices.shape
+    heads = np.repeat(np.arange(n, dtype=np.int64), k)
+    tails = indices.astype(np.int64).ravel()
+    keep = (tails >= 0) & (tails != heads)
+    lo, hi = np.minimum(heads, tails)[keep], np.maximum(heads, tails)[keep]
+    pairs = np.unique(lo * n + hi)
+    return pairs // n, pairs % n
+
+
+def force_layout(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settings: LayoutSettings) -> np.ndarray:
+    """UMAP's optimisation as whole-array steps. Each epoch every edge pulls its two ends together and every
+    point is pushed from `negatives` random points, each pull and push clipped at 4 as UMAP clips them; a
+    point moves by the mean pull over its edges plus the mean push, times a step that falls linearly to 0.
+    The mean, not the sum: a point with many edges would otherwise jump further than the curve's scale."""
+    n = len(start)
+    y = np.array(start, dtype=np.float64)
+    if n < 2 or settings.epochs == 0:
+        return y
+    rng = np.random.default_rng(settings.seed)
+    a, b = CURVE_A, CURVE_B
+    degree = np.bincount(heads, minlength=n) + np.bincount(tails, minlength=n)
+    per_edge = 1.0 / np.maximum(degree, 1)
+    sources = np.repeat(np.arange(n), settings.negatives)
+    for epoch in range(settings.epochs):
+        step = 1.0 - epoch / settings.epochs
+        d = y[heads] - y[tails]
+        d2 = np.maximum(np.einsum("ij,ij->i", d, d), 1e-12)  # two points on one place: pulled by 0 x d = 0
+        p = d2**b  # one power per edge: d^(2b - 2) is p / d2
+        pull = (-2 * a * b) * p / (d2 * (1 + a * p))
+        g = np.clip(pull[:, None] * d, -4, 4)
+        moves = np.empty_like(y)
+        for axis in range(2):
+            moves[:, axis] = (
+                np.bincount(heads, g[:, axis], minlength=n) - np.bincount(tails, g[:, axis], minlength=n)
+            ) * per_edge
+        if settings.negatives:
+            others = rng.integers(0, n, size=len(sources))
+            d = y[sources] - y[others]
+            d2 = np.einsum("ij,ij->i", d, d)
+            push = (2 * b) / ((0.001 + d2) * (1 + a * d2**b))  # a point drawn against itself: d = 0, no push
+            g = np.clip(push[:, None] * d, -4, 4)
+            moves += g.reshape(n, settings.negatives, 2).mean(axis=1)
+        y += step * moves
+    return y
+
+
+def to_grid(y: np.ndarray) -> np.ndarray:
+    """Coordinates as 16-bit integers, 0 ... GRID, the layout's aspect kept and centred on the shorter axis:
+    what the map publishes (4 bytes a point)."""
+    if len(y) == 0:
+        return np.zeros((0, 2), dtype=np.uint16)
+    low, high = y.min(axis=0), y.max(axis=0)
+    extent = float((high - low).max()) or 1.0
+    offset = (extent - (high - low)) / 2
+    grid = np.rint((y - low + offset) / extent * GRID)
+    return np.clip(grid, 0, GRID).astype(np.uint16)
+
+
+def layout(x: np.ndarray, indices: np.ndarray, settings: LayoutSettings) -> np.ndarray:
+    """(n, 2) uint16 coordinates of the rows of x, whose neighbour lists are `indices` (n, k)."""
+    plane = principal_plane(x, settings.seed)
+    scale = np.abs(plane).max() if len(plane) else 0.0
+    start = plane / scale * 10 if scale > 0 else plane  # UMAP's starting scale: within -10 ... 10
+    # a tiny seeded jitter, so that identical images do not sit on one point, where no push separates them
+    start = start + np.random.default_rng(settings.seed + 1).normal(0, 1e-3, start.shape)
+    heads, tails = graph_edges(indices)
+    return to_grid(force_layout(start, heads, tails, settings))

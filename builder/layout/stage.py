@@ -1,0 +1,102 @@
+"""The layout stage: each network's map coordinates, remembered on disk by what determines them.
+
+The key is the features' bytes, the neighbour lists' bytes and the settings, so a rebuild that changes
+nothing reads one small file per network and computes no layout; a changed image, network or setting
+makes a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from builder.cache import atomic_write
+from builder.collect.collection import Item
+from builder.features.extract import load_matrix
+from builder.features.stage import NetworkRun
+from builder.layout.embed import LayoutSettings, layout
+from builder.progress import Reporter
+from builder.search.results import NetworkResult
+
+LAYOUT_VERSION = "1"  # bump when embed.py changes its results
+
+
+@dataclass
+class NetworkLayout:
+    """One network's map: row i is item i's (x, y) on the 16-bit grid (embed.GRID)."""
+
+    name: str
+    points: np.ndarray  # (n, 2) uint16
+
+
+def layout_key(x: np.ndarray, indices: np.ndarray, settings: LayoutSettings) -> str:
+    h = hashlib.sha256(f"{LAYOUT_VERSION}|{settings.key}|{x.dtype}|{x.shape}|{indices.shape}".encode())
+    h.update(np.ascontiguousarray(x).data)
+    h.update(np.ascontiguousarray(indices, dtype=np.int64).data)
+    return h.hexdigest()
+
+
+class LayoutCache:
+    """Layouts by key under root (None: nothing remembered); a damaged entry is said and computed again."""
+
+    def __init__(self, root: Path | None, on_bad: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.on_bad = on_bad
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str, n: int) -> np.ndarray | None:
+        if self.root is None or not self._path(key).is_file():
+            return None
+        try:
+            points = np.load(self._path(key), allow_pickle=False)
+            if points.dtype != np.uint16 or points.shape != (n, 2):
+                raise ValueError(f"{points.dtype} array of shape {points.shape}, expected uint16 ({n}, 2)")
+        except (OSError, ValueError, EOFError) as exc:
+            if self.on_bad:
+                self.on_bad(f"{self._path(key)}: damaged cache entry ({exc}); computed again")
+            return None
+        return points
+
+    def put(self, key: str, points: np.ndarray) -> None:
+        if self.root is None:
+            return
+        buf = io.BytesIO()
+        np.save(buf, points, allow_pickle=False)
+        atomic_write(self._path(key), buf.getvalue())
+
+
+def lay_out(
+    items: list[Item],
+    runs: dict[str, NetworkRun],
+    results: list[NetworkResult],
+    cache_dir: Path | None,
+    reporter: Reporter,
+    epochs: int = LayoutSettings.epochs,
+    seed: int = LayoutSettings.seed,
+) -> list[NetworkLayout]:
+    """A layout per network of `results`, from its features and its neighbour lists (in items' order)."""
+    settings = LayoutSettings(epochs=epochs, seed=seed)
+    hashes = [i.content_hash for i in items]
+    cache = LayoutCache(cache_dir / "layouts" if cache_dir is not None else None, reporter.warn)
+    layouts = []
+    with reporter.task("laying out the map", len(results)) as task:
+        for result in results:
+            run = runs[result.name]
+            x = load_matrix(run.store, hashes, run.spec.dim)
+            indices = result.neighbours.indices
+            key = layout_key(x, indices, settings)
+            points = cache.get(key, len(items))
+            if points is None:
+                points = layout(x, indices, settings)
+                cache.put(key, points)
+            layouts.append(NetworkLayout(result.name, points))
+            task.advance()
+    return layouts

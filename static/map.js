@@ -1,0 +1,662 @@
+// The map: every image of the collection at its place in a network's 2-D layout, which the builder computed
+// (builder/layout/) and published under data/map/ (builder/site/map_data.py). It computes nothing about
+// similarity: it decodes the points, draws them, and shows the explorer's published data for the image
+// chosen. Data arrives as script files (fetch() is refused on file://). Points are written straight into
+// the pixels of one ImageData (100,000 points are a few milliseconds, with or without a GPU); thumbnails,
+// rings and the crosshair are drawn over them. Text is set with textContent, never innerHTML. The view
+// (network, zoom, centre, selection, search) lives in the URL's fragment.
+(function () {
+  "use strict";
+  var index = window.VSIS_INDEX, M = window.VSIS_MAP;
+  var $ = function (id) { return document.getElementById(id); };
+  var canvas = $("map"), ctx = canvas.getContext("2d"), frame = canvas.parentNode;
+  var networkSelect = $("network"), queryInput = $("query"), status = $("status");
+  var panel = $("panel"), tip = $("tip"), matchList = $("matches");
+  var N = M.size, MS = M.shard, GRID = M.grid;
+  var MAX_ZOOM = Math.max(64, Math.sqrt(N) * 4);
+  var THUMBS_AT = 300;  // thumbnails are drawn once no more than this many points are in view
+  var MATCHES_LISTED = 50;
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function byName(list, name) {
+    for (var i = 0; i < list.length; i++) if (list[i].name === name) return list[i];
+    return list[0];
+  }
+  var ds = byName(index.datasets, M.dataset), S = index.shard;
+
+  // ---- data: files loaded once each, by adding a <script>; each calls VSIS_SHARD(name, payload) ----
+  var shards = {}, waiting = {};
+  window.VSIS_SHARD = function (name, payload) {
+    shards[name] = payload;
+    (waiting[name] || []).forEach(function (cb) { cb(); });
+    delete waiting[name];
+  };
+  function load(name, cb) {
+    if (shards[name]) return cb();
+    if (waiting[name]) return waiting[name].push(cb);
+    waiting[name] = [cb];
+    var s = document.createElement("script");
+    s.src = name;
+    s.onerror = function () { status.textContent = "Could not load " + name + "."; };
+    document.body.appendChild(s);
+  }
+  function loadAll(names, cb, each) {
+    var unique = names.filter(function (n, i) { return names.indexOf(n) === i; });
+    var left = unique.length;
+    if (!left) return cb();
+    unique.forEach(function (n) { load(n, function () { if (each) each(n); if (--left === 0) cb(); }); });
+  }
+  function mapFile(kind, n, network) {
+    return M.files[kind].replace("{n}", String(n)).replace("{network}", network || "");
+  }
+  function explorerFile(kind, n, network) {
+    return index.files[kind].replace("{dataset}", ds.name).replace("{n}", String(n)).replace("{network}", network || "");
+  }
+  function itemsFile(i) { return explorerFile("items", Math.floor(i / S)); }
+  function rowFile(network, i) { return explorerFile("network", Math.floor(i / S), network); }
+  function pagePath(id) { return index.paths.page.replace("{id}", id); }
+  function thumbPath(id) { return index.paths.thumb.replace("{id}", id); }
+  function bytesOf(text) {
+    var raw = atob(text), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  // ---- the points: per network a Float32Array of x0, y0, x1, y1, ... in [0, 1]; shard by shard ----
+  var layouts = {}, have = {}, codes = new Uint8Array(N), haveCodes = [];
+  var SHARDS = M.shards;
+  function layoutOf(network) {
+    if (!layouts[network]) { layouts[network] = new Float32Array(2 * N); have[network] = []; }
+    return layouts[network];
+  }
+  function complete(network) {
+    return have[network] && have[network].filter(Boolean).length === SHARDS && haveCodes.filter(Boolean).length === SHARDS;
+  }
+  // Every shard of a network's points and of the colours; each is drawn as it arrives.
+  function loadPoints(network, cb) {
+    var xy = layoutOf(network), names = [];
+    for (var s = 0; s < SHARDS; s++) names.push(mapFile("codes", s), mapFile("layout", s, network));
+    loadAll(names, cb, function (name) {
+      for (var s = 0; s < SHARDS; s++) {
+        if (name === mapFile("codes", s) && !haveCodes[s]) {
+          codes.set(bytesOf(shards[name].c), s * MS);
+          haveCodes[s] = true;
+        } else if (name === mapFile("layout", s, network) && !have[network][s]) {
+          var raw = bytesOf(shards[name].xy), v = new DataView(raw.buffer);
+          for (var j = 0; j < raw.length / 2; j++) xy[2 * s * MS + j] = v.getUint16(2 * j, true) / GRID;
+          have[network][s] = true;
+        } else continue;
+        if (network === shownNetwork) schedule();
+      }
+    });
+  }
+
+  // ---- colours: the legend's, as the 32-bit pixels of an ImageData (little-endian: 0xAABBGGRR) ----
+  function pixel(hex) {
+    var v = parseInt(hex.slice(1), 16);
+    return (0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
+  }
+  var palette = M.legend.map(function (c) { return pixel(c.colour); });
+  var BACKGROUND = pixel("#ffffff"), FADED = pixel("#dedede"), OUTLINE = pixel("#1d1d1f");
+
+  // ---- the view: the centre (x, y) in [0, 1] and a zoom; at zoom 1 the whole square fits ----
+  var view = { x: 0.5, y: 0.5, zoom: 1 };
+  var cssWidth = 0, cssHeight = 0, ratio = 1;
+  function scale() { return view.zoom * Math.min(cssWidth, cssHeight) * 0.95; }  // CSS pixels per unit
+  function toScreen(wx, wy) { var s = scale(); return [(wx - view.x) * s + cssWidth / 2, (wy - view.y) * s + cssHeight / 2]; }
+  function toWorld(px, py) { var s = scale(); return [(px - cssWidth / 2) / s + view.x, (py - cssHeight / 2) / s + view.y]; }
+  function clampView() {
+    view.zoom = Math.min(MAX_ZOOM, Math.max(1, view.zoom));
+    view.x = Math.min(1, Math.max(0, view.x));
+    view.y = Math.min(1, Math.max(0, view.y));
+  }
+  function zoomAt(factor, px, py) {  // keep the world point under (px, py) where it is
+    var w = toWorld(px, py);
+    view.zoom *= factor;
+    clampView();
+    var s = scale();
+    view.x = w[0] - (px - cssWidth / 2) / s;
+    view.y = w[1] - (py - cssHeight / 2) / s;
+    clampView();
+    viewChanged();
+  }
+  function panBy(dx, dy) {  // in CSS pixels
+    var s = scale();
+    view.x -= dx / s;
+    view.y -= dy / s;
+    clampView();
+    viewChanged();
+  }
+
+  // ---- the positions drawn: a network's layout, or between two while the points move ----
+  var shownNetwork = null, positions = null, motion = null;
+  function moveTo(network, cb) {
+    var target = layoutOf(network);
+    if (!positions || reduceMotion || shownNetwork === network) {
+      shownNetwork = network;
+      positions = target;
+      motion = null;
+      schedule();
+      return cb();
+    }
+    var from = new Float32Array(positions), now = new Float32Array(2 * N);
+    shownNetwork = network;
+    positions = now;
+    motion = { from: from, to: target, start: performance.now(), ms: 700, done: cb };
+    document.documentElement.dataset.moving = "1";
+    schedule();
+  }
+  function stepMotion(t) {
+    var m = motion, u = Math.min(1, (t - m.start) / m.ms), e = 1 - Math.pow(1 - u, 3);
+    for (var i = 0; i < 2 * N; i++) positions[i] = m.from[i] + (m.to[i] - m.from[i]) * e;
+    if (u >= 1) {
+      positions = m.to;
+      motion = null;
+      delete document.documentElement.dataset.moving;
+      m.done();
+    }
+  }
+
+  // ---- drawing ----
+  var image = null, pixels = null, frameRequest = 0, drawn = 0, firstDraw = false;
+  var matches = null, matchList_ = [], selected = -1, hover = -1, visible = new Int32Array(THUMBS_AT + 1);
+  var thumbs = {}, thumbsDrawn = 0;
+  function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
+  function resize() {
+    ratio = window.devicePixelRatio || 1;
+    cssWidth = frame.clientWidth;
+    cssHeight = frame.clientHeight;
+    canvas.width = Math.max(1, Math.round(cssWidth * ratio));
+    canvas.height = Math.max(1, Math.round(cssHeight * ratio));
+    canvas.style.width = cssWidth + "px";
+    canvas.style.height = cssHeight + "px";
+    schedule();
+  }
+  function pointSize() { return Math.max(2, Math.round(ratio * Math.min(6, 1.5 + Math.log(view.zoom) / Math.LN2 * 0.6))); }
+  function square(x, y, size, colour, W, H) {
+    var x0 = Math.max(0, x), y0 = Math.max(0, y), x1 = Math.min(W, x + size), y1 = Math.min(H, y + size);
+    for (var r = y0; r < y1; r++) for (var c = r * W + x0, end = r * W + x1; c < end; c++) pixels[c] = colour;
+  }
+  function draw(t) {
+    frameRequest = 0;
+    if (motion) { stepMotion(t || performance.now()); if (motion) schedule(); }
+    var W = canvas.width, H = canvas.height;
+    if (!image || image.width !== W || image.height !== H) {
+      image = ctx.createImageData(W, H);
+      pixels = new Uint32Array(image.data.buffer);
+    }
+    pixels.fill(BACKGROUND);
+    var s = scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s;
+    var size = pointSize(), half = size >> 1, count = 0, p = positions;
+    var loaded = shownNetwork ? have[shownNetwork] : [];
+    for (var sh = 0; p && sh < SHARDS; sh++) {
+      if (!loaded[sh]) continue;
+      for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
+        var x = (p[2 * i] * s + ox - half) | 0, y = (p[2 * i + 1] * s + oy - half) | 0;
+        if (x + size <= 0 || y + size <= 0 || x >= W || y >= H) continue;
+        if (count <= THUMBS_AT) visible[count] = i;
+        count++;
+        square(x, y, size, matches && !matches[i] ? FADED : palette[codes[i]], W, H);
+      }
+    }
+    if (matches && p) {  // the matches over the rest, outlined
+      var o = Math.max(1, Math.round(ratio));
+      matchList_.forEach(function (i) {
+        if (!loaded[Math.floor(i / MS)]) return;
+        var x = (p[2 * i] * s + ox - half) | 0, y = (p[2 * i + 1] * s + oy - half) | 0;
+        square(x - o, y - o, size + 2 * o, OUTLINE, W, H);
+        square(x, y, size, palette[codes[i]], W, H);
+      });
+    }
+    ctx.putImageData(image, 0, 0);
+    window.VSIS_MAP_FRAMES = (window.VSIS_MAP_FRAMES || 0) + 1;
+    drawn = count;
+    window.VSIS_MAP_DRAWN = count;
+    thumbsDrawn = 0;
+    if (p && count <= THUMBS_AT && count > 0) drawThumbs(count, s, ox, oy);
+    ring(selected, s, ox, oy, "#0b5cad", 3);
+    ring(hover, s, ox, oy, "#1d1d1f", 2);
+    if (document.activeElement === canvas) crosshair(W, H);
+    if (!firstDraw && shownNetwork && complete(shownNetwork)) {
+      firstDraw = true;
+      window.VSIS_MAP_FIRST_DRAW_MS = performance.now();
+    }
+  }
+  function thumbSide(count) {  // CSS pixels: larger as fewer points are in view
+    return Math.max(24, Math.min(128, Math.sqrt(cssWidth * cssHeight / count) * 0.7));
+  }
+  function drawThumbs(count, s, ox, oy) {
+    var side = thumbSide(count) * ratio, missing = [];
+    thumbsDrawn = 0;
+    for (var v = 0; v < count; v++) {
+      var i = visible[v], id = idOf(i);
+      if (id === null) { missing.push(mapFile("ids", Math.floor(i / MS))); continue; }
+      var img = thumbs[id];
+      if (!img) {
+        img = thumbs[id] = new Image();
+        img.onload = schedule;
+        img.src = thumbPath(id);
+      }
+      if (!img.complete || !img.naturalWidth) continue;
+      var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
+      var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
+      ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
+      ctx.fillStyle = M.legend[codes[i]].colour;
+      ctx.fillRect(x - w / 2 - 2 * ratio, y - h / 2 - 2 * ratio, w + 4 * ratio, h + 4 * ratio);
+      ctx.fillStyle = "#ffffff";
+      ctx.fillRect(x - w / 2, y - h / 2, w, h);
+      ctx.drawImage(img, x - w / 2, y - h / 2, w, h);
+      thumbsDrawn++;
+    }
+    ctx.globalAlpha = 1;
+    if (missing.length) loadAll(missing, schedule);
+  }
+  function idOf(i) {
+    var data = shards[mapFile("ids", Math.floor(i / MS))];
+    return data ? data.id[i - Math.floor(i / MS) * MS] : null;
+  }
+  function ring(i, s, ox, oy, colour, width) {
+    if (i < 0 || !positions || !shownNetwork || !have[shownNetwork][Math.floor(i / MS)]) return;
+    var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
+    var r = (drawn <= THUMBS_AT ? thumbSide(drawn) / 2 + 4 : 8) * ratio;
+    ctx.lineWidth = width * ratio;
+    ctx.strokeStyle = "#ffffff";
+    ctx.beginPath(); ctx.arc(x, y, r + width * ratio, 0, 2 * Math.PI); ctx.stroke();
+    ctx.strokeStyle = colour;
+    ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.stroke();
+  }
+  function crosshair(W, H) {
+    var a = 10 * ratio;
+    ctx.lineWidth = 2 * ratio;
+    ctx.strokeStyle = "#f0a500";
+    ctx.beginPath();
+    ctx.moveTo(W / 2 - a, H / 2); ctx.lineTo(W / 2 + a, H / 2);
+    ctx.moveTo(W / 2, H / 2 - a); ctx.lineTo(W / 2, H / 2 + a);
+    ctx.stroke();
+  }
+
+  // The point under (px, py), CSS pixels in the canvas, or -1: the nearest within reach (a thumbnail's half
+  // side once thumbnails are drawn, else 8 pixels), the one drawn last where two are as near.
+  function pointAt(px, py, reach) {
+    if (!positions) return -1;
+    var s = scale(), loaded = have[shownNetwork], best = -1;
+    var limit = reach !== undefined ? reach : (drawn <= THUMBS_AT ? thumbSide(drawn) / 2 : 8), bestD = limit * limit;
+    for (var sh = 0; sh < SHARDS; sh++) {
+      if (!loaded[sh]) continue;
+      for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
+        var dx = (positions[2 * i] - view.x) * s + cssWidth / 2 - px, dy = (positions[2 * i + 1] - view.y) * s + cssHeight / 2 - py;
+        var d = dx * dx + dy * dy;
+        if (d <= bestD) { bestD = d; best = i; }
+      }
+    }
+    return best;
+  }
+
+  // ---- items: the explorer's shards ----
+  function itemAt(i) {  // its items shard must be loaded
+    var cols = shards[itemsFile(i)], j = i - Math.floor(i / S) * S, it = { n: i };
+    index.fields.forEach(function (f) { it[f] = cols[f][j]; });
+    it.page = pagePath(it.id);
+    it.thumb = thumbPath(it.id);
+    return it;
+  }
+  function neighboursOf(network, i) {
+    var data = shards[rowFile(network, i)], j = i - Math.floor(i / S) * S, k = data.k, out = [];
+    for (var x = j * k; x < (j + 1) * k; x++) {
+      var n = data.i[x], t = data.t[n];
+      out.push({ n: n, id: t[0], title: t[1], score: data.s[x] / 1000 });
+    }
+    return out;
+  }
+  // The index of the item with this id, or -1: one shard when ids are in order (data/index.js), else each.
+  function find(id, cb) {
+    if (!id) return cb(-1);
+    var count = Math.ceil(ds.size / S), lo = 0, hi = count - 1;
+    if (ds.first) {
+      while (lo < hi) {
+        var mid = Math.ceil((lo + hi) / 2);
+        if (ds.first[mid] <= id) lo = mid; else hi = mid - 1;
+      }
+      hi = lo;
+    }
+    (function look(s) {
+      if (s > hi) return cb(-1);
+      load(explorerFile("items", s), function () {
+        var j = shards[explorerFile("items", s)].id.indexOf(id);
+        if (j >= 0) cb(s * S + j); else look(s + 1);
+      });
+    })(lo);
+  }
+  var lowered = null;
+  function matching(q, cb) {
+    if (!q) return cb(null);
+    var file = explorerFile("search", 0);
+    load(file, function () {
+      var data = shards[file];
+      lowered = lowered || data.title.map(function (t, n) { return t.toLowerCase() + "\n" + data.artist[n].toLowerCase(); });
+      var found = [], needle = q.toLowerCase();
+      for (var i = 0; i < N; i++) if (lowered[i].indexOf(needle) >= 0) found.push(i);
+      cb(found);
+    });
+  }
+
+  // ---- the panel: the chosen image, its metadata and neighbours, links onward ----
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== "") node.textContent = text;
+    return node;
+  }
+  function drawPanel(i, focus) {
+    panel.textContent = "";
+    panel.hidden = i < 0;
+    if (i < 0) { delete panel.dataset.id; return; }
+    var it = itemAt(i);
+    panel.dataset.id = it.id;
+    var img = el("img", "big");
+    img.src = it.thumb;
+    img.alt = it.title;
+    panel.appendChild(img);
+    var h = el("h2", null, it.title);
+    h.id = "panel-title";
+    h.tabIndex = -1;
+    panel.appendChild(h);
+    var dl = el("dl", "meta");
+    [["Artist", it.artist], ["Date", it.date], ["Medium", it.medium], ["Dimensions", it.dimensions],
+     ["Category", it.category]].forEach(function (pair) {
+      if (!pair[1]) return;
+      dl.appendChild(el("dt", null, pair[0]));
+      dl.appendChild(el("dd", null, pair[1]));
+    });
+    panel.appendChild(dl);
+    var links = el("p", "links");
+    var compare = el("a", null, "Compare every network");
+    compare.href = it.page;
+    var explore = el("a", null, "Open in the explorer");
+    explore.href = "explore.html#" + new URLSearchParams({ dataset: ds.name, network: state.network, item: it.id }).toString();
+    var close = el("button", "close", "Close");
+    close.type = "button";
+    close.addEventListener("click", function () { go({ item: "" }, true); canvas.focus(); });
+    [compare, explore, close].forEach(function (node) { links.appendChild(node); });
+    panel.appendChild(links);
+    panel.appendChild(el("h3", null, index.k + " most similar by " + state.network));
+    var list = el("ol", "map-neighbours");
+    neighboursOf(state.network, i).forEach(function (nb) {
+      var li = el("li"), button = el("button", "pick");
+      li.dataset.id = nb.id;
+      button.type = "button";
+      var thumb = el("img");
+      thumb.src = thumbPath(nb.id);
+      thumb.alt = "";
+      button.appendChild(thumb);
+      button.appendChild(el("span", "t", nb.title));
+      button.appendChild(el("span", "s", nb.score.toFixed(3)));
+      button.addEventListener("click", function () { choose(nb.n, true); });
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    panel.appendChild(list);
+    if (focus) h.focus({ preventScroll: true });
+  }
+  function drawMatches(found, cb) {
+    matchList.textContent = "";
+    if (!found) return cb();
+    var listed = found.slice(0, MATCHES_LISTED), files = listed.map(itemsFile);
+    loadAll(files, function () {
+      listed.forEach(function (i) {
+        var it = itemAt(i), li = el("li"), button = el("button", "pick");
+        button.type = "button";
+        button.appendChild(el("span", "t", it.title));
+        if (it.artist) button.appendChild(el("span", "a", it.artist));
+        button.addEventListener("click", function () { choose(i, true); });
+        li.dataset.id = it.id;
+        li.appendChild(button);
+        matchList.appendChild(li);
+      });
+      cb();
+    });
+  }
+  // Select item i (and bring it into view); focus: move the keyboard's focus to the panel.
+  var focusPanel = false;
+  function choose(i, focus) {
+    load(itemsFile(i), function () {
+      focusPanel = !!focus;
+      var id = itemAt(i).id, w = [positions[2 * i], positions[2 * i + 1]], p = toScreen(w[0], w[1]);
+      if (p[0] < 0 || p[1] < 0 || p[0] > cssWidth || p[1] > cssHeight) { view.x = w[0]; view.y = w[1]; clampView(); }
+      go({ item: id }, true);
+    });
+  }
+
+  // ---- hover ----
+  var tipFor = -1;
+  function showTip(i, px, py) {
+    if (i === hover) { if (i >= 0) placeTip(px, py); return; }
+    hover = i;
+    schedule();
+    if (i < 0) { tip.hidden = true; tipFor = -1; return; }
+    tipFor = i;
+    load(itemsFile(i), function () {
+      if (tipFor !== i) return;
+      var it = itemAt(i);
+      tip.textContent = it.title + (it.artist ? " \u2014 " + it.artist : "");
+      tip.hidden = false;
+      placeTip(px, py);
+    });
+  }
+  function placeTip(px, py) {
+    tip.style.left = Math.min(px + 14, Math.max(0, cssWidth - tip.offsetWidth)) + "px";
+    tip.style.top = (py + 16 > cssHeight - 30 ? py - 34 : py + 16) + "px";
+  }
+
+  // ---- state <-> URL fragment: #network=..&zoom=..&x=..&y=..&item=..&q=.. ----
+  var state = {};
+  function readHash() {
+    var params = new URLSearchParams(location.hash.slice(1)), num = function (key, fallback) {
+      var v = parseFloat(params.get(key));
+      return isFinite(v) ? v : fallback;
+    };
+    var network = M.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : M.networks[0];
+    return { network: network, zoom: Math.min(MAX_ZOOM, Math.max(1, num("zoom", 1))),
+             x: Math.min(1, Math.max(0, num("x", 0.5))), y: Math.min(1, Math.max(0, num("y", 0.5))),
+             item: params.get("item") || "", q: params.get("q") || "" };
+  }
+  function hashOf(s) {
+    var params = new URLSearchParams();
+    params.set("network", s.network);
+    params.set("zoom", s.zoom.toFixed(3));
+    params.set("x", s.x.toFixed(5));
+    params.set("y", s.y.toFixed(5));
+    if (s.item) params.set("item", s.item);
+    if (s.q) params.set("q", s.q);
+    return "#" + params.toString();
+  }
+  function write(push) {
+    var hash = hashOf(state);
+    if (hash === location.hash) return;
+    if (push) history.pushState(null, "", hash);
+    else history.replaceState(null, "", hash);
+  }
+  var viewTimer = null;
+  function viewChanged() {  // pan and zoom: drawn at once, written to the address once they pause
+    state.zoom = view.zoom; state.x = view.x; state.y = view.y;
+    schedule();
+    clearTimeout(viewTimer);
+    viewTimer = setTimeout(function () { write(false); markShown(); }, 200);
+  }
+  function go(change, push) {
+    for (var key in change) state[key] = change[key];
+    state.zoom = view.zoom; state.x = view.x; state.y = view.y;
+    write(push);
+    show();
+  }
+  function restore() {  // Back, Forward, or a link to another view of this page
+    var wanted = readHash();
+    if (hashOf(wanted) === hashOf(state)) return;
+    state = wanted;
+    view.zoom = state.zoom; view.x = state.x; view.y = state.y;
+    sync();
+    show();
+  }
+  window.addEventListener("popstate", restore);
+  window.addEventListener("hashchange", restore);
+  function sync() {
+    networkSelect.value = state.network;
+    if (queryInput.value.trim() !== state.q) queryInput.value = state.q;
+  }
+  function markShown() {
+    if (ticket === doneTicket) document.documentElement.dataset.shown = hashOf(state);
+  }
+
+  // Each view is shown once the data it needs is loaded; a view superseded meanwhile is not.
+  var ticket = 0, doneTicket = -1, shownItem = null, shownQ = null;
+  function show() {
+    var mine = ++ticket, want = state;
+    if (!shownNetwork) {  // the first view: its points are drawn shard by shard as they arrive
+      shownNetwork = want.network;
+      positions = layoutOf(want.network);
+    }
+    loadPoints(want.network, function () {
+      if (mine !== ticket) return;
+      moveTo(want.network, function () {
+        if (mine !== ticket) return;
+        matching(want.q, function (found) {
+          if (mine !== ticket) return;
+          if (want.q === shownQ) return listed();
+          matchList_ = found || [];
+          matches = null;
+          if (found) { matches = new Uint8Array(N); found.forEach(function (i) { matches[i] = 1; }); }
+          schedule();
+          drawMatches(found, function () {
+            if (mine !== ticket) return;
+            shownQ = want.q;
+            listed();
+          });
+        });
+        function listed() {
+          find(want.item, function (i) {
+            if (mine !== ticket) return;
+            var needed = i >= 0 ? [itemsFile(i), rowFile(want.network, i)] : [];
+            loadAll(needed, function () {
+              if (mine !== ticket) return;
+              selected = i;
+              drawPanel(i, focusPanel && want.item !== shownItem);
+              focusPanel = false;
+              shownItem = want.item;
+              status.textContent = N + " images laid out by " + want.network +
+                (want.q ? "; " + matchList_.length + " match \u201c" + want.q + "\u201d" : "") +
+                (want.q && matchList_.length > MATCHES_LISTED ? " (the first " + MATCHES_LISTED + " listed below)" : "");
+              schedule();
+              doneTicket = mine;
+              requestAnimationFrame(function () {  // after the frame that draws this view
+                if (mine !== ticket) return;
+                markShown();
+                document.documentElement.dataset.ready = "1";
+              });
+            });
+          });
+        }
+      });
+    });
+  }
+
+  // ---- pointer: drag to pan, pinch or wheel to zoom, click to choose, hover for the title ----
+  var pointers = {}, dragged = 0, pinch = null;
+  function local(e) { var r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
+  canvas.addEventListener("pointerdown", function (e) {
+    try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer tracks */ }
+    pointers[e.pointerId] = local(e);
+    dragged = 0;
+    pinch = null;
+  });
+  canvas.addEventListener("pointermove", function (e) {
+    var p = local(e), ids_ = Object.keys(pointers);
+    if (!pointers[e.pointerId]) {
+      if (e.pointerType === "mouse") showTip(pointAt(p[0], p[1]), p[0], p[1]);
+      return;
+    }
+    if (ids_.length === 1) {
+      var last = pointers[e.pointerId];
+      dragged += Math.abs(p[0] - last[0]) + Math.abs(p[1] - last[1]);
+      pointers[e.pointerId] = p;
+      panBy(p[0] - last[0], p[1] - last[1]);
+    } else if (ids_.length === 2) {
+      pointers[e.pointerId] = p;
+      var a = pointers[ids_[0]], b = pointers[ids_[1]];
+      var d = Math.hypot(a[0] - b[0], a[1] - b[1]), mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+      if (pinch && pinch.d > 0) {
+        panBy(mid[0] - pinch.mid[0], mid[1] - pinch.mid[1]);
+        zoomAt(d / pinch.d, mid[0], mid[1]);
+      }
+      pinch = { d: d, mid: mid };
+      dragged = 99;
+    }
+    showTip(-1);
+  });
+  function release(e) {
+    var p = pointers[e.pointerId];
+    delete pointers[e.pointerId];
+    if (!p || Object.keys(pointers).length || dragged > 5 || e.type === "pointercancel") return;
+    var i = pointAt(p[0], p[1]);
+    if (i >= 0) choose(i, false);
+    else if (state.item) go({ item: "" }, true);
+  }
+  canvas.addEventListener("pointerup", release);
+  canvas.addEventListener("pointercancel", release);
+  canvas.addEventListener("pointerleave", function () { if (!Object.keys(pointers).length) showTip(-1); });
+  canvas.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var p = local(e);
+    zoomAt(Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.002)), p[0], p[1]);
+  }, { passive: false });
+
+  // ---- keyboard, on the focused map: arrows pan, + and - zoom, Enter chooses the point in the middle ----
+  canvas.addEventListener("keydown", function (e) {
+    var step = (e.shiftKey ? 0.3 : 0.1) * Math.min(cssWidth, cssHeight);
+    var keys = {
+      ArrowLeft: function () { panBy(step, 0); }, ArrowRight: function () { panBy(-step, 0); },
+      ArrowUp: function () { panBy(0, step); }, ArrowDown: function () { panBy(0, -step); },
+      "+": function () { zoomAt(1.5, cssWidth / 2, cssHeight / 2); }, "=": function () { zoomAt(1.5, cssWidth / 2, cssHeight / 2); },
+      "-": function () { zoomAt(1 / 1.5, cssWidth / 2, cssHeight / 2); }, "_": function () { zoomAt(1 / 1.5, cssWidth / 2, cssHeight / 2); },
+      "0": resetView, Home: resetView,
+      Enter: function () { var i = pointAt(cssWidth / 2, cssHeight / 2, Infinity); if (i >= 0) choose(i, true); },
+      Escape: function () { if (state.item) go({ item: "" }, true); }
+    };
+    if (!keys[e.key] || e.ctrlKey || e.metaKey || e.altKey) return;
+    e.preventDefault();
+    keys[e.key]();
+  });
+  canvas.addEventListener("focus", schedule);
+  canvas.addEventListener("blur", schedule);
+  function resetView() { view.zoom = 1; view.x = 0.5; view.y = 0.5; viewChanged(); }
+
+  // ---- controls ----
+  var timer = null;
+  queryInput.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () { go({ q: queryInput.value.trim() }, false); }, 150);
+  });
+  networkSelect.addEventListener("change", function () { go({ network: networkSelect.value }, true); });
+  $("reset").addEventListener("click", resetView);
+  if (window.ResizeObserver) new ResizeObserver(resize).observe(frame);
+  else window.addEventListener("resize", resize);
+
+  // What the page shows, for tests and benchmarks: how many points the last frame drew, the view, where a
+  // point is now, the matches and the selection.
+  window.VSIS_MAP_STATE = {
+    drawn: function () { return drawn; },
+    network: function () { return shownNetwork; },
+    selected: function () { return selected; },
+    matches: function () { return matchList_.slice(); },
+    thumbs: function () { return thumbsDrawn; },
+    view: function () { var r = canvas.getBoundingClientRect();
+      return { x: view.x, y: view.y, zoom: view.zoom, scale: scale(), left: r.left, top: r.top, width: cssWidth, height: cssHeight }; },
+    world: function (i) { return positions ? [positions[2 * i], positions[2 * i + 1]] : null; }
+  };
+
+  state = readHash();
+  view.zoom = state.zoom; view.x = state.x; view.y = state.y;
+  sync();
+  history.replaceState(null, "", hashOf(state));
+  resize();
+  show();
+})();

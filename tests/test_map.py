@@ -1,0 +1,454 @@
+"""The map: the layout stage (deterministic, cached, its shape), its data files, and map.html in headless
+Chromium over http (from a sub-path) and file://, checked against the published layout."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+
+from builder.build import build
+from builder.config import make_config
+from builder.layout import embed, stage
+from builder.layout.embed import GRID, LayoutSettings, graph_edges, layout, to_grid
+from builder.layout.stage import LayoutCache, layout_key
+from builder.search.neighbours import exact_neighbours
+from builder.site.map_data import decode_points, encode_points
+from builder.site.map_model import NONE, OTHER, PALETTE, legend_codes
+
+from .browser import Watched, launched, served
+from .conftest import REPO, write_collection
+from .sitecheck import broken_or_outside, explorer_data, map_data
+
+
+def clusters(n: int = 300, dim: int = 32, groups: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around `groups` random centres, and each one's group."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((groups, dim)) * 3
+    group = np.arange(n) % groups
+    x = (centres[group] + rng.standard_normal((n, dim))).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True), group
+
+
+# ---- the layout ----
+
+
+def test_a_layout_is_one_grid_point_per_item_and_the_same_every_time() -> None:
+    x, _ = clusters()
+    indices = exact_neighbours(x, 10).indices
+    first = layout(x, indices, LayoutSettings(epochs=60))
+    again = layout(x.copy(), indices.copy(), LayoutSettings(epochs=60))
+    assert first.dtype == np.uint16 and first.shape == (300, 2)
+    assert first.tobytes() == again.tobytes()
+    # the layout fills the grid along its longer side, centred along the other
+    assert first.min() == 0 and first.max() == GRID
+    assert layout(x, indices, LayoutSettings(epochs=60, seed=5)).tobytes() != first.tobytes()
+
+
+def test_a_layout_keeps_neighbours_together_and_groups_apart() -> None:
+    x, group = clusters()
+    y = layout(x, exact_neighbours(x, 10).indices, LayoutSettings()).astype(np.float64)
+    d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nearest = d.argmin(axis=1)
+    assert (group[nearest] == group).mean() > 0.95  # each point's nearest point on the map is of its group
+
+
+def test_identical_images_are_not_laid_on_one_point() -> None:
+    x, _ = clusters(60)
+    x[1] = x[0]
+    y = layout(x, exact_neighbours(x, 5).indices, LayoutSettings(epochs=50))
+    assert tuple(y[0]) != tuple(y[1])
+
+
+def test_the_neighbour_graph_is_undirected_with_each_edge_once() -> None:
+    heads, tails = graph_edges(np.array([[1, 2], [0, 2], [0, 1], [0, 3]]))  # 3 lists itself: dropped
+    assert sorted(zip(heads.tolist(), tails.tolist(), strict=True)) == [(0, 1), (0, 2), (0, 3), (1, 2)]
+
+
+def test_the_grid_keeps_the_aspect_and_centres_the_short_side() -> None:
+    grid = to_grid(np.array([[0.0, 0.0], [2.0, 1.0], [1.0, 0.5]]))
+    assert grid.tolist() == [[0, 16384], [65535, 49151], [32768, 32768]]
+    assert to_grid(np.zeros((3, 2))).tolist() == [[32768, 32768]] * 3  # one place: in the middle, no division by 0
+
+
+def test_the_cache_key_follows_features_lists_and_settings(tmp_path: Path) -> None:
+    x, _ = clusters(50)
+    indices = exact_neighbours(x, 5).indices
+    key = layout_key(x, indices, LayoutSettings())
+    assert key == layout_key(x.copy(), indices.copy(), LayoutSettings())
+    other = x.copy()
+    other[0, 0] += 1e-3
+    assert layout_key(other, indices, LayoutSettings()) != key
+    assert layout_key(x, indices[:, :4], LayoutSettings()) != key
+    assert layout_key(x, indices, LayoutSettings(epochs=10)) != key
+    warned: list[str] = []
+    cache = LayoutCache(tmp_path, warned.append)
+    assert cache.get(key, 50) is None
+    points = np.arange(100, dtype=np.uint16).reshape(50, 2)
+    cache.put(key, points)
+    assert cache.get(key, 50).tolist() == points.tolist()
+    assert cache.get(key, 49) is None and "damaged" in warned[-1]  # another collection's size
+    next(tmp_path.rglob("*.npy")).write_bytes(b"garbage")
+    assert cache.get(key, 50) is None and len(warned) == 2
+
+
+def map_files(site: Path) -> list[Path]:
+    return [*(site / "data" / "map").rglob("*.js"), site / "map.png"]
+
+
+def small_config(tmp_path: Path, **overrides: object):
+    if not (tmp_path / "images").exists():
+        write_collection(tmp_path / "images", {"a": 8, "b": 8})
+    settings = {"collection": tmp_path / "images", "networks": ("pixels",), "k": 3, "experiment": False,
+                "out": tmp_path / "site", "cache_dir": tmp_path / "cache"}  # fmt: skip
+    return make_config(**{**settings, **overrides})
+
+
+def test_a_no_change_rebuild_lays_nothing_out_and_publishes_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    calls: list[int] = []
+    real = stage.layout
+    monkeypatch.setattr(stage, "layout", lambda x, i, s: calls.append(len(x)) or real(x, i, s))
+    config = small_config(tmp_path)
+    build(config)
+    first = {p.relative_to(config.out): p.read_bytes() for p in map_files(config.out)}
+    assert calls == [16]
+    build(config)
+    assert calls == [16]  # remembered
+    build(replace(config, cache_dir=tmp_path / "fresh-cache", out=tmp_path / "site2"))
+    assert calls == [16, 16]  # computed again from nothing: the same bytes
+    site2 = tmp_path / "site2"
+    again = {p.relative_to(site2): p.read_bytes() for p in map_files(site2)}
+    assert again == first
+    build(replace(config, map_epochs=20))
+    assert calls == [16, 16, 16]  # another setting, another layout
+
+
+def test_the_map_can_be_switched_off(tmp_path: Path) -> None:
+    config = small_config(tmp_path, map_enabled=False)
+    build(config)
+    assert not (config.out / "map.html").exists() and not (config.out / "data" / "map").exists()
+    assert "map.html" not in (config.out / "index.html").read_text()
+    build(replace(config, map_enabled=True))
+    assert (config.out / "map.html").is_file()
+    page = next((config.out / "compare").glob("*.html")).read_text()
+    assert "href=../map.html" in page or 'href="../map.html"' in page  # the compare pages link to it now
+    assert broken_or_outside(config.out) == []
+
+
+def test_map_settings_come_from_vsis_toml(tmp_path: Path) -> None:
+    (tmp_path / "vsis.toml").write_text("[map]\nenabled = false\nepochs = 50\nseed = 3\n")
+    config = make_config(tmp_path / "vsis.toml")
+    assert (config.map_enabled, config.map_epochs, config.map_seed) == (False, 50, 3)
+    from builder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="epochs"):
+        make_config(map_epochs=-1)
+
+
+# ---- the data files ----
+
+
+def test_points_are_published_as_little_endian_16_bit_pairs() -> None:
+    points = np.array([[0, 65535], [258, 1]], dtype=np.uint16)
+    text = encode_points(points)
+    assert text == "AAD//wIBAQA="  # 00 00 ff ff 02 01 01 00
+    assert decode_points(text).tolist() == points.tolist()
+
+
+def test_the_legend_names_the_commonest_categories_and_gathers_the_rest() -> None:
+    cats = ["b", "a", "a", "", "b", "c"]
+    legend, codes = legend_codes(cats)
+    assert [(c.label, c.count) for c in legend] == [("a", 2), ("b", 2), ("c", 1), (NONE[0], 1)]
+    assert codes.tolist() == [1, 0, 0, 3, 1, 2]
+    many = [f"c{i:02d}" for i in range(len(PALETTE) + 3)]
+    legend, codes = legend_codes(many)
+    assert legend[-1].label == OTHER[0] and legend[-1].count == 3 and len(legend) == len(PALETTE) + 1
+    assert codes.max() == len(PALETTE)
+    legend, codes = legend_codes(["", ""])
+    assert len(legend) == 1 and legend[0].count == 2 and codes.tolist() == [0, 0]
+
+
+def test_the_data_files_hold_every_items_place_colour_and_id_in_shards(tmp_path: Path, monkeypatch) -> None:
+    from builder.site import map_data as files
+
+    monkeypatch.setattr(files, "MAP_SHARD", 5)
+    config = small_config(tmp_path)
+    result = build(config)
+    data = map_data(config.out)
+    assert data["index"]["shards"] == 4 and data["index"]["size"] == 16
+    assert len(list((config.out / "data" / "map" / "layout" / "pixels").glob("*.js"))) == 4
+    assert data["ids"] == [i.id for i in result.items]
+    items = explorer_data(config.out)["datasets"][0]["items"]
+    legend = [c["label"] for c in data["index"]["legend"]]
+    assert [legend[c] for c in data["codes"]] == [i["category"] for i in items]  # a and b: the folders
+    xy = data["layouts"]["pixels"]
+    assert xy.shape == (16, 2) and xy.min() == 0.0 and xy.max() == 1.0
+
+
+# ---- the page, in headless Chromium ----
+
+
+@pytest.fixture(scope="module")
+def sample_site(tmp_path_factory) -> Path:
+    """The bundled sample, built as `make site` builds it, under www/vsis/ (a project sub-path)."""
+    tmp = tmp_path_factory.mktemp("map")
+    config = make_config(REPO / "vsis.toml")
+    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
+    build(config)
+    return config.out
+
+
+@pytest.fixture(scope="module")
+def published(sample_site: Path) -> dict:
+    return map_data(sample_site)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launched() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def http_base(sample_site: Path):
+    with served(sample_site.parent) as root:
+        yield root + "vsis/"
+
+
+@pytest.fixture(params=["http", "file"])
+def site(request, sample_site: Path, browser):
+    """(watched page, base URL of the site); after the test: no errors and nothing fetched from elsewhere."""
+    base = request.getfixturevalue("http_base") if request.param == "http" else sample_site.as_uri() + "/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page, base)
+    yield watched, base
+    page.close()
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+def open_map(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("html[data-ready]")
+
+
+def shown(page, text: str) -> None:
+    """Wait until the view drawn (data-shown: its address) includes text and no points are moving."""
+    page.wait_for_function(
+        f"() => (document.documentElement.dataset.shown || '').includes({text!r})"
+        " && !document.documentElement.dataset.moving"
+    )
+
+
+def view(page) -> dict:
+    return page.evaluate("VSIS_MAP_STATE.view()")
+
+
+def screen(v: dict, point: np.ndarray) -> tuple[float, float]:
+    """Where a point of the published layout lies on the page, by the view the page reports."""
+    return (
+        v["left"] + (point[0] - v["x"]) * v["scale"] + v["width"] / 2,
+        v["top"] + (point[1] - v["y"]) * v["scale"] + v["height"] / 2,
+    )
+
+
+def state(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).fragment).items()}
+
+
+def isolated(xy: np.ndarray, count: int) -> list[int]:
+    """Items whose nearest other point is furthest: a click on them can only mean them."""
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    return [int(i) for i in np.argsort(-d.min(axis=1))[:count]]
+
+
+def test_the_map_draws_every_point(site, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    assert page.evaluate("window.VSIS_MAP_DRAWN") == published["index"]["size"] == 150
+    assert page.evaluate("VSIS_MAP_STATE.network()") == "efficientnet_lite0"
+    legend = page.eval_on_selector_all(".map-legend li", "els => els.map(e => e.textContent)")
+    assert len(legend) == len(published["index"]["legend"]) == 10  # the sample's 10 categories
+    # the places the page holds are the published ones
+    for i in (0, 77, 149):
+        assert page.evaluate(f"VSIS_MAP_STATE.world({i})") == pytest.approx(
+            published["layouts"]["efficientnet_lite0"][i].tolist(), abs=1e-6
+        )
+
+
+def test_clicking_a_point_selects_the_image_there(site, sample_site: Path, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    xy = published["layouts"]["efficientnet_lite0"]
+    data = explorer_data(sample_site)["datasets"][0]
+    for i in isolated(xy, 2):
+        x, y = screen(view(page), xy[i])
+        page.mouse.click(x, y)
+        item_id = published["ids"][i]
+        page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {item_id!r}")
+        shown(page, f"item={item_id}")
+        assert state(page)["item"] == item_id
+        assert page.inner_text("#panel-title") == data["items"][i]["title"]
+        listed = page.eval_on_selector_all("#panel .map-neighbours li", "els => els.map(e => e.dataset.id)")
+        rows = data["networks"][0]["neighbours"][i]
+        assert listed == [data["items"][j]["id"] for j, _ in rows]
+        links = page.eval_on_selector_all("#panel a", "els => els.map(e => e.getAttribute('href'))")
+        assert links[0] == f"compare/{item_id}.html" and links[1].startswith("explore.html#")
+        assert f"item={item_id}" in links[1]
+
+
+def test_hovering_a_point_shows_its_title(site, sample_site: Path, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    i = isolated(published["layouts"]["efficientnet_lite0"], 1)[0]
+    page.mouse.move(*screen(view(page), published["layouts"]["efficientnet_lite0"][i]))
+    page.wait_for_selector("#tip:not([hidden])")
+    title = explorer_data(sample_site)["datasets"][0]["items"][i]["title"]
+    assert page.inner_text("#tip").startswith(title)
+
+
+def test_switching_network_moves_the_points_to_that_layout(site, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    page.select_option("#network", "pixels")
+    page.wait_for_function("() => document.documentElement.dataset.moving === '1'")  # animated
+    shown(page, "network=pixels")
+    moved = 0
+    for i in range(0, 150, 10):
+        now = page.evaluate(f"VSIS_MAP_STATE.world({i})")
+        assert now == pytest.approx(published["layouts"]["pixels"][i].tolist(), abs=1e-6)
+        moved += not np.allclose(now, published["layouts"]["efficientnet_lite0"][i], atol=1e-3)
+    assert moved >= 10
+    assert page.evaluate("window.VSIS_MAP_DRAWN") == 150
+
+
+def test_search_highlights_the_matching_items(site, sample_site: Path) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    page.fill("#query", "flower")
+    shown(page, "q=flower")
+    items = explorer_data(sample_site)["datasets"][0]["items"]
+    expected = [n for n, it in enumerate(items) if "flower" in (it["title"] + "\n" + it["artist"]).lower()]
+    assert expected and page.evaluate("VSIS_MAP_STATE.matches()") == expected
+    listed = page.eval_on_selector_all("#matches li", "els => els.map(e => e.dataset.id)")
+    assert listed == [items[n]["id"] for n in expected]
+    assert f"{len(expected)} match" in page.inner_text("#status")
+    page.click("#matches li:first-child button")  # a match chosen from the list: selected and in view
+    page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {items[expected[0]]['id']!r}")
+
+
+def test_a_shared_url_restores_the_view_and_back_returns(site, published) -> None:
+    watched, base = site
+    page = watched.page
+    item_id = published["ids"][42]
+    open_map(page, f"{base}map.html#network=pixels&zoom=3.000&x=0.40000&y=0.60000&item={item_id}&q=a")
+    v = view(page)
+    assert (v["zoom"], v["x"], v["y"]) == (3.0, 0.4, 0.6)
+    assert page.input_value("#network") == "pixels" and page.input_value("#query") == "a"
+    assert page.get_attribute("#panel", "data-id") == item_id
+    assert page.evaluate("VSIS_MAP_STATE.world(42)") == pytest.approx(published["layouts"]["pixels"][42].tolist())
+    # another image chosen; Back returns to the first
+    other = published["ids"][7]
+    page.evaluate(f"location.hash = location.hash.replace(/item=[^&]*/, 'item=' + {other!r})")
+    page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {other!r}")
+    page.go_back()
+    page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {item_id!r}")
+
+
+def test_zooming_in_on_a_point_keeps_it_under_the_pointer_with_its_thumbnail(site, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    xy = published["layouts"]["efficientnet_lite0"]
+    i = int(np.argsort(((xy - np.median(xy, axis=0)) ** 2).sum(1))[0])  # a point amid the others
+    before = screen(view(page), xy[i])
+    page.mouse.move(*before)
+    page.mouse.wheel(0, -300)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function("() => new URLSearchParams(location.hash.slice(1)).get('zoom') > 3")
+    assert screen(view(page), xy[i]) == pytest.approx(before, abs=2)  # the wheel event has whole pixels
+    assert page.evaluate("window.VSIS_MAP_DRAWN") < 150  # the rest are out of view
+    # a collection this small is drawn as thumbnails (from the site's own files) once loaded
+    page.wait_for_function("() => VSIS_MAP_STATE.thumbs() > 0")
+
+
+def test_keyboard_alone_moves_zooms_and_chooses(site) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    page.focus("#reset")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "map"
+    outline = page.evaluate("getComputedStyle(document.getElementById('map')).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert view(page)["zoom"] == pytest.approx(2.25)
+    page.keyboard.press("ArrowRight")
+    assert view(page)["x"] > 0.5
+    page.wait_for_function("() => new URLSearchParams(location.hash.slice(1)).get('zoom') === '2.250'")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#panel:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "panel-title"  # focus follows the choice
+    chosen = page.get_attribute("#panel", "data-id")
+    assert state(page)["item"] == chosen
+    # the panel's links and buttons are next in the tab order; Close returns to the map
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "A"
+    page.focus("#panel .close")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#panel[hidden]", state="attached")
+    assert page.evaluate("document.activeElement.id") == "map"
+    page.keyboard.press("0")
+    assert view(page)["zoom"] == 1
+
+
+def test_the_map_fits_a_phone_and_pans_by_touch(sample_site: Path, browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    watched = Watched(page, sample_site.as_uri() + "/")
+    open_map(page, sample_site.as_uri() + "/map.html")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("window.VSIS_MAP_DRAWN") == 150
+    v = view(page)
+    # a one-finger drag, as touch pointer events
+    page.evaluate(
+        """([x, y]) => {
+        const c = document.getElementById('map');
+        const fire = (type, dx) => c.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
+          clientX: x + dx, clientY: y, bubbles: true, isPrimary: true}));
+        fire('pointerdown', 0); fire('pointermove', 30); fire('pointermove', 60); fire('pointerup', 60);
+    }""",
+        [v["left"] + v["width"] / 2, v["top"] + v["height"] / 2],
+    )
+    assert math.isclose(view(page)["x"], v["x"] - 60 / v["scale"], rel_tol=1e-6)
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
+def test_the_overview_and_explorer_link_to_the_map(sample_site: Path) -> None:
+    for page in ("index.html", "explore.html", "images.html"):
+        assert (
+            'href="map.html"' in (sample_site / page).read_text() or "href=map.html" in (sample_site / page).read_text()
+        )
+    assert broken_or_outside(sample_site) == []
+
+
+def test_the_layout_module_needs_only_numpy() -> None:
+    import ast
+
+    tree = ast.parse(Path(embed.__file__).read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert imported <= {"numpy", "__future__", "dataclasses"}
