@@ -89,37 +89,43 @@ def force_layout(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settin
     """UMAP's optimisation as whole-array steps. Each epoch every edge pulls its two ends together and every
     point is pushed from `negatives` random points, each pull and push clipped at 4 as UMAP clips them; a
     point moves by the mean pull over its edges plus the mean push, times a step that falls linearly to 0.
-    The mean, not the sum: a point with many edges would otherwise jump further than the curve's scale."""
+    The mean, not the sum: a point with many edges would otherwise jump further than the curve's scale.
+    In float32, as UMAP optimises, and x and y as arrays of their own: gathers and sums of contiguous
+    vectors, half the memory traffic of (n, 2) float64 rows (the layout is rounded to 16 bits anyway)."""
     n = len(start)
-    y = np.array(start, dtype=np.float64)
     if n < 2 or settings.epochs == 0:
-        return y
+        return np.array(start, dtype=np.float64)
+    xs, ys = (np.ascontiguousarray(start[:, axis], dtype=np.float32) for axis in range(2))
     rng = np.random.default_rng(settings.seed)
-    a, b = CURVE_A, CURVE_B
+    a, b = np.float32(CURVE_A), np.float32(CURVE_B)
+    pull_scale, push_scale = np.float32(-2 * CURVE_A * CURVE_B), np.float32(2 * CURVE_B)
     degree = np.bincount(heads, minlength=n) + np.bincount(tails, minlength=n)
-    per_edge = 1.0 / np.maximum(degree, 1)
+    per_edge = (1.0 / np.maximum(degree, 1)).astype(np.float32)
     sources = np.repeat(np.arange(n), settings.negatives)
+    per_push = np.float32(1 / max(settings.negatives, 1))
+
+    def summed(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.bincount(index, values, minlength=n).astype(np.float32)
+
     for epoch in range(settings.epochs):
-        step = 1.0 - epoch / settings.epochs
-        d = y[heads] - y[tails]
-        d2 = np.maximum(np.einsum("ij,ij->i", d, d), 1e-12)  # two points on one place: pulled by 0 x d = 0
+        step = np.float32(1.0 - epoch / settings.epochs)
+        dx, dy = xs[heads] - xs[tails], ys[heads] - ys[tails]
+        d2 = np.maximum(dx * dx + dy * dy, np.float32(1e-12))  # one place: pulled by 0 x d = 0
         p = d2**b  # one power per edge: d^(2b - 2) is p / d2
-        pull = (-2 * a * b) * p / (d2 * (1 + a * p))
-        g = np.clip(pull[:, None] * d, -4, 4)
-        moves = np.empty_like(y)
-        for axis in range(2):
-            moves[:, axis] = (
-                np.bincount(heads, g[:, axis], minlength=n) - np.bincount(tails, g[:, axis], minlength=n)
-            ) * per_edge
+        pull = pull_scale * p / (d2 * (1 + a * p))
+        gx, gy = np.clip(pull * dx, -4, 4), np.clip(pull * dy, -4, 4)
+        mx = (summed(heads, gx) - summed(tails, gx)) * per_edge
+        my = (summed(heads, gy) - summed(tails, gy)) * per_edge
         if settings.negatives:
             others = rng.integers(0, n, size=len(sources))
-            d = y[sources] - y[others]
-            d2 = np.einsum("ij,ij->i", d, d)
-            push = (2 * b) / ((0.001 + d2) * (1 + a * d2**b))  # a point drawn against itself: d = 0, no push
-            g = np.clip(push[:, None] * d, -4, 4)
-            moves += g.reshape(n, settings.negatives, 2).mean(axis=1)
-        y += step * moves
-    return y
+            dx, dy = xs[sources] - xs[others], ys[sources] - ys[others]
+            d2 = dx * dx + dy * dy
+            push = push_scale / ((np.float32(0.001) + d2) * (1 + a * d2**b))  # against itself: d = 0, no push
+            mx += np.clip(push * dx, -4, 4).reshape(n, -1).sum(axis=1) * per_push
+            my += np.clip(push * dy, -4, 4).reshape(n, -1).sum(axis=1) * per_push
+        xs += step * mx
+        ys += step * my
+    return np.stack([xs, ys], axis=1).astype(np.float64)
 
 
 def to_grid(y: np.ndarray) -> np.ndarray:
