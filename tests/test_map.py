@@ -452,3 +452,19 @@ def test_the_layout_module_needs_only_numpy() -> None:
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"numpy", "__future__", "dataclasses"}
+
+
+def test_the_overviews_picture_shows_each_point_in_its_colour() -> None:
+    import io
+
+    from PIL import Image
+
+    from builder.site.map_picture import SIDE, map_picture
+    from builder.site.model import MapCategory, MapPage
+
+    points = np.array([[0, 0], [GRID, GRID], [GRID // 2, 0]], dtype=np.uint16)
+    legend = [MapCategory("a", "#ff0000", 2), MapCategory("b", "#0000ff", 1)]
+    picture = Image.open(io.BytesIO(map_picture(MapPage([("n", points)], legend, np.array([0, 1, 0], np.uint8)))))
+    assert picture.size == (SIDE, SIDE) and picture.format == "PNG"
+    assert picture.getpixel((1, 1)) == (255, 0, 0) and picture.getpixel((SIDE - 2, SIDE - 2)) == (0, 0, 255)
+    assert picture.getpixel((SIDE // 2, SIDE // 2)) == (255, 255, 255)

@@ -20,9 +20,10 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def map_picture(model_map: MapPage, side: int = SIDE) -> bytes:
-    """PNG bytes: points of 2 pixels (3 for a collection under 2,000 images), later items over earlier ones."""
+    """PNG bytes: points of 2 pixels (3 under 5,000 images, 5 under 500: a small collection is not lost in
+    white), later items over earlier ones."""
     _name, points = model_map.layouts[0]
-    dot = 3 if len(points) < 2000 else 2
+    dot = 5 if len(points) < 500 else 3 if len(points) < 5000 else 2
     image = np.full((side, side, 3), 255, dtype=np.uint8)
     colours = np.array([_rgb(c.colour) for c in model_map.legend], dtype=np.uint8)[model_map.codes]
     at = (points.astype(np.int64) * (side - dot)) // GRID
