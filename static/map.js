@@ -160,7 +160,7 @@
   // ---- drawing ----
   var image = null, pixels = null, frameRequest = 0, drawn = 0, firstDraw = false;
   var matches = null, matchList_ = [], selected = -1, hover = -1, visible = new Int32Array(THUMBS_AT + 1);
-  var thumbs = {}, thumbsDrawn = 0;
+  var thumbs = {}, thumbCount = 0, thumbsDrawn = 0;
   function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
   function resize() {
     ratio = window.devicePixelRatio || 1;
@@ -233,6 +233,7 @@
       if (id === null) { missing.push(mapFile("ids", Math.floor(i / MS))); continue; }
       var img = thumbs[id];
       if (!img) {
+        if (++thumbCount > 2000) { thumbs = {}; thumbCount = 1; }  // a long walk does not keep every image
         img = thumbs[id] = new Image();
         img.onload = schedule;
         img.src = thumbPath(id);
