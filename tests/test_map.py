@@ -468,3 +468,31 @@ def test_the_overviews_picture_shows_each_point_in_its_colour() -> None:
     assert picture.size == (SIDE, SIDE) and picture.format == "PNG"
     assert picture.getpixel((1, 1)) == (255, 0, 0) and picture.getpixel((SIDE - 2, SIDE - 2)) == (0, 0, 255)
     assert picture.getpixel((SIDE // 2, SIDE // 2)) == (255, 255, 255)
+
+
+def test_before_its_first_draw_a_large_map_loads_its_points_and_nothing_else(
+    tmp_path: Path, browser, monkeypatch
+) -> None:
+    """320 images (more than are ever drawn as thumbnails) in map shards of 100: the page loads the points'
+    and colours' shards and the two indexes, no ids, items or search; zoomed in, the ids come for the
+    thumbnails."""
+    from builder.site import map_data as files
+
+    monkeypatch.setattr(files, "MAP_SHARD", 100)
+    write_collection(tmp_path / "images", {"": 320})
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+                         out=tmp_path / "site", cache_dir=tmp_path / "cache")  # fmt: skip
+    build(config)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page, config.out.as_uri() + "/")
+    open_map(page, config.out.as_uri() + "/map.html")
+    assert page.evaluate("window.VSIS_MAP_DRAWN") == 320 and page.evaluate("VSIS_MAP_STATE.thumbs()") == 0
+    loaded = "() => [...document.scripts].map(e => e.src.split('/data/')[1]).filter(Boolean)"
+    shards = [f"map/{kind}/{n}.js" for kind in ("codes", "layout/pixels") for n in range(4)]
+    assert sorted(page.evaluate(loaded)) == sorted(["index.js", "map/index.js", *shards])
+    x, y = map_data(config.out)["layouts"]["pixels"][0]
+    page.evaluate(f"location.hash = 'network=pixels&zoom=30&x={x}&y={y}'")  # close up on image 0
+    page.wait_for_function("() => VSIS_MAP_STATE.thumbs() > 0")
+    assert any(name.startswith("map/ids/") for name in page.evaluate(loaded))
+    assert watched.errors == [] and watched.outside == []
+    page.close()
