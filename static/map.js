@@ -160,7 +160,7 @@
   // ---- drawing ----
   var image = null, pixels = null, frameRequest = 0, drawn = 0, firstDraw = false;
   var matches = null, matchList_ = [], selected = -1, hover = -1, visible = new Int32Array(THUMBS_AT + 1);
-  var thumbs = {}, thumbCount = 0, thumbsDrawn = 0;
+  var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false;
   function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
   function resize() {
     ratio = window.devicePixelRatio || 1;
@@ -213,7 +213,9 @@
     drawn = count;
     window.VSIS_MAP_DRAWN = count;
     thumbsDrawn = 0;
-    if (p && count <= THUMBS_AT && count > 0) drawThumbs(count, s, ox, oy);
+    // thumbnails once every point is loaded (a count of the first shards alone says nothing of the view)
+    asThumbs = !!p && count <= THUMBS_AT && count > 0 && complete(shownNetwork);
+    if (asThumbs) drawThumbs(count, s, ox, oy);
     ring(selected, s, ox, oy, "#0b5cad", 3);
     ring(hover, s, ox, oy, "#1d1d1f", 2);
     if (document.activeElement === canvas) crosshair(W, H);
@@ -259,7 +261,7 @@
   function ring(i, s, ox, oy, colour, width) {
     if (i < 0 || !positions || !shownNetwork || !have[shownNetwork][Math.floor(i / MS)]) return;
     var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
-    var r = (drawn <= THUMBS_AT ? thumbSide(drawn) / 2 + 4 : 8) * ratio;
+    var r = (asThumbs ? thumbSide(drawn) / 2 + 4 : 8) * ratio;
     ctx.lineWidth = width * ratio;
     ctx.strokeStyle = "#ffffff";
     ctx.beginPath(); ctx.arc(x, y, r + width * ratio, 0, 2 * Math.PI); ctx.stroke();
@@ -281,7 +283,7 @@
   function pointAt(px, py, reach) {
     if (!positions) return -1;
     var s = scale(), loaded = have[shownNetwork], best = -1;
-    var limit = reach !== undefined ? reach : (drawn <= THUMBS_AT ? thumbSide(drawn) / 2 : 8), bestD = limit * limit;
+    var limit = reach !== undefined ? reach : (asThumbs ? thumbSide(drawn) / 2 : 8), bestD = limit * limit;
     for (var sh = 0; sh < SHARDS; sh++) {
       if (!loaded[sh]) continue;
       for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
