@@ -65,3 +65,52 @@ def build_in_fresh_process(**config: object) -> tuple[int, bool]:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     extracted, imported = done.stdout.split()
     return int(extracted), imported == "True"
+
+
+# ---- the bundled sample in headless Chromium (test_browser.py, test_map.py) ----
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory) -> Path:
+    """The bundled sample, built once for the session as `make site` builds it, under www/vsis/ (a project
+    sub-path); the browser tests only read it."""
+    from dataclasses import replace
+
+    from builder.build import build
+    from builder.config import make_config
+
+    tmp = tmp_path_factory.mktemp("sample")
+    config = make_config(REPO / "vsis.toml")
+    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
+    build(config)
+    return config.out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from .browser import launched
+
+    with launched() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def http_base(sample_site: Path):
+    from .browser import served
+
+    with served(sample_site.parent) as root:
+        yield root + "vsis/"
+
+
+@pytest.fixture(params=["http", "file"])
+def site(request, sample_site: Path, browser):
+    """(watched page, base URL of the site); after the test: no errors and nothing fetched from elsewhere."""
+    from .browser import Watched
+
+    base = request.getfixturevalue("http_base") if request.param == "http" else sample_site.as_uri() + "/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page, base)
+    yield watched, base
+    page.close()
+    assert watched.errors == []
+    assert watched.outside == []

@@ -4,52 +4,14 @@ http://127.0.0.1 and straight from disk (file://): the explorer, its URL state, 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
-
-import pytest
 
 from builder.build import build
 from builder.config import make_config
 
-from .browser import Watched, launched, served
-from .conftest import REPO
+from .browser import Watched
 from .sitecheck import explorer_data
-
-
-@pytest.fixture(scope="module")
-def sample_site(tmp_path_factory) -> Path:
-    """The bundled sample, built as `make site` builds it, under www/vsis/ (a project sub-path)."""
-    tmp = tmp_path_factory.mktemp("browser")
-    config = make_config(REPO / "vsis.toml")
-    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
-    build(config)
-    return config.out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launched() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def http_base(sample_site: Path):
-    with served(sample_site.parent) as root:
-        yield root + "vsis/"
-
-
-@pytest.fixture(params=["http", "file"])
-def site(request, sample_site: Path, browser):
-    """(watched page, base URL of the site); after the test: no errors and nothing fetched from elsewhere."""
-    base = request.getfixturevalue("http_base") if request.param == "http" else sample_site.as_uri() + "/"
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    watched = Watched(page, base)
-    yield watched, base
-    page.close()
-    assert watched.errors == []
-    assert watched.outside == []
 
 
 def open_explorer(page, url: str) -> None:

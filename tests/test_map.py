@@ -20,8 +20,8 @@ from builder.search.neighbours import exact_neighbours
 from builder.site.map_data import decode_points, encode_points
 from builder.site.map_model import NONE, OTHER, PALETTE, legend_codes
 
-from .browser import Watched, launched, served
-from .conftest import REPO, write_collection
+from .browser import Watched
+from .conftest import write_collection
 from .sitecheck import broken_or_outside, explorer_data, map_data
 
 
@@ -194,42 +194,8 @@ def test_the_data_files_hold_every_items_place_colour_and_id_in_shards(tmp_path:
 
 
 @pytest.fixture(scope="module")
-def sample_site(tmp_path_factory) -> Path:
-    """The bundled sample, built as `make site` builds it, under www/vsis/ (a project sub-path)."""
-    tmp = tmp_path_factory.mktemp("map")
-    config = make_config(REPO / "vsis.toml")
-    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
-    build(config)
-    return config.out
-
-
-@pytest.fixture(scope="module")
 def published(sample_site: Path) -> dict:
     return map_data(sample_site)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launched() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def http_base(sample_site: Path):
-    with served(sample_site.parent) as root:
-        yield root + "vsis/"
-
-
-@pytest.fixture(params=["http", "file"])
-def site(request, sample_site: Path, browser):
-    """(watched page, base URL of the site); after the test: no errors and nothing fetched from elsewhere."""
-    base = request.getfixturevalue("http_base") if request.param == "http" else sample_site.as_uri() + "/"
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    watched = Watched(page, base)
-    yield watched, base
-    page.close()
-    assert watched.errors == []
-    assert watched.outside == []
 
 
 def open_map(page, url: str) -> None:
