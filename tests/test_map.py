@@ -16,7 +16,7 @@ from builder.config import make_config
 from builder.layout import embed, stage
 from builder.layout.embed import GRID, LayoutSettings, graph_edges, layout, to_grid
 from builder.layout.stage import LayoutCache, layout_key
-from builder.search.neighbours import exact_neighbours
+from builder.search.neighbours import exact_neighbours, features_digest
 from builder.site.map_data import decode_points, encode_points
 from builder.site.map_model import NONE, OTHER, PALETTE, legend_codes
 
@@ -79,13 +79,13 @@ def test_the_grid_keeps_the_aspect_and_centres_the_short_side() -> None:
 def test_the_cache_key_follows_features_lists_and_settings(tmp_path: Path) -> None:
     x, _ = clusters(50)
     indices = exact_neighbours(x, 5).indices
-    key = layout_key(x, indices, LayoutSettings())
-    assert key == layout_key(x.copy(), indices.copy(), LayoutSettings())
+    key = layout_key(features_digest(x), indices, LayoutSettings())
+    assert key == layout_key(features_digest(x.copy()), indices.copy(), LayoutSettings())
     other = x.copy()
     other[0, 0] += 1e-3
-    assert layout_key(other, indices, LayoutSettings()) != key
-    assert layout_key(x, indices[:, :4], LayoutSettings()) != key
-    assert layout_key(x, indices, LayoutSettings(epochs=10)) != key
+    assert layout_key(features_digest(other), indices, LayoutSettings()) != key
+    assert layout_key(features_digest(x), indices[:, :4], LayoutSettings()) != key
+    assert layout_key(features_digest(x), indices, LayoutSettings(epochs=10)) != key
     warned: list[str] = []
     cache = LayoutCache(tmp_path, warned.append)
     assert cache.get(key, 50) is None
@@ -117,8 +117,11 @@ def test_a_no_change_rebuild_lays_nothing_out_and_publishes_the_same_bytes(tmp_p
     build(config)
     first = {p.relative_to(config.out): p.read_bytes() for p in map_files(config.out)}
     assert calls == [16]
+    read: list[int] = []
+    real_load = stage.load_matrix
+    monkeypatch.setattr(stage, "load_matrix", lambda *a: read.append(1) or real_load(*a))
     build(config)
-    assert calls == [16]  # remembered
+    assert calls == [16] and read == []  # remembered, found by the search's digest: the features not even read
     build(replace(config, cache_dir=tmp_path / "fresh-cache", out=tmp_path / "site2"))
     assert calls == [16, 16]  # computed again from nothing: the same bytes
     site2 = tmp_path / "site2"

@@ -1,8 +1,8 @@
 """The layout stage: each network's map coordinates, remembered on disk by what determines them.
 
-The key is the features' bytes, the neighbour lists' bytes and the settings, so a rebuild that changes
-nothing reads one small file per network and computes no layout; a changed image, network or setting
-makes a new one.
+The key is the features' digest (the search stage's, so the features are not read again), the neighbour
+lists' bytes and the settings, so a rebuild that changes nothing reads one small file per network and
+computes no layout; a changed image, network or setting makes a new one.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.layout.embed import LayoutSettings, layout
 from builder.progress import Reporter
+from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
 LAYOUT_VERSION = "1"  # bump when embed.py changes its results
@@ -34,9 +36,10 @@ class NetworkLayout:
     points: np.ndarray  # (n, 2) uint16
 
 
-def layout_key(x: np.ndarray, indices: np.ndarray, settings: LayoutSettings) -> str:
-    h = hashlib.sha256(f"{LAYOUT_VERSION}|{settings.key}|{x.dtype}|{x.shape}|{indices.shape}".encode())
-    h.update(np.ascontiguousarray(x).data)
+def layout_key(features: str, indices: np.ndarray, settings: LayoutSettings) -> str:
+    """features: the search stage's features_digest of the matrix laid out, so that a rebuild that finds
+    the layout remembered never reads the features (100,000 x 1,280 floats) again."""
+    h = hashlib.sha256(f"{LAYOUT_VERSION}|{settings.key}|{features}|{indices.shape}".encode())
     h.update(np.ascontiguousarray(indices, dtype=np.int64).data)
     return h.hexdigest()
 
@@ -90,12 +93,12 @@ def lay_out(
     with reporter.task("laying out the map", len(results)) as task:
         for result in results:
             run = runs[result.name]
-            x = load_matrix(run.store, hashes, run.spec.dim)
             indices = result.neighbours.indices
-            key = layout_key(x, indices, settings)
+            matrix = partial(load_matrix, run.store, hashes, run.spec.dim)  # read only where needed
+            key = layout_key(result.features or features_digest(matrix()), indices, settings)
             points = cache.get(key, len(items))
             if points is None:
-                points = layout(x, indices, settings)
+                points = layout(matrix(), indices, settings)
                 cache.put(key, points)
             layouts.append(NetworkLayout(result.name, points))
             task.advance()

@@ -376,16 +376,23 @@ class NeighbourSearch:
         return self._remembered(key, lambda: annoy_neighbours(x, k, self.settings, queries), len(x))
 
     def tuned(
-        self, x: np.ndarray, k: int, target: float, sample: int, method: str = "auto", place: str = ""
+        self,
+        x: np.ndarray,
+        k: int,
+        target: float,
+        sample: int,
+        method: str = "auto",
+        place: str = "",
+        digest: str | None = None,
     ) -> tuple[Neighbours, Recall]:
         """The neighbours of every row by `method` ("annoy": tuned_annoy; "cells": continued_cells; "auto":
         the cells, or exact search where they would cost more), remembered with the recall reached and the
         method used (computed again, the lists come out the same: Annoy is seeded, the cells are kept).
         place: what these features are (the network), under which the cells are kept for the next build to
-        continue from."""
+        continue from. digest: features_digest(x), where the caller has it already (x is not read again)."""
         if method not in SEARCH_METHODS:
             raise ValueError(f"unknown search method {method!r}")
-        key = self._key(x, "tuned", k, self.settings, target, sample, method)
+        key = self._key(x, "tuned", k, self.settings, target, sample, method, digest=digest)
         remembered = self._remembered_recall(key)
         used = self._cells(self._path(key, ".cells.npz")) if remembered and remembered.method == "cells" else None
         if remembered is not None and (remembered.method != "cells" or used is not None):
@@ -457,10 +464,9 @@ class NeighbourSearch:
         return self._remembered(key, lambda: exact_neighbours(x, k, rows=picked.tolist()), len(x))
 
     @staticmethod
-    def _key(x: np.ndarray, *parts: object) -> str:
-        h = hashlib.sha256(f"{SEARCH_VERSION}|{x.dtype}|{x.shape}|{parts!r}".encode())
-        h.update(np.ascontiguousarray(x).data)
-        return h.hexdigest()
+    def _key(x: np.ndarray, *parts: object, digest: str | None = None) -> str:
+        features = digest or features_digest(x)
+        return hashlib.sha256(f"{SEARCH_VERSION}|{features}|{parts!r}".encode()).hexdigest()
 
     def _remembered(self, key: str, compute: Callable[[], Neighbours], n: int) -> Neighbours:
         """n: the rows the result indexes into, to vet a remembered one."""
@@ -487,7 +493,16 @@ class NeighbourSearch:
         atomic_write(self._path(key, ".npz"), buf.getvalue())
 
 
-SEARCH_VERSION = "3"  # bump when the search code changes its results
+SEARCH_VERSION = "4"  # bump when the search code changes its results (4: keys from features_digest)
+
+
+def features_digest(x: np.ndarray) -> str:
+    """What identifies a feature matrix: its type, shape and bytes, hashed once per network and build. The
+    search's keys derive from it, and the later stages that depend on the same features (the map's layout)
+    key their results by it instead of reading and hashing the matrix again."""
+    h = hashlib.sha256(f"{x.dtype}|{x.shape}|".encode())
+    h.update(np.ascontiguousarray(x).data)
+    return h.hexdigest()
 
 
 def _read_neighbours(path: Path, n: int) -> Neighbours:

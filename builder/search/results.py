@@ -20,3 +20,4 @@ class NetworkResult:
     precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked
     recall_note: str = ""  # how search_recall was measured (sampled or every item; search_k, trees)
     search_k: int = 0  # the nodes Annoy searched per query, tuned to the recall target (0: exact search)
+    features: str = ""  # neighbours.features_digest of the features searched: later stages key by it

@@ -6,7 +6,7 @@ from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.progress import Reporter
-from builder.search.neighbours import NeighbourSearch
+from builder.search.neighbours import NeighbourSearch, features_digest
 from builder.search.results import NetworkResult
 
 
@@ -32,10 +32,11 @@ def find_neighbours(
     with reporter.task("indexing", len(runs)) as task:
         for name, run in runs.items():
             x = load_matrix(run.store, hashes, run.spec.dim)
+            digest = features_digest(x)
             if method == "exact":
                 found, recall, note, search_k = search.exact(x, k), 1.0, "exact search", 0
             else:
-                found, measured = search.tuned(x, k, recall_target, recall_queries, method, place=name)
+                found, measured = search.tuned(x, k, recall_target, recall_queries, method, name, digest)
                 recall, note = measured.value, measured.describe()
                 search_k = measured.search_k if measured.method == "annoy" else 0
             results.append(
@@ -49,6 +50,7 @@ def find_neighbours(
                     precision=run.precision,
                     recall_note=note,
                     search_k=search_k,
+                    features=digest,
                 )
             )
             task.advance()
