@@ -10,6 +10,8 @@ from rich.table import Table
 
 from builder.errors import VsisError
 from builder.experiment.metrics import RECOVERY_METRICS
+from builder.experiment.stats import Estimate
+from builder.site import formats
 
 
 def load_metrics(site_dir: Path) -> dict:
@@ -22,8 +24,14 @@ def load_metrics(site_dir: Path) -> dict:
         raise VsisError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
 
 
-def _ci(row: dict, low: str = "low", high: str = "high") -> str:
-    return f"[{row[low]:.3f}, {row[high]:.3f}]"
+def _estimate(row: dict, mean: str = "mean", prefix: str = "") -> Estimate:
+    """An Estimate read back from metrics.json (pages.estimate_fields wrote it), so that the terminal writes
+    each figure with the page's own formats (formats.py)."""
+    return Estimate(row[mean], row[f"{prefix}std"], row[f"{prefix}low"], row[f"{prefix}high"])
+
+
+def _with_ci(e: Estimate) -> str:
+    return f"{formats.score(e.mean)} {formats.ci(e)}"
 
 
 def metric_tables(metrics: dict) -> list[Table]:
@@ -44,8 +52,8 @@ def metric_tables(metrics: dict) -> list[Table]:
             r["network"],
             str(r["k"]),
             *(
-                f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f} {_ci(r, f'{m}_low', f'{m}_high')}"
-                for m, _ in RECOVERY_METRICS
+                f"{formats.pm(e)} {formats.ci(e)}"
+                for e in (_estimate(r, f"{m}_mean", f"{m}_") for m, _ in RECOVERY_METRICS)
             ),
         )
     tables = [recovery]
@@ -57,7 +65,7 @@ def metric_tables(metrics: dict) -> list[Table]:
         title_justify="left",
     )
     for a in metrics["map"]:
-        retrieval.add_row(a["network"], f"{a['mean']:.3f} ± {a['std']:.3f} {_ci(a)}")
+        retrieval.add_row(a["network"], f"{formats.pm(_estimate(a))} {formats.ci(_estimate(a))}")
     tables.append(retrieval)
 
     curve: dict[int, dict[str, dict]] = {}
@@ -68,7 +76,9 @@ def metric_tables(metrics: dict) -> list[Table]:
     for k, row in sorted(curve.items()):
         ideal = next(iter(row.values()))["ideal"]
         recall.add_row(
-            str(k), f"{ideal:.3f}", *(f"{row[n]['mean']:.3f} {_ci(row[n])}" if n in row else "–" for n in networks)
+            str(k),
+            formats.score(ideal),
+            *(_with_ci(_estimate(row[n])) if n in row else formats.NOT_MEASURED for n in networks),
         )
     tables.append(recall)
 
@@ -86,7 +96,7 @@ def metric_tables(metrics: dict) -> list[Table]:
             comparisons.add_row(
                 f"{c['a']} − {c['b']}",
                 c["metric"],
-                f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]",
+                formats.difference(_estimate(c, "difference")),
                 c["verdict"],
             )
         tables.append(comparisons)
@@ -109,8 +119,8 @@ def metric_tables(metrics: dict) -> list[Table]:
         per_profile.add_row(
             profile,
             network,
-            *(f"{by_k[k]['share']:.3f} {_ci(by_k[k])}" if k in by_k else "–" for k in ks),
-            f"{rank['mean']:.3f} {_ci(rank)}",
+            *(_with_ci(_estimate(by_k[k], "share")) if k in by_k else formats.NOT_MEASURED for k in ks),
+            _with_ci(_estimate(rank)),
         )
     tables.append(per_profile)
 
@@ -127,7 +137,8 @@ def metric_tables(metrics: dict) -> list[Table]:
             cat.setdefault(c["network"], {})[c["k"]] = c
         for network, values in cat.items():
             category.add_row(
-                network, *(f"{values[k]['value']:.3f} {_ci(values[k])}" if k in values else "–" for k in ks)
+                network,
+                *(_with_ci(_estimate(values[k], "value")) if k in values else formats.NOT_MEASURED for k in ks),
             )
         category.add_row("chance", *(f"{metrics['category_chance']:.3f}" for _ in ks))
         tables.append(category)
@@ -135,6 +146,6 @@ def metric_tables(metrics: dict) -> list[Table]:
         k = metrics["agreement"][0]["k"]
         agreement = Table("networks", f"Jaccard@{k}", title="Agreement between networks", title_justify="left")
         for a in metrics["agreement"]:
-            agreement.add_row(f"{a['a']} · {a['b']}", f"{a['jaccard']:.3f} {_ci(a)}")
+            agreement.add_row(f"{a['a']} · {a['b']}", _with_ci(_estimate(a, "jaccard")))
         tables.append(agreement)
     return tables
