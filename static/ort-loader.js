@@ -1,0 +1,83 @@
+// vsisOrt: runs an ONNX model in the page with onnxruntime-web's wasm CPU backend, from http and file://.
+//
+// From file:// Chromium refuses the runtime's import() of its .mjs and fetch() of its .wasm, so the site
+// carries both inside classic scripts (builder/site/query_runtime.py), and this hands them to the runtime:
+// the module's source as a data: URL (env.wasm.wasmPaths.mjs), the .wasm as bytes (env.wasm.wasmBinary).
+// One thread, no proxy worker: threads need a cross-origin isolated page, which neither GitHub Pages nor
+// file:// gives. Nothing is requested outside the site.
+//
+//   await vsisOrt.load();                              // optional: createSession loads on first use
+//   const session = await vsisOrt.createSession(modelBytes);   // a Uint8Array of the .onnx file
+//   const output = await vsisOrt.run(session, input, [1, 3, 224, 224]);  // Float32Arrays
+(function () {
+  "use strict";
+
+  // the runtime's folder: ../vendor/onnxruntime-web/ from this script (static/ort-loader.js in a site)
+  var script = document.currentScript;
+  var runtimeFolder = new URL("../vendor/onnxruntime-web/", script ? script.src : location.href).href;
+  var ready = null;
+
+  function addScript(src) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = src;
+      s.onload = function () { resolve(); };
+      s.onerror = function () { reject(new Error("cannot load " + src)); };
+      document.head.appendChild(s);
+    });
+  }
+
+  function fromBase64(text) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+    var binary = atob(text);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  async function gunzip(bytes) {
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  async function setUp(folder) {
+    await Promise.all([
+      typeof ort === "undefined" ? addScript(folder + "ort.wasm.min.js") : null,
+      addScript(folder + "ort-wasm-simd-threaded.mjs.js"),
+      addScript(folder + "ort-wasm-simd-threaded.wasm.js"),
+    ]);
+    var wasm = ort.env.wasm;
+    wasm.numThreads = 1;
+    wasm.proxy = false;
+    wasm.wasmBinary = await gunzip(fromBase64(window.VSIS_ORT_WASM_GZ));
+    wasm.wasmPaths = { mjs: "data:text/javascript," + encodeURIComponent(window.VSIS_ORT_MJS) };
+    delete window.VSIS_ORT_WASM_GZ; // 5 MB of text nobody needs any more
+    delete window.VSIS_ORT_MJS;
+  }
+
+  // Load and set up the runtime once; `folder` (default: the site's vendor/onnxruntime-web/) ends with "/".
+  function load(folder) {
+    if (!ready) {
+      ready = setUp(folder || runtimeFolder).catch(function (e) {
+        ready = null; // let a later call try again
+        throw e;
+      });
+    }
+    return ready;
+  }
+
+  async function createSession(modelBytes) {
+    await load();
+    return ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
+  }
+
+  // The model's first output for `input` (float32, shape `dims`) given to its first input.
+  async function run(session, input, dims) {
+    var feeds = {};
+    feeds[session.inputNames[0]] = new ort.Tensor("float32", input, dims);
+    var outputs = await session.run(feeds);
+    return outputs[session.outputNames[0]].data;
+  }
+
+  window.vsisOrt = { load: load, createSession: createSession, run: run };
+})();
