@@ -1,0 +1,97 @@
+"""What query.html reads, as script files (file:// refuses fetch()), like the explorer's and the map's.
+
+- `data/query/index.js`: `window.VSIS_QUERY`: the collection's size, the shard size, the files' patterns and,
+  per network, its preprocessing, its model's size, the compact vectors' dimensions and step per dimension
+  and their measured recall.
+- `data/query/<network>/axes.js`: the axes the query is projected on, base64 of little-endian float32,
+  (dims x dim) row by row.
+- `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of int8 codes, dims an item.
+- `data/query/<network>/model.js`: the ONNX model, base64 (networks of kind "model" only).
+
+Nothing here is loaded before the visitor asks for a search; then one network's files, whole: ranking every
+item needs every item's vector.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+
+from builder.site.explorer_data import json_for_script
+from builder.site.model import QueryPage
+
+QUERY_SHARD = 10_000  # items per codes file: 1.3 MB at 128 dimensions
+QUERY_FILES = {
+    "axes": "data/query/{network}/axes.js",
+    "codes": "data/query/{network}/codes/{n}.js",
+    "model": "data/query/{network}/model.js",
+}
+DATASET = "collection"  # the explorer's dataset whose items the results are (explorer_data.py)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _shard(name: str, payload: object) -> str:
+    return f"VSIS_SHARD({json_for_script(name)},{json_for_script(payload)});\n"
+
+
+def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[str, str]:
+    """Site path -> text of every query data file. runtime_bytes: what the network runtime's files weigh (its
+    scripts: query_runtime.py), loaded on the first search with a network of kind "model"."""
+    files: dict[str, str] = {}
+    networks = []
+    starts = range(0, n_items, QUERY_SHARD)
+    for net in page.networks:
+        path = QUERY_FILES["axes"].format(network=net.name)
+        files[path] = _shard(path, {"axes": _b64(np.ascontiguousarray(net.axes, dtype="<f4").tobytes())})
+        for s, start in enumerate(starts):
+            path = QUERY_FILES["codes"].format(network=net.name, n=s)
+            codes = np.ascontiguousarray(net.codes[start : start + QUERY_SHARD], dtype=np.int8)
+            files[path] = _shard(path, {"c": _b64(codes.tobytes())})
+        if net.model is not None:
+            path = QUERY_FILES["model"].format(network=net.name)
+            files[path] = _shard(path, {"onnx": _b64(Path(net.model).read_bytes())})
+        data_bytes = sum(len(files[p]) for p in files if p.startswith(f"data/query/{net.name}/"))
+        data_bytes += runtime_bytes if net.model is not None else 0
+        networks.append(
+            {
+                "name": net.name,
+                "kind": net.kind,
+                "dim": net.dim,
+                "input": list(net.input_shape),
+                "recipe": net.recipe,
+                "dims": int(net.axes.shape[0]),
+                "steps": [float(s) for s in np.asarray(net.steps, dtype=np.float32)],
+                "recall": net.recall,
+                "recall_k": net.recall_k,
+                "recall_queries": net.recall_queries,
+                "bytes": data_bytes,  # what a first search with it loads: model, runtime, axes and codes
+            }
+        )
+    index = {
+        "dataset": DATASET,
+        "size": n_items,
+        "shard": QUERY_SHARD,
+        "shards": len(starts),
+        "shown": page.shown,
+        "files": QUERY_FILES,
+        "networks": networks,
+    }
+    files["data/query/index.js"] = f"window.VSIS_QUERY = {json_for_script(index)};\n"
+    return files
+
+
+def first_search_mb(files: dict[str, str]) -> dict[str, str]:
+    """Each network's download before its first search, in words for the page: "14.6 MB"."""
+    index = json.loads(files["data/query/index.js"].partition("=")[2].strip().rstrip(";"))
+    return {net["name"]: f"{net['bytes'] / 1e6:.1f} MB" for net in index["networks"]}
+
+
+def decode_codes(text: str) -> np.ndarray:
+    """A codes file's payload undone (its `c`), for tests and benchmarks reading a site back."""
+    return np.frombuffer(base64.b64decode(text), dtype=np.int8)

@@ -1,0 +1,30 @@
+"""The query page's model: each network a browser can run, with the compact vectors it ranks by."""
+
+from __future__ import annotations
+
+from builder.features.browser import BrowserNetwork
+from builder.search.compact_stage import NetworkCompact
+from builder.site.model import QueryNetwork, QueryPage
+
+SHOWN = 20  # results a search shows: two rows of the explorer's grid on a laptop
+
+
+def query_page(networks: list[BrowserNetwork], compacts: list[NetworkCompact], refused: list[str],
+               n_items: int) -> QueryPage | None:  # fmt: skip
+    """None where no network can run in a browser (or search by image is switched off: no networks)."""
+    if not networks:
+        return None
+    by_name = {c.name: c.vectors for c in compacts}
+    out = []
+    for net in networks:
+        v = by_name[net.name]
+        if v.codes.shape[0] != n_items:
+            raise ValueError(f"{net.name}: compact vectors of {v.codes.shape[0]} items for {n_items}")
+        out.append(
+            QueryNetwork(
+                net.name, net.kind, net.dim, net.recipe, net.input_shape,
+                str(net.model) if net.model is not None else None, net.model_bytes,
+                v.axes, v.steps, v.codes, v.recall, v.k, v.queries,
+            )  # fmt: skip
+        )
+    return QueryPage(out, refused, min(SHOWN, n_items))

@@ -1,0 +1,217 @@
+// Search by your own image: the page computes the image's feature with the network itself, in this browser,
+// and ranks the collection by the compact vectors the builder published (builder/site/query_data.py).
+//
+// decode and preprocess: static/query-preprocess.js (the builder's own steps, reproduced exactly);
+// the network: static/ort-loader.js (onnxruntime-web, one thread); the collection's items and their pages:
+// the explorer's data (data/index.js). Nothing leaves the page: the image is read from the visitor's disk,
+// and every file loaded is one of this site's. Text is set with textContent, never as markup.
+(function () {
+  "use strict";
+  var index = window.VSIS_INDEX, Q = window.VSIS_QUERY;
+  var $ = function (id) { return document.getElementById(id); };
+  var networkSelect = $("qnetwork"), fileInput = $("qfile"), drop = $("qdrop"), status = $("qstatus");
+  var preview = $("qpreview"), results = $("qresults");
+  var root = document.documentElement;
+
+  function byName(name) {
+    for (var i = 0; i < Q.networks.length; i++) if (Q.networks[i].name === name) return Q.networks[i];
+    return Q.networks[0];
+  }
+  function fileOf(kind, network, n) {
+    return Q.files[kind].replace("{network}", network).replace("{n}", String(n));
+  }
+  function fromBase64(text) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+    var binary = atob(text), bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+  function unit(v) {
+    var s = 0;
+    for (var i = 0; i < v.length; i++) s += v[i] * v[i];
+    var norm = Math.sqrt(s) || 1, out = new Float32Array(v.length);
+    for (var j = 0; j < v.length; j++) out[j] = v[j] / norm;
+    return out;
+  }
+
+  // ---- what each network needs, loaded on its first search and kept ----
+  var sessions = {}, collections = {};
+  function sessionOf(net) {  // the network's ONNX model, run by onnxruntime-web
+    if (!sessions[net.name]) {
+      var file = fileOf("model", net.name, 0);
+      sessions[net.name] = vsisShards.load(file).then(function (payload) {
+        var bytes = fromBase64(payload.onnx);
+        vsisShards.drop(file);
+        return vsisOrt.createSession(bytes);
+      });
+      sessions[net.name].catch(function () { delete sessions[net.name]; });
+    }
+    return sessions[net.name];
+  }
+  function collectionOf(net) {  // the axes and every item's codes, as typed arrays
+    if (!collections[net.name]) {
+      var files = [fileOf("axes", net.name, 0)];
+      for (var s = 0; s < Q.shards; s++) files.push(fileOf("codes", net.name, s));
+      collections[net.name] = vsisShards.loadAll(files).then(function (payloads) {
+        var axes = new Float32Array(fromBase64(payloads[0].axes).buffer);
+        var codes = new Int8Array(Q.size * net.dims);
+        for (var s = 1; s < payloads.length; s++) {
+          var part = fromBase64(payloads[s].c);
+          codes.set(new Int8Array(part.buffer, part.byteOffset, part.length), (s - 1) * Q.shard * net.dims);
+        }
+        files.forEach(vsisShards.drop);
+        return { axes: axes, codes: codes };
+      });
+      collections[net.name].catch(function () { delete collections[net.name]; });
+    }
+    return collections[net.name];
+  }
+
+  // The image's feature as the builder computes it: preprocessed, through the network (or not: the pixel
+  // baseline's feature is its preprocessed image), scaled to unit length.
+  function featureOf(net, image) {
+    var r = net.recipe;
+    if (net.kind === "input") return Promise.resolve(unit(vsisPreprocess.smallPixels(image.rgb, image.width, image.height, r)));
+    var input = vsisPreprocess.resizeCropNormalize(image.rgb, image.width, image.height, r);
+    return sessionOf(net).then(function (session) {
+      return vsisOrt.run(session, input, [1].concat(net.input));
+    }).then(unit);
+  }
+
+  // Every item's similarity: the feature projected on the axes, scaled to unit length, times each
+  // dimension's step, then one dot product with each item's int8 codes (search/compact.py says why).
+  // Returns the best `shown`, best first, ties by lower index, as the builder's search breaks them.
+  function rank(net, data, feature) {
+    var dims = net.dims, dim = net.dim, w = new Float64Array(dims), norm = 0;
+    for (var j = 0; j < dims; j++) {
+      var s = 0, row = j * dim;
+      for (var d = 0; d < dim; d++) s += data.axes[row + d] * feature[d];
+      w[j] = s;
+      norm += s * s;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (j = 0; j < dims; j++) w[j] = w[j] / norm * net.steps[j];
+    var best = [], shown = Q.shown, codes = data.codes;
+    for (var n = 0; n < Q.size; n++) {
+      var score = 0, at = n * dims;
+      for (j = 0; j < dims; j++) score += w[j] * codes[at + j];
+      if (best.length === shown && score <= best[shown - 1].score) continue;
+      var k = best.length < shown ? best.length : shown - 1;
+      while (k > 0 && best[k - 1].score < score) { best[k] = best[k - 1]; k--; }
+      best[k] = { n: n, score: score };
+    }
+    return best;
+  }
+
+  // ---- the results, drawn from the explorer's items: thumbnail, title, similarity, links ----
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== "") node.textContent = text;
+    return node;
+  }
+  function itemsFile(n) {
+    return index.files.items.replace("{dataset}", Q.dataset).replace("{n}", String(Math.floor(n / index.shard)));
+  }
+  function draw(net, best) {
+    return vsisShards.loadAll(best.map(function (b) { return itemsFile(b.n); })).then(function (shards) {
+      results.textContent = "";
+      return best.map(function (b, x) {
+        var cols = shards[x], j = b.n - Math.floor(b.n / index.shard) * index.shard;
+        var id = cols.id[j], title = cols.title[j];
+        var li = el("li"), link = el("a", "pick"), img = el("img");
+        li.dataset.id = id;
+        link.href = index.paths.page.replace("{id}", id);
+        img.src = index.paths.thumb.replace("{id}", id);
+        img.alt = title;
+        link.appendChild(img);
+        link.appendChild(el("span", "t", title));
+        if (cols.artist[j]) link.appendChild(el("span", "a", cols.artist[j]));
+        if (cols.category[j]) link.appendChild(el("span", "c", cols.category[j]));
+        link.appendChild(el("span", "s", b.score.toFixed(3)));
+        li.appendChild(link);
+        var explore = el("a", "also", "its neighbours");
+        explore.href = "explore.html#dataset=" + encodeURIComponent(Q.dataset) + "&network=" +
+          encodeURIComponent(net.name) + "&item=" + encodeURIComponent(id);
+        li.appendChild(explore);
+        results.appendChild(li);
+        return { n: b.n, id: id, score: b.score };
+      });
+    });
+  }
+
+  // ---- one search: the chosen image with the chosen network ----
+  var image = null, ticket = 0;
+  function search(started) {
+    if (!image) return;
+    var mine = ++ticket, net = byName(networkSelect.value), t = { start: started };
+    root.dataset.query = "working";
+    status.textContent = "Computing the image\u2019s features with " + net.name +
+      (sessions[net.name] || net.kind === "input" ? "\u2026" : " (loading the network first)\u2026");
+    var feature;
+    Promise.all([featureOf(net, image.pixels), collectionOf(net)]).then(function (both) {
+      feature = both[0];
+      t.feature = performance.now();
+      var best = rank(net, both[1], feature);
+      t.ranked = performance.now();
+      return draw(net, best);
+    }).then(function (shown) {
+      if (mine !== ticket) return;
+      t.end = performance.now();
+      status.textContent = "The " + shown.length + " images most similar to " + image.name + " by " + net.name +
+        " (" + Math.round(t.end - t.start) + " ms).";
+      window.vsisQueryLast = {
+        network: net.name, file: image.name, feature: Array.from(feature), results: shown,
+        ms: { total: t.end - t.start, decoded: image.decodedAt - t.start, feature: t.feature - t.start,
+              rank: t.ranked - t.feature },
+      };
+      root.dataset.query = "done";
+    }).catch(function (e) {
+      if (mine !== ticket) return;
+      status.textContent = "Could not search: " + e.message;
+      root.dataset.query = "error";
+    });
+  }
+
+  function choose(file) {
+    if (!file) return;
+    var started = performance.now();
+    root.dataset.query = "working";
+    status.textContent = "Reading " + (file.name || "the image") + "\u2026";
+    vsisPreprocess.decode(file).then(function (pixels) {
+      image = { name: file.name || "the pasted image", pixels: pixels, decodedAt: performance.now() };
+      preview.textContent = "";
+      var img = el("img");
+      img.src = URL.createObjectURL(file);  // the visitor's own file, shown back: no request leaves the page
+      img.alt = "Your image";
+      img.onload = function () { URL.revokeObjectURL(img.src); };
+      preview.appendChild(img);
+      preview.appendChild(el("span", "t", image.name));
+      preview.hidden = false;
+      search(started);
+    }, function (e) {
+      status.textContent = "Could not read " + (file.name || "the image") + ": " + e.message;
+      root.dataset.query = "error";
+    });
+  }
+
+  // ---- controls: choose, drop or paste an image; switch networks ----
+  fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
+  networkSelect.addEventListener("change", function () { search(performance.now()); });
+  ["dragenter", "dragover"].forEach(function (type) {
+    drop.addEventListener(type, function (e) { e.preventDefault(); drop.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    drop.addEventListener(type, function () { drop.classList.remove("over"); });
+  });
+  drop.addEventListener("drop", function (e) {
+    e.preventDefault();
+    choose(e.dataTransfer.files[0]);
+  });
+  document.addEventListener("paste", function (e) {
+    var items = e.clipboardData ? e.clipboardData.files : [];
+    if (items.length) choose(items[0]);
+  });
+  status.textContent = "Choose, drop or paste an image to find the most similar images of the collection.";
+  root.dataset.query = "ready";
+})();
