@@ -24,21 +24,27 @@ from builder.collect.collection import Collection, Item, file_hash, scan
 from builder.config import BuildConfig
 from builder.errors import VsisError
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
+from builder.features.browser import browser_networks
 from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import get as get_network
 from builder.features.ray_engine import RaySettings
-from builder.features.stage import Extraction, extract
+from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
 from builder.layout.stage import lay_out
 from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
 from builder.progress import QuietReporter, Reporter
+from builder.search.compact import CompactSettings
+from builder.search.compact_stage import compact_vectors
 from builder.search.neighbours import AnnoySettings, NeighbourSearch
 from builder.search.results import NetworkResult
 from builder.search.stage import find_neighbours
+from builder.site.atlas import atlas_store, default_grid, make_atlases
+from builder.site.model import QueryPage
 from builder.site.pages import site_model
 from builder.site.publish import publish
+from builder.site.query_model import query_page
 from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
 
@@ -81,6 +87,30 @@ def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = Non
     fmt = THUMB_FORMATS[config.thumb_format]
     folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{fmt.settings}-{decode_limits(config).key}"
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
+
+
+def _atlases(items: list[Item], config: BuildConfig, reporter: Reporter) -> list[str]:
+    """The map's thumbnail atlases (site/atlas.py), made from the collection's thumbnails in its order."""
+    fmt, thumbs, grid = THUMB_FORMATS[config.thumb_format], _thumb_store(config), default_grid()
+    sources = [thumbs.location(i.content_hash) for i in items]
+    return make_atlases(sources, atlas_store(config.cache_dir, fmt, grid, reporter.warn), fmt, grid, reporter,
+                        config.workers)  # fmt: skip
+
+
+def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[NetworkResult], config: BuildConfig,
+           reporter: Reporter) -> QueryPage | None:  # fmt: skip
+    """Search by the visitor's own image: the networks a browser can run (every built one that can, unless
+    [query] networks names some), each with the collection's compact vectors."""
+    asked = config.query_networks
+    names = asked or tuple(r.name for r in results)
+    networks, refused = browser_networks(names, dict(config.weights), config.cache_dir,
+                                         int(config.query_max_model_mb * 1e6))  # fmt: skip
+    for reason in refused if asked else []:  # said where the config asked for it; on the page in any case
+        reporter.warn(f"search by image: {reason}")
+    settings = CompactSettings(recall_target=config.query_recall_target)
+    compacts = compact_vectors(items, runs, results, [n.name for n in networks], config.cache_dir, reporter,
+                               settings)  # fmt: skip
+    return query_page(networks, compacts, refused, len(items))
 
 
 def _page_memo(config: BuildConfig) -> Path:
@@ -231,14 +261,17 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
             layout, items, runs, results, search, list(config.experiment_ks), config.k, reporter
         )
     layouts = (
-        lay_out(items, runs, results, config.cache_dir, reporter, config.map_epochs, config.map_seed)
+        lay_out(items, runs, results, config.cache_dir, reporter, config.map_epochs, config.map_seed,
+                config.map_clusters)
         if config.map_enabled
         else []
-    )
+    )  # fmt: skip
+    atlases = _atlases(items, config, reporter) if config.map_enabled else []
+    query = _query(items, runs, results, config, reporter) if config.query_enabled else None
     model = site_model(
         collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
         config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
-        layouts,
+        layouts, atlases, query,
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))

@@ -24,6 +24,7 @@ from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
 ENGINES = ("local", "ray")
+MAX_CLUSTERS = 100  # the map's hotspots are a list of buttons: more would be a second index, not a shortcut
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ class BuildConfig:
     map_enabled: bool = True
     map_epochs: int = 200
     map_seed: int = 71
+    map_clusters: int = 12  # hotspots per network: k-means on its layout (layout/clusters.py); 0: none
+    # search by the visitor's own image (query.html): the network runs in the page
+    query_enabled: bool = True
+    query_networks: tuple[str, ...] = ()  # () : every built network that can run in a browser
+    query_max_model_mb: float = 35.0  # a bigger exported model is not offered (it would pass 50 MB as base64)
+    query_recall_target: float = 0.95  # of the exact top 10, kept by the compact vectors (search/compact.py)
 
     @property
     def built_networks(self) -> tuple[str, ...]:
@@ -119,6 +126,16 @@ class BuildConfig:
             raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
         if self.map_epochs < 0:
             raise ConfigError(f"map epochs must be 0 or more, got {self.map_epochs}")
+        if not 0 <= self.map_clusters <= MAX_CLUSTERS:
+            raise ConfigError(f"map clusters must be 0 ... {MAX_CLUSTERS}, got {self.map_clusters}")
+        if not self.query_max_model_mb > 0:
+            raise ConfigError(f"query max_model_mb must be positive, got {self.query_max_model_mb}")
+        if not 0 < self.query_recall_target <= 1:
+            raise ConfigError(f"query recall_target must be in (0, 1], got {self.query_recall_target}")
+        unknown = [n for n in self.query_networks if n not in self.built_networks]
+        if unknown:
+            built = ", ".join(self.built_networks)
+            raise ConfigError(f"query networks {', '.join(unknown)} are not built (built: {built})")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
@@ -188,6 +205,13 @@ _TABLES = {
         "enabled": ("map_enabled", "bool"),
         "epochs": ("map_epochs", "int"),
         "seed": ("map_seed", "int"),
+        "clusters": ("map_clusters", "int"),
+    },
+    "query": {
+        "enabled": ("query_enabled", "bool"),
+        "networks": ("query_networks", "list"),
+        "max_model_mb": ("query_max_model_mb", "number"),
+        "recall_target": ("query_recall_target", "number"),
     },
     "experiment": {
         "enabled": ("experiment", "bool"),

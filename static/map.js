@@ -2,8 +2,10 @@
 // (builder/layout/) and published under data/map/ (builder/site/map_data.py). It computes nothing about
 // similarity: it decodes the points, draws them, and shows the explorer's published data for the image
 // chosen. Data arrives as script files (fetch() is refused on file://). Points are written straight into
-// the pixels of one ImageData (100,000 points are a few milliseconds, with or without a GPU); thumbnails,
-// rings and the crosshair are drawn over them. Text is set with textContent, never innerHTML. The view
+// the pixels of one ImageData (100,000 points are a few milliseconds, with or without a GPU); atlas cells at a
+// middle zoom, thumbnails close up, rings and the crosshair are drawn over them. Atlases (sprite sheets of
+// every image as a small cell, in the collection's order: builder/site/atlas.py) load only once every point is
+// drawn, and only those holding an image in view, the most needed first. Text is set with textContent, never innerHTML. The view
 // (network, zoom, centre, selection, search) lives in the URL's fragment.
 (function () {
   "use strict";
@@ -15,6 +17,8 @@
   var N = M.size, MS = M.shard, GRID = M.grid;
   var MAX_ZOOM = Math.max(64, Math.sqrt(N) * 4);
   var THUMBS_AT = 300;  // thumbnails are drawn once no more than this many points are in view
+  var A = M.atlas, CELLS_AT = A ? 4000 : 0;  // atlas cells, once no more than this many
+  var ATLASES_LOADING = 2, ATLASES_KEPT = 24;  // atlases requested at once; decoded ones kept (16 MB each)
   var MATCHES_LISTED = 50;
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
@@ -159,8 +163,9 @@
 
   // ---- drawing ----
   var image = null, pixels = null, frameRequest = 0, drawn = 0, firstDraw = false;
-  var matches = null, matchList_ = [], selected = -1, hover = -1, visible = new Int32Array(THUMBS_AT + 1);
-  var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false;
+  var matches = null, matchList_ = [], selected = -1, hover = -1;
+  var visible = new Int32Array(Math.max(THUMBS_AT, CELLS_AT) + 1);
+  var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false, cellsDrawn = 0, asCells = false;
   function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
   function resize() {
     ratio = window.devicePixelRatio || 1;
@@ -194,7 +199,7 @@
       for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
         var x = (p[2 * i] * s + ox - half) | 0, y = (p[2 * i + 1] * s + oy - half) | 0;
         if (x + size <= 0 || y + size <= 0 || x >= W || y >= H) continue;
-        if (count <= THUMBS_AT) visible[count] = i;
+        if (count < visible.length) visible[count] = i;
         count++;
         square(x, y, size, matches && !matches[i] ? FADED : palette[codes[i]], W, H);
       }
@@ -213,9 +218,14 @@
     drawn = count;
     window.VSIS_MAP_DRAWN = count;
     thumbsDrawn = 0;
-    // thumbnails once every point is loaded (a count of the first shards alone says nothing of the view)
-    asThumbs = !!p && count <= THUMBS_AT && count > 0 && complete(shownNetwork);
+    cellsDrawn = 0;
+    // thumbnails or cells once every point is loaded (a count of the first shards says nothing of the view)
+    var all = !!p && count > 0 && complete(shownNetwork);
+    asThumbs = all && count <= THUMBS_AT;
+    asCells = all && !asThumbs && count <= CELLS_AT;
     if (asThumbs) drawThumbs(count, s, ox, oy);
+    if (asCells) drawCells(count, s, ox, oy);
+    frameNumber++;
     ring(selected, s, ox, oy, "#0b5cad", 3);
     ring(hover, s, ox, oy, "#1d1d1f", 2);
     if (document.activeElement === canvas) crosshair(W, H);
@@ -226,6 +236,56 @@
   }
   function thumbSide(count) {  // CSS pixels: larger as fewer points are in view
     return Math.max(24, Math.min(128, Math.sqrt(cssWidth * cssHeight / count) * 0.7));
+  }
+  function cellSide(count) {  // CSS pixels: at most the cell's own size
+    return Math.max(6, Math.min(A ? A.cell : 32, Math.sqrt(cssWidth * cssHeight / count) * 0.7));
+  }
+  function reach() { return asThumbs ? thumbSide(drawn) / 2 : asCells ? Math.max(8, cellSide(drawn) / 2) : 8; }
+
+  // ---- atlases: item i is the cell at (j % perRow, j / perRow) of atlas i / perAtlas, j = i % perAtlas ----
+  var atlases = {}, atlasUsed = {}, atlasesLoading = 0, frameNumber = 0, atlasAsked = {};
+  function atlasOf(a) {  // the atlas' image once decoded, else null
+    var img = atlases[a];
+    return img && img.complete && img.naturalWidth ? img : null;
+  }
+  function requestAtlases(wanted) {  // wanted: atlas -> images of it in view; the most wanted first
+    var order = Object.keys(wanted).sort(function (a, b) { return wanted[b] - wanted[a] || a - b; });
+    for (var k = 0; k < order.length && atlasesLoading < ATLASES_LOADING; k++) {
+      var a = order[k];
+      if (atlases[a]) continue;
+      forget();
+      var img = atlases[a] = new Image();
+      atlasesLoading++;
+      img.onload = img.onerror = function () { atlasesLoading--; schedule(); };
+      img.src = mapFile("atlas", a);
+      atlasUsed[a] = frameNumber;
+      atlasAsked[a] = atlasAsked[a] || performance.now();
+    }
+  }
+  function forget() {  // past ATLASES_KEPT, the atlas drawn longest ago (none drawn in this frame) is let go
+    var kept = Object.keys(atlases);
+    if (kept.length < ATLASES_KEPT) return;
+    kept.sort(function (a, b) { return atlasUsed[a] - atlasUsed[b]; });
+    if (atlasUsed[kept[0]] < frameNumber && atlases[kept[0]].complete) delete atlases[kept[0]];
+  }
+  function drawCell(i, x, y, side) {  // item i's cell centred on (x, y), if its atlas is here
+    var img = atlasOf(Math.floor(i / A.perAtlas));
+    if (!img) return false;
+    var j = i % A.perAtlas, c = A.cell;
+    ctx.drawImage(img, (j % A.perRow) * c, Math.floor(j / A.perRow) * c, c, c, x - side / 2, y - side / 2, side, side);
+    atlasUsed[Math.floor(i / A.perAtlas)] = frameNumber;
+    return true;
+  }
+  function drawCells(count, s, ox, oy) {
+    var side = cellSide(count) * ratio, wanted = {};
+    for (var v = 0; v < count; v++) {
+      var i = visible[v], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
+      ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
+      if (drawCell(i, x, y, side)) cellsDrawn++;
+      else { var a = Math.floor(i / A.perAtlas); wanted[a] = (wanted[a] || 0) + 1; }
+    }
+    ctx.globalAlpha = 1;
+    requestAtlases(wanted);
   }
   function drawThumbs(count, s, ox, oy) {
     var side = thumbSide(count) * ratio, missing = [];
@@ -240,8 +300,8 @@
         img.onload = schedule;
         img.src = thumbPath(id);
       }
-      if (!img.complete || !img.naturalWidth) continue;
       var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
+      if (!img.complete || !img.naturalWidth) { if (A) drawCell(i, x, y, side); continue; }
       var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
       ctx.fillStyle = M.legend[codes[i]].colour;
@@ -261,7 +321,7 @@
   function ring(i, s, ox, oy, colour, width) {
     if (i < 0 || !positions || !shownNetwork || !have[shownNetwork][Math.floor(i / MS)]) return;
     var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
-    var r = (asThumbs ? thumbSide(drawn) / 2 + 4 : 8) * ratio;
+    var r = (asThumbs || asCells ? reach() + 4 : 8) * ratio;
     ctx.lineWidth = width * ratio;
     ctx.strokeStyle = "#ffffff";
     ctx.beginPath(); ctx.arc(x, y, r + width * ratio, 0, 2 * Math.PI); ctx.stroke();
@@ -278,12 +338,12 @@
     ctx.stroke();
   }
 
-  // The point under (px, py), CSS pixels in the canvas, or -1: the nearest within reach (a thumbnail's half
-  // side once thumbnails are drawn, else 8 pixels), the one drawn last where two are as near.
-  function pointAt(px, py, reach) {
+  // The point under (px, py), CSS pixels in the canvas, or -1: the nearest within reach (a thumbnail's or
+  // cell's half side once they are drawn, else 8 pixels), the one drawn last where two are as near.
+  function pointAt(px, py, within) {
     if (!positions) return -1;
     var s = scale(), loaded = have[shownNetwork], best = -1;
-    var limit = reach !== undefined ? reach : (asThumbs ? thumbSide(drawn) / 2 : 8), bestD = limit * limit;
+    var limit = within !== undefined ? within : reach(), bestD = limit * limit;
     for (var sh = 0; sh < SHARDS; sh++) {
       if (!loaded[sh]) continue;
       for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
@@ -419,6 +479,37 @@
       cb();
     });
   }
+  // ---- hotspots: each network's clusters (builder/layout/clusters.py), a button each: the view moves to the
+  // cluster, zoomed to hold its members, and its representative image is chosen ----
+  var hotspotList = $("hotspots"), hotspotsOf = null;
+  function drawHotspots(network) {
+    if (!hotspotList || hotspotsOf === network) return;
+    hotspotsOf = network;
+    hotspotList.textContent = "";
+    (M.hotspots[network] || []).forEach(function (h) {
+      var li = el("li"), button = el("button", "pick"), thumb = el("img");
+      button.type = "button";
+      thumb.src = thumbPath(h.id);
+      thumb.alt = "";
+      thumb.loading = "lazy";
+      button.appendChild(thumb);
+      button.appendChild(el("span", "t", h.label));
+      button.addEventListener("click", function () { jumpTo(h); });
+      li.dataset.id = h.id;
+      li.appendChild(button);
+      hotspotList.appendChild(li);
+    });
+  }
+  function jumpTo(h) {
+    var extent = h.extent / GRID;  // the members' box fills 80% of the map's shorter side
+    view.zoom = extent > 0 ? 0.8 / (0.95 * extent) : 8;
+    view.x = h.x / GRID;
+    view.y = h.y / GRID;
+    clampView();
+    schedule();
+    choose(h.item, true);
+  }
+
   // Select item i (and bring it into view); focus: move the keyboard's focus to the panel.
   var focusPanel = false;
   function choose(i, focus) {
@@ -520,6 +611,7 @@
     }
     loadPoints(want.network, function () {
       if (mine !== ticket) return;
+      drawHotspots(want.network);
       moveTo(want.network, function () {
         if (mine !== ticket) return;
         matching(want.q, function (found) {
@@ -651,6 +743,9 @@
     selected: function () { return selected; },
     matches: function () { return matchList_.slice(); },
     thumbs: function () { return thumbsDrawn; },
+    cells: function () { return cellsDrawn; },
+    atlases: function () { return Object.keys(atlases).filter(function (a) { return atlasOf(a); }).map(Number); },
+    atlasesAsked: function () { return atlasAsked; },  // atlas -> when first requested (performance.now())
     view: function () { var r = canvas.getBoundingClientRect();
       return { x: view.x, y: view.y, zoom: view.zoom, scale: scale(), left: r.left, top: r.top, width: cssWidth, height: cssHeight }; },
     world: function (i) { return positions ? [positions[2 * i], positions[2 * i + 1]] : null; }

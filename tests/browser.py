@@ -94,5 +94,6 @@ class Watched:
 
     def _request(self, request) -> None:
         url = request.url
-        if not (url.startswith(self.base) or url.startswith("data:")):
+        # data: and blob: URLs are the page's own memory (a blob: one: the visitor's own file, shown back)
+        if not (url.startswith(self.base) or url.startswith(("data:", "blob:"))):
             self.outside.append(url)

@@ -17,6 +17,7 @@ from builder.layout import embed, stage
 from builder.layout.embed import GRID, LayoutSettings, graph_edges, layout, to_grid
 from builder.layout.stage import LayoutCache, layout_key
 from builder.search.neighbours import exact_neighbours, features_digest
+from builder.site import atlas
 from builder.site.map_data import decode_points, encode_points
 from builder.site.map_model import NONE, OTHER, PALETTE, legend_codes
 
@@ -98,7 +99,7 @@ def test_the_cache_key_follows_features_lists_and_settings(tmp_path: Path) -> No
 
 
 def map_files(site: Path) -> list[Path]:
-    return [*(site / "data" / "map").rglob("*.js"), site / "map.png"]
+    return [*(site / "data" / "map").rglob("*.js"), site / "map.png", *(site / "atlases").glob("*")]
 
 
 def small_config(tmp_path: Path, **overrides: object):
@@ -113,22 +114,31 @@ def test_a_no_change_rebuild_lays_nothing_out_and_publishes_the_same_bytes(tmp_p
     calls: list[int] = []
     real = stage.layout
     monkeypatch.setattr(stage, "layout", lambda x, i, s: calls.append(len(x)) or real(x, i, s))
-    config = small_config(tmp_path)
+    clustered: list[int] = []
+    real_clusters = stage.find_clusters
+    monkeypatch.setattr(stage, "find_clusters", lambda p, k, s: clustered.append(k) or real_clusters(p, k, s))
+    sheets: list[int] = []
+    real_atlas = atlas.make_atlas
+    monkeypatch.setattr(atlas, "make_atlas", lambda src, *a: sheets.append(len(src)) or real_atlas(src, *a))
+    config = small_config(tmp_path, map_clusters=3)
     build(config)
     first = {p.relative_to(config.out): p.read_bytes() for p in map_files(config.out)}
-    assert calls == [16]
+    assert Path("atlases/0.webp") in first
+    assert calls == [16] and clustered == [3] and sheets == [16]
     read: list[int] = []
     real_load = stage.load_matrix
     monkeypatch.setattr(stage, "load_matrix", lambda *a: read.append(1) or real_load(*a))
     build(config)
     assert calls == [16] and read == []  # remembered, found by the search's digest: the features not even read
+    assert clustered == [3] and sheets == [16]  # no k-means, no atlas: remembered too
     build(replace(config, cache_dir=tmp_path / "fresh-cache", out=tmp_path / "site2"))
-    assert calls == [16, 16]  # computed again from nothing: the same bytes
+    assert calls == [16, 16] and clustered == [3, 3] and sheets == [16, 16]  # from nothing: the same bytes
     site2 = tmp_path / "site2"
     again = {p.relative_to(site2): p.read_bytes() for p in map_files(site2)}
     assert again == first
     build(replace(config, map_epochs=20))
     assert calls == [16, 16, 16]  # another setting, another layout
+    assert clustered == [3, 3, 3] and sheets == [16, 16]  # its own clusters; the same thumbnails: the same atlas
 
 
 def test_the_map_can_be_switched_off(tmp_path: Path) -> None:
@@ -465,3 +475,217 @@ def test_before_its_first_draw_a_large_map_loads_its_points_and_nothing_else(
     assert any(name.startswith("map/ids/") for name in page.evaluate(loaded))
     assert watched.errors == [] and watched.outside == []
     page.close()
+
+
+# ---- clusters: the hotspots ----
+
+
+def blobs(sizes: tuple[int, ...] = (40, 30, 20), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points in tight, far-apart groups of these sizes (shuffled), and each point's group."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[8000, 8000], [56000, 12000], [30000, 58000], [60000, 60000]])[: len(sizes)]
+    group = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+    points = centres[group] + rng.integers(-1500, 1500, (len(group), 2))
+    return points.astype(np.uint16), group
+
+
+def test_k_means_finds_well_separated_groups_exactly_numbered_by_size() -> None:
+    from builder.layout.clusters import find_clusters
+
+    points, group = blobs()
+    found = find_clusters(points, 3, seed=71)
+    assert found.labels.tolist() == group.tolist()  # group 0 is the largest: cluster 0
+    for c in range(3):  # each representative: the member nearest its group's mean, worked out here by hand
+        members = np.flatnonzero(group == c)
+        mean = points[members].astype(float).mean(axis=0)
+        nearest = members[np.argmin(((points[members] - mean) ** 2).sum(axis=1))]
+        assert found.representatives[c] == nearest
+    again = find_clusters(points.copy(), 3, seed=71)
+    assert again.labels.tobytes() == found.labels.tobytes()  # seeded: the same every time
+    assert find_clusters(points[:2], 3, seed=71).labels.tolist() in ([0, 1], [1, 0])  # fewer items than clusters
+
+
+def test_a_cluster_is_named_by_its_members_commonest_value() -> None:
+    from builder.layout.clusters import Clusters
+    from builder.site.map_model import cluster_label, hotspots
+
+    assert cluster_label(["flowers"] * 12 + ["trees"] * 2 + [""]) == "flowers (12 of 15)"
+    assert cluster_label(["b", "a", "b", "a"]) == "a (2 of 4)"  # a tie: the first in order
+    assert cluster_label(["", ""]) == ""
+    points, group = blobs((3, 2))
+    values = ["rose", "rose", "tulip", "", ""]
+    order = np.argsort(group, kind="stable")  # items 0-2 are group 0, 3-4 group 1
+    clusters = Clusters(np.array([0, 0, 0, 1, 1], dtype=np.int32), np.array([1, 3]))
+    spots = hotspots(points[order], clusters, values, ["t0", "t1", "t2", "t3", "t4"])
+    assert [(h.label, h.count, h.item) for h in spots] == [("rose (2 of 3)", 3, 1), ("t3 (2)", 2, 3)]
+    box = points[order][:3]
+    assert spots[0].extent == int((box.max(axis=0).astype(int) - box.min(axis=0)).max())
+    assert (spots[0].x, spots[0].y) == tuple((box.min(axis=0).astype(int) + box.max(axis=0)) // 2)
+
+
+def test_clusters_and_their_settings_come_from_vsis_toml(tmp_path: Path) -> None:
+    from builder.errors import ConfigError
+
+    (tmp_path / "vsis.toml").write_text("[map]\nclusters = 5\n")
+    assert make_config(tmp_path / "vsis.toml").map_clusters == 5
+    for bad in (-1, 101):
+        with pytest.raises(ConfigError, match="clusters"):
+            make_config(map_clusters=bad)
+
+
+def test_the_hotspots_are_published_per_network_with_their_representatives(tmp_path: Path) -> None:
+    config = small_config(tmp_path, map_clusters=2, networks=("pixels", "efficientnet_lite0"))
+    build(config)
+    data = map_data(config.out)
+    hotspots = data["index"]["hotspots"]
+    assert sorted(hotspots) == ["efficientnet_lite0", "pixels"]
+    for network, spots in hotspots.items():
+        assert sum(h["count"] for h in spots) == 16 and len(spots) == 2
+        for h in spots:
+            assert data["ids"][h["item"]] == h["id"]
+            assert h["label"].startswith(("a (", "b (")) and h["label"].endswith(f" of {h['count']})")
+            x, y = data["layouts"][network][h["item"]] * data["index"]["grid"]
+            assert abs(x - h["x"]) <= h["extent"] / 2 + 1 and abs(y - h["y"]) <= h["extent"] / 2 + 1
+    build(replace(config, map_clusters=0))
+    assert map_data(config.out)["index"]["hotspots"] == {}
+    assert "hotspots" not in (config.out / "map.html").read_text()
+
+
+# ---- the atlases ----
+
+
+def cell_of(thumbnail: Path, side: int) -> np.ndarray:
+    """What an atlas cell should hold: the thumbnail fitted into side x side, centred on white (as float)."""
+    from PIL import Image
+
+    with Image.open(thumbnail) as im:
+        im = im.convert("RGB")
+        im.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out = Image.new("RGB", (side, side), (255, 255, 255))
+        out.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+    return np.asarray(out, dtype=np.float64)
+
+
+def test_each_items_cell_in_the_atlases_holds_its_thumbnail(tmp_path: Path, monkeypatch) -> None:
+    from PIL import Image
+
+    monkeypatch.setattr(atlas, "SIDE", 128)  # 4 x 4 cells an atlas: 19 images fill one and 3 cells of another
+    write_collection(tmp_path / "images", {"a": 10, "b": 9})
+    config = small_config(tmp_path)
+    build(config)
+    index = map_data(config.out)["index"]
+    assert index["atlas"] == {"count": 2, "cell": 32, "perRow": 4, "perAtlas": 16}
+    assert index["files"]["atlas"] == "atlases/{n}.webp"
+    sheets = [Image.open(config.out / "atlases" / f"{n}.webp") for n in range(2)]
+    assert [s.size for s in sheets] == [(128, 128), (128, 32)]  # the last one only as tall as its rows
+    assert all(s.format == "WEBP" for s in sheets)
+    ids = map_data(config.out)["ids"]
+    expected = [cell_of(config.out / "compare" / f"{i}.webp", 32) for i in ids]
+    for i in range(len(ids)):
+        n, x, y = atlas.AtlasGrid(32, 128).place(i)
+        assert (n, x, y) == (i // 16, (i % 16) % 4 * 32, (i % 16) // 4 * 32)
+        got = np.asarray(sheets[n].convert("RGB").crop((x, y, x + 32, y + 32)), dtype=np.float64)
+        errors = [np.abs(got - e).mean() for e in expected]
+        # lossy WebP of sharp-edged drawings: 4 to 10 levels of 255 from its own thumbnail on average, and
+        # nearer it than to any other image's (28 and more)
+        assert errors[i] < 12 and errors[i] < sorted(errors)[1] / 2
+    assert min(sheets[1].convert("RGB").getpixel((112, 16))) >= 250  # beyond the last cell: white
+
+
+def test_the_atlases_count_in_the_sites_size(tmp_path: Path) -> None:
+    from builder.site.size import measure
+
+    config = small_config(tmp_path)
+    result = build(config)
+    atlases = sum(p.stat().st_size for p in (config.out / "atlases").iterdir())
+    assert atlases > 0 and result.size is not None
+    assert result.size.bytes == measure(config.out).bytes
+    for p in (config.out / "atlases").iterdir():
+        p.unlink()
+    assert result.size.bytes - measure(config.out).bytes == atlases
+
+
+def test_switching_the_map_off_publishes_no_atlases(tmp_path: Path) -> None:
+    config = small_config(tmp_path, map_enabled=False)
+    build(config)
+    assert not (config.out / "atlases").exists()
+
+
+@pytest.fixture(scope="module")
+def middle_site(tmp_path_factory) -> Path:
+    """320 images (more than are drawn as thumbnails, few enough to be drawn as cells at once) in atlases of
+    64 cells: five of them."""
+    tmp = tmp_path_factory.mktemp("middle")
+    write_collection(tmp / "www" / "images", {"": 320})
+    config = make_config(collection=tmp / "www" / "images", networks=("pixels",), k=3, experiment=False,
+                         out=tmp / "www" / "site", cache_dir=tmp / "cache")  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(atlas, "SIDE", 256)
+        build(config)
+    return config.out
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_a_middle_zoom_draws_each_image_as_its_atlas_cell_after_the_points(middle_site: Path, browser, scheme) -> None:
+    from .browser import served
+
+    with served(middle_site.parent) as root:
+        base = root + "site/" if scheme == "http" else middle_site.as_uri() + "/"
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        watched = Watched(page, base)
+        open_map(page, base + "map.html")
+        page.wait_for_function("() => VSIS_MAP_STATE.cells() === 320", timeout=20_000)
+        assert page.evaluate("VSIS_MAP_STATE.thumbs()") == 0 and page.evaluate("window.VSIS_MAP_DRAWN") == 320
+        assert sorted(page.evaluate("VSIS_MAP_STATE.atlases()")) == [0, 1, 2, 3, 4]
+        first, asked = page.evaluate("[window.VSIS_MAP_FIRST_DRAW_MS, VSIS_MAP_STATE.atlasesAsked()]")
+        assert sorted(asked) == ["0", "1", "2", "3", "4"]
+        assert min(asked.values()) >= first  # the first paint never waits on them: asked for only after it
+        if scheme == "http":  # the browser fetched each once, as an image
+            fetched = page.evaluate(
+                "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/atlases/'))"
+                ".map(e => [e.name.split('/atlases/')[1], e.initiatorType])"
+            )
+            assert sorted(fetched) == [[f"{n}.webp", "img"] for n in range(5)]
+        # zoomed in on a few points: those are thumbnails; zoomed out again, cells
+        x, y = map_data(middle_site)["layouts"]["pixels"][0]
+        page.evaluate(f"location.hash = 'network=pixels&zoom=30&x={x}&y={y}'")
+        page.wait_for_function("() => VSIS_MAP_STATE.thumbs() > 0 && VSIS_MAP_STATE.cells() === 0")
+        page.evaluate("location.hash = 'network=pixels&zoom=1&x=0.5&y=0.5'")
+        page.wait_for_function("() => VSIS_MAP_STATE.cells() === 320")
+        page.close()
+        assert watched.errors == [] and watched.outside == []
+
+
+def test_a_hotspot_moves_the_view_to_its_cluster_and_selects_its_representative(site, published) -> None:
+    watched, base = site
+    page = watched.page
+    open_map(page, base + "map.html")
+    spots = published["index"]["hotspots"]["efficientnet_lite0"]
+    assert len(spots) == 12  # vsis.toml: the default, 12 a network
+    buttons = page.eval_on_selector_all("#hotspots li", "els => els.map(e => [e.dataset.id, e.textContent])")
+    assert buttons == [[h["id"], h["label"]] for h in spots]
+    h = spots[3]
+    page.click("#hotspots li:nth-child(4) button")
+    page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {h['id']!r}")
+    shown(page, f"item={h['id']}")
+    v, grid = view(page), published["index"]["grid"]
+    assert (v["x"], v["y"]) == pytest.approx((h["x"] / grid, h["y"] / grid))
+    assert v["zoom"] == pytest.approx(max(1, 0.8 / (0.95 * h["extent"] / grid)))
+    assert page.evaluate("document.activeElement.id") == "panel-title"
+    x, y = screen(v, published["layouts"]["efficientnet_lite0"][h["item"]])  # the representative is in view
+    assert v["left"] <= x <= v["left"] + v["width"] and v["top"] <= y <= v["top"] + v["height"]
+    # the address holds the view: opened again, it shows the same
+    address = page.url
+    open_map(page, base + "map.html")
+    open_map(page, address)
+    again = view(page)
+    assert (again["x"], again["y"], again["zoom"]) == pytest.approx((v["x"], v["y"], v["zoom"]), abs=1e-3)
+    assert page.get_attribute("#panel", "data-id") == h["id"]
+    # the other network has its own hotspots; a keyboard reaches them
+    page.select_option("#network", "pixels")
+    shown(page, "network=pixels")
+    other = published["index"]["hotspots"]["pixels"][0]
+    assert page.get_attribute("#hotspots li:first-child", "data-id") == other["id"]
+    page.focus("#hotspots li:first-child button")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {other['id']!r}")

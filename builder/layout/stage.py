@@ -2,7 +2,9 @@
 
 The key is the features' digest (the search stage's, so the features are not read again), the neighbour
 lists' bytes and the settings, so a rebuild that changes nothing reads one small file per network and
-computes no layout; a changed image, network or setting makes a new one.
+computes no layout; a changed image, network or setting makes a new one. The map's clusters (clusters.py) are
+remembered beside their layout, by its key, their number and seed: a rebuild that changes nothing runs no
+k-means either.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from builder.cache import atomic_write
 from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
+from builder.layout.clusters import Clusters, find_clusters, representatives
 from builder.layout.embed import LayoutSettings, layout
 from builder.progress import Reporter
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
 LAYOUT_VERSION = "1"  # bump when embed.py changes its results
+CLUSTERS_VERSION = "1"  # bump when clusters.py changes its results
 
 
 @dataclass
@@ -34,6 +38,7 @@ class NetworkLayout:
 
     name: str
     points: np.ndarray  # (n, 2) uint16
+    clusters: Clusters | None = None  # None: no clusters asked for ([map] clusters = 0)
 
 
 def layout_key(features: str, indices: np.ndarray, settings: LayoutSettings) -> str:
@@ -42,6 +47,11 @@ def layout_key(features: str, indices: np.ndarray, settings: LayoutSettings) -> 
     h = hashlib.sha256(f"{LAYOUT_VERSION}|{settings.key}|{features}|{indices.shape}".encode())
     h.update(np.ascontiguousarray(indices, dtype=np.int64).data)
     return h.hexdigest()
+
+
+def clusters_key(layout: str, k: int, seed: int) -> str:
+    """layout: the layout's key; the clusters are a function of its points, their number and the seed."""
+    return hashlib.sha256(f"{CLUSTERS_VERSION}|{layout}|clusters={k},seed={seed}".encode()).hexdigest()
 
 
 class LayoutCache:
@@ -56,17 +66,32 @@ class LayoutCache:
         return self.root / key[:2] / f"{key}.npy"
 
     def get(self, key: str, n: int) -> np.ndarray | None:
+        """A layout: (n, 2) uint16 points."""
+        return self._read(key, np.dtype(np.uint16), (n, 2))
+
+    def get_labels(self, key: str, n: int) -> np.ndarray | None:
+        """Clusters: (n,) int32 labels, 0 ... k - 1, each used."""
+        labels = self._read(key, np.dtype(np.int32), (n,))
+        if labels is not None and len(labels) and (labels.min() < 0 or len(np.unique(labels)) != labels.max() + 1):
+            self._bad(key, "labels not numbered 0 ... k - 1")
+            return None
+        return labels
+
+    def _read(self, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray | None:
         if self.root is None or not self._path(key).is_file():
             return None
         try:
-            points = np.load(self._path(key), allow_pickle=False)
-            if points.dtype != np.uint16 or points.shape != (n, 2):
-                raise ValueError(f"{points.dtype} array of shape {points.shape}, expected uint16 ({n}, 2)")
+            array = np.load(self._path(key), allow_pickle=False)
+            if array.dtype != dtype or array.shape != shape:
+                raise ValueError(f"{array.dtype} array of shape {array.shape}, expected {dtype} {shape}")
         except (OSError, ValueError, EOFError) as exc:
-            if self.on_bad:
-                self.on_bad(f"{self._path(key)}: damaged cache entry ({exc}); computed again")
+            self._bad(key, str(exc))
             return None
-        return points
+        return array
+
+    def _bad(self, key: str, why: str) -> None:
+        if self.on_bad:
+            self.on_bad(f"{self._path(key)}: damaged cache entry ({why}); computed again")
 
     def put(self, key: str, points: np.ndarray) -> None:
         if self.root is None:
@@ -84,8 +109,10 @@ def lay_out(
     reporter: Reporter,
     epochs: int = LayoutSettings.epochs,
     seed: int = LayoutSettings.seed,
+    clusters: int = 0,
 ) -> list[NetworkLayout]:
-    """A layout per network of `results`, from its features and its neighbour lists (in items' order)."""
+    """A layout per network of `results`, from its features and its neighbour lists (in items' order), and
+    with `clusters` > 0 that many clusters of it (the seed's k-means)."""
     settings = LayoutSettings(epochs=epochs, seed=seed)
     hashes = [i.content_hash for i in items]
     cache = LayoutCache(cache_dir / "layouts" if cache_dir is not None else None, reporter.warn)
@@ -100,6 +127,20 @@ def lay_out(
             if points is None:
                 points = layout(matrix(), indices, settings)
                 cache.put(key, points)
-            layouts.append(NetworkLayout(result.name, points))
+            layouts.append(NetworkLayout(result.name, points, _clusters(cache, key, points, clusters, seed)))
             task.advance()
     return layouts
+
+
+def _clusters(cache: LayoutCache, layout: str, points: np.ndarray, k: int, seed: int) -> Clusters | None:
+    """The layout's clusters, remembered by the layout's key (k 0: none). Only the labels are kept: each
+    representative is found again from them in one pass."""
+    if k <= 0:
+        return None
+    key = clusters_key(layout, k, seed)
+    labels = cache.get_labels(key, len(points))
+    if labels is None:
+        found = find_clusters(points, k, seed)
+        cache.put(key, found.labels)
+        return found
+    return Clusters(labels, representatives(np.asarray(points, dtype=np.float64), labels))

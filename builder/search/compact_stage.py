@@ -25,7 +25,7 @@ from builder.search.compact import CompactSettings, CompactVectors, compact
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
-COMPACT_VERSION = "1"  # bump when compact.py changes its results
+COMPACT_VERSION = "2"  # bump when compact.py changes its results
 
 
 @dataclass

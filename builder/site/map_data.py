@@ -11,6 +11,10 @@ shards of MAP_SHARD items, and nothing else that grows with the collection comes
 - `data/map/ids/<n>.js`: `id`, the items' ids: loaded only when the map is zoomed in far enough to show
   thumbnails, which are named by id.
 
+The index also holds, per network, its hotspots (`hotspots`: label, count, representative item and its id,
+middle and extent on the grid; a few dozen entries whatever the collection's size) and, under `atlas`, the atlases'
+geometry and file pattern (`atlases/<n>.webp`, site/atlas.py): images, loaded only at a middle zoom.
+
 Everything else the map shows comes from the explorer's files: an item's metadata from its items shard (on
 hover and selection), its neighbours from its network's shard, the search from search.js (on the first
 search), the pages' and thumbnails' patterns from data/index.js.
@@ -24,7 +28,7 @@ import numpy as np
 
 from builder.layout.embed import GRID
 from builder.site.explorer_data import json_for_script
-from builder.site.model import MapPage, PageItem
+from builder.site.model import MapAtlas, MapHotspot, MapPage, PageItem
 
 MAP_SHARD = 10_000  # items per file: 53 KB of coordinates per network, 13 KB of colours
 MAP_FILES = {
@@ -47,6 +51,18 @@ def encode_points(points: np.ndarray) -> str:
 def decode_points(text: str) -> np.ndarray:
     """encode_points undone: for tests and benchmarks reading a site back."""
     return np.frombuffer(base64.b64decode(text), dtype="<u2").reshape(-1, 2)
+
+
+def _hotspot(h: MapHotspot, items: list[PageItem]) -> dict[str, object]:
+    """A hotspot with its representative's id (its thumbnail's name): the list shows it before any ids load."""
+    return {"label": h.label, "count": h.count, "item": h.item, "id": items[h.item].id, "x": h.x, "y": h.y,
+            "extent": h.extent}  # fmt: skip
+
+
+def _atlas(atlas: MapAtlas | None) -> dict[str, int] | None:
+    if atlas is None:
+        return None
+    return {"count": atlas.count, "cell": atlas.cell, "perRow": atlas.per_row, "perAtlas": atlas.per_atlas}
 
 
 def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
@@ -72,7 +88,9 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         "grid": GRID,
         "networks": [network for network, _ in model_map.layouts],
         "legend": [{"label": c.label, "colour": c.colour, "count": c.count} for c in model_map.legend],
-        "files": MAP_FILES,
+        "files": {**MAP_FILES, **({"atlas": model_map.atlas.path} if model_map.atlas else {})},
+        "hotspots": {network: [_hotspot(h, items) for h in spots] for network, spots in model_map.hotspots},
+        "atlas": _atlas(model_map.atlas),
     }
     files["data/map/index.js"] = f"window.VSIS_MAP = {json_for_script(index)};\n"
     return files

@@ -1,7 +1,8 @@
-"""The map's page model: each network's layout beside each item's legend entry (its category's colour).
+"""The map's page model: each network's layout beside each item's legend entry (its category's colour), its
+clusters as hotspots (each labelled by its members' most common value) and where its atlases are.
 
-The colours are decided here, not in the page, so that the legend the template writes and the points the
-script draws cannot disagree.
+The colours and labels are decided here, not in the page, so that the legend the template writes and the
+points the script draws cannot disagree, and the page only shows text it is given.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections import Counter
 
 import numpy as np
 
+from builder.layout.clusters import Clusters
 from builder.layout.stage import NetworkLayout
-from builder.site.model import MapCategory, MapPage, PageItem
+from builder.site.atlas import ATLAS_PATH, AtlasGrid, default_grid
+from builder.site.model import MapAtlas, MapCategory, MapHotspot, MapPage, PageItem
 
 # Tableau's 20 colours less its two greys, darker ones first: told apart on a white page
 PALETTE = (
@@ -42,12 +45,60 @@ def legend_codes(categories: list[str]) -> tuple[list[MapCategory], np.ndarray]:
     return legend, np.fromiter((code[c] for c in categories), dtype=np.uint8, count=len(categories))
 
 
-def map_page(items: list[PageItem], layouts: list[NetworkLayout]) -> MapPage | None:
-    """None where no layout was made (the map is switched off)."""
+LABEL_FIELDS = ("category", "artist", "medium", "date")  # the first of these that the collection has names clusters
+
+
+def label_values(items: list[PageItem]) -> list[str]:
+    """Each item's value of the first field of LABEL_FIELDS that any item has (its title where none has)."""
+    for name in LABEL_FIELDS:
+        values = [getattr(i, name) for i in items]
+        if any(values):
+            return values
+    return [i.title for i in items]
+
+
+def cluster_label(values: list[str]) -> str:
+    """The most common non-empty value (ties: the first in sorting order) with how many of the members have
+    it, "flowers (12 of 15)"; "" where none has a value."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return ""
+    value, count = min(counts.items(), key=lambda vc: (-vc[1], vc[0]))
+    return f"{value} ({count} of {len(values)})"
+
+
+def hotspots(points: np.ndarray, clusters: Clusters, values: list[str], titles: list[str]) -> list[MapHotspot]:
+    """The clusters as places on the map, largest first: a cluster whose members have no value is labelled by
+    its representative's title."""
+    spots = []
+    order = np.argsort(clusters.labels, kind="stable")
+    bounds = np.searchsorted(clusters.labels[order], np.arange(len(clusters.representatives) + 1))
+    for c, rep in enumerate(clusters.representatives.tolist()):
+        members = order[bounds[c] : bounds[c + 1]]
+        low, high = points[members].min(axis=0).astype(int), points[members].max(axis=0).astype(int)
+        label = cluster_label([values[m] for m in members.tolist()]) or f"{titles[rep]} ({len(members)})"
+        middle = (low + high) // 2
+        spots.append(MapHotspot(label, len(members), rep, int(middle[0]), int(middle[1]), int((high - low).max())))
+    return spots
+
+
+def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: int = 0, suffix: str = ".webp",
+             grid: AtlasGrid | None = None) -> MapPage | None:  # fmt: skip
+    """None where no layout was made (the map is switched off). atlases: how many were made (site/atlas.py),
+    in `grid` and with the thumbnails' suffix."""
     if not layouts:
         return None
     for lay in layouts:
         if lay.points.shape != (len(items), 2):
             raise ValueError(f"{lay.name}: a layout of shape {lay.points.shape} for {len(items)} items")
     legend, codes = legend_codes([i.category for i in items])
-    return MapPage([(lay.name, lay.points) for lay in layouts], legend, codes)
+    values, titles = label_values(items), [i.title for i in items]
+    spots = [
+        (lay.name, hotspots(lay.points, lay.clusters, values, titles)) for lay in layouts if lay.clusters is not None
+    ]
+    atlas = None
+    if atlases:
+        grid = grid or default_grid()
+        path = ATLAS_PATH.replace("{suffix}", suffix)
+        atlas = MapAtlas(atlases, grid.cell, grid.per_row, grid.per_atlas, path)
+    return MapPage([(lay.name, lay.points) for lay in layouts], legend, codes, spots, atlas)

@@ -190,6 +190,29 @@ class MapCategory:
 
 
 @dataclass
+class MapHotspot:
+    """One cluster of a network's layout, as the map's list of places to jump to shows it."""
+
+    label: str  # its members' most common category (or other value), e.g. "flowers (12 of 15)"
+    count: int  # its members
+    item: int  # its representative: the member nearest its centre
+    x: int  # its members' middle on the 16-bit grid: the middle of their extent
+    y: int
+    extent: int  # the larger side of its members' bounding box, on the grid: how far to zoom
+
+
+@dataclass(frozen=True)
+class MapAtlas:
+    """The thumbnail atlases (site/atlas.py): item i's cell is cell x cell pixels in atlas i // per_atlas."""
+
+    count: int  # atlases
+    cell: int  # pixels
+    per_row: int  # cells
+    per_atlas: int
+    path: str  # "atlases/{n}.webp"
+
+
+@dataclass
 class MapPage:
     """What map.html draws: every item of the collection at its place in each network's layout, coloured by
     its legend entry."""
@@ -197,6 +220,37 @@ class MapPage:
     layouts: list[tuple[str, np.ndarray]]  # (network, (n, 2) uint16 points on the 16-bit grid)
     legend: list[MapCategory]
     codes: np.ndarray  # (n,) uint8: each item's legend entry
+    hotspots: list[tuple[str, list[MapHotspot]]] = field(default_factory=list)  # per network; none: no clusters
+    atlas: MapAtlas | None = None  # None: no atlases
+
+
+@dataclass
+class QueryNetwork:
+    """A network that query.html runs in the visitor's browser: its preprocessing, its model (none for the
+    pixel baseline, whose preprocessed image is the feature) and the collection's compact vectors."""
+
+    name: str
+    kind: str  # "model" or "input" (features/browser.py)
+    dim: int
+    recipe: dict[str, object]  # the preprocessing, for static/query-preprocess.js
+    input_shape: tuple[int, ...]
+    model: str | None  # the ONNX model file to publish
+    model_bytes: int
+    axes: np.ndarray  # (dims, dim) float32 (search/compact.py)
+    steps: np.ndarray  # (dims,) float32
+    codes: np.ndarray  # (n, dims) int8
+    recall: float  # of the exact top `recall_k` kept by the compact vectors, on `recall_queries` items
+    recall_k: int
+    recall_queries: int
+
+
+@dataclass
+class QueryPage:
+    """query.html: search the collection with the visitor's own image, computed in their browser."""
+
+    networks: list[QueryNetwork]
+    refused: list[str]  # the built networks not offered, each with why
+    shown: int  # results shown per search
 
 
 @dataclass
@@ -214,3 +268,4 @@ class SiteModel:
     experiment: ExperimentPage | None = None
     thumb_suffix: str = ".webp"  # of every thumbnail's file (THUMB_PATH)
     map: MapPage | None = None  # None: no map built
+    query: QueryPage | None = None  # None: no search by image

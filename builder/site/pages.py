@@ -21,6 +21,7 @@ from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
 from builder.layout.stage import NetworkLayout
 from builder.search.results import NetworkResult
+from builder.site.atlas import atlas_files
 from builder.site.charts import line_chart
 from builder.site.formats import NOT_MEASURED, pct_ci
 from builder.site.map_model import map_page
@@ -33,6 +34,7 @@ from builder.site.model import (
     PageNeighbour,
     PageNetwork,
     ProfileRow,
+    QueryPage,
     RecoveryRow,
     SiteModel,
 )
@@ -250,10 +252,12 @@ def site_model(
     thumbs: BlobStore,
     manifest: dict[str, object],
     layouts: list[NetworkLayout] | None = None,
+    atlases: list[str] | None = None,
+    query: QueryPage | None = None,
 ) -> SiteModel:
     """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
     thumbs: where the thumbnails were made, by content key. layouts: the map's, one per network (none: no
-    map)."""
+    map). atlases: the map's thumbnail atlases in the cache (site/atlas.py), atlas 0 first."""
     pages = [page_item(i, thumbs.suffix) for i in items]
     networks = []
     for r in results:
@@ -276,6 +280,8 @@ def site_model(
         )
     extra_files = {p.thumb: thumbs.location(i.content_hash) for p, i in zip(pages, items, strict=False)}
     datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks])]
+    if layouts:  # the map's atlases, published beside the thumbnails they are made of
+        extra_files.update(atlas_files(atlases or [], thumbs.suffix))
     experiment_model = None
     if experiment is not None:
         layout = experiment.layout
@@ -319,5 +325,6 @@ def site_model(
         thumb_suffix=thumbs.suffix,
         datasets=datasets,
         experiment=experiment_model,
-        map=map_page(pages, layouts or []),
+        map=map_page(pages, layouts or [], len(atlases or []), thumbs.suffix),
+        query=query,
     )

@@ -22,9 +22,19 @@ def query_page(networks: list[BrowserNetwork], compacts: list[NetworkCompact], r
             raise ValueError(f"{net.name}: compact vectors of {v.codes.shape[0]} items for {n_items}")
         out.append(
             QueryNetwork(
-                net.name, net.kind, net.dim, net.recipe, net.input_shape,
-                str(net.model) if net.model is not None else None, net.model_bytes,
-                v.axes, v.steps, v.codes, v.recall, v.k, v.queries,
+                net.name,
+                net.kind,
+                net.dim,
+                net.recipe,
+                net.input_shape,
+                str(net.model) if net.model is not None else None,
+                net.model_bytes,
+                v.axes,
+                v.steps,
+                v.codes,
+                v.recall,
+                v.k,
+                v.queries,
             )  # fmt: skip
         )
     return QueryPage(out, refused, min(SHOWN, n_items))

@@ -31,6 +31,8 @@ from builder.site.explorer_data import explorer_files
 from builder.site.map_data import map_files
 from builder.site.map_picture import map_picture
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
+from builder.site.query_data import first_search_mb, query_files
+from builder.site.query_runtime import runtime_files
 
 
 def _linked(source: str, target: str) -> bool:
@@ -125,7 +127,7 @@ def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork,
 
 def page_count(model: SiteModel) -> int:
     """How many pages `render` writes: for the progress bar's total."""
-    extra = (model.experiment is not None) + (model.map is not None)
+    extra = (model.experiment is not None) + (model.map is not None) + (model.query is not None)
     return 2 + len(list_pages(len(model.items))) + len(model.items) + extra
 
 
@@ -179,6 +181,8 @@ def _shared_digest(model: SiteModel) -> str:
     head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets, theme_digest()]
     if model.map is not None:  # the navigation links to it
         head.append("map")
+    if model.query is not None:
+        head.append("query")
     return hashlib.sha256(json.dumps(head, default=str).encode()).hexdigest()
 
 
@@ -189,6 +193,11 @@ def theme_digest() -> str:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def _not_vendored(folder: str, names: list[str]) -> list[str]:
+    """static/vendor/ is left out of a site's static/: the runtime it holds is written where a page runs it."""
+    return ["vendor"] if Path(folder) == static_dir() else []
 
 
 def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None, reuse: Reuse | None = None) -> int:
@@ -218,6 +227,18 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         for rel, text in sorted(map_files(model.map, model.items).items()):
             write(rel, text)
         (root / "map.png").write_bytes(map_picture(model.map))
+    if model.query is not None:
+        # the network runtime, only where a page runs a network (the pixel baseline needs none)
+        runtime = runtime_files() if any(n.model for n in model.query.networks) else {}
+        for rel, data in sorted(runtime.items()):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+        files = query_files(model.query, len(model.items), sum(len(d) for r, d in runtime.items() if r.endswith(".js")))
+        for rel, text in sorted(files.items()):
+            write(rel, text)
+        loads = first_search_mb(files)
+        write("query.html", env.get_template("query.html").render(**common, page="query", query=model.query,
+                                                                   loads=loads))  # fmt: skip
     images = env.get_template("images.html")
     listing = list_pages(len(model.items))
     for part in listing:
@@ -253,7 +274,7 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     for rel, text in sorted(explorer_files(model).items()):
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
-    shutil.copytree(static_dir(), root / "static")
+    shutil.copytree(static_dir(), root / "static", ignore=_not_vendored)
     for rel, source in sorted(model.extra_files.items()):
         _place(source, os.path.join(root, rel))  # a string: a museum's site places 100,000 thumbnails
     (root / ".nojekyll").write_text("")

@@ -31,5 +31,6 @@ register(
         preprocess=_PIXELS,
         weights=NoWeights(),
         direct=_identity,
+        browser="input",
     )
 )

@@ -31,6 +31,10 @@ class ResizeCropNormalize:
     def input_shape(self) -> tuple[int, ...]:
         return (3, self.crop, self.crop)
 
+    def recipe(self) -> dict[str, object]:
+        return {"kind": "resize_crop_normalize", "resize": self.resize, "crop": self.crop,
+                "mean": list(self.mean), "std": list(self.std)}  # fmt: skip
+
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size
         scale = self.resize / min(w, h)
@@ -60,6 +64,9 @@ class SmallPixels:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return (self.side * self.side * 3,)
+
+    def recipe(self) -> dict[str, object]:
+        return {"kind": "small_pixels", "side": self.side}
 
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size

@@ -31,6 +31,10 @@ class Preprocess(Protocol):
     @property
     def input_shape(self) -> tuple[int, ...]: ...
 
+    def recipe(self) -> dict[str, object]:
+        """The same preprocessing for static/query-preprocess.js, which reproduces it in the browser."""
+        ...
+
 
 class WeightsSource(Protocol):
     """Where a network's weights come from, and whether they are on this machine now."""
@@ -57,6 +61,9 @@ class NetworkSpec:
     build_module: Callable[[Path | None], Any] | None = None
     # A network computed without a model (the pixel baseline): the extractor itself.
     direct: Extractor | None = None
+    # How a visitor's browser computes the feature (query.html): "model", by the exported ONNX model run on
+    # the preprocessed input; "input", the preprocessed input is the feature; "": it cannot.
+    browser: str = "model"
     version: str = "1"  # bump when the extraction code changes its output
 
     def cache_key(self, weights_file: Path | None = None) -> str:

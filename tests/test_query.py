@@ -1,0 +1,217 @@
+"""Search by the visitor's own image (query.html): the compact vectors, the page's data, and the whole search in
+headless Chromium over http and file:// on the bundled sample, against the builder's own features."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from builder.cache import FeatureStore
+from builder.collect.collection import scan
+from builder.features.networks import get as get_network
+from builder.inputs.images import decode
+from builder.inputs.perturb import get_profile
+from builder.search.compact import CompactSettings, compact, leading_axes, quantise
+
+from .conftest import REPO
+
+SAMPLE = REPO / "samples" / "openclipart"
+
+
+# ---- compact vectors (search/compact.py) ----
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_features_in_a_few_dimensions_are_ranked_exactly_with_few_axes() -> None:
+    """Vectors that span 20 dimensions of 300 lose nothing to 32 axes: the ranking is the exact one."""
+    rng = np.random.default_rng(1)
+    x = _unit(rng.standard_normal((400, 20)) @ rng.standard_normal((20, 300)))
+    v = compact(x, CompactSettings(recall_target=0.95))
+    assert v.dims == 32  # the fewest tried, since it reaches the target
+    assert v.recall >= 0.95
+    assert v.codes.dtype == np.int8 and v.codes.shape == (400, 32)
+    assert np.abs(v.codes).max() == 127  # each dimension's largest magnitude is its last step
+    assert np.allclose(v.axes @ v.axes.T, np.eye(32), atol=1e-5)  # orthonormal rows
+
+
+def test_compact_scores_are_cosines_but_for_the_rounding() -> None:
+    rng = np.random.default_rng(2)
+    x = _unit(rng.standard_normal((300, 64)))
+    axes = leading_axes(x, 64, seed=3)  # all of them: only the rounding differs from exact cosines
+    steps, codes = quantise(x, axes)
+    from builder.search.compact import CompactVectors
+
+    v = CompactVectors(axes, steps, codes, 1.0, 10, 300)
+    for q in (0, 17, 299):
+        assert np.abs(v.scores(x[q]) - x @ x[q]).max() < 0.02
+        assert abs(float(v.scores(x[q])[q]) - 1.0) < 0.01  # an item finds itself at a similarity of 1
+
+
+def test_the_axes_are_the_same_from_the_same_features_and_seed() -> None:
+    x = _unit(np.random.default_rng(4).standard_normal((500, 48)))
+    a, b = leading_axes(x, 16, seed=5), leading_axes(x.copy(), 16, seed=5)
+    assert np.array_equal(a, b)
+    assert (a[np.arange(16), np.abs(a).argmax(axis=1)] > 0).all()  # each sign fixed
+
+
+def test_recall_is_measured_against_exact_search_and_falls_with_too_few_axes() -> None:
+    """Isotropic features cannot be ranked by 32 of 256 axes: the recall said is low, and honest."""
+    x = _unit(np.random.default_rng(6).standard_normal((1000, 256)))
+    v = compact(x, CompactSettings(recall_target=1.0, max_axes=32))
+    assert v.dims == 32
+    assert v.recall < 0.5
+    full = compact(x, CompactSettings(recall_target=0.9))
+    assert full.dims == 256 and full.recall > v.recall
+
+
+# ---- the bundled sample's site ----
+
+
+def _index(site: Path, name: str) -> dict:
+    text = (site / name).read_text(encoding="utf-8")
+    return json.loads(text.partition("=")[2].strip().rstrip(";"))
+
+
+def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site: Path) -> None:
+    q = _index(sample_site, "data/query/index.js")
+    assert [n["name"] for n in q["networks"]] == ["efficientnet_lite0", "pixels"]
+    assert q["size"] == 150
+    eff, pix = q["networks"]
+    assert eff["kind"] == "model" and pix["kind"] == "input"
+    assert eff["recipe"] == get_network("efficientnet_lite0").preprocess.recipe()
+    assert (sample_site / "data/query/efficientnet_lite0/model.js").is_file()
+    assert not (sample_site / "data/query/pixels/model.js").exists()
+    for net in q["networks"]:
+        assert 0.9 <= net["recall"] <= 1.0
+        published = sum(p.stat().st_size for p in (sample_site / "data/query" / net["name"]).rglob("*.js"))
+        runtime = sum(p.stat().st_size for p in (sample_site / "vendor").rglob("*.js"))
+        assert net["bytes"] == published + (runtime if net["kind"] == "model" else 0)
+    assert (sample_site / "vendor/onnxruntime-web/ort.wasm.min.js").is_file()
+    assert not (sample_site / "static/vendor").exists()  # the raw runtime is not copied as a static file
+    page = (sample_site / "query.html").read_text(encoding="utf-8")
+    assert "Your image stays on your machine" in page
+    assert 'href="query.html"' in (sample_site / "index.html").read_text(encoding="utf-8")
+
+
+def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(tmp_path: Path) -> None:
+    from builder.build import build
+    from builder.config import make_config
+
+    base = make_config(REPO / "vsis.toml")
+    off = replace(base, out=tmp_path / "off", cache_dir=tmp_path / "cache", experiment=False, map_enabled=False,
+                  networks=("pixels",), query_enabled=False).validate()  # fmt: skip
+    build(off)
+    assert not (off.out / "query.html").exists() and not (off.out / "data/query").exists()
+    assert "query.html" not in (off.out / "index.html").read_text(encoding="utf-8")
+    pixels = replace(off, out=tmp_path / "pixels", query_enabled=True).validate()
+    build(pixels)
+    assert (pixels.out / "query.html").is_file()
+    assert not (pixels.out / "vendor").exists()  # the pixel baseline needs no network runtime
+
+
+def test_a_model_over_the_limit_is_not_offered_and_the_page_says_why(tmp_path: Path) -> None:
+    from builder.features.browser import browser_networks
+
+    cache = tmp_path / "cache"
+    offered, refused = browser_networks(("efficientnet_lite0", "pixels"), {}, cache, max_model_bytes=1_000_000)
+    assert [n.name for n in offered] == ["pixels"]
+    assert len(refused) == 1 and refused[0].startswith("efficientnet_lite0: its model is 13 MB, over the limit of 1 MB")
+
+
+def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Path, monkeypatch) -> None:
+    from builder.build import build
+    from builder.config import make_config
+    from builder.search import compact_stage
+
+    config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
+                     experiment=False, map_enabled=False, networks=("pixels",)).validate()  # fmt: skip
+    build(config)
+    first = (config.out / "data/query/pixels/codes/0.js").read_bytes()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compact vectors computed again")
+
+    monkeypatch.setattr(compact_stage, "compact", refuse)
+    build(config)
+    assert (config.out / "data/query/pixels/codes/0.js").read_bytes() == first
+
+
+# ---- the search in headless Chromium ----
+
+
+def _builder_features(sample_site: Path, network: str) -> tuple[list[str], list[Path], np.ndarray]:
+    """The sample's item ids, files and the builder's own features of `network`, in the site's order."""
+    items = scan(SAMPLE, SAMPLE / "metadata.csv").items
+    cache = sample_site.parent.parent / "cache"
+    spec = get_network(network)
+    [folder] = [p for p in (cache / "features").iterdir() if p.name.startswith(f"{network}-") and "int8" not in p.name]
+    x = FeatureStore(cache, folder.name, spec.dim).matrix([i.content_hash for i in items])
+    return [i.id for i in items], [i.path for i in items], np.asarray(x)
+
+
+def _search(page, path: Path, network: str) -> dict:
+    page.select_option("#qnetwork", network)
+    page.evaluate("document.documentElement.dataset.query = 'waiting'")
+    page.set_input_files("#qfile", str(path))
+    page.wait_for_function("['done', 'error'].includes(document.documentElement.dataset.query)", timeout=60_000)
+    assert page.evaluate("document.documentElement.dataset.query") == "done", page.text_content("#qstatus")
+    return page.evaluate("window.vsisQueryLast")
+
+
+def _open(site) -> object:
+    watched, base = site
+    watched.page.goto(base + "query.html")
+    watched.page.wait_for_function("document.documentElement.dataset.query === 'ready'")
+    return watched.page
+
+
+@pytest.mark.parametrize("network", ["efficientnet_lite0", "pixels"])
+def test_a_collection_image_finds_itself_first(site, sample_site: Path, network: str) -> None:
+    page = _open(site)
+    ids, files, _ = _builder_features(sample_site, network)
+    for n in (0, 77):
+        found = _search(page, files[n], network)
+        assert found["network"] == network
+        assert found["results"][0]["id"] == ids[n]
+        assert found["results"][0]["score"] >= 0.99
+        first = page.locator("#qresults li").first
+        assert first.get_attribute("data-id") == ids[n]
+        assert first.locator("a.pick").get_attribute("href") == f"compare/{ids[n]}.html"
+
+
+@pytest.mark.parametrize("profile", ["m2", "m5"])
+def test_a_perturbed_copy_finds_its_original_in_the_top_three(site, sample_site: Path, tmp_path: Path,
+                                                              profile: str) -> None:  # fmt: skip
+    page = _open(site)
+    ids, files, _ = _builder_features(sample_site, "efficientnet_lite0")
+    perturb = get_profile(profile)
+    for n in (3, 41, 98, 140):
+        copy = tmp_path / f"{ids[n]}-{profile}.png"
+        perturb.apply(decode(files[n])).save(copy)
+        found = _search(page, copy, "efficientnet_lite0")
+        assert ids[n] in [r["id"] for r in found["results"][:3]], (ids[n], found["results"][:3])
+
+
+def test_the_browser_computes_the_builders_features_and_ranking(site, sample_site: Path) -> None:
+    """On 20 images: the page's feature within 0.01 cosine distance of the builder's for the same file, and
+    its top 10 (by the compact vectors) overlapping the exact top 10 by the builder's full features by 0.9 or
+    more on average; its scores are the compact vectors' own (search/compact.py), computed in Python."""
+    page = _open(site)
+    ids, files, x = _builder_features(sample_site, "efficientnet_lite0")
+    picked = np.random.default_rng(18).choice(len(ids), 20, replace=False)
+    distances, overlaps = [], []
+    for n in picked.tolist():
+        found = _search(page, files[n], "efficientnet_lite0")
+        feature = np.asarray(found["feature"], dtype=np.float32)
+        distances.append(1.0 - float(feature @ x[n]))
+        exact = [ids[i] for i in np.argsort(-(x @ x[n]), kind="stable")[:10]]
+        overlaps.append(len(set(exact) & {r["id"] for r in found["results"][:10]}) / 10)
+    assert max(distances) <= 0.01, distances
+    assert float(np.mean(overlaps)) >= 0.9, overlaps
