@@ -214,6 +214,10 @@
       });
     }
     ctx.putImageData(image, 0, 0);
+    if (!firstDraw && shownNetwork && complete(shownNetwork)) {  // every point drawn: before any cell or thumbnail
+      firstDraw = true;
+      window.VSIS_MAP_FIRST_DRAW_MS = performance.now();
+    }
     window.VSIS_MAP_FRAMES = (window.VSIS_MAP_FRAMES || 0) + 1;
     drawn = count;
     window.VSIS_MAP_DRAWN = count;
@@ -229,10 +233,6 @@
     ring(selected, s, ox, oy, "#0b5cad", 3);
     ring(hover, s, ox, oy, "#1d1d1f", 2);
     if (document.activeElement === canvas) crosshair(W, H);
-    if (!firstDraw && shownNetwork && complete(shownNetwork)) {
-      firstDraw = true;
-      window.VSIS_MAP_FIRST_DRAW_MS = performance.now();
-    }
   }
   function thumbSide(count) {  // CSS pixels: larger as fewer points are in view
     return Math.max(24, Math.min(128, Math.sqrt(cssWidth * cssHeight / count) * 0.7));
