@@ -10,12 +10,23 @@ panel's source; random neighbour lists, as bench/explorer.py makes them), but no
 thumbnails (the scripted pan and zoom stay far enough out that none is drawn). Serves it on 127.0.0.1 and
 opens map.html in headless Chromium (the system binary), --runs fresh loads: milliseconds from navigation
 until every point is drawn (map.js records it), the bytes loaded before that, then frames drawn per second
-while a script drags and zooms the map for two seconds. Writes bench/results/map.json.
+while a script drags and zooms the map for two seconds.
+
+The atlases: N distinct generated thumbnails (224 x 168 WebP as the build writes them, each a seeded
+background colour with three shapes; not photographs, so fewer bytes a cell than a museum's) are made into
+atlases by builder/site/atlas.py from an empty cache (time, bytes), then published with the site; the page is
+zoomed onto the largest cluster until at most 4,000 points are in view, timed until every one is drawn as
+its cell (atlas bytes loaded), then dragged for two seconds (frames per second, cells drawn a frame). The
+clusters: k-means (12) on each layout (layout/clusters.py, as the build) against the same k-means on the
+features, timed, with how compact each cluster is on the map (the median over clusters of the distance on
+the map, 1 = the map's side, within which 90% of the members lie around its middle) and how many of the
+items' nearest neighbours share their cluster. Writes bench/results/map.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shutil
 import statistics
 import sys
@@ -68,7 +79,107 @@ PAN_ZOOM = """() => new Promise(done => {
 })"""
 
 
-def write_site(site: Path, categories: list[str], n_networks: int, layouts: list, thumb: Path) -> None:
+# two seconds of dragging alone, at the zoom set: the cells drawn each frame recorded
+PAN = """() => new Promise(done => {
+  const c = document.getElementById("map"), r = c.getBoundingClientRect();
+  const x = r.left + r.width / 2, y = r.top + r.height / 2, start = performance.now(), frames = window.VSIS_MAP_FRAMES;
+  const cells = [];
+  c.dispatchEvent(new PointerEvent("pointerdown", {pointerId: 4, clientX: x, clientY: y, bubbles: true}));
+  let step = 0;
+  (function tick(now) {
+    step++;
+    cells.push(VSIS_MAP_STATE.cells());
+    if (now - start > 2000) {
+      c.dispatchEvent(new PointerEvent("pointerup", {pointerId: 4, clientX: x, clientY: y, bubbles: true}));
+      cells.sort((a, b) => a - b);
+      return done({fps: (window.VSIS_MAP_FRAMES - frames) / ((now - start) / 1000), cells: cells[cells.length >> 1]});
+    }
+    c.dispatchEvent(new PointerEvent("pointermove", {pointerId: 4, bubbles: true,
+      clientX: x + 80 * Math.sin(step / 10), clientY: y + 60 * Math.cos(step / 13)}));
+    requestAnimationFrame(tick);
+  })(start);
+})"""
+
+ATLAS_BYTES = """() => performance.getEntriesByType("resource").filter(e => e.name.includes("/atlases/"))
+  .reduce((a, e) => [a[0] + (e.encodedBodySize || e.transferSize || 0), a[1] + 1], [0, 0])"""
+
+
+def thumbnail(i: int) -> bytes:
+    """Item i's generated thumbnail: 224 x 168, a seeded background and three shapes, as the build's WebP."""
+    import colorsys
+
+    from PIL import Image, ImageDraw
+
+    from builder.inputs.images import save_webp
+
+    rng = np.random.default_rng(i)
+    r, g, b = (int(255 * c) for c in colorsys.hsv_to_rgb(rng.random(), 0.5, 0.9))
+    im = Image.new("RGB", (224, 168), (r, g, b))
+    draw = ImageDraw.Draw(im)
+    for _ in range(3):
+        x0, y0 = (int(v) for v in rng.integers(0, 180, 2))
+        x1, y1 = x0 + int(rng.integers(20, 90)), y0 + int(rng.integers(20, 90))
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x0, y0, x1, y1], fill=colour)
+    return save_webp(im)
+
+
+def _write_thumbnails(args: tuple[Path, range]) -> None:
+    folder, items = args
+    for i in items:
+        (folder / f"{i:06d}.webp").write_bytes(thumbnail(i))
+
+
+def thumbnails(n: int, folder: Path) -> list[str]:
+    """n distinct thumbnails in folder, written by two processes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [(folder, range(start, min(n, start + 2000))) for start in range(0, n, 2000)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(_write_thumbnails, parts)
+    return [str(folder / f"{i:06d}.webp") for i in range(n)]
+
+
+def features_kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 100) -> np.ndarray:
+    """The same k-means (k-means++ start, Lloyd's steps until none moves) on the features, its distances by
+    matrix products in float32 (the layout's per-column float64 would take minutes here)."""
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    norms = np.einsum("ij,ij->i", x, x)
+    centres = np.empty((k, x.shape[1]), dtype=np.float32)
+    centres[0] = x[rng.integers(n)]
+    nearest = np.maximum(norms - 2 * x @ centres[0] + centres[0] @ centres[0], 0)
+    for c in range(1, k):
+        centres[c] = x[min(int(np.searchsorted(np.cumsum(nearest), rng.random() * nearest.sum())), n - 1)]
+        nearest = np.minimum(nearest, np.maximum(norms - 2 * x @ centres[c] + centres[c] @ centres[c], 0))
+    labels = np.full(n, -1)
+    for _ in range(iterations):
+        fresh = (np.einsum("ij,ij->i", centres, centres)[None, :] - 2 * x @ centres.T).argmin(axis=1)
+        if (fresh == labels).all():
+            break
+        labels = fresh
+        for c in range(k):
+            members = labels == c
+            if members.any():
+                centres[c] = x[members].mean(axis=0)
+    return labels
+
+
+def cluster_quality(points: np.ndarray, labels: np.ndarray, nearest: np.ndarray) -> dict[str, float]:
+    """How compact the clusters are on the map, and how many items' nearest neighbour shares their cluster."""
+    from builder.layout.embed import GRID
+
+    xy = points.astype(np.float64) / GRID
+    spreads = []
+    for c in np.unique(labels):
+        members = xy[labels == c]
+        middle = (members.min(axis=0) + members.max(axis=0)) / 2
+        spreads.append(float(np.percentile(np.hypot(*(members - middle).T), 90)))
+    return {"map_spread_median": round(float(np.median(spreads)), 3),
+            "nearest_neighbour_same_cluster": round(float((labels[nearest] == labels).mean()), 3)}  # fmt: skip
+
+
+def write_site(site: Path, categories: list[str], n_networks: int, layouts: list, thumb: Path,
+               atlases: list[str] | None = None) -> None:  # fmt: skip
     """map.html with the explorer's and the map's data files (no compare pages: a museum's 100,000 would take
     minutes and the map does not open them)."""
     from dataclasses import replace
@@ -87,7 +198,7 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
     site_model.datasets[0].networks = [(net.name, net.neighbours) for net in site_model.networks]
     for it, category in zip(site_model.items, categories, strict=True):
         it.category = category
-    site_model.map = map_page(site_model.items, layouts)
+    site_model.map = map_page(site_model.items, layouts, len(atlases or []), ".webp")
     env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(["html"]))
     page = env.get_template("map.html").render(site=site_model, root="", page="map", map=site_model.map)
     (site / "map.html").write_text(page, encoding="utf-8")
@@ -95,6 +206,40 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
         (site / rel).parent.mkdir(parents=True, exist_ok=True)
         (site / rel).write_text(text, encoding="utf-8")
     shutil.copytree(static_dir(), site / "static")
+    for n, source in enumerate(atlases or []):
+        (site / "atlases").mkdir(exist_ok=True)
+        shutil.copyfile(source, site / "atlases" / f"{n}.webp")
+
+
+def middle_zoom(browser, base: str, first) -> dict:
+    """The map zoomed onto the first network's largest cluster until at most 4,000 points are in view: the
+    time until each is drawn as its cell, the atlases' bytes, then frames per second while dragging."""
+    from builder.layout.embed import GRID
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    rep = int(first.clusters.representatives[0])
+    x, y = first.points[rep] / GRID
+    page.goto(base + "map.html")
+    page.wait_for_function("() => window.VSIS_MAP_FIRST_DRAW_MS !== undefined", timeout=120_000)
+    zoom = 2.0
+    while True:
+        page.evaluate(f"location.hash = 'network={first.name}&zoom={zoom:.3f}&x={x:.5f}&y={y:.5f}'")
+        page.wait_for_function(f"() => (document.documentElement.dataset.shown || '').includes('zoom={zoom:.3f}')")
+        in_view = page.evaluate("window.VSIS_MAP_DRAWN")
+        if in_view <= 4000:
+            break
+        zoom *= 1.25
+    started = page.evaluate("performance.now()")
+    page.wait_for_function(
+        "() => VSIS_MAP_STATE.cells() === window.VSIS_MAP_DRAWN && VSIS_MAP_STATE.cells() > 0", timeout=300_000
+    )
+    done = page.evaluate("performance.now()")
+    loaded, count = page.evaluate(ATLAS_BYTES)
+    pan = page.evaluate(PAN)
+    page.close()
+    return {"zoom": round(zoom, 3), "in_view": in_view, "all_cells_ms": round(done - started, 1),
+            "atlas_bytes": loaded, "atlases_loaded": count, "pan_fps": round(pan["fps"], 1),
+            "cells_per_frame": pan["cells"]}  # fmt: skip
 
 
 def main() -> None:
@@ -107,13 +252,17 @@ def main() -> None:
 
     from PIL import Image
 
+    from builder.inputs.images import THUMB_FORMATS
+    from builder.layout.clusters import find_clusters
     from builder.layout.embed import LayoutSettings, layout
     from builder.layout.stage import NetworkLayout
+    from builder.progress import QuietReporter
     from builder.search.neighbours import NeighbourSearch
+    from builder.site.atlas import atlas_store, default_grid, make_atlases
     from tests.browser import launched, served
 
     n = args.items
-    layouts, layout_seconds, search_seconds = [], {}, {}
+    layouts, layout_seconds, search_seconds, clusters = [], {}, {}, {}
     for seed, (name, dim) in enumerate(NETWORKS[: args.networks]):
         x = features(n, dim, seed)
         started = time.perf_counter()
@@ -123,7 +272,22 @@ def main() -> None:
         points = layout(x, found.indices, LayoutSettings())
         layout_seconds[name] = round(time.perf_counter() - started, 2)
         print(f"{name}: {n} x {dim}: neighbours {search_seconds[name]} s, layout {layout_seconds[name]} s", flush=True)
-        layouts.append(NetworkLayout(name, points))
+        started = time.perf_counter()
+        found_clusters = find_clusters(points, 12, 71)
+        on_layout = time.perf_counter() - started
+        started = time.perf_counter()
+        on_features = features_kmeans(x, 12, 71)
+        on_features_seconds = time.perf_counter() - started
+        nearest = found.indices[:, 0]
+        clusters[name] = {
+            "k": 12,
+            "layout_seconds": round(on_layout, 3),
+            "features_seconds": round(on_features_seconds, 2),
+            "layout": cluster_quality(points, found_clusters.labels, nearest),
+            "features": cluster_quality(points, on_features, nearest),
+        }
+        print(f"  12 clusters: {clusters[name]}", flush=True)
+        layouts.append(NetworkLayout(name, points, found_clusters))
         del x
     categories = [("Painting", "Print", "Photograph", "Drawing")[i % 4] for i in range(n)]
 
@@ -131,9 +295,21 @@ def main() -> None:
         tmp_path = Path(tmp)
         thumb = tmp_path / "thumb.jpg"
         Image.new("RGB", (224, 168), (200, 180, 150)).save(thumb, quality=85)
+        started = time.perf_counter()
+        sources = thumbnails(n, tmp_path / "thumbs")
+        generated = time.perf_counter() - started
+        fmt, grid = THUMB_FORMATS["webp"], default_grid()
+        started = time.perf_counter()
+        store = atlas_store(tmp_path / "cache", fmt, grid, None)
+        atlases = make_atlases(sources, store, fmt, grid, QuietReporter(), workers=2)
+        atlas_seconds = time.perf_counter() - started
+        atlas_bytes = [Path(a).stat().st_size for a in atlases]
+        thumb_bytes = sum(Path(t).stat().st_size for t in sources)
+        print(f"atlases: {len(atlases)} of {n} generated thumbnails ({thumb_bytes / 1e6:.1f} MB, made in "
+              f"{generated:.0f} s) in {atlas_seconds:.1f} s, {sum(atlas_bytes) / 1e6:.2f} MB", flush=True)  # fmt: skip
         site = tmp_path / "site"
         site.mkdir()
-        write_site(site, categories, args.networks, layouts, thumb)
+        write_site(site, categories, args.networks, layouts, thumb, atlases)
         files = sorted((site / "data" / "map").rglob("*.js"))
         sizes = {p.relative_to(site).as_posix(): p.stat().st_size for p in files}
         runs = []
@@ -146,6 +322,7 @@ def main() -> None:
                 row.update(page.evaluate(PAN_ZOOM))
                 runs.append(row)
                 page.close()
+            middle = middle_zoom(browser, base, layouts[0])
     med = {key: statistics.median(r[key] for r in runs) for key in ("first_draw_ms", "bytes", "fps")}
     row = {
         "items": n,
@@ -161,12 +338,27 @@ def main() -> None:
         "pan_zoom_fps_median": round(med["fps"], 1),
         "pan_zoom_fps_all": [round(r["fps"], 1) for r in runs],
         "map_data_bytes": sum(sizes.values()),
+        "clusters": clusters,
+        "atlases": len(atlases),
+        "atlas_bytes": sum(atlas_bytes),
+        "atlas_bytes_per_item": round(sum(atlas_bytes) / n, 1),
+        "atlas_seconds": round(atlas_seconds, 2),
+        "thumbnails": "generated: 224 x 168 WebP q75, a seeded colour and three shapes each (not photographs)",
+        "thumbnail_bytes": thumb_bytes,
+        "middle_zoom": middle,
     }
     print(
         f"{n} items: every point drawn after {row['first_draw_ms_median']:.0f} ms (median of {args.runs}), "
         f"{row['bytes_before_first_draw'] / 1e6:.2f} MB loaded before, {row['requests_before_first_draw']} "
         f"requests; {row['pan_zoom_fps_median']} frames/s while dragging and zooming; layout "
         + ", ".join(f"{k} {v} s" for k, v in layout_seconds.items())
+    )
+    print(
+        f"atlases: {len(atlases)}, {sum(atlas_bytes) / 1e6:.2f} MB ({row['atlas_bytes_per_item']} B an image), "
+        f"made in {atlas_seconds:.1f} s from generated thumbnails; middle zoom {middle['zoom']:.1f}: "
+        f"{middle['in_view']} in view, every one a cell after {middle['all_cells_ms']:.0f} ms with "
+        f"{middle['atlas_bytes'] / 1e6:.2f} MB of {middle['atlases_loaded']} atlases, then "
+        f"{middle['pan_fps']} frames/s dragging ({middle['cells_per_frame']} cells a frame)"
     )
     save_results(args.out, f"generated-{n}", [row])
 
