@@ -11,28 +11,11 @@
   var results = $("results"), status = $("status"), selected = $("selected");
   var pageInfo = $("pageinfo"), prev = $("prev"), next = $("next");
 
-  // ---- data: files loaded once each, by adding a <script>; each calls VSIS_SHARD(name, payload) ----
-  var shards = {}, waiting = {};
-  window.VSIS_SHARD = function (name, payload) {
-    shards[name] = payload;
-    (waiting[name] || []).forEach(function (cb) { cb(); });
-    delete waiting[name];
-  };
-  function load(name, cb) {
-    if (shards[name]) return cb();
-    if (waiting[name]) return waiting[name].push(cb);
-    waiting[name] = [cb];
-    var s = document.createElement("script");
-    s.src = name;
-    s.onerror = function () { status.textContent = "Could not load " + name + "."; };
-    document.body.appendChild(s);
-  }
-  function loadAll(names, cb) {
-    var unique = names.filter(function (n, i) { return names.indexOf(n) === i; });
-    var left = unique.length;
-    if (!left) return cb();
-    unique.forEach(function (n) { load(n, function () { if (--left === 0) cb(); }); });
-  }
+  // ---- data: files loaded once each by static/shards.js; a page drawn once those it needs are here ----
+  var shards = vsisShards.payloads;
+  function failed(e) { status.textContent = "Could not load the data: " + e.message + "."; }
+  function load(name, cb) { vsisShards.load(name).then(function () { cb(); }, failed); }
+  function loadAll(names, cb) { vsisShards.loadAll(names).then(function () { cb(); }, failed); }
   // Items and neighbour rows come in shards of index.shard: item n lies in shard floor(n / index.shard).
   var S = index.shard;
   function shardOf(n) { return Math.floor(n / S); }

@@ -128,7 +128,7 @@
         link.appendChild(el("span", "t", title));
         if (cols.artist[j]) link.appendChild(el("span", "a", cols.artist[j]));
         if (cols.category[j]) link.appendChild(el("span", "c", cols.category[j]));
-        link.appendChild(el("span", "s", b.score.toFixed(3)));
+        link.appendChild(el("span", "s", Math.min(1, b.score).toFixed(3)));  // 1 but for the int8 rounding
         li.appendChild(link);
         var explore = el("a", "also", "its neighbours");
         explore.href = "explore.html#dataset=" + encodeURIComponent(Q.dataset) + "&network=" +
@@ -186,7 +186,7 @@
       img.alt = "Your image";
       img.onload = function () { URL.revokeObjectURL(img.src); };
       preview.appendChild(img);
-      preview.appendChild(el("span", "t", image.name));
+      preview.appendChild(el("span", null, image.name + " (" + pixels.width + "\u00d7" + pixels.height + ")"));
       preview.hidden = false;
       search(started);
     }, function (e) {
@@ -196,7 +196,10 @@
   }
 
   // ---- controls: choose, drop or paste an image; switch networks ----
-  fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
+  fileInput.addEventListener("change", function () {
+    choose(fileInput.files[0]);
+    fileInput.value = "";  // so that choosing the same file again searches again
+  });
   networkSelect.addEventListener("change", function () { search(performance.now()); });
   ["dragenter", "dragover"].forEach(function (type) {
     drop.addEventListener(type, function (e) { e.preventDefault(); drop.classList.add("over"); });

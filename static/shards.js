@@ -1,20 +1,22 @@
-// vsisShards: the site's data files, loaded once each by adding a <script> (fetch() is refused on file://).
+// vsisShards: the site's data files, each loaded once by adding a <script> (fetch() is refused on file://).
 // Each file calls VSIS_SHARD(name, payload) with its own site path as the name (builder/site/*_data.py).
+// The explorer, the map and the query page share this one loader.
 //
-//   vsisShards.load("data/query/pixels/axes.js").then(function (payload) { ... });
-//   vsisShards.loadAll([a, b]).then(function (payloads) { ... });
-//   vsisShards.drop(name)   // forget a payload that was copied elsewhere (large ones: the model)
+//   vsisShards.load(name).then(function (payload) { ... });
+//   vsisShards.loadAll(names, each).then(function (payloads) { ... });  // each(name) as each one arrives
+//   vsisShards.payloads[name]      // a payload loaded already (undefined before)
+//   vsisShards.drop(name)          // forget a large payload once it has been copied elsewhere
 (function () {
   "use strict";
-  var loaded = {}, pending = {};
+  var payloads = {}, pending = {};
 
   window.VSIS_SHARD = function (name, payload) {
-    loaded[name] = payload;
+    payloads[name] = payload;
     if (pending[name]) pending[name].resolve(payload);
   };
 
   function load(name) {
-    if (loaded[name]) return Promise.resolve(loaded[name]);
+    if (payloads[name]) return Promise.resolve(payloads[name]);
     if (pending[name]) return pending[name].promise;
     var entry = {};
     entry.promise = new Promise(function (resolve, reject) {
@@ -31,13 +33,18 @@
     return entry.promise;
   }
 
-  function loadAll(names) {
-    return Promise.all(names.map(load));
+  function loadAll(names, each) {
+    return Promise.all(names.map(function (name) {
+      return load(name).then(function (payload) {
+        if (each) each(name);
+        return payload;
+      });
+    }));
   }
 
   function drop(name) {
-    delete loaded[name];
+    delete payloads[name];
   }
 
-  window.vsisShards = { load: load, loadAll: loadAll, drop: drop };
+  window.vsisShards = { load: load, loadAll: loadAll, drop: drop, payloads: payloads };
 })();
