@@ -89,8 +89,9 @@ def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for template in (REPO / "templates").iterdir():
         assert f"builder/templates/{template.name}" in names
-    for asset in (REPO / "static").iterdir():
-        assert f"builder/static/{asset.name}" in names
+    for asset in (p for p in (REPO / "static").rglob("*") if p.is_file()):  # the vendored runtime too
+        assert f"builder/static/{asset.relative_to(REPO / 'static').as_posix()}" in names
+    assert "builder/static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm" in names
     assert "builder/features/networks/registry.py" in names
 
 
