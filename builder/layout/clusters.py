@@ -3,9 +3,10 @@ its centre as its representative.
 
 Why the layout and not the features: a hotspot is a place to jump to on the map, so its members should lie
 together there; k-means on the 2-D layout makes compact regions by construction, where clusters of the
-features can be torn across the map by the layout (bench/map.py measures both: at 100,000 items the layout's
-clusters are also about 100 times quicker, 2 columns against 1,280, and need no features read, so the cache
-can hold them beside the layout). It is deterministic: a seeded k-means++ start, Lloyd's steps in float64 with
+features are torn across the map by the layout (bench/map.py measures both: at 100,000 items the median
+cluster of the layout holds 90% of its members within 0.12 of the map's side, of the features within 0.31;
+the layout's take 0.2 s against 1.8 to 3.4 s, and need no features read, so the cache holds them beside the
+layout). It is deterministic: a seeded k-means++ start, Lloyd's steps in float64 with
 ties going to the lower cluster, sums by bincount, and the result numbered by size.
 """
 

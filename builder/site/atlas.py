@@ -12,10 +12,11 @@ MAX_TEXTURE_SIZE is 4096 or more on practically every device, 2048 on the oldest
 sheets would save requests only: the images in view at a middle zoom of a large collection are spread over
 every atlas whatever their size, since the collection's order is not the map's.
 
-They are written in the thumbnails' format with its fixed settings (WebP at quality 75 by default: 211 bytes
-a cell on the bundled sample, against 361 for JPEG at 85 and 1,123 for PNG), so the same thumbnails give the
-same bytes. Each atlas is remembered in the cache by the thumbnails it holds (their cache keys, which name
-their content and settings) and its geometry: a rebuild that changes none of its images makes it no more.
+They are written in the thumbnails' format with its fixed settings (WebP at quality 75 by default: 211
+bytes a cell over the bundled sample's 894 thumbnails, against 361 for JPEG at 85 and 1,123 for PNG), so the
+same thumbnails give the same bytes. Each atlas is remembered in the cache by the thumbnails it holds (their
+cache keys, which name their content and settings) and its geometry: a rebuild that changes none of its
+images makes it no more.
 """
 
 from __future__ import annotations
