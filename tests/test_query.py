@@ -18,6 +18,7 @@ from builder.inputs.perturb import get_profile
 from builder.search.compact import CompactSettings, compact, leading_axes, quantise
 
 from .conftest import REPO
+from .sitecheck import broken_or_outside
 
 SAMPLE = REPO / "samples" / "openclipart"
 
@@ -98,6 +99,7 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     page = (sample_site / "query.html").read_text(encoding="utf-8")
     assert "Your image stays on your machine" in page
     assert 'href="query.html"' in (sample_site / "index.html").read_text(encoding="utf-8")
+    assert broken_or_outside(sample_site) == []
 
 
 def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(tmp_path: Path) -> None:
@@ -114,6 +116,7 @@ def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(t
     build(pixels)
     assert (pixels.out / "query.html").is_file()
     assert not (pixels.out / "vendor").exists()  # the pixel baseline needs no network runtime
+    assert broken_or_outside(pixels.out) == [] and broken_or_outside(off.out) == []
 
 
 def test_a_model_over_the_limit_is_not_offered_and_the_page_says_why(tmp_path: Path) -> None:

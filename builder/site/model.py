@@ -252,6 +252,11 @@ class QueryPage:
     refused: list[str]  # the built networks not offered, each with why
     shown: int  # results shown per search
 
+    @property
+    def runs_models(self) -> bool:
+        """Whether a network of the page runs a model: only then does the site carry the network runtime."""
+        return any(n.model is not None for n in self.networks)
+
 
 @dataclass
 class SiteModel:

@@ -229,7 +229,7 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         (root / "map.png").write_bytes(map_picture(model.map))
     if model.query is not None:
         # the network runtime, only where a page runs a network (the pixel baseline needs none)
-        runtime = runtime_files() if any(n.model for n in model.query.networks) else {}
+        runtime = runtime_files() if model.query.runs_models else {}
         for rel, data in sorted(runtime.items()):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data)
