@@ -28,28 +28,11 @@
   }
   var ds = byName(index.datasets, M.dataset), S = index.shard;
 
-  // ---- data: files loaded once each, by adding a <script>; each calls VSIS_SHARD(name, payload) ----
-  var shards = {}, waiting = {};
-  window.VSIS_SHARD = function (name, payload) {
-    shards[name] = payload;
-    (waiting[name] || []).forEach(function (cb) { cb(); });
-    delete waiting[name];
-  };
-  function load(name, cb) {
-    if (shards[name]) return cb();
-    if (waiting[name]) return waiting[name].push(cb);
-    waiting[name] = [cb];
-    var s = document.createElement("script");
-    s.src = name;
-    s.onerror = function () { status.textContent = "Could not load " + name + "."; };
-    document.body.appendChild(s);
-  }
-  function loadAll(names, cb, each) {
-    var unique = names.filter(function (n, i) { return names.indexOf(n) === i; });
-    var left = unique.length;
-    if (!left) return cb();
-    unique.forEach(function (n) { load(n, function () { if (each) each(n); if (--left === 0) cb(); }); });
-  }
+  // ---- data: files loaded once each by static/shards.js ----
+  var shards = vsisShards.payloads;
+  function failed(e) { status.textContent = "Could not load the data: " + e.message + "."; }
+  function load(name, cb) { vsisShards.load(name).then(function () { cb(); }, failed); }
+  function loadAll(names, cb, each) { vsisShards.loadAll(names, each).then(function () { cb(); }, failed); }
   function mapFile(kind, n, network) {
     return M.files[kind].replace("{n}", String(n)).replace("{network}", network || "");
   }

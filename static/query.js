@@ -114,10 +114,10 @@
     return index.files.items.replace("{dataset}", Q.dataset).replace("{n}", String(Math.floor(n / index.shard)));
   }
   function draw(net, best) {
-    return vsisShards.loadAll(best.map(function (b) { return itemsFile(b.n); })).then(function (shards) {
+    return vsisShards.loadAll(best.map(function (b) { return itemsFile(b.n); })).then(function () {
       results.textContent = "";
-      return best.map(function (b, x) {
-        var cols = shards[x], j = b.n - Math.floor(b.n / index.shard) * index.shard;
+      return best.map(function (b) {
+        var cols = vsisShards.payloads[itemsFile(b.n)], j = b.n - Math.floor(b.n / index.shard) * index.shard;
         var id = cols.id[j], title = cols.title[j];
         var li = el("li"), link = el("a", "pick"), img = el("img");
         li.dataset.id = id;

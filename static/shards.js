@@ -4,6 +4,7 @@
 //
 //   vsisShards.load(name).then(function (payload) { ... });
 //   vsisShards.loadAll(names, each).then(function (payloads) { ... });  // each(name) as each one arrives
+//                                                  // (payloads: of the distinct names, in their first order)
 //   vsisShards.payloads[name]      // a payload loaded already (undefined before)
 //   vsisShards.drop(name)          // forget a large payload once it has been copied elsewhere
 (function () {
@@ -33,8 +34,9 @@
     return entry.promise;
   }
 
-  function loadAll(names, each) {
-    return Promise.all(names.map(function (name) {
+  function loadAll(names, each) {  // each name once, however often it is listed
+    var unique = names.filter(function (n, i) { return names.indexOf(n) === i; });
+    return Promise.all(unique.map(function (name) {
       return load(name).then(function (payload) {
         if (each) each(name);
         return payload;
