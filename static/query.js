@@ -39,8 +39,9 @@
   function sessionOf(net) {  // the network's ONNX model, run by onnxruntime-web
     if (!sessions[net.name]) {
       var file = fileOf("model", net.name, 0);
-      sessions[net.name] = vsisShards.load(file).then(function (payload) {
-        var bytes = fromBase64(payload.onnx);
+      // the runtime loads while the model does: neither waits for the other
+      sessions[net.name] = Promise.all([vsisShards.load(file), vsisOrt.load()]).then(function (both) {
+        var bytes = fromBase64(both[0].onnx);
         vsisShards.drop(file);
         return vsisOrt.createSession(bytes);
       });
@@ -166,6 +167,7 @@
               rank: t.ranked - t.feature },
       };
       root.dataset.query = "done";
+      if (preview.getBoundingClientRect().bottom > window.innerHeight) preview.scrollIntoView();  // a phone
     }).catch(function (e) {
       if (mine !== ticket) return;
       status.textContent = "Could not search: " + e.message;
@@ -196,10 +198,8 @@
   }
 
   // ---- controls: choose, drop or paste an image; switch networks ----
-  fileInput.addEventListener("change", function () {
-    choose(fileInput.files[0]);
-    fileInput.value = "";  // so that choosing the same file again searches again
-  });
+  fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
+  fileInput.addEventListener("click", function () { fileInput.value = ""; });  // the same file again: a new search
   networkSelect.addEventListener("change", function () { search(performance.now()); });
   ["dragenter", "dragover"].forEach(function (type) {
     drop.addEventListener(type, function (e) { e.preventDefault(); drop.classList.add("over"); });
