@@ -114,30 +114,35 @@
   function itemsFile(n) {
     return index.files.items.replace("{dataset}", Q.dataset).replace("{n}", String(Math.floor(n / index.shard)));
   }
-  function draw(net, best) {
+  // The results' items (id, title, artist, category) from the explorer's shards, once these are loaded.
+  function described(best) {
     return vsisShards.loadAll(best.map(function (b) { return itemsFile(b.n); })).then(function () {
-      results.textContent = "";
       return best.map(function (b) {
         var cols = vsisShards.payloads[itemsFile(b.n)], j = b.n - Math.floor(b.n / index.shard) * index.shard;
-        var id = cols.id[j], title = cols.title[j];
-        var li = el("li"), link = el("a", "pick"), img = el("img");
-        li.dataset.id = id;
-        link.href = index.paths.page.replace("{id}", id);
-        img.src = index.paths.thumb.replace("{id}", id);
-        img.alt = title;
-        link.appendChild(img);
-        link.appendChild(el("span", "t", title));
-        if (cols.artist[j]) link.appendChild(el("span", "a", cols.artist[j]));
-        if (cols.category[j]) link.appendChild(el("span", "c", cols.category[j]));
-        link.appendChild(el("span", "s", Math.min(1, b.score).toFixed(3)));  // 1 but for the int8 rounding
-        li.appendChild(link);
-        var explore = el("a", "also", "its neighbours");
-        explore.href = "explore.html#dataset=" + encodeURIComponent(Q.dataset) + "&network=" +
-          encodeURIComponent(net.name) + "&item=" + encodeURIComponent(id);
-        li.appendChild(explore);
-        results.appendChild(li);
-        return { n: b.n, id: id, score: b.score };
+        return { n: b.n, score: b.score, id: cols.id[j], title: cols.title[j], artist: cols.artist[j],
+                 category: cols.category[j] };
       });
+    });
+  }
+  function draw(net, shown) {
+    results.textContent = "";
+    shown.forEach(function (it) {
+      var li = el("li"), link = el("a", "pick"), img = el("img");
+      li.dataset.id = it.id;
+      link.href = index.paths.page.replace("{id}", it.id);
+      img.src = index.paths.thumb.replace("{id}", it.id);
+      img.alt = it.title;
+      link.appendChild(img);
+      link.appendChild(el("span", "t", it.title));
+      if (it.artist) link.appendChild(el("span", "a", it.artist));
+      if (it.category) link.appendChild(el("span", "c", it.category));
+      link.appendChild(el("span", "s", Math.min(1, it.score).toFixed(3)));  // 1 but for the int8 rounding
+      li.appendChild(link);
+      var explore = el("a", "also", "its neighbours");
+      explore.href = "explore.html#dataset=" + encodeURIComponent(Q.dataset) + "&network=" +
+        encodeURIComponent(net.name) + "&item=" + encodeURIComponent(it.id);
+      li.appendChild(explore);
+      results.appendChild(li);
     });
   }
 
@@ -155,14 +160,16 @@
       t.feature = performance.now();
       var best = rank(net, both[1], feature);
       t.ranked = performance.now();
-      return draw(net, best);
+      return described(best);
     }).then(function (shown) {
-      if (mine !== ticket) return;
+      if (mine !== ticket) return;  // a newer search (another image or network) has started: its results win
+      draw(net, shown);
       t.end = performance.now();
       status.textContent = "The " + shown.length + " images most similar to " + image.name + " by " + net.name +
         " (" + Math.round(t.end - t.start) + " ms).";
       window.vsisQueryLast = {
-        network: net.name, file: image.name, feature: Array.from(feature), results: shown,
+        network: net.name, file: image.name, feature: Array.from(feature),
+        results: shown.map(function (it) { return { n: it.n, id: it.id, score: it.score }; }),
         ms: { total: t.end - t.start, decoded: image.decodedAt - t.start, feature: t.feature - t.start,
               rank: t.ranked - t.feature },
       };
