@@ -144,6 +144,11 @@ def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Pa
     monkeypatch.setattr(compact_stage, "compact", refuse)
     build(config)
     assert (config.out / "data/query/pixels/codes/0.js").read_bytes() == first
+    monkeypatch.undo()
+    fewer = replace(config, query_recall_target=0.3).validate()  # fewer axes: new vectors, a new site
+    build(fewer)
+    assert _index(fewer.out, "data/query/index.js")["networks"][0]["dims"] < 128
+    assert (config.out / "data/query/pixels/codes/0.js").read_bytes() != first
 
 
 # ---- the search in headless Chromium ----

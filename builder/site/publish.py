@@ -26,7 +26,7 @@ from builder.cache import atomic_write
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import mark_as_made, remove_stale, unmark
-from builder.site.model import PageNeighbour, SiteModel
+from builder.site.model import PageNeighbour, QueryPage, SiteModel
 from builder.site.render import Reuse, render, theme_digest
 
 
@@ -124,10 +124,28 @@ def fingerprint(model: SiteModel) -> str:
          "networks": [(name, lists(rows)) for name, rows in d.networks]}
         for d in model.datasets
     ]  # fmt: skip
-    plain = {**vars(model), "manifest": timeless, "extra_files": sources, "networks": networks, "datasets": datasets}
+    plain = {**vars(model), "manifest": timeless, "extra_files": sources, "networks": networks, "datasets": datasets,
+             "query": _query_plain(model.query)}  # fmt: skip
     h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
     h.update(theme_digest().encode())
     return h.hexdigest()
+
+
+def _query_plain(query: QueryPage | None) -> object:
+    """The query page with each network's arrays as a digest of their bytes (a museum's int8 codes are 25
+    million numbers, too many to write out as JSON) and its model by its file name, which the model's cache
+    key makes (model_files.onnx_path), not by where the cache lies."""
+    if query is None:
+        return None
+    networks = []
+    for n in query.networks:
+        h = hashlib.sha256()
+        for array in (n.axes, n.steps, n.codes):
+            h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
+        arrays = ("axes", "steps", "codes", "model")
+        plain = {k: v for k, v in vars(n).items() if k not in arrays}
+        networks.append({**plain, "arrays": h.hexdigest(), "model": Path(n.model).name if n.model else None})
+    return {**vars(query), "networks": networks}
 
 
 def _lists_digest(rows: list[list[PageNeighbour]]) -> str:
