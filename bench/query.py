@@ -220,7 +220,7 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
     from dataclasses import replace
 
     from builder.site.model import QueryPage
-    from builder.site.query_data import first_search_mb, query_files
+    from builder.site.query_data import first_search_bytes, query_files
     from builder.site.query_runtime import runtime_files
 
     if dest.exists():
@@ -242,7 +242,9 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
         model = replace(model, codes=model.codes[np.arange(n) % other["size"]])
         page = QueryPage([model, *nets], [], have["shown"])
         runtime = runtime_files()
-        files = query_files(page, n, sum(len(d) for r, d in runtime.items() if r.endswith(".js")))
+        runtime_bytes = sum(len(d) for r, d in runtime.items() if r.endswith(".js"))
+        files = query_files(page, n, runtime_bytes)
+        loaded_mb = first_search_bytes(page, files, runtime_bytes)[MODEL_NET] / 1e6
     for rel, data in runtime.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_bytes(data)
@@ -258,7 +260,7 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
         raise SystemExit(f"the generated query data differs from the builder's where it should not: {same}")
     page_html = (real / "query.html").read_text(encoding="utf-8")
     option = (f'<option value="{MODEL_NET}">{MODEL_NET} (GENERATED: {other["size"]:,} items\' codes repeated; '
-              f"{first_search_mb(files)[MODEL_NET]} to load on its first search)</option>")  # fmt: skip
+              f"{loaded_mb:.1f} MB to load on its first search)</option>")  # fmt: skip
     marker = '<select id="qnetwork">'
     if marker not in page_html:
         raise SystemExit(f"{real / 'query.html'}: no {marker}")

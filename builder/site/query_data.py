@@ -15,7 +15,6 @@ item needs every item's vector.
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +55,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
         if net.model is not None:
             path = QUERY_FILES["model"].format(network=net.name)
             files[path] = _shard(path, {"onnx": _b64(Path(net.model).read_bytes())})
-        data_bytes = sum(len(files[p]) for p in files if p.startswith(f"data/query/{net.name}/"))
-        data_bytes += runtime_bytes if net.model is not None else 0
+    loads = first_search_bytes(page, files, runtime_bytes)
+    for net in page.networks:
         networks.append(
             {
                 "name": net.name,
@@ -70,7 +69,7 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "recall": net.recall,
                 "recall_k": net.recall_k,
                 "recall_queries": net.recall_queries,
-                "bytes": data_bytes,  # what a first search with it loads: model, runtime, axes and codes
+                "bytes": loads[net.name],
             }
         )
     index = {
@@ -86,10 +85,15 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
     return files
 
 
-def first_search_mb(files: dict[str, str]) -> dict[str, str]:
-    """Each network's download before its first search, in words for the page: "14.6 MB"."""
-    index = json.loads(files["data/query/index.js"].partition("=")[2].strip().rstrip(";"))
-    return {net["name"]: f"{net['bytes'] / 1e6:.1f} MB" for net in index["networks"]}
+def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: int) -> dict[str, int]:
+    """What a network's first search loads (its model, axes and codes, and the runtime where it runs a
+    model): the page states it before the visitor chooses the network."""
+    loads = {}
+    for net in page.networks:
+        folder = f"data/query/{net.name}/"
+        own = sum(len(text) for path, text in files.items() if path.startswith(folder))  # ASCII: bytes
+        loads[net.name] = own + (runtime_bytes if net.model is not None else 0)
+    return loads
 
 
 def decode_codes(text: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from builder.site.explorer_data import explorer_files
 from builder.site.map_data import map_files
 from builder.site.map_picture import map_picture
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
-from builder.site.query_data import first_search_mb, query_files
+from builder.site.query_data import first_search_bytes, query_files
 from builder.site.query_runtime import runtime_files
 
 
@@ -233,10 +233,11 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         for rel, data in sorted(runtime.items()):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data)
-        files = query_files(model.query, len(model.items), sum(len(d) for r, d in runtime.items() if r.endswith(".js")))
+        runtime_bytes = sum(len(data) for rel, data in runtime.items() if rel.endswith(".js"))
+        files = query_files(model.query, len(model.items), runtime_bytes)
         for rel, text in sorted(files.items()):
             write(rel, text)
-        loads = first_search_mb(files)
+        loads = {n: f"{b / 1e6:.1f} MB" for n, b in first_search_bytes(model.query, files, runtime_bytes).items()}
         write("query.html", env.get_template("query.html").render(**common, page="query", query=model.query,
                                                                    loads=loads))  # fmt: skip
     images = env.get_template("images.html")
