@@ -128,6 +128,19 @@ def test_a_model_over_the_limit_is_not_offered_and_the_page_says_why(tmp_path: P
     assert len(refused) == 1 and refused[0].startswith("efficientnet_lite0: its model is 13 MB, over the limit of 1 MB")
 
 
+def test_a_model_that_cannot_be_exported_is_not_offered_and_the_build_goes_on(tmp_path: Path) -> None:
+    """A network whose weights file is no checkpoint: its export fails, the reason is given."""
+    from builder.features.browser import browser_networks
+
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint")
+    offered, refused = browser_networks(("efficientnet_lite0", "pixels"), {"efficientnet_lite0": bad},
+                                        tmp_path / "cache", 50_000_000)  # fmt: skip
+    assert [n.name for n in offered] == ["pixels"]
+    assert len(refused) == 1 and refused[0].startswith("efficientnet_lite0: its model could not be exported (")
+    assert "broken.pth" in refused[0], refused
+
+
 def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Path, monkeypatch) -> None:
     from builder.build import build
     from builder.config import make_config

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.errors import VsisError
 from builder.features.networks import get as get_network
 from builder.features.runtime.model_files import onnx_path
 
@@ -56,7 +57,11 @@ def browser_networks(
         if not path.is_file():
             from builder.features.runtime.model_worker import make_models  # a child process: see model_worker.py
 
-            make_models(name, weights.get(name), path)
+            try:
+                make_models(name, weights.get(name), path)
+            except (VsisError, RuntimeError) as exc:  # the site is built without it: the page says why
+                refused.append(f"{name}: its model could not be exported ({str(exc).splitlines()[0]})")
+                continue
         size = path.stat().st_size
         if size > max_model_bytes:
             refused.append(
