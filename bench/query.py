@@ -17,7 +17,7 @@ Sizes up to --full-max (5,000) are built with efficientnet_lite0 and pixels. Lar
 only (extracting efficientnet_lite0 from 100,000 images would take about 50 minutes of 2 cores), and their
 efficientnet_lite0 case is GENERATED, and labelled so in every figure: a copy of the site (links to its files)
 whose query data adds efficientnet_lite0 with the real model and axes of the run's largest size up to
---full-max (N items) and, for item i, that build's real codes of item i mod N (same dimensions and steps),
+--full-max (N items) and, for item i, that build's real codes of item i mod N (same axes and levels),
 written by builder/site/query_data.py with the runtime files. What the browser does with the vectors
 (download, decode, one dot product an item) depends only on the number of items and dimensions, not on their
 values (only keeping the best 20 does, a comparison an item), so its load and ranking costs at 100,000 are
@@ -195,22 +195,24 @@ def shard_payload(path: Path) -> dict:
 
 
 def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_dir: Path):
-    """A network of a built site's query data read back as a QueryNetwork: axes, steps, codes, model."""
+    """A network of a built site's query data read back as a QueryNetwork: axes, levels, codes, model."""
     from builder.site.model import QueryNetwork
     from builder.site.query_data import decode_codes
 
     folder = site / "data" / "query" / net["name"]
-    axes = np.frombuffer(base64.b64decode(shard_payload(folder / "axes.js")["axes"]), dtype="<f4")
+    both = shard_payload(folder / "axes.js")
+    axes = np.frombuffer(base64.b64decode(both["axes"]), dtype="<f4")
+    levels = np.frombuffer(base64.b64decode(both["levels"]), dtype="<f4").reshape(net["dims"], net["levels"])
     codes = np.concatenate(
         [decode_codes(shard_payload(folder / "codes" / f"{s}.js")["c"]) for s in range(-(-n_items // shard))]
-    ).reshape(n_items, net["dims"])
+    ).reshape(n_items, net["width"])
     model, model_bytes = None, 0
     if (folder / "model.js").is_file():
         onnx = base64.b64decode(shard_payload(folder / "model.js")["onnx"])
         model, model_bytes = str(model_dir / f"{net['name']}.onnx"), len(onnx)
         Path(model).write_bytes(onnx)
     return QueryNetwork(net["name"], net["kind"], net["dim"], net["recipe"], tuple(net["input"]), model, model_bytes,
-                        axes.reshape(net["dims"], net["dim"]), np.asarray(net["steps"], dtype=np.float32), codes,
+                        axes.reshape(net["dims"], net["dim"]), levels, codes,
                         net["recall"], net["recall_k"], net["recall_queries"])  # fmt: skip
 
 

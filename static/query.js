@@ -49,23 +49,46 @@
     }
     return sessions[net.name];
   }
-  function collectionOf(net) {  // the axes and every item's codes, as typed arrays
+  function collectionOf(net) {  // the axes, the levels, every item's codes and its vector's length
     if (!collections[net.name]) {
       var files = [fileOf("axes", net.name, 0)];
       for (var s = 0; s < Q.shards; s++) files.push(fileOf("codes", net.name, s));
       collections[net.name] = vsisShards.loadAll(files).then(function (payloads) {
-        var axes = new Float32Array(fromBase64(payloads[0].axes).buffer);
-        var codes = new Int8Array(Q.size * net.dims);
-        for (var s = 1; s < payloads.length; s++) {
-          var part = fromBase64(payloads[s].c);
-          codes.set(new Int8Array(part.buffer, part.byteOffset, part.length), (s - 1) * Q.shard * net.dims);
-        }
+        var data = {
+          axes: new Float32Array(fromBase64(payloads[0].axes).buffer),
+          levels: new Float32Array(fromBase64(payloads[0].levels).buffer),
+          codes: new Uint8Array(Q.size * net.width),
+        };
+        for (var s = 1; s < payloads.length; s++) data.codes.set(fromBase64(payloads[s].c), (s - 1) * Q.shard * net.width);
         files.forEach(vsisShards.drop);
-        return { axes: axes, codes: codes };
+        // each item's length as its levels rebuild it: the same for every search, so found once
+        var squares = byteTable(net, data.levels, function (level) { return level * level; });
+        data.lengths = new Float32Array(Q.size);
+        for (var n = 0; n < Q.size; n++) data.lengths[n] = Math.sqrt(sumOver(squares, data.codes, n, net.width)) || 1;
+        return data;
       });
       collections[net.name].catch(function () { delete collections[net.name]; });
     }
     return collections[net.name];
+  }
+
+  // What each value of each byte of a code adds, f(level) summed over the one or two dimensions the byte
+  // holds (search/compact.py: a level a byte, or two a byte, the lower half the even dimension), so that an
+  // item's sum is one lookup a byte: table[b * 256 + code byte b].
+  function byteTable(net, levels, f) {
+    var count = net.levels, table = new Float64Array(net.width * 256);
+    for (var b = 0; b < net.width; b++) {
+      for (var v = 0; v < 256; v++) {
+        table[b * 256 + v] = count === 256 ? f(levels[b * 256 + v], b) :
+          f(levels[2 * b * 16 + (v & 15)], 2 * b) + f(levels[(2 * b + 1) * 16 + (v >> 4)], 2 * b + 1);
+      }
+    }
+    return table;
+  }
+  function sumOver(table, codes, n, width) {
+    var sum = 0, at = n * width;
+    for (var b = 0; b < width; b++) sum += table[b * 256 + codes[at + b]];
+    return sum;
   }
 
   // The image's feature as the builder computes it: preprocessed, through the network (or not: the pixel
@@ -79,23 +102,22 @@
     }).then(unit);
   }
 
-  // Every item's similarity: the feature projected on the axes, scaled to unit length, times each
-  // dimension's step, then one dot product with each item's int8 codes (search/compact.py says why).
-  // Returns the best `shown`, best first, ties by lower index, as the builder's search breaks them.
+  // Every item's similarity: the cosine between the feature projected on the axes and the item's vector as
+  // its levels rebuild it (search/compact.py says why). One table of the query's products with every level,
+  // then one lookup a byte of each item. The best `shown`, best first, ties by lower index.
   function rank(net, data, feature) {
-    var dims = net.dims, dim = net.dim, w = new Float64Array(dims), norm = 0;
+    var dims = net.dims, dim = net.dim, q = new Float64Array(dims), norm = 0;
     for (var j = 0; j < dims; j++) {
       var s = 0, row = j * dim;
       for (var d = 0; d < dim; d++) s += data.axes[row + d] * feature[d];
-      w[j] = s;
+      q[j] = s;
       norm += s * s;
     }
     norm = Math.sqrt(norm) || 1;
-    for (j = 0; j < dims; j++) w[j] = w[j] / norm * net.steps[j];
-    var best = [], shown = Q.shown, codes = data.codes;
+    var products = byteTable(net, data.levels, function (level, j) { return level * q[j] / norm; });
+    var best = [], shown = Q.shown;
     for (var n = 0; n < Q.size; n++) {
-      var score = 0, at = n * dims;
-      for (j = 0; j < dims; j++) score += w[j] * codes[at + j];
+      var score = sumOver(products, data.codes, n, net.width) / data.lengths[n];
       if (best.length === shown && score <= best[shown - 1].score) continue;
       var k = best.length < shown ? best.length : shown - 1;
       while (k > 0 && best[k - 1].score < score) { best[k] = best[k - 1]; k--; }
@@ -136,7 +158,7 @@
       link.appendChild(el("span", "t", it.title));
       if (it.artist) link.appendChild(el("span", "a", it.artist));
       if (it.category) link.appendChild(el("span", "c", it.category));
-      link.appendChild(el("span", "s", Math.min(1, it.score).toFixed(3)));  // 1 but for the int8 rounding
+      link.appendChild(el("span", "s", it.score.toFixed(3)));
       li.appendChild(link);
       var explore = el("a", "also", "its neighbours");
       explore.href = "explore.html#dataset=" + encodeURIComponent(Q.dataset) + "&network=" +

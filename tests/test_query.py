@@ -15,7 +15,18 @@ from builder.collect.collection import scan
 from builder.features.networks import get as get_network
 from builder.inputs.images import decode
 from builder.inputs.perturb import get_profile
-from builder.search.compact import CompactSettings, compact, leading_axes, quantise
+from builder.search.compact import (
+    CompactSettings,
+    CompactVectors,
+    compact,
+    forms_for,
+    leading_axes,
+    lloyd_levels,
+    projected,
+    quantise,
+    rebuild,
+    spread,
+)
 
 from .conftest import REPO
 from .sitecheck import broken_or_outside
@@ -35,24 +46,46 @@ def test_features_in_a_few_dimensions_are_ranked_exactly_with_few_axes() -> None
     rng = np.random.default_rng(1)
     x = _unit(rng.standard_normal((400, 20)) @ rng.standard_normal((20, 300)))
     v = compact(x, CompactSettings(recall_target=0.95))
-    assert v.dims == 32  # the fewest tried, since it reaches the target
+    assert (v.dims, v.bits) == (32, 8)  # the smallest form, since it reaches the target
     assert v.recall >= 0.95
-    assert v.codes.dtype == np.int8 and v.codes.shape == (400, 32)
-    assert np.abs(v.codes).max() == 127  # each dimension's largest magnitude is its last step
+    assert v.codes.dtype == np.uint8 and v.codes.shape == (400, 32)
+    assert (np.diff(v.levels, axis=1) >= 0).all()  # each dimension's levels ascending
     assert np.allclose(v.axes @ v.axes.T, np.eye(32), atol=1e-5)  # orthonormal rows
+
+
+def test_levels_sit_where_the_values_are() -> None:
+    """Lloyd-Max by hand: two clumps get a level each, at their means; evenly spread values get evenly
+    spread levels at the middles of their quarters."""
+    assert lloyd_levels(np.array([0.0, 0.1, 0.2, 5.0, 5.1, 5.2]), 2).tolist() == pytest.approx([0.1, 5.1])
+    even = lloyd_levels(np.linspace(0, 1, 4001), 4)
+    assert even.tolist() == pytest.approx([0.125, 0.375, 0.625, 0.875], abs=1e-3)
+
+
+def test_four_bit_codes_hold_two_dimensions_a_byte() -> None:
+    p = np.array([[-0.9, 0.9, 0.0, 0.1], [0.9, -0.9, 0.1, 0.0]], dtype=np.float32)
+    levels, codes = quantise(p, 4, seed=0)
+    assert codes.shape == (2, 2) and codes.dtype == np.uint8
+    low, high = codes & 15, codes >> 4  # the even dimension in the lower half
+    assert low[0, 0] < low[1, 0] and high[0, 0] > high[1, 0]
+    assert np.array_equal(rebuild(levels, codes), levels[np.arange(4), np.stack([low, high], 2).reshape(2, 4)])
+    assert np.abs(rebuild(levels, codes) - p).max() < 1e-6  # two values a dimension: both kept exactly
+
+
+def test_forms_go_from_fewest_bytes_and_never_past_the_features() -> None:
+    assert forms_for(1280, 256) == [(32, 8), (64, 8), (128, 8), (256, 8), (512, 4)]
+    assert forms_for(1280, 100) == [(32, 8), (64, 8)]
+    assert forms_for(5, 256) == [(5, 8)]  # no half bytes for an odd number of axes
 
 
 def test_compact_scores_are_cosines_but_for_the_rounding() -> None:
     rng = np.random.default_rng(2)
     x = _unit(rng.standard_normal((300, 64)))
-    axes = leading_axes(x, 64, seed=3)  # all of them: only the rounding differs from exact cosines
-    steps, codes = quantise(x, axes)
-    from builder.search.compact import CompactVectors
-
-    v = CompactVectors(axes, steps, codes, 1.0, 10, 300)
+    axes = spread(leading_axes(x, 64, seed=3), seed=3)  # all of them: only the rounding differs from cosines
+    levels, codes = quantise(projected(axes, x), 8, seed=3)
+    v = CompactVectors(axes, levels, codes, 1.0, 10, 300)
     for q in (0, 17, 299):
         assert np.abs(v.scores(x[q]) - x @ x[q]).max() < 0.02
-        assert abs(float(v.scores(x[q])[q]) - 1.0) < 0.01  # an item finds itself at a similarity of 1
+        assert v.scores(x[q])[q] > 0.99  # an item finds itself at a similarity of 1 but for the rounding
 
 
 def test_the_axes_are_the_same_from_the_same_features_and_seed() -> None:
@@ -62,14 +95,14 @@ def test_the_axes_are_the_same_from_the_same_features_and_seed() -> None:
     assert (a[np.arange(16), np.abs(a).argmax(axis=1)] > 0).all()  # each sign fixed
 
 
-def test_recall_is_measured_against_exact_search_and_falls_with_too_few_axes() -> None:
+def test_recall_is_measured_against_exact_search_and_falls_with_too_few_bytes() -> None:
     """Isotropic features cannot be ranked by 32 of 256 axes: the recall said is low, and honest."""
     x = _unit(np.random.default_rng(6).standard_normal((1000, 256)))
-    v = compact(x, CompactSettings(recall_target=1.0, max_axes=32))
-    assert v.dims == 32
+    v = compact(x, CompactSettings(recall_target=1.0, max_bytes=32))
+    assert (v.dims, v.bits) == (32, 8)
     assert v.recall < 0.5
     full = compact(x, CompactSettings(recall_target=0.9))
-    assert full.dims == 256 and full.recall > v.recall
+    assert full.dims * full.bits == 256 * 8 and full.recall > v.recall
 
 
 # ---- the bundled sample's site ----

@@ -25,7 +25,7 @@ from builder.search.compact import CompactSettings, CompactVectors, compact
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
-COMPACT_VERSION = "2"  # bump when compact.py changes its results
+COMPACT_VERSION = "3"  # bump when compact.py changes its results
 
 
 @dataclass
@@ -41,18 +41,19 @@ def compact_key(features: str, settings: CompactSettings) -> str:
 def _read(path: Path, n: int, dim: int) -> CompactVectors:
     """A remembered entry, checked to be one: the shapes agree with each other and with the features."""
     with np.load(path, allow_pickle=False) as data:
-        axes, steps, codes = data["axes"], data["steps"], data["codes"]
+        axes, levels, codes = data["axes"], data["levels"], data["codes"]
         meta = json.loads(bytes(data["meta"]).decode())
-    dims = axes.shape[0]
-    if axes.shape != (dims, dim) or steps.shape != (dims,) or codes.shape != (n, dims) or codes.dtype != np.int8:
-        raise ValueError(f"arrays of shapes {axes.shape}, {steps.shape}, {codes.shape}")
-    return CompactVectors(axes, steps, codes, float(meta["recall"]), int(meta["k"]), int(meta["queries"]))
+    dims, count = levels.shape if levels.ndim == 2 else (-1, -1)
+    width = dims * (8 if count == 256 else 4) // 8
+    if axes.shape != (dims, dim) or count not in (16, 256) or codes.shape != (n, width) or codes.dtype != np.uint8:
+        raise ValueError(f"arrays of shapes {axes.shape}, {levels.shape}, {codes.shape}")
+    return CompactVectors(axes, levels, codes, float(meta["recall"]), int(meta["k"]), int(meta["queries"]))
 
 
 def _write(path: Path, v: CompactVectors) -> None:
     meta = json.dumps({"recall": v.recall, "k": v.k, "queries": v.queries}).encode()
     buf = io.BytesIO()
-    np.savez(buf, axes=v.axes, steps=v.steps, codes=v.codes, meta=np.frombuffer(meta, dtype=np.uint8))
+    np.savez(buf, axes=v.axes, levels=v.levels, codes=v.codes, meta=np.frombuffer(meta, dtype=np.uint8))
     atomic_write(path, buf.getvalue())
 
 

@@ -237,8 +237,8 @@ class QueryNetwork:
     model: str | None  # the ONNX model file to publish
     model_bytes: int
     axes: np.ndarray  # (dims, dim) float32 (search/compact.py)
-    steps: np.ndarray  # (dims,) float32
-    codes: np.ndarray  # (n, dims) int8
+    levels: np.ndarray  # (dims, 2**bits) float32: each dimension's values
+    codes: np.ndarray  # (n, dims * bits / 8) uint8
     recall: float  # of the exact top `recall_k` kept by the compact vectors, on `recall_queries` items
     recall_k: int
     recall_queries: int

@@ -140,9 +140,9 @@ def _query_plain(query: QueryPage | None) -> object:
     networks = []
     for n in query.networks:
         h = hashlib.sha256()
-        for array in (n.axes, n.steps, n.codes):
+        for array in (n.axes, n.levels, n.codes):
             h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
-        arrays = ("axes", "steps", "codes", "model")
+        arrays = ("axes", "levels", "codes", "model")
         plain = {k: v for k, v in vars(n).items() if k not in arrays}
         networks.append({**plain, "arrays": h.hexdigest(), "model": Path(n.model).name if n.model else None})
     return {**vars(query), "networks": networks}

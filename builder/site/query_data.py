@@ -1,11 +1,12 @@
 """What query.html reads, as script files (file:// refuses fetch()), like the explorer's and the map's.
 
 - `data/query/index.js`: `window.VSIS_QUERY`: the collection's size, the shard size, the files' patterns and,
-  per network, its preprocessing, its model's size, the compact vectors' dimensions and step per dimension
-  and their measured recall.
-- `data/query/<network>/axes.js`: the axes the query is projected on, base64 of little-endian float32,
-  (dims x dim) row by row.
-- `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of int8 codes, dims an item.
+  per network, its preprocessing, what its first search loads, the compact vectors' form (dimensions, levels
+  a dimension, bytes an item) and their measured recall.
+- `data/query/<network>/axes.js`: the axes the query is projected on (`axes`, dims x dim) and each
+  dimension's levels (`levels`, dims x 256 or 16), base64 of little-endian float32, row by row.
+- `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of their codes, `width` bytes
+  an item: a level a byte, or two a byte (the lower half the even dimension) (search/compact.py).
 - `data/query/<network>/model.js`: the ONNX model, base64 (networks of kind "model" only).
 
 Nothing here is loaded before the visitor asks for a search; then one network's files, whole: ranking every
@@ -47,10 +48,12 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
     starts = range(0, n_items, QUERY_SHARD)
     for net in page.networks:
         path = QUERY_FILES["axes"].format(network=net.name)
-        files[path] = _shard(path, {"axes": _b64(np.ascontiguousarray(net.axes, dtype="<f4").tobytes())})
+        payload = {"axes": _b64(np.ascontiguousarray(net.axes, dtype="<f4").tobytes()),
+                   "levels": _b64(np.ascontiguousarray(net.levels, dtype="<f4").tobytes())}  # fmt: skip
+        files[path] = _shard(path, payload)
         for s, start in enumerate(starts):
             path = QUERY_FILES["codes"].format(network=net.name, n=s)
-            codes = np.ascontiguousarray(net.codes[start : start + QUERY_SHARD], dtype=np.int8)
+            codes = np.ascontiguousarray(net.codes[start : start + QUERY_SHARD], dtype=np.uint8)
             files[path] = _shard(path, {"c": _b64(codes.tobytes())})
         if net.model is not None:
             path = QUERY_FILES["model"].format(network=net.name)
@@ -65,7 +68,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "input": list(net.input_shape),
                 "recipe": net.recipe,
                 "dims": int(net.axes.shape[0]),
-                "steps": [float(s) for s in np.asarray(net.steps, dtype=np.float32)],
+                "levels": int(net.levels.shape[1]),  # per dimension: 256 (a byte each) or 16 (two a byte)
+                "width": int(net.codes.shape[1]),  # bytes an item
                 "recall": net.recall,
                 "recall_k": net.recall_k,
                 "recall_queries": net.recall_queries,
@@ -98,4 +102,4 @@ def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: in
 
 def decode_codes(text: str) -> np.ndarray:
     """A codes file's payload undone (its `c`), for tests and benchmarks reading a site back."""
-    return np.frombuffer(base64.b64decode(text), dtype=np.int8)
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8)

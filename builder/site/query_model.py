@@ -30,7 +30,7 @@ def query_page(networks: list[BrowserNetwork], compacts: list[NetworkCompact], r
                 str(net.model) if net.model is not None else None,
                 net.model_bytes,
                 v.axes,
-                v.steps,
+                v.levels,
                 v.codes,
                 v.recall,
                 v.k,
