@@ -143,7 +143,7 @@ def quantise(p: np.ndarray, bits: int, seed: int) -> tuple[np.ndarray, np.ndarra
     for j in range(dims):
         codes[:, j] = np.searchsorted((levels[j, 1:] + levels[j, :-1]) / 2, p[:, j])
     if bits == 4:
-        codes = codes[:, 0::2] | (codes[:, 1::2] << 4)
+        return levels, (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
     return levels, codes
 
 
