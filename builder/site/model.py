@@ -243,6 +243,11 @@ class QueryNetwork:
     recall_k: int
     recall_queries: int
 
+    @property
+    def width(self) -> int:
+        """Bytes an image's compact vector takes."""
+        return int(self.codes.shape[1])
+
 
 @dataclass
 class QueryPage:

@@ -132,7 +132,7 @@ def fingerprint(model: SiteModel) -> str:
 
 
 def _query_plain(query: QueryPage | None) -> object:
-    """The query page with each network's arrays as a digest of their bytes (a museum's int8 codes are 25
+    """The query page with each network's arrays as a digest of their bytes (a museum's codes are 25
     million numbers, too many to write out as JSON) and its model by its file name, which the model's cache
     key makes (model_files.onnx_path), not by where the cache lies."""
     if query is None:

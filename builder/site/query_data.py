@@ -69,7 +69,7 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "recipe": net.recipe,
                 "dims": int(net.axes.shape[0]),
                 "levels": int(net.levels.shape[1]),  # per dimension: 256 (a byte each) or 16 (two a byte)
-                "width": int(net.codes.shape[1]),  # bytes an item
+                "width": net.width,  # bytes an item
                 "recall": net.recall,
                 "recall_k": net.recall_k,
                 "recall_queries": net.recall_queries,
