@@ -226,6 +226,13 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
         "jpeg_draft": config.jpeg_draft,
         "precision": config.precision,
         "precision_used": ", ".join(f"{r.name} {r.precision.used}" for r in results),
+        "map": config.map_enabled,
+        "map_epochs": config.map_epochs,
+        "map_seed": config.map_seed,
+        "map_clusters": config.map_clusters,
+        "query": config.query_enabled,
+        "query_recall_target": config.query_recall_target,
+        "query_max_model_mb": config.query_max_model_mb,
     }
 
 

@@ -133,6 +133,8 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     assert "Your image stays on your machine" in page
     assert 'href="query.html"' in (sample_site / "index.html").read_text(encoding="utf-8")
     assert broken_or_outside(sample_site) == []
+    manifest = json.loads((sample_site / "data/manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["query"], manifest["query_recall_target"], manifest["map_clusters"]) == (True, 0.95, 12)
 
 
 def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(tmp_path: Path) -> None:
