@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -76,6 +76,43 @@ def remove_litter(cache_dir: Path) -> None:
 
 class BadEntry(Exception):
     """A cache entry that cannot be what was written there (truncated, garbled, of another shape)."""
+
+
+class ArrayStore:
+    """Results computed from the features and remembered by a key of what they depend on (the map's layouts
+    and clusters, the compact vectors of search by image): a few named arrays a key, in one .npz file written
+    atomically. An entry that cannot be read, or that the caller's `check` refuses (raising BadEntry or
+    ValueError), is said through `on_bad` and counts as missing, so it is computed again. root None: nothing
+    is remembered."""
+
+    def __init__(self, root: Path | None, on_bad: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.on_bad = on_bad
+
+    def path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str, check: Callable[[dict[str, np.ndarray]], None]) -> dict[str, np.ndarray] | None:
+        if self.root is None or not self.path(key).is_file():
+            return None
+        try:
+            with np.load(self.path(key), allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            check(arrays)
+        except Exception as exc:  # noqa: BLE001 - zipfile, numpy, EOF, a missing name, the check: all mean damaged
+            if self.on_bad:
+                self.on_bad(f"{self.path(key)}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
+            return None
+        return arrays
+
+    def put(self, key: str, **arrays: np.ndarray) -> None:
+        if self.root is None:
+            return
+        buf = io.BytesIO()
+        named: dict[str, Any] = dict(arrays)  # (numpy's stubs would read a name as one of savez's own options)
+        np.savez(buf, **named)
+        atomic_write(self.path(key), buf.getvalue())
 
 
 def _discard(path: Path, why: str, on_bad: Callable[[str], None] | None) -> None:

@@ -94,7 +94,7 @@ def test_the_cache_key_follows_features_lists_and_settings(tmp_path: Path) -> No
     cache.put(key, points)
     assert cache.get(key, 50).tolist() == points.tolist()
     assert cache.get(key, 49) is None and "damaged" in warned[-1]  # another collection's size
-    next(tmp_path.rglob("*.npy")).write_bytes(b"garbage")
+    next(tmp_path.rglob("*.npz")).write_bytes(b"garbage")
     assert cache.get(key, 50) is None and len(warned) == 2
 
 

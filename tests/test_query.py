@@ -193,6 +193,11 @@ def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Pa
     build(config)
     assert (config.out / "data/query/pixels/codes/0.js").read_bytes() == first
     monkeypatch.undo()
+    [entry] = (config.cache_dir / "compact").rglob("*.npz")
+    entry.write_bytes(b"garbage")  # a damaged entry is said and computed again, to the same bytes
+    rebuilt = build(replace(config, out=tmp_path / "again").validate())
+    assert any("damaged cache entry" in w for w in rebuilt.warnings)
+    assert (tmp_path / "again/data/query/pixels/codes/0.js").read_bytes() == first
     fewer = replace(config, query_recall_target=0.3).validate()  # fewer axes: new vectors, a new site
     build(fewer)
     assert _index(fewer.out, "data/query/index.js")["networks"][0]["dims"] < 128

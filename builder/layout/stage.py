@@ -10,7 +10,6 @@ k-means either.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.cache import atomic_write
+from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
@@ -55,50 +54,39 @@ def clusters_key(layout: str, k: int, seed: int) -> str:
 
 
 class LayoutCache:
-    """Layouts by key under root (None: nothing remembered); a damaged entry is said and computed again."""
+    """Layouts and clusters by key under root (None: nothing remembered), each one array in an ArrayStore
+    entry; a damaged entry is said and computed again."""
 
     def __init__(self, root: Path | None, on_bad: Callable[[str], None] | None = None) -> None:
-        self.root = root
-        self.on_bad = on_bad
-
-    def _path(self, key: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / f"{key}.npy"
+        self.store = ArrayStore(root, on_bad)
 
     def get(self, key: str, n: int) -> np.ndarray | None:
         """A layout: (n, 2) uint16 points."""
-        return self._read(key, np.dtype(np.uint16), (n, 2))
+        return self._one(key, np.dtype(np.uint16), (n, 2))
 
     def get_labels(self, key: str, n: int) -> np.ndarray | None:
         """Clusters: (n,) int32 labels, 0 ... k - 1, each used."""
-        labels = self._read(key, np.dtype(np.int32), (n,))
-        if labels is not None and len(labels) and (labels.min() < 0 or len(np.unique(labels)) != labels.max() + 1):
-            self._bad(key, "labels not numbered 0 ... k - 1")
-            return None
-        return labels
 
-    def _read(self, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray | None:
-        if self.root is None or not self._path(key).is_file():
-            return None
-        try:
-            array = np.load(self._path(key), allow_pickle=False)
+        def numbered(labels: np.ndarray) -> None:
+            if len(labels) and (labels.min() < 0 or len(np.unique(labels)) != labels.max() + 1):
+                raise BadEntry("labels not numbered 0 ... k - 1")
+
+        return self._one(key, np.dtype(np.int32), (n,), numbered)
+
+    def _one(self, key: str, dtype: np.dtype, shape: tuple[int, ...],
+             more: Callable[[np.ndarray], None] | None = None) -> np.ndarray | None:  # fmt: skip
+        def check(arrays: dict[str, np.ndarray]) -> None:
+            array = arrays["array"]
             if array.dtype != dtype or array.shape != shape:
-                raise ValueError(f"{array.dtype} array of shape {array.shape}, expected {dtype} {shape}")
-        except (OSError, ValueError, EOFError) as exc:
-            self._bad(key, str(exc))
-            return None
-        return array
+                raise BadEntry(f"{array.dtype} array of shape {array.shape}, expected {dtype} {shape}")
+            if more:
+                more(array)
 
-    def _bad(self, key: str, why: str) -> None:
-        if self.on_bad:
-            self.on_bad(f"{self._path(key)}: damaged cache entry ({why}); computed again")
+        found = self.store.get(key, check)
+        return None if found is None else found["array"]
 
-    def put(self, key: str, points: np.ndarray) -> None:
-        if self.root is None:
-            return
-        buf = io.BytesIO()
-        np.save(buf, points, allow_pickle=False)
-        atomic_write(self._path(key), buf.getvalue())
+    def put(self, key: str, array: np.ndarray) -> None:
+        self.store.put(key, array=array)
 
 
 def lay_out(

@@ -7,7 +7,6 @@ network and neither reads nor projects the features again) and the settings.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.cache import atomic_write
+from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
@@ -38,23 +37,17 @@ def compact_key(features: str, settings: CompactSettings) -> str:
     return hashlib.sha256(f"{COMPACT_VERSION}|{settings.key}|{features}".encode()).hexdigest()
 
 
-def _read(path: Path, n: int, dim: int) -> CompactVectors:
-    """A remembered entry, checked to be one: the shapes agree with each other and with the features."""
-    with np.load(path, allow_pickle=False) as data:
-        axes, levels, codes = data["axes"], data["levels"], data["codes"]
-        meta = json.loads(bytes(data["meta"]).decode())
-    dims, count = levels.shape if levels.ndim == 2 else (-1, -1)
-    width = dims * (8 if count == 256 else 4) // 8
-    if axes.shape != (dims, dim) or count not in (16, 256) or codes.shape != (n, width) or codes.dtype != np.uint8:
-        raise ValueError(f"arrays of shapes {axes.shape}, {levels.shape}, {codes.shape}")
-    return CompactVectors(axes, levels, codes, float(meta["recall"]), int(meta["k"]), int(meta["queries"]))
+def _checked(n: int, dim: int) -> Callable[[dict[str, np.ndarray]], None]:
+    """The check of a remembered entry: its arrays' shapes agree with each other and with the features."""
 
+    def check(arrays: dict[str, np.ndarray]) -> None:
+        axes, levels, codes = arrays["axes"], arrays["levels"], arrays["codes"]
+        dims, count = levels.shape if levels.ndim == 2 else (-1, -1)
+        width = dims * (8 if count == 256 else 4) // 8
+        if axes.shape != (dims, dim) or count not in (16, 256) or codes.shape != (n, width) or codes.dtype != np.uint8:
+            raise BadEntry(f"arrays of shapes {axes.shape}, {levels.shape}, {codes.shape}")
 
-def _write(path: Path, v: CompactVectors) -> None:
-    meta = json.dumps({"recall": v.recall, "k": v.k, "queries": v.queries}).encode()
-    buf = io.BytesIO()
-    np.savez(buf, axes=v.axes, levels=v.levels, codes=v.codes, meta=np.frombuffer(meta, dtype=np.uint8))
-    atomic_write(path, buf.getvalue())
+    return check
 
 
 def compact_vectors(
@@ -71,23 +64,22 @@ def compact_vectors(
     hashes = [i.content_hash for i in items]
     by_name = {r.name: r for r in results}
     out = []
+    store = ArrayStore(cache_dir / "compact" if cache_dir is not None else None, on_bad or reporter.warn)
     with reporter.task("compacting vectors for search by image", len(names)) as task:
         for name in names:
             run, result = runs[name], by_name[name]
             matrix = partial(load_matrix, run.store, hashes, run.spec.dim)  # read only where needed
             key = compact_key(result.features or features_digest(matrix()), settings)
-            path = cache_dir / "compact" / key[:2] / f"{key}.npz" if cache_dir is not None else None
-            vectors = None
-            if path is not None and path.is_file():
-                try:
-                    vectors = _read(path, len(items), run.spec.dim)
-                except Exception as exc:  # noqa: BLE001 - zipfile, numpy, JSON and EOF errors all mean damaged
-                    (on_bad or reporter.warn)(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); "
-                                              "computed again")  # fmt: skip
-            if vectors is None:
+            found = store.get(key, _checked(len(items), run.spec.dim))
+            if found is not None:
+                said = json.loads(bytes(found["meta"]).decode())
+                vectors = CompactVectors(found["axes"], found["levels"], found["codes"], float(said["recall"]),
+                                         int(said["k"]), int(said["queries"]))  # fmt: skip
+            else:
                 vectors = compact(matrix(), settings)
-                if path is not None:
-                    _write(path, vectors)
+                meta = json.dumps({"recall": vectors.recall, "k": vectors.k, "queries": vectors.queries}).encode()
+                store.put(key, axes=vectors.axes, levels=vectors.levels, codes=vectors.codes,
+                          meta=np.frombuffer(meta, dtype=np.uint8))  # fmt: skip
             out.append(NetworkCompact(name, vectors))
             task.advance()
     return out
