@@ -128,8 +128,12 @@ class BuildConfig:
             raise ConfigError(f"map epochs must be 0 or more, got {self.map_epochs}")
         if not 0 <= self.map_clusters <= MAX_CLUSTERS:
             raise ConfigError(f"map clusters must be 0 ... {MAX_CLUSTERS}, got {self.map_clusters}")
-        if not self.query_max_model_mb > 0:
-            raise ConfigError(f"query max_model_mb must be positive, got {self.query_max_model_mb}")
+        if not 0 < self.query_max_model_mb < 1e6:  # a number of megabytes, not inf or nan
+            raise ConfigError(
+                f"query max_model_mb must be a positive number of megabytes, got {self.query_max_model_mb}"
+            )
+        if len(set(self.query_networks)) != len(self.query_networks):
+            raise ConfigError(f"a query network is listed twice: {', '.join(self.query_networks)}")
         if not 0 < self.query_recall_target <= 1:
             raise ConfigError(f"query recall_target must be in (0, 1], got {self.query_recall_target}")
         unknown = [n for n in self.query_networks if n not in self.built_networks]

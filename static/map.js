@@ -245,11 +245,15 @@
       atlasAsked[a] = atlasAsked[a] || performance.now();
     }
   }
-  function forget() {  // past ATLASES_KEPT, the atlas drawn longest ago (none drawn in this frame) is let go
+  function forget() {  // past ATLASES_KEPT, the atlases drawn longest ago (none of this frame's, none loading) go
     var kept = Object.keys(atlases);
-    if (kept.length < ATLASES_KEPT) return;
     kept.sort(function (a, b) { return atlasUsed[a] - atlasUsed[b]; });
-    if (atlasUsed[kept[0]] < frameNumber && atlases[kept[0]].complete) delete atlases[kept[0]];
+    for (var x = 0, left = kept.length; x < kept.length && left >= ATLASES_KEPT; x++) {
+      if (atlasUsed[kept[x]] < frameNumber && atlases[kept[x]].complete) {
+        delete atlases[kept[x]];
+        left--;
+      }
+    }
   }
   function drawCell(i, x, y, side) {  // item i's cell centred on (x, y), if its atlas is here
     var img = atlasOf(Math.floor(i / A.perAtlas));
@@ -288,9 +292,9 @@
         img.src = thumbPath(id);
       }
       var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
+      ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
       if (!img.complete || !img.naturalWidth) { if (A) drawCell(i, x, y, side); continue; }
       var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
-      ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
       ctx.fillStyle = M.legend[codes[i]].colour;
       ctx.fillRect(x - w / 2 - 2 * ratio, y - h / 2 - 2 * ratio, w + 4 * ratio, h + 4 * ratio);
       ctx.fillStyle = "#ffffff";

@@ -176,15 +176,18 @@
     root.dataset.query = "working";
     status.textContent = "Computing the image\u2019s features with " + net.name +
       (sessions[net.name] || net.kind === "input" ? "\u2026" : " (loading the network first)\u2026");
-    var feature;
-    Promise.all([featureOf(net, image.pixels), collectionOf(net)]).then(function (both) {
+    var feature, pixels = image.pixels;
+    Promise.resolve().then(function () {  // so that anything thrown, here too, ends in the catch below
+      return Promise.all([featureOf(net, pixels), collectionOf(net)]);
+    }).then(function (both) {
+      if (mine !== ticket) return null;  // superseded: not worth ranking
       feature = both[0];
       t.feature = performance.now();
       var best = rank(net, both[1], feature);
       t.ranked = performance.now();
       return described(best);
     }).then(function (shown) {
-      if (mine !== ticket) return;  // a newer search (another image or network) has started: its results win
+      if (mine !== ticket || !shown) return;  // a newer search (another image or network) has started: it wins
       draw(net, shown);
       t.end = performance.now();
       status.textContent = "The " + shown.length + " images most similar to " + image.name + " by " + net.name +
@@ -206,10 +209,11 @@
 
   function choose(file) {
     if (!file) return;
-    var started = performance.now();
+    var started = performance.now(), mine = ++ticket;  // a file chosen later supersedes this one
     root.dataset.query = "working";
     status.textContent = "Reading " + (file.name || "the image") + "\u2026";
     vsisPreprocess.decode(file).then(function (pixels) {
+      if (mine !== ticket) return;
       image = { name: file.name || "the pasted image", pixels: pixels, decodedAt: performance.now() };
       preview.textContent = "";
       var img = el("img");
@@ -221,6 +225,7 @@
       preview.hidden = false;
       search(started);
     }, function (e) {
+      if (mine !== ticket) return;
       status.textContent = "Could not read " + (file.name || "the image") + ": " + e.message;
       root.dataset.query = "error";
     });

@@ -28,6 +28,12 @@
         delete pending[name];
         reject(new Error("could not load " + name));
       };
+      s.onload = function () {  // it ran, so it has called VSIS_SHARD, unless it is not the file it should be
+        if (pending[name] === entry) {
+          delete pending[name];
+          reject(new Error(name + " did not hand over its data"));
+        }
+      };
       document.body.appendChild(s);
     });
     pending[name] = entry;

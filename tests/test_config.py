@@ -45,6 +45,11 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         ("k = 0\n", "k must be at least 1"),
         ("networks = ['vgg17']\n", "unknown network 'vgg17'"),
         ("k = \n", "invalid TOML"),
+        ("[query]\nmax_model_mb = inf\n", "query max_model_mb must be a positive number of megabytes"),
+        ("[query]\nnetworks = ['pixels', 'pixels']\n", "a query network is listed twice"),
+        ("[query]\nnetworks = ['vgg16']\n", "query networks vgg16 are not built"),
+        ("[query]\nrecall_target = 0\n", r"query recall_target must be in \(0, 1\]"),
+        ("[query]\nenable = true\n", "unknown key 'query.enable'"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -42,15 +42,15 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def test_features_in_a_few_dimensions_are_ranked_exactly_with_few_axes() -> None:
-    """Vectors that span 20 dimensions of 300 lose nothing to 32 axes: the ranking is the exact one."""
+    """Vectors that span 20 dimensions of 300 get 20 axes, which lose nothing but the rounding."""
     rng = np.random.default_rng(1)
     x = _unit(rng.standard_normal((400, 20)) @ rng.standard_normal((20, 300)))
     v = compact(x, CompactSettings(recall_target=0.95))
-    assert (v.dims, v.bits) == (32, 8)  # the smallest form, since it reaches the target
+    assert v.dims == 20
     assert v.recall >= 0.95
-    assert v.codes.dtype == np.uint8 and v.codes.shape == (400, 32)
+    assert v.codes.dtype == np.uint8 and v.codes.shape == (400, 20 * v.bits // 8)
     assert (np.diff(v.levels, axis=1) >= 0).all()  # each dimension's levels ascending
-    assert np.allclose(v.axes @ v.axes.T, np.eye(32), atol=1e-5)  # orthonormal rows
+    assert np.allclose(v.axes @ v.axes.T, np.eye(20), atol=1e-5)  # orthonormal rows
 
 
 def test_levels_sit_where_the_values_are() -> None:
@@ -75,6 +75,15 @@ def test_forms_go_from_fewest_bytes_and_never_past_the_features() -> None:
     assert forms_for(1280, 256) == [(32, 8), (64, 8), (128, 8), (256, 8), (512, 4)]
     assert forms_for(1280, 100) == [(32, 8), (64, 8)]
     assert forms_for(5, 256) == [(5, 8)]  # no half bytes for an odd number of axes
+
+
+def test_a_tiny_collection_gets_the_axes_its_features_span_in_the_largest_form() -> None:
+    """Three images span three dimensions: axes beyond them would be the solver's arbitrary choice (and differ
+    from machine to machine), and with every other image in every top 10 no form can be told the better."""
+    x = _unit(np.random.default_rng(7).standard_normal((3, 300)))
+    v = compact(x)
+    assert (v.dims, v.bits) == (3, 8)  # 3 dimensions spanned; 4 bits would need an even number
+    assert v.recall == 1.0
 
 
 def test_compact_scores_are_cosines_but_for_the_rounding() -> None:

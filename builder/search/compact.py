@@ -97,7 +97,7 @@ def projected(axes: np.ndarray, x: np.ndarray) -> np.ndarray:
 def leading_axes(x: np.ndarray, count: int, seed: int, block: int = 8192) -> np.ndarray:
     """The top `count` right-singular vectors of x (uncentred), from at most FIT_ROWS rows drawn by the seed:
     the eigenvectors of the (dim x dim) Gram matrix, largest first, each sign fixed (its largest coordinate
-    positive) so the same features give the same axes."""
+    positive) so the same features give the same axes; fewer where the features span fewer dimensions."""
     n, dim = x.shape
     rows = np.arange(n) if n <= FIT_ROWS else np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
     gram = np.zeros((dim, dim))
@@ -105,7 +105,11 @@ def leading_axes(x: np.ndarray, count: int, seed: int, block: int = 8192) -> np.
         part = np.asarray(x[rows[start : start + block]], dtype=np.float64)
         gram += part.T @ part
     values, vectors = np.linalg.eigh(gram)
-    top = vectors[:, np.argsort(-values, kind="stable")[: min(count, dim)]].T
+    order = np.argsort(-values, kind="stable")[: min(count, dim)]
+    # only axes the features span: beyond their rank the eigenvectors are arbitrary (the solver's choice)
+    spanned = values[order] > 1e-9 * max(float(values.max(initial=0.0)), 1e-300)
+    order = order[spanned | (np.arange(len(order)) == 0)]  # one axis at the least, even for all-zero features
+    top = vectors[:, order].T
     signs = np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])
     return (top * signs[:, None]).astype(np.float32)
 
@@ -190,8 +194,10 @@ def compact(x: np.ndarray, settings: CompactSettings = CompactSettings()) -> Com
     of the exact top-k, or else the best of the largest forms tried."""
     n, dim = x.shape
     k = effective_k(n, settings.k)
-    forms = forms_for(dim, settings.max_bytes)
-    axes_all = leading_axes(x, max(a for a, _ in forms), settings.seed)
+    axes_all = leading_axes(x, max(a for a, _ in forms_for(dim, settings.max_bytes)), settings.seed)
+    forms = forms_for(max(1, len(axes_all)), settings.max_bytes)  # the dimensions the features span
+    if k >= n - 1:  # every other item is in every top k: recall tells no form from another; the largest is cheap
+        forms = forms[-1:]
     rows = (
         np.arange(n)
         if n <= settings.queries

@@ -38,7 +38,8 @@ def compact_key(features: str, settings: CompactSettings) -> str:
 
 
 def _checked(n: int, dim: int) -> Callable[[dict[str, np.ndarray]], None]:
-    """The check of a remembered entry: its arrays' shapes agree with each other and with the features."""
+    """The check of a remembered entry: its arrays' shapes agree with each other and with the features, and
+    its measured recall can be read (into arrays["said"]: recall, k, queries)."""
 
     def check(arrays: dict[str, np.ndarray]) -> None:
         axes, levels, codes = arrays["axes"], arrays["levels"], arrays["codes"]
@@ -46,6 +47,8 @@ def _checked(n: int, dim: int) -> Callable[[dict[str, np.ndarray]], None]:
         width = dims * (8 if count == 256 else 4) // 8
         if axes.shape != (dims, dim) or count not in (16, 256) or codes.shape != (n, width) or codes.dtype != np.uint8:
             raise BadEntry(f"arrays of shapes {axes.shape}, {levels.shape}, {codes.shape}")
+        said = json.loads(bytes(arrays["meta"]).decode())
+        arrays["said"] = np.array([float(said["recall"]), int(said["k"]), int(said["queries"])])
 
     return check
 
@@ -72,9 +75,8 @@ def compact_vectors(
             key = compact_key(result.features or features_digest(matrix()), settings)
             found = store.get(key, _checked(len(items), run.spec.dim))
             if found is not None:
-                said = json.loads(bytes(found["meta"]).decode())
-                vectors = CompactVectors(found["axes"], found["levels"], found["codes"], float(said["recall"]),
-                                         int(said["k"]), int(said["queries"]))  # fmt: skip
+                recall, k, queries = found["said"].tolist()  # read and vetted by the check
+                vectors = CompactVectors(found["axes"], found["levels"], found["codes"], recall, int(k), int(queries))
             else:
                 vectors = compact(matrix(), settings)
                 meta = json.dumps({"recall": vectors.recall, "k": vectors.k, "queries": vectors.queries}).encode()
