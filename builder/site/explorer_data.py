@@ -43,7 +43,15 @@ def json_for_script(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _shard(name: str, payload: object) -> str:
+def global_script(name: str, value: object) -> str:
+    """A page's index file: a script that sets window.<name> to `value` (data/index.js, data/map/index.js,
+    data/query/index.js), loaded by the page's own <script> tag."""
+    return f"window.{name} = {json_for_script(value)};\n"
+
+
+def shard_script(name: str, payload: object) -> str:
+    """A data file of the site: a script that hands `payload` to VSIS_SHARD under its own path `name`
+    (static/shards.js). The explorer's, the map's and the query page's files are all written by this."""
     return f"VSIS_SHARD({json_for_script(name)},{json_for_script(payload)});\n"
 
 
@@ -120,12 +128,12 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
         queries = _query_count(ds)
         parts = _ranges(len(ds.items), SHARD_SIZE)
         for n, rows in enumerate(parts):
-            files[_file("items", ds, n)] = _shard(_file("items", ds, n), items_payload(ds, rows))
+            files[_file("items", ds, n)] = shard_script(_file("items", ds, n), items_payload(ds, rows))
         for name, neighbours in ds.networks:
             for n, rows in enumerate(_ranges(queries, SHARD_SIZE)):
                 path = _file("network", ds, n, name)
-                files[path] = _shard(path, neighbours_payload(ds, neighbours[rows.start : rows.stop]))
-        files[_file("search", ds)] = _shard(_file("search", ds), search_payload(ds))
+                files[path] = shard_script(path, neighbours_payload(ds, neighbours[rows.start : rows.stop]))
+        files[_file("search", ds)] = shard_script(_file("search", ds), search_payload(ds))
         ids = [i.id for i in ds.items]
         ordered = in_js_order(ids)
         datasets.append(
@@ -139,5 +147,5 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
                 "first": [ids[rows.start] for rows in parts] if ordered else None,
             }
         )
-    files["data/index.js"] = f"window.VSIS_INDEX = {json_for_script(index)};\n"
+    files["data/index.js"] = global_script("VSIS_INDEX", index)
     return files

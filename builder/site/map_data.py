@@ -27,7 +27,7 @@ import base64
 import numpy as np
 
 from builder.layout.embed import GRID
-from builder.site.explorer_data import json_for_script
+from builder.site.explorer_data import global_script, shard_script
 from builder.site.model import MapAtlas, MapHotspot, MapPage, PageItem
 
 MAP_SHARD = 10_000  # items per file: 53 KB of coordinates per network, 13 KB of colours
@@ -37,10 +37,6 @@ MAP_FILES = {
     "ids": "data/map/ids/{n}.js",
 }
 DATASET = "collection"  # the explorer's dataset whose items the map shows (explorer_data.py)
-
-
-def _shard(name: str, payload: object) -> str:
-    return f"VSIS_SHARD({json_for_script(name)},{json_for_script(payload)});\n"
 
 
 def encode_points(points: np.ndarray) -> str:
@@ -74,12 +70,12 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         rows = slice(start, start + MAP_SHARD)
         for network, points in model_map.layouts:
             path = MAP_FILES["layout"].format(network=network, n=s)
-            files[path] = _shard(path, {"xy": encode_points(points[rows])})
+            files[path] = shard_script(path, {"xy": encode_points(points[rows])})
         path = MAP_FILES["codes"].format(n=s)
         codes = np.ascontiguousarray(model_map.codes[rows], dtype=np.uint8).tobytes()
-        files[path] = _shard(path, {"c": base64.b64encode(codes).decode("ascii")})
+        files[path] = shard_script(path, {"c": base64.b64encode(codes).decode("ascii")})
         path = MAP_FILES["ids"].format(n=s)
-        files[path] = _shard(path, {"id": [i.id for i in items[rows]]})
+        files[path] = shard_script(path, {"id": [i.id for i in items[rows]]})
     index = {
         "dataset": DATASET,
         "size": n,
@@ -92,5 +88,5 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         "hotspots": {network: [_hotspot(h, items) for h in spots] for network, spots in model_map.hotspots},
         "atlas": _atlas(model_map.atlas),
     }
-    files["data/map/index.js"] = f"window.VSIS_MAP = {json_for_script(index)};\n"
+    files["data/map/index.js"] = global_script("VSIS_MAP", index)
     return files

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.site.explorer_data import json_for_script
+from builder.site.explorer_data import global_script, shard_script
 from builder.site.model import QueryPage
 
 QUERY_SHARD = 10_000  # items per codes file: 1.3 MB at 128 dimensions
@@ -36,10 +36,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _shard(name: str, payload: object) -> str:
-    return f"VSIS_SHARD({json_for_script(name)},{json_for_script(payload)});\n"
-
-
 def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[str, str]:
     """Site path -> text of every query data file. runtime_bytes: what the network runtime's files weigh (its
     scripts: query_runtime.py), loaded on the first search with a network of kind "model"."""
@@ -50,14 +46,14 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
         path = QUERY_FILES["axes"].format(network=net.name)
         payload = {"axes": _b64(np.ascontiguousarray(net.axes, dtype="<f4").tobytes()),
                    "levels": _b64(np.ascontiguousarray(net.levels, dtype="<f4").tobytes())}  # fmt: skip
-        files[path] = _shard(path, payload)
+        files[path] = shard_script(path, payload)
         for s, start in enumerate(starts):
             path = QUERY_FILES["codes"].format(network=net.name, n=s)
             codes = np.ascontiguousarray(net.codes[start : start + QUERY_SHARD], dtype=np.uint8)
-            files[path] = _shard(path, {"c": _b64(codes.tobytes())})
+            files[path] = shard_script(path, {"c": _b64(codes.tobytes())})
         if net.model is not None:
             path = QUERY_FILES["model"].format(network=net.name)
-            files[path] = _shard(path, {"onnx": _b64(Path(net.model).read_bytes())})
+            files[path] = shard_script(path, {"onnx": _b64(Path(net.model).read_bytes())})
     loads = first_search_bytes(page, files, runtime_bytes)
     for net in page.networks:
         networks.append(
@@ -85,7 +81,7 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
         "files": QUERY_FILES,
         "networks": networks,
     }
-    files["data/query/index.js"] = f"window.VSIS_QUERY = {json_for_script(index)};\n"
+    files["data/query/index.js"] = global_script("VSIS_QUERY", index)
     return files
 
 
