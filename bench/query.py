@@ -223,7 +223,7 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
 
     from builder.site.model import QueryPage
     from builder.site.query_data import first_search_bytes, query_files
-    from builder.site.query_runtime import runtime_files
+    from builder.site.query_runtime import write_runtime
 
     if dest.exists():
         shutil.rmtree(dest)
@@ -243,13 +243,9 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
         model = read_query_network(source, spec, other["size"], other["shard"], Path(tmp))
         model = replace(model, codes=model.codes[np.arange(n) % other["size"]])
         page = QueryPage([model, *nets], [], have["shown"])
-        runtime = runtime_files()
-        runtime_bytes = sum(len(d) for r, d in runtime.items() if r.endswith(".js"))
+        runtime_bytes = sum(size for rel, size in write_runtime(dest).items() if rel.endswith(".js"))
         files = query_files(page, n, runtime_bytes)
         loaded_mb = first_search_bytes(page, files, runtime_bytes)[MODEL_NET] / 1e6
-    for rel, data in runtime.items():
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        (dest / rel).write_bytes(data)
     for rel, text in files.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_text(text, encoding="utf-8")

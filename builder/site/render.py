@@ -32,7 +32,7 @@ from builder.site.map_data import map_files
 from builder.site.map_picture import map_picture
 from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
 from builder.site.query_data import first_search_bytes, query_files
-from builder.site.query_runtime import runtime_files
+from builder.site.query_runtime import write_runtime
 
 
 def _linked(source: str, target: str) -> bool:
@@ -229,11 +229,8 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         (root / "map.png").write_bytes(map_picture(model.map))
     if model.query is not None:
         # the network runtime, only where a page runs a network (the pixel baseline needs none)
-        runtime = runtime_files() if model.query.runs_models else {}
-        for rel, data in sorted(runtime.items()):
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_bytes(data)
-        runtime_bytes = sum(len(data) for rel, data in runtime.items() if rel.endswith(".js"))
+        runtime = write_runtime(root) if model.query.runs_models else {}
+        runtime_bytes = sum(size for rel, size in runtime.items() if rel.endswith(".js"))
         files = query_files(model.query, len(model.items), runtime_bytes)
         for rel, text in sorted(files.items()):
             write(rel, text)
