@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builder.search.neighbours import effective_k, exact_neighbours
+from builder.search.neighbours import Neighbours, effective_k, exact_neighbours, recall_against, top_k
 
 # (axes, bits a dimension), smallest first; the last two are both 256 bytes an item
 FORMS = ((32, 8), (64, 8), (128, 8), (256, 8), (512, 4))
@@ -159,23 +159,16 @@ def rebuild(levels: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return levels[np.arange(dims), codes.astype(np.int64)]
 
 
-def compact_top_k(v: CompactVectors, x: np.ndarray, rows: Sequence[int], k: int) -> np.ndarray:
-    """The compact ranking's top k of each of `rows` (queried with its full feature, itself left out)."""
+def compact_neighbours(v: CompactVectors, x: np.ndarray, rows: Sequence[int], k: int) -> Neighbours:
+    """The compact ranking's top k of each of `rows` (queried with its full feature, itself left out), ties by
+    lower index as in the page and in exact search."""
     picked = np.asarray(list(rows), dtype=np.int64)
     items = v.rebuilt()
     items /= np.maximum(np.linalg.norm(items, axis=1, keepdims=True), 1e-12)
     sims = projected(v.axes, x[picked]) @ items.T
     sims[np.arange(len(picked)), picked] = -np.inf
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    return np.take_along_axis(top, np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable"), 1)
-
-
-def kept_share(found: np.ndarray, exact: np.ndarray) -> float:
-    """The mean share of each row of `exact` that the same row of `found` also holds."""
-    if exact.size == 0:
-        return 1.0
-    hits = [len(set(f.tolist()) & set(e.tolist())) / exact.shape[1] for f, e in zip(found, exact, strict=True)]
-    return float(np.mean(hits))
+    found = top_k(sims, k)
+    return Neighbours(found, np.take_along_axis(sims, found, axis=1))
 
 
 def forms_for(dim: int, max_bytes: int) -> list[tuple[int, int]]:
@@ -203,14 +196,14 @@ def compact(x: np.ndarray, settings: CompactSettings = CompactSettings()) -> Com
         if n <= settings.queries
         else np.sort(np.random.default_rng(settings.seed).choice(n, settings.queries, replace=False))
     )
-    exact = exact_neighbours(x, k, rows=rows.tolist()).indices if k else np.zeros((len(rows), 0), np.int64)
+    exact = exact_neighbours(x, k, rows=rows.tolist())
     tried = []
     for count, bits in forms:
         axes = spread(axes_all[:count], settings.seed)
         levels, codes = quantise(projected(axes, x), bits, settings.seed)
         v = CompactVectors(axes, levels, codes, 1.0, k, len(rows))
         if k:
-            v.recall = round(kept_share(compact_top_k(v, x, rows.tolist(), k), exact), 6)
+            v.recall = round(recall_against(compact_neighbours(v, x, rows.tolist(), k), exact), 6)
         if v.recall >= settings.recall_target:
             return v
         tried.append(v)

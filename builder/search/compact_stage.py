@@ -24,7 +24,7 @@ from builder.search.compact import CompactSettings, CompactVectors, compact
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
-COMPACT_VERSION = "3"  # bump when compact.py changes its results
+COMPACT_VERSION = "4"  # bump when compact.py changes its results
 
 
 @dataclass

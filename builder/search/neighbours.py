@@ -126,13 +126,13 @@ def exact_neighbours(x: np.ndarray, k: int, block: int = 1024, rows: Sequence[in
         chunk = rows_[start : start + block]
         sims = x[chunk] @ x.T
         sims[np.arange(len(chunk)), chunk] = -np.inf  # never yourself
-        idx = _top_k(sims, k)
+        idx = top_k(sims, k)
         indices[start : start + len(chunk)] = idx
         scores[start : start + len(chunk)] = np.take_along_axis(sims, idx, axis=1)
     return Neighbours(indices, scores)
 
 
-def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
+def top_k(sims: np.ndarray, k: int) -> np.ndarray:
     """Each row's k largest columns, largest first, ties by lower column (a stable sort's answer)."""
     n = sims.shape[1]
     kth = np.partition(sims, n - k, axis=1)[:, n - k]  # the k-th largest value of each row (one copy)
