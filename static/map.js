@@ -43,11 +43,7 @@
   function rowFile(network, i) { return explorerFile("network", Math.floor(i / S), network); }
   function pagePath(id) { return index.paths.page.replace("{id}", id); }
   function thumbPath(id) { return index.paths.thumb.replace("{id}", id); }
-  function bytesOf(text) {
-    var raw = atob(text), out = new Uint8Array(raw.length);
-    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-    return out;
-  }
+  var bytesOf = vsisShards.bytes;
 
   // ---- the points: per network a Float32Array of x0, y0, x1, y1, ... in [0, 1]; shard by shard ----
   var layouts = {}, have = {}, codes = new Uint8Array(N), haveCodes = [];

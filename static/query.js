@@ -20,12 +20,7 @@
   function fileOf(kind, network, n) {
     return Q.files[kind].replace("{network}", network).replace("{n}", String(n));
   }
-  function fromBase64(text) {
-    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
-    var binary = atob(text), bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  }
+  var fromBase64 = vsisShards.bytes;
   function unit(v) {
     var s = 0;
     for (var i = 0; i < v.length; i++) s += v[i] * v[i];

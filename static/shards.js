@@ -7,6 +7,7 @@
 //                                                  // (payloads: of the distinct names, in their first order)
 //   vsisShards.payloads[name]      // a payload loaded already (undefined before)
 //   vsisShards.drop(name)          // forget a large payload once it has been copied elsewhere
+//   vsisShards.bytes(payload.c)    // a payload's base64 field as a Uint8Array
 (function () {
   "use strict";
   var payloads = {}, pending = {};
@@ -54,5 +55,12 @@
     delete payloads[name];
   }
 
-  window.vsisShards = { load: load, loadAll: loadAll, drop: drop, payloads: payloads };
+  function bytes(base64) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(base64);
+    var raw = atob(base64), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  window.vsisShards = { load: load, loadAll: loadAll, drop: drop, payloads: payloads, bytes: bytes };
 })();
