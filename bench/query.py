@@ -196,6 +196,8 @@ def shard_payload(path: Path) -> dict:
 
 def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_dir: Path):
     """A network of a built site's query data read back as a QueryNetwork: axes, levels, codes, model."""
+    from builder.features.browser import BrowserNetwork
+    from builder.search.compact import CompactVectors
     from builder.site.model import QueryNetwork
     from builder.site.query_data import decode_codes
 
@@ -206,14 +208,14 @@ def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_di
     codes = np.concatenate(
         [decode_codes(shard_payload(folder / "codes" / f"{s}.js")["c"]) for s in range(-(-n_items // shard))]
     ).reshape(n_items, net["width"])
-    model, model_bytes = None, 0
+    model = None
     if (folder / "model.js").is_file():
-        onnx = base64.b64decode(shard_payload(folder / "model.js")["onnx"])
-        model, model_bytes = str(model_dir / f"{net['name']}.onnx"), len(onnx)
-        Path(model).write_bytes(onnx)
-    return QueryNetwork(net["name"], net["kind"], net["dim"], net["recipe"], tuple(net["input"]), model, model_bytes,
-                        axes.reshape(net["dims"], net["dim"]), levels, codes,
-                        net["recall"], net["recall_k"], net["recall_queries"])  # fmt: skip
+        model = model_dir / f"{net['name']}.onnx"
+        model.write_bytes(base64.b64decode(shard_payload(folder / "model.js")["onnx"]))
+    network = BrowserNetwork(net["name"], net["kind"], net["dim"], net["recipe"], tuple(net["input"]), model)
+    vectors = CompactVectors(axes.reshape(net["dims"], net["dim"]), levels, codes, net["recall"], net["recall_k"],
+                             net["recall_queries"])  # fmt: skip
+    return QueryNetwork(network, vectors)
 
 
 def generated_site(real: Path, source: Path, dest: Path) -> dict:
@@ -241,7 +243,7 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
         nets = [read_query_network(real, net, n, have["shard"], Path(tmp)) for net in have["networks"]]
         [spec] = [net for net in other["networks"] if net["name"] == MODEL_NET]
         model = read_query_network(source, spec, other["size"], other["shard"], Path(tmp))
-        model = replace(model, codes=model.codes[np.arange(n) % other["size"]])
+        model = replace(model, vectors=replace(model.vectors, codes=model.vectors.codes[np.arange(n) % other["size"]]))
         page = QueryPage([model, *nets], [], have["shown"])
         runtime_bytes = sum(size for rel, size in write_runtime(dest).items() if rel.endswith(".js"))
         files = query_files(page, n, runtime_bytes)

@@ -77,6 +77,11 @@ class CompactVectors:
     def bits(self) -> int:
         return int(np.log2(self.levels.shape[1]))
 
+    @property
+    def width(self) -> int:
+        """Bytes an item's vector takes."""
+        return int(self.codes.shape[1])
+
     def rebuilt(self) -> np.ndarray:
         """Every item's vector as its levels rebuild it, (n, dims) float32."""
         return rebuild(self.levels, self.codes)

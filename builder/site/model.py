@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from builder.experiment.stats import Estimate
+from builder.features.browser import BrowserNetwork
 from builder.inputs.perturb import Profile
+from builder.search.compact import CompactVectors
 from builder.site.charts import LineChart
 
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
@@ -226,27 +228,11 @@ class MapPage:
 
 @dataclass
 class QueryNetwork:
-    """A network that query.html runs in the visitor's browser: its preprocessing, its model (none for the
-    pixel baseline, whose preprocessed image is the feature) and the collection's compact vectors."""
+    """A network that query.html runs in the visitor's browser: how (its preprocessing, and its model but for
+    the pixel baseline, whose preprocessed image is the feature) and the collection's compact vectors."""
 
-    name: str
-    kind: str  # "model" or "input" (features/browser.py)
-    dim: int
-    recipe: dict[str, object]  # the preprocessing, for static/query-preprocess.js
-    input_shape: tuple[int, ...]
-    model: str | None  # the ONNX model file to publish
-    model_bytes: int
-    axes: np.ndarray  # (dims, dim) float32 (search/compact.py)
-    levels: np.ndarray  # (dims, 2**bits) float32: each dimension's values
-    codes: np.ndarray  # (n, dims * bits / 8) uint8
-    recall: float  # of the exact top `recall_k` kept by the compact vectors, on `recall_queries` items
-    recall_k: int
-    recall_queries: int
-
-    @property
-    def width(self) -> int:
-        """Bytes an image's compact vector takes."""
-        return int(self.codes.shape[1])
+    network: BrowserNetwork
+    vectors: CompactVectors
 
 
 @dataclass
@@ -260,7 +246,7 @@ class QueryPage:
     @property
     def runs_models(self) -> bool:
         """Whether a network of the page runs a model: only then does the site carry the network runtime."""
-        return any(n.model is not None for n in self.networks)
+        return any(n.network.model is not None for n in self.networks)
 
 
 @dataclass

@@ -138,13 +138,13 @@ def _query_plain(query: QueryPage | None) -> object:
     if query is None:
         return None
     networks = []
-    for n in query.networks:
+    for q in query.networks:
         h = hashlib.sha256()
-        for array in (n.axes, n.levels, n.codes):
+        for array in (q.vectors.axes, q.vectors.levels, q.vectors.codes):
             h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
-        arrays = ("axes", "levels", "codes", "model")
-        plain = {k: v for k, v in vars(n).items() if k not in arrays}
-        networks.append({**plain, "arrays": h.hexdigest(), "model": Path(n.model).name if n.model else None})
+        network = {**vars(q.network), "model": q.network.model.name if q.network.model else None}
+        vectors = {"arrays": h.hexdigest(), "recall": q.vectors.recall, "k": q.vectors.k, "queries": q.vectors.queries}
+        networks.append({"network": network, "vectors": vectors})
     return {**vars(query), "networks": networks}
 
 

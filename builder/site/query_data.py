@@ -16,7 +16,6 @@ item needs every item's vector.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import numpy as np
 
@@ -42,20 +41,22 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
     files: dict[str, str] = {}
     networks = []
     starts = range(0, n_items, QUERY_SHARD)
-    for net in page.networks:
-        path = QUERY_FILES["axes"].format(network=net.name)
-        payload = {"axes": _b64(np.ascontiguousarray(net.axes, dtype="<f4").tobytes()),
-                   "levels": _b64(np.ascontiguousarray(net.levels, dtype="<f4").tobytes())}  # fmt: skip
+    for q in page.networks:
+        name, v = q.network.name, q.vectors
+        path = QUERY_FILES["axes"].format(network=name)
+        payload = {"axes": _b64(np.ascontiguousarray(v.axes, dtype="<f4").tobytes()),
+                   "levels": _b64(np.ascontiguousarray(v.levels, dtype="<f4").tobytes())}  # fmt: skip
         files[path] = shard_script(path, payload)
         for s, start in enumerate(starts):
-            path = QUERY_FILES["codes"].format(network=net.name, n=s)
-            codes = np.ascontiguousarray(net.codes[start : start + QUERY_SHARD], dtype=np.uint8)
+            path = QUERY_FILES["codes"].format(network=name, n=s)
+            codes = np.ascontiguousarray(v.codes[start : start + QUERY_SHARD], dtype=np.uint8)
             files[path] = shard_script(path, {"c": _b64(codes.tobytes())})
-        if net.model is not None:
-            path = QUERY_FILES["model"].format(network=net.name)
-            files[path] = shard_script(path, {"onnx": _b64(Path(net.model).read_bytes())})
+        if q.network.model is not None:
+            path = QUERY_FILES["model"].format(network=name)
+            files[path] = shard_script(path, {"onnx": _b64(q.network.model.read_bytes())})
     loads = first_search_bytes(page, files, runtime_bytes)
-    for net in page.networks:
+    for q in page.networks:
+        net, v = q.network, q.vectors
         networks.append(
             {
                 "name": net.name,
@@ -63,12 +64,12 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "dim": net.dim,
                 "input": list(net.input_shape),
                 "recipe": net.recipe,
-                "dims": int(net.axes.shape[0]),
-                "levels": int(net.levels.shape[1]),  # per dimension: 256 (a byte each) or 16 (two a byte)
-                "width": net.width,  # bytes an item
-                "recall": net.recall,
-                "recall_k": net.recall_k,
-                "recall_queries": net.recall_queries,
+                "dims": v.dims,
+                "levels": int(v.levels.shape[1]),  # per dimension: 256 (a byte each) or 16 (two a byte)
+                "width": v.width,  # bytes an item
+                "recall": v.recall,
+                "recall_k": v.k,
+                "recall_queries": v.queries,
                 "bytes": loads[net.name],
             }
         )
@@ -89,10 +90,10 @@ def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: in
     """What a network's first search loads (its model, axes and codes, and the runtime where it runs a
     model): the page states it before the visitor chooses the network."""
     loads = {}
-    for net in page.networks:
-        folder = f"data/query/{net.name}/"
+    for q in page.networks:
+        folder = f"data/query/{q.network.name}/"
         own = sum(len(text) for path, text in files.items() if path.startswith(folder))  # ASCII: bytes
-        loads[net.name] = own + (runtime_bytes if net.model is not None else 0)
+        loads[q.network.name] = own + (runtime_bytes if q.network.model is not None else 0)
     return loads
 
 

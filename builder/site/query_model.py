@@ -15,26 +15,8 @@ def query_page(networks: list[BrowserNetwork], compacts: list[NetworkCompact], r
     if not networks:
         return None
     by_name = {c.name: c.vectors for c in compacts}
-    out = []
-    for net in networks:
-        v = by_name[net.name]
-        if v.codes.shape[0] != n_items:
-            raise ValueError(f"{net.name}: compact vectors of {v.codes.shape[0]} items for {n_items}")
-        out.append(
-            QueryNetwork(
-                net.name,
-                net.kind,
-                net.dim,
-                net.recipe,
-                net.input_shape,
-                str(net.model) if net.model is not None else None,
-                net.model_bytes,
-                v.axes,
-                v.levels,
-                v.codes,
-                v.recall,
-                v.k,
-                v.queries,
-            )  # fmt: skip
-        )
+    out = [QueryNetwork(net, by_name[net.name]) for net in networks]
+    for q in out:
+        if q.vectors.codes.shape[0] != n_items:
+            raise ValueError(f"{q.network.name}: compact vectors of {q.vectors.codes.shape[0]} items for {n_items}")
     return QueryPage(out, refused, min(SHOWN, n_items))
