@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import re
 import shutil
@@ -183,35 +182,25 @@ def build(pool: Path, n: int, work: Path, cache: Path, networks: list[str], allo
     }
 
 
-def script_value(text: str) -> dict:
-    """The object of `window.X = {...};`."""
-    return json.loads(text.partition("=")[2].strip().rstrip(";"))
-
-
-def shard_payload(path: Path) -> dict:
-    """The payload of a `VSIS_SHARD("name",{...});` file (query_data._shard)."""
-    text = path.read_text(encoding="ascii").strip()
-    return json.loads("[" + text.removeprefix("VSIS_SHARD(").removesuffix(");") + "]")[1]
-
-
 def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_dir: Path):
     """A network of a built site's query data read back as a QueryNetwork: axes, levels, codes, model."""
     from builder.features.browser import BrowserNetwork
     from builder.search.compact import CompactVectors
     from builder.site.model import QueryNetwork
     from builder.site.query_data import decode_codes
+    from tests.sitecheck import read_shard
 
-    folder = site / "data" / "query" / net["name"]
-    both = shard_payload(folder / "axes.js")
+    folder = f"data/query/{net['name']}"
+    both = read_shard(site, f"{folder}/axes.js")
     axes = np.frombuffer(base64.b64decode(both["axes"]), dtype="<f4")
     levels = np.frombuffer(base64.b64decode(both["levels"]), dtype="<f4").reshape(net["dims"], net["levels"])
     codes = np.concatenate(
-        [decode_codes(shard_payload(folder / "codes" / f"{s}.js")["c"]) for s in range(-(-n_items // shard))]
+        [decode_codes(read_shard(site, f"{folder}/codes/{s}.js")["c"]) for s in range(-(-n_items // shard))]
     ).reshape(n_items, net["width"])
     model = None
-    if (folder / "model.js").is_file():
+    if (site / folder / "model.js").is_file():
         model = model_dir / f"{net['name']}.onnx"
-        model.write_bytes(base64.b64decode(shard_payload(folder / "model.js")["onnx"]))
+        model.write_bytes(base64.b64decode(read_shard(site, f"{folder}/model.js")["onnx"]))
     network = BrowserNetwork(net["name"], net["kind"], net["dim"], net["recipe"], tuple(net["input"]), model)
     vectors = CompactVectors(axes.reshape(net["dims"], net["dim"]), levels, codes, net["recall"], net["recall_k"],
                              net["recall_queries"])  # fmt: skip
@@ -226,6 +215,7 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
     from builder.site.model import QueryPage
     from builder.site.query_data import first_search_bytes, query_files
     from builder.site.query_runtime import write_runtime
+    from tests.sitecheck import read_global
 
     if dest.exists():
         shutil.rmtree(dest)
@@ -236,8 +226,8 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
     for entry in (real / "data").iterdir():
         if entry.name != "query":
             (dest / "data" / entry.name).symlink_to(entry.resolve())
-    have = script_value((real / "data/query/index.js").read_text(encoding="utf-8"))
-    other = script_value((source / "data/query/index.js").read_text(encoding="utf-8"))
+    have = read_global(real, "data/query/index.js", "VSIS_QUERY")
+    other = read_global(source, "data/query/index.js", "VSIS_QUERY")
     n = have["size"]
     with tempfile.TemporaryDirectory(prefix="vsis-query-model-") as tmp:
         nets = [read_query_network(real, net, n, have["shard"], Path(tmp)) for net in have["networks"]]
@@ -282,7 +272,7 @@ def query_bytes(site: Path, network: str) -> int:
     runs a model."""
     folder = site / "data" / "query" / network
     total = tree_bytes(folder)[0]
-    if (folder / "model.js").is_file():
+    if (site / folder / "model.js").is_file():
         total += tree_bytes(site / "vendor")[0]
     return total
 
@@ -422,6 +412,7 @@ def main() -> None:
 
     from builder.site.size import measure
     from tests.browser import launched
+    from tests.sitecheck import read_global
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     roots = [Path(w) for w in args.work if "=" not in w]
@@ -465,7 +456,7 @@ def main() -> None:
                     else "real build",
                     "dims": next(
                         d["dims"]
-                        for d in script_value((case_site / "data/query/index.js").read_text())["networks"]
+                        for d in read_global(case_site, "data/query/index.js", "VSIS_QUERY")["networks"]
                         if d["name"] == network
                     ),
                     "site_bytes": site_bytes,

@@ -71,12 +71,19 @@ def read_shard(site: Path, rel: str) -> object:
     return json.loads(match.group(2))
 
 
-def explorer_index(site: Path) -> dict:
+def read_global(site: Path, rel: str, name: str) -> dict:
+    """The value of a page's index file, `window.<name> = {...};` (data/index.js, data/map/index.js, ...)."""
     import json
     import re
 
-    text = (site / "data" / "index.js").read_text(encoding="utf-8")
-    return json.loads(re.fullmatch(r"window\.VSIS_INDEX = (.*);\n", text, re.S).group(1))
+    text = (site / rel).read_text(encoding="utf-8")
+    match = re.fullmatch(rf"window\.{name} = (.*);\n", text, re.S)
+    assert match, f"{rel}: not window.{name}"
+    return json.loads(match.group(1))
+
+
+def explorer_index(site: Path) -> dict:
+    return read_global(site, "data/index.js", "VSIS_INDEX")
 
 
 def explorer_data(site: Path) -> dict:
@@ -130,13 +137,10 @@ def map_data(site: Path) -> dict:
     """The map's data as static/map.js decodes it, shards joined: its index (data/map/index.js), per network
     an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`)."""
     import base64
-    import json
-    import re
 
     import numpy as np
 
-    text = (site / "data" / "map" / "index.js").read_text(encoding="utf-8")
-    index = json.loads(re.fullmatch(r"window\.VSIS_MAP = (.*);\n", text, re.S).group(1))
+    index = read_global(site, "data/map/index.js", "VSIS_MAP")
     files, shards = index["files"], range(index["shards"])
     layouts = {}
     for network in index["networks"]:

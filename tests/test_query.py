@@ -29,7 +29,7 @@ from builder.search.compact import (
 )
 
 from .conftest import REPO
-from .sitecheck import broken_or_outside
+from .sitecheck import broken_or_outside, read_global
 
 SAMPLE = REPO / "samples" / "openclipart"
 
@@ -117,13 +117,8 @@ def test_recall_is_measured_against_exact_search_and_falls_with_too_few_bytes() 
 # ---- the bundled sample's site ----
 
 
-def _index(site: Path, name: str) -> dict:
-    text = (site / name).read_text(encoding="utf-8")
-    return json.loads(text.partition("=")[2].strip().rstrip(";"))
-
-
 def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site: Path) -> None:
-    q = _index(sample_site, "data/query/index.js")
+    q = read_global(sample_site, "data/query/index.js", "VSIS_QUERY")
     assert [n["name"] for n in q["networks"]] == ["efficientnet_lite0", "pixels"]
     assert q["size"] == 150
     eff, pix = q["networks"]
@@ -209,7 +204,7 @@ def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Pa
     assert (tmp_path / "again/data/query/pixels/codes/0.js").read_bytes() == first
     fewer = replace(config, query_recall_target=0.3).validate()  # fewer axes: new vectors, a new site
     build(fewer)
-    assert _index(fewer.out, "data/query/index.js")["networks"][0]["dims"] < 128
+    assert read_global(fewer.out, "data/query/index.js", "VSIS_QUERY")["networks"][0]["dims"] < 128
     assert (config.out / "data/query/pixels/codes/0.js").read_bytes() != first
 
 
