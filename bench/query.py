@@ -137,14 +137,14 @@ def missing(config: dict) -> dict[str, int]:
     the cache's content hashes (hashes.json, not rewritten here) against its features and thumbnails."""
     from builder.build import _thumb_store, decode_limits
     from builder.cache import FeatureStore, HashCache
-    from builder.collect.collection import file_hash, scan
+    from builder.collect.collection import identify, scan
     from builder.config import make_config
     from builder.features.networks import get
     from builder.features.runtime.model_files import feature_key
 
     c = make_config(**{**config, **{k: Path(config[k]) for k in ("collection", "metadata", "out", "cache_dir")}})
-    hashes = HashCache(c.cache_dir / "hashes.json", file_hash)
-    items = scan(c.collection, c.metadata, hash_file=hashes, follow_external_links=True).items
+    hashes = HashCache(c.cache_dir / "hashes.json", identify)
+    items = scan(c.collection, c.metadata, identify=hashes, follow_external_links=True).items
     out = {}
     for name in c.networks:
         spec = get(name)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from builder import __version__
 from builder.cache import BlobStore, HashCache, remove_litter
-from builder.collect.collection import Collection, Item, file_hash, scan
+from builder.collect.collection import Collection, Item, identify, scan
 from builder.config import BuildConfig
 from builder.errors import VsisError
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
@@ -33,7 +33,7 @@ from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
 from builder.layout.stage import lay_out
-from builder.ownership import cache_lock, exclusive, out_lock, tag_cache
+from builder.ownership import cache_lock, claim_cache, exclusive, out_lock
 from builder.progress import QuietReporter, Reporter
 from builder.search.compact import CompactSettings
 from builder.search.compact_stage import compact_vectors
@@ -47,6 +47,7 @@ from builder.site.publish import publish
 from builder.site.query_model import query_page
 from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
+from builder.textfiles import shown
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[Network
 
 def _page_memo(config: BuildConfig) -> Path:
     """Where the cache remembers what the site at config.out was rendered from (site/publish.py)."""
-    out = str(config.out.resolve()).encode()
+    out = os.fsencode(config.out.resolve())  # its bytes: a path need not be UTF-8
     return config.cache_dir / "site-pages" / f"{hashlib.sha256(out).hexdigest()[:16]}.json"
 
 
@@ -136,8 +137,8 @@ def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str
 
 
 def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
-    """The collection, with content hashes remembered by file size, modification time and inode."""
-    hashes = HashCache(config.cache_dir / "hashes.json", file_hash)
+    """The collection, with each file's hash and size remembered by its size, times and inode."""
+    hashes = HashCache(config.cache_dir / "hashes.json", identify)
     with reporter.task("scanning", None) as task:
         collection = scan(
             config.collection,
@@ -145,7 +146,7 @@ def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
             config.metadata_key,
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
-            hash_file=hashes,
+            identify=hashes,
             exclude=(config.out, config.cache_dir),
             follow_external_links=config.follow_external_links,
         )
@@ -239,11 +240,11 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
 def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
     """Run the whole pipeline and publish the site to `config.out`, holding the cache and the output
     (ownership.py): a second build on either refuses with a clear message rather than interleaving."""
+    claim_cache(config.cache_dir)  # before its lock, which is a file in it
     with (
         exclusive(cache_lock(config.cache_dir), f"cache {config.cache_dir}"),
         exclusive(out_lock(config.out.resolve()), f"output folder {config.out}"),
     ):
-        tag_cache(config.cache_dir)
         remove_litter(config.cache_dir)
         return _build(config, reporter or QuietReporter())
 
@@ -276,7 +277,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     atlases = _atlases(items, config, reporter) if config.map_enabled else []
     query = _query(items, runs, results, config, reporter) if config.query_enabled else None
     model = site_model(
-        collection.root.resolve().name, items, skipped, collection.unmatched_metadata, results, experiment,
+        shown(collection.root.resolve().name), items, skipped, collection.unmatched_metadata, results, experiment,
         config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
         layouts, atlases, query,
     )  # fmt: skip

@@ -11,6 +11,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -313,15 +314,27 @@ class BlobStore:
         atomic_write(self.path(key), data)
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What the scan learns of a file by reading it: its content hash (the key of every cache entry derived
+    from it) and its pixel size from the header ((0, 0) where there is none to read)."""
+
+    content_hash: str
+    width: int = 0
+    height: int = 0
+
+
 class HashCache:
-    """A file's content hash, remembered by its path, size, modification time and inode, so an unchanged
-    collection is not read again on every build. A changed file changes one of those and is hashed anew."""
+    """A file's facts (FileFacts), remembered by its path, size, modification time, inode and change time,
+    so an unchanged collection is not read again on every build. A changed file changes one of those and is
+    read anew: an image rewritten in place with its size and modification time put back (as some tools and
+    `touch -r` do) still changes its change time, which no user program can set."""
 
-    VERSION = 1
+    VERSION = 2
 
-    def __init__(self, path: Path, hash_file: Callable[[Path], str]) -> None:
+    def __init__(self, path: Path, identify: Callable[[Path], FileFacts]) -> None:
         self.path = path
-        self.hash_file = hash_file
+        self.identify = identify
         self.entries: dict[str, list[object]] = {}
         self.fresh: dict[str, list[object]] = {}
         try:
@@ -329,22 +342,31 @@ class HashCache:
             if data.get("version") == self.VERSION:
                 self.entries = data["files"]
         except (OSError, ValueError, KeyError, AttributeError):
-            pass  # no cache yet, or an unreadable one: hash everything
+            pass  # no cache yet, or an unreadable one: read everything
 
-    def __call__(self, file: Path) -> str:
+    def __call__(self, file: Path) -> FileFacts:
         st = file.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        stamp: list[object] = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
         key = os.path.abspath(file)
         known = self.entries.get(key)
-        if known is not None and known[:3] == stamp:
-            digest = str(known[3])
-        else:
-            digest = self.hash_file(file)
-        self.fresh[key] = [*stamp, digest]
-        return digest
+        facts = _remembered_facts(known[len(stamp) :]) if known is not None and known[: len(stamp)] == stamp else None
+        if facts is None:
+            facts = self.identify(file)
+        self.fresh[key] = [*stamp, facts.content_hash, facts.width, facts.height]
+        return facts
 
     def save(self) -> None:
         """Keep the files seen in this scan (entries for files gone are dropped)."""
         if self.fresh != self.entries:
             data = {"version": self.VERSION, "files": self.fresh}
             atomic_write(self.path, json.dumps(data, sort_keys=True).encode())
+
+
+def _remembered_facts(fields: list[object]) -> FileFacts | None:
+    """The facts of a remembered entry, or None when they are not what `HashCache` writes."""
+    if len(fields) != 3:
+        return None
+    digest, width, height = fields
+    if not (isinstance(digest, str) and isinstance(width, int) and isinstance(height, int)):
+        return None
+    return FileFacts(digest, width, height)

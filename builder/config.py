@@ -25,6 +25,35 @@ from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
 ENGINES = ("local", "ray")
 MAX_CLUSTERS = 100  # the map's hotspots are a list of buttons: more would be a second index, not a shortcut
+SEED_LIMIT = 2**32 - 1  # numpy's and Annoy's seeds are 32-bit
+
+# The bounds of every number a user sets: (what the message calls it, least, most). The most is what any
+# collection could use, not what one can afford: each effort setting (trees, epochs, queries) is bounded
+# so that no value accepted here can make a build of a few images run for hours or exhaust memory
+# (`[annoy] trees = 1e9` grew to 21.7 GB before the kernel killed it). Measures of size say in their
+# comment why they stop where they do.
+_BOUNDS: dict[str, tuple[str, float, float]] = {
+    "k": ("k", 1, 1000),  # a neighbour list a page shows
+    "annoy_trees": ("annoy trees", 1, 1000),  # Annoy's authors use 10-100; each costs an index's size again
+    "annoy_seed": ("annoy seed", 0, SEED_LIMIT),
+    "recall_queries": ("recall_queries", 1, 100_000),
+    "thumb_size": ("thumb_size", 16, 1024),
+    "site_budget_mb": ("site budget_mb", 0.001, 1e9),
+    "batch_size": ("batch_size", 1, 4096),
+    "workers": ("workers", 0, 256),
+    "ray_actors": ("ray actors", 0, 100_000),
+    "ray_gpus_per_actor": ("ray gpus_per_actor", 0, 64),
+    "max_pixels": ("max_pixels", 1, 1_000_000_000),  # a gigapixel: 3 GB decoded
+    # preprocessing scales the shorter side to 256: 1,000 keeps a derived image under 66 megapixels
+    "max_aspect": ("max_aspect", 1, 1000),
+    "experiment_originals": ("experiment originals", 1, 1_000_000),
+    "experiment_seed": ("experiment seed", 0, SEED_LIMIT),
+    "map_epochs": ("map epochs", 0, 5000),  # 200 lay out 100,000 images in about 7 s
+    "map_seed": ("map seed", 0, SEED_LIMIT),
+    "map_clusters": ("map clusters", 0, MAX_CLUSTERS),
+    "query_max_model_mb": ("query max_model_mb", 0.001, 1e6),
+}
+MAX_TITLE = 500  # characters: the site's title heads every page
 
 
 @dataclass(frozen=True)
@@ -88,16 +117,29 @@ class BuildConfig:
 
     def validate(self) -> BuildConfig:
         """Check values that types alone cannot; return self so calls chain."""
-        if self.k < 1:
-            raise ConfigError(f"k must be at least 1, got {self.k}")
-        if self.annoy_trees < 1:
-            raise ConfigError(f"annoy trees must be at least 1, got {self.annoy_trees}")
+        for name, (label, least, most) in _BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{label} must be a number, got {value!r}")
+            if not least <= value <= most:  # nan is refused too
+                raise ConfigError(f"{label} must be {_number(least)} ... {_number(most)}, got {value!r}")
+        if self.annoy_search_k is not None and not (self.annoy_search_k == -1 or 1 <= self.annoy_search_k <= 10**9):
+            raise ConfigError(f"annoy search_k must be -1 (Annoy's default) or 1 ... 1e9, got {self.annoy_search_k}")
+        if len(self.title) > MAX_TITLE:
+            raise ConfigError(f"title must be at most {MAX_TITLE} characters, got {len(self.title):,}")
+        for name in ("title", "metadata_key", "ray_address"):
+            text = getattr(self, name)
+            if text is not None and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF or ord(c) == 127 for c in text):
+                raise ConfigError(f"{name} must be text without control characters or undecodable bytes: {text!r}")
+        paths = {"collection": self.collection, "metadata": self.metadata, "out": self.out, "cache_dir": self.cache_dir,
+                 **{f"weights.{n}": p for n, p in self.weights.items()}}  # fmt: skip
+        for name, path in paths.items():
+            if path is not None and "\x00" in str(path):
+                raise ConfigError(f"{name}: a path cannot hold a NUL character: {str(path)!r}")
         if not self.networks:
             raise ConfigError("no networks selected")
         if len(set(self.networks)) != len(self.networks):
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
-        if self.thumb_size < 16:
-            raise ConfigError(f"thumb_size must be at least 16, got {self.thumb_size}")
         if self.thumb_format not in THUMB_FORMATS:
             raise ConfigError(f"thumb_format must be one of {', '.join(THUMB_FORMATS)}, got '{self.thumb_format}'")
         from builder.features.runtime.backends import (  # local import: backends pull in the network registry
@@ -108,30 +150,12 @@ class BuildConfig:
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{self.backend}' (known: {', '.join(BACKENDS)})")
         check_precision(self.backend, self.precision)
-        if self.workers < 0:
-            raise ConfigError(f"workers must be 0 or more, got {self.workers}")
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got '{self.engine}'")
-        if self.ray_actors < 0 or self.ray_gpus_per_actor < 0:
-            raise ConfigError("ray actors and gpus_per_actor must be 0 or more")
         if self.neighbours_method not in ("auto", "cells", "annoy", "exact"):
             raise ConfigError(f"neighbours method must be auto, cells, annoy or exact, got '{self.neighbours_method}'")
         if not 0 < self.recall_target <= 1:
             raise ConfigError(f"recall_target must be in (0, 1], got {self.recall_target}")
-        if self.recall_queries < 1:
-            raise ConfigError(f"recall_queries must be at least 1, got {self.recall_queries}")
-        if not self.site_budget_mb > 0:
-            raise ConfigError(f"site budget_mb must be positive, got {self.site_budget_mb}")
-        if not self.max_aspect >= 1:
-            raise ConfigError(f"max_aspect must be at least 1, got {self.max_aspect}")
-        if self.map_epochs < 0:
-            raise ConfigError(f"map epochs must be 0 or more, got {self.map_epochs}")
-        if not 0 <= self.map_clusters <= MAX_CLUSTERS:
-            raise ConfigError(f"map clusters must be 0 ... {MAX_CLUSTERS}, got {self.map_clusters}")
-        if not 0 < self.query_max_model_mb < 1e6:  # a number of megabytes, not inf or nan
-            raise ConfigError(
-                f"query max_model_mb must be a positive number of megabytes, got {self.query_max_model_mb}"
-            )
         if len(set(self.query_networks)) != len(self.query_networks):
             raise ConfigError(f"a query network is listed twice: {', '.join(self.query_networks)}")
         if not 0 < self.query_recall_target <= 1:
@@ -140,17 +164,13 @@ class BuildConfig:
         if unknown:
             built = ", ".join(self.built_networks)
             raise ConfigError(f"query networks {', '.join(unknown)} are not built (built: {built})")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.experiment:
-            if self.experiment_originals < 1:
-                raise ConfigError(f"experiment originals must be at least 1, got {self.experiment_originals}")
             if not self.profiles:
                 raise ConfigError("the experiment needs at least one perturbation profile")
             if len(set(self.profiles)) != len(self.profiles):
                 raise ConfigError(f"a profile is listed twice: {', '.join(self.profiles)}")
-            if not self.experiment_ks or min(self.experiment_ks) < 1:
-                raise ConfigError(f"experiment k values must be at least 1, got {list(self.experiment_ks)}")
+            if not self.experiment_ks or not 1 <= min(self.experiment_ks) <= max(self.experiment_ks) <= 1000:
+                raise ConfigError(f"experiment k values must be 1 ... 1,000, got {list(self.experiment_ks)}")
             for name in self.profiles:
                 get_profile(name)  # raises ConfigError naming the unknown profile
         from builder.features.networks import registry  # local import: the registry pulls in torch
@@ -161,6 +181,10 @@ class BuildConfig:
             if name not in self.networks:
                 raise ConfigError(f"weights given for '{name}', which is not among the networks built")
         return self
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 # Keys of vsis.toml: top-level keys map onto BuildConfig fields; [annoy] and [weights] are tables.
@@ -271,9 +295,17 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
 def load_toml(path: Path) -> dict[str, Any]:
     """Read vsis.toml into BuildConfig field values; unknown keys are errors that name the key."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a config file") from None
+    try:  # a byte-order mark, which some Windows editors write, is not TOML's but harms nothing
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}), as TOML must be") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     base = path.parent

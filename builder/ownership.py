@@ -9,7 +9,9 @@
   made by a process that is no longer running, are ever removed as stale: a user's `.site.old-backup` is
   not vsis', whatever its name.
 - Folders vsis fills are recognisable, so a scan never feeds them back in as images: the site has its
-  `SITE_MARKER`, the cache the standard `CACHEDIR.TAG` (https://bford.info/cachedir/).
+  `SITE_MARKER`, the cache the standard `CACHEDIR.TAG` (https://bford.info/cachedir/) with vsis' text.
+- The cache folder is owned like the output: vsis makes it, or takes one that carries its tag, and
+  refuses a folder of the user's (`claim_cache`); whatever vsis then removes in it (locks, litter) is its own.
 """
 
 from __future__ import annotations
@@ -36,11 +38,40 @@ def owned_by_vsis(folder: Path) -> bool:
     return (folder / SITE_MARKER).is_file() or (folder / CACHE_TAG).is_file()
 
 
-def tag_cache(cache_dir: Path) -> None:
+def within_vsis_folder(folder: Path) -> Path | None:
+    """The site or cache vsis made that holds `folder` (or is it), if any: what such a folder holds is
+    vsis' output (thumbnails, perturbed copies, atlases), never a collection to scan."""
+    real = folder.resolve()
+    for candidate in (real, *real.parents):
+        if owned_by_vsis(candidate):
+            return candidate
+    return None
+
+
+def is_vsis_cache(cache_dir: Path) -> bool:
+    """Whether the folder carries the tag vsis writes (another tool's CACHEDIR.TAG does not make it vsis')."""
+    try:
+        with (cache_dir / CACHE_TAG).open("rb") as fh:
+            return fh.read(len(_CACHE_TAG_TEXT) + 1) == _CACHE_TAG_TEXT.encode()
+    except OSError:
+        return False
+
+
+def claim_cache(cache_dir: Path) -> None:
+    """Make `cache_dir` vsis' cache, or check that it is one: a folder that is missing or empty is made
+    and tagged; one that carries vsis' tag is taken as it is; anything else is the user's, and refused
+    before vsis writes, locks or deletes anything in it (a cache's lock file, the litter of killed builds
+    and its tag would otherwise land among the user's files, and the tag would hide them from backups)."""
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise VsisError(f"{cache_dir}: the cache folder is a file; choose another --cache-dir")
+    if cache_dir.is_dir() and not is_vsis_cache(cache_dir) and any(cache_dir.iterdir()):
+        raise VsisError(
+            f"{cache_dir}: not empty and not a cache vsis made (no vsis {CACHE_TAG}); refusing to use it as the "
+            "cache: choose another --cache-dir (a new or empty folder)"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tag = cache_dir / CACHE_TAG
-    if not tag.is_file():
-        tag.write_text(_CACHE_TAG_TEXT)
+    if not is_vsis_cache(cache_dir):
+        (cache_dir / CACHE_TAG).write_text(_CACHE_TAG_TEXT)
 
 
 class Busy(VsisError):

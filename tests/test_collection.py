@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -181,24 +183,50 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
 
 
 def test_the_hash_cache_reads_only_new_or_changed_files(tmp_path: Path) -> None:
-    from builder.cache import HashCache
-    from builder.collect.collection import file_hash
+    from builder.cache import FileFacts, HashCache
+    from builder.collect.collection import identify
 
     paths = write_collection(tmp_path / "images", {"": 3})
     read: list[str] = []
 
-    def counting(path: Path) -> str:
+    def counting(path: Path) -> FileFacts:
         read.append(path.name)
-        return file_hash(path)
+        return identify(path)
 
     cache = HashCache(tmp_path / "hashes.json", counting)
-    first = scan(tmp_path / "images", hash_file=cache)
+    first = scan(tmp_path / "images", identify=cache)
     cache.save()
     assert len(read) == 3
+    assert all(i.pixels == (96, 96) for i in first.items)  # read from the header, remembered with the hash
     read.clear()
     drawing(50).save(paths[0])  # same path, new content
     cache = HashCache(tmp_path / "hashes.json", counting)
-    second = scan(tmp_path / "images", hash_file=cache)
+    second = scan(tmp_path / "images", identify=cache)
+    cache.save()
     assert read == [paths[0].name]
-    assert second.items[0].content_hash == file_hash(paths[0]) != first.items[0].content_hash
+    assert second.items[0].content_hash == identify(paths[0]).content_hash != first.items[0].content_hash
     assert [i.content_hash for i in second.items[1:]] == [i.content_hash for i in first.items[1:]]
+    assert [i.pixels for i in second.items] == [i.pixels for i in first.items]  # remembered, not read again
+
+
+def test_a_file_rewritten_in_place_with_its_size_and_time_put_back_is_read_again(tmp_path: Path) -> None:
+    """Size, modification time and inode all stay when a tool rewrites a file in place and restores its
+    time (`touch -r`, some editors and sync tools); its change time does not."""
+    from builder.cache import HashCache
+    from builder.collect.collection import identify
+
+    (path,) = write_collection(tmp_path / "images", {"": 1})
+    cache = HashCache(tmp_path / "hashes.json", identify)
+    first = scan(tmp_path / "images", identify=cache).items[0].content_hash
+    cache.save()
+    before = os.stat(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length
+    time.sleep(0.01)  # a change time the clock can tell apart
+    with path.open("r+b") as fh:  # in place: the inode stays
+        fh.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    second = scan(tmp_path / "images", identify=HashCache(tmp_path / "hashes.json", identify)).items[0].content_hash
+    assert second == identify(path).content_hash != first

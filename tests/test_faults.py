@@ -9,6 +9,7 @@ odd line breaks, litter and orphans of interrupted builds, ids that never change
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ from builder.build import build
 from builder.cli import app
 from builder.collect.collection import MAX_ID_LENGTH, assign_ids, read_metadata
 from builder.config import make_config
+from builder.errors import VsisError
 from builder.inputs.images import webp_problem
 from builder.ownership import mark_as_made
 
@@ -310,8 +312,11 @@ def test_csv_fields_keep_unicode_line_separators_and_form_feeds(tmp_path: Path) 
 
 def test_litter_of_killed_builds_is_removed_from_the_cache(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 3})
+    build(pixels_config(tmp_path / "images", tmp_path))  # the cache vsis made, where its litter can be
     models = tmp_path / "cache" / "models"
-    models.mkdir(parents=True)
+    models.mkdir(parents=True, exist_ok=True)
+    for entry in models.iterdir():
+        entry.unlink()
     (models / ".net-opset17.onnx.abc.tmp").write_bytes(b"")
     (models / "vsis-model-xyz").mkdir()
     (models / ".quantize-xyz").mkdir()
@@ -357,3 +362,144 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# Round 3 (issue 25): the cache folder, invalid UTF-8, bounds, identity, limits, field lengths.
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every path under folder with its bytes (None for a folder)."""
+    return {p.relative_to(folder).as_posix(): (None if p.is_dir() else p.read_bytes()) for p in folder.rglob("*")}
+
+
+def test_a_cache_dir_at_a_folder_of_the_users_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 3})
+    mine = tmp_path / "thesis"
+    (mine / "vsis-model-notes").mkdir(parents=True)
+    (mine / "vsis-model-notes" / "notes.txt").write_text("mine")
+    (mine / "lock").write_text("my lock file")
+    (mine / ".thesis.tex.tmp").write_text("autosave")
+    (mine / "models" / ".quantize-draft").mkdir(parents=True)
+    before = snapshot(mine)
+    done = subprocess.run(
+        [*build_command(images, tmp_path)[:-2], "--cache-dir", str(mine)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    assert "not a cache vsis made" in done.stderr and str(mine) in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(mine) == before  # nothing removed, truncated or added (no CACHEDIR.TAG)
+    assert not (tmp_path / "site").exists()
+    # an empty folder becomes the cache, and the cache vsis made is used again
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for _ in range(2):
+        again = subprocess.run([*build_command(images, tmp_path)[:-2], "--cache-dir", str(empty)], capture_output=True,
+                               text=True, timeout=120)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+    assert (empty / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+
+
+def test_the_cache_is_never_scanned_as_the_collection(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"a": 3, "b": 3})
+    before = snapshot(images)
+    for _ in range(2):  # the collection as its own cache: refused, every time, and untouched
+        done = subprocess.run(
+            [*build_command(images, tmp_path)[:-2], "--cache-dir", str(images)], capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1 and "not a cache vsis made" in done.stderr, done.stderr
+    assert snapshot(images) == before
+    build(pixels_config(images, tmp_path))
+    for inside in (tmp_path / "cache", tmp_path / "cache" / "thumbs", tmp_path / "site" / "compare"):
+        with pytest.raises(VsisError, match="inside a site or cache that vsis made"):
+            build(pixels_config(inside, tmp_path, out=tmp_path / "site2", cache_dir=tmp_path / "cache2"))
+
+
+def test_names_and_values_that_are_not_utf8_build_and_show_replacement_characters(tmp_path: Path) -> None:
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/collection-caf\xe9"))  # a folder name: the site's title
+    root.mkdir()
+    for n, name in enumerate([b"caf\xe9.png", b"caf\xe8.png", b"plain.png"]):
+        drawing(n).save(os.fsdecode(bytes(root) + b"/" + name))
+    (tmp_path / "meta.json").write_text('[{"file": "plain.png", "title": "lone \\ud800 surrogate"}]')
+    out = Path(os.fsdecode(bytes(tmp_path) + b"/site-\xff"))
+    args = [VSIS, "build", os.fsencode(root), "--networks", "pixels", "--no-experiment", "--k", "2",
+            "--metadata", str(tmp_path / "meta.json"), "--out", os.fsencode(out),
+            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"Traceback" not in done.stderr
+    first = sorted(p.name for p in (out / "compare").glob("*.html"))
+    assert len(first) == 3 and len(set(first)) == 3  # two names differing in one undecodable byte: two ids
+    pages = "".join(p.read_text(encoding="utf-8") for p in (out / "compare").glob("*.html"))
+    assert "caf\ufffd" in pages and "lone \ufffd surrogate" in pages
+    assert "collection-caf\ufffd" in (out / "index.html").read_text(encoding="utf-8")
+    subprocess.run(args, capture_output=True, timeout=120, check=True)
+    assert sorted(p.name for p in (out / "compare").glob("*.html")) == first  # ids stable
+
+
+@pytest.mark.parametrize(
+    "table, setting",
+    [("annoy", "trees = 1000000000"), ("map", "epochs = 1000000000"), ("annoy", "seed = -1"),
+     ("map", "seed = 1099511627776"), ("experiment", "seed = -5"), ("neighbours", "recall_queries = 1000000000")],
+)  # fmt: skip
+def test_effort_settings_out_of_bounds_are_refused_in_one_line_before_any_work(
+    tmp_path: Path, table: str, setting: str
+) -> None:
+    write_collection(tmp_path / "images", {"": 3})
+    config = tmp_path / "vsis.toml"
+    config.write_text(f'collection = "images"\nnetworks = ["pixels"]\n[annoy]\n[{table}]\n{setting}\n'.replace(
+        "[annoy]\n[annoy]", "[annoy]"))  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run([VSIS, "build", "--config", str(config)], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "must be" in done.stderr, done.stderr
+    assert time.monotonic() - started < 30  # refused before any extraction (a process start and imports)
+    assert not (tmp_path / ".vsis-cache").exists()
+
+
+def test_a_config_file_with_a_byte_order_mark_reads_and_one_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbfk = 4\n")
+    assert make_config(bom).k == 4
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'title = "caf\xe9"\n')
+    with pytest.raises(VsisError, match=r"latin.toml: not UTF-8 text \(invalid continuation byte at byte 12\)"):
+        make_config(latin)
+
+
+def test_tightened_decoding_limits_apply_to_cached_images(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    write_collection(images, {"": 4})
+    for n in range(3):
+        drawing(20 + n, size=200).save(images / f"big_{n}.png")
+    Image.new("RGB", (300, 20), "white").save(images / "long.png")
+    warm = build(pixels_config(images, tmp_path))
+    assert len(warm.items) == 8
+    tight = dict(max_pixels=20_000, max_aspect=10.0)
+    again = build(pixels_config(images, tmp_path, out=tmp_path / "warm", **tight))
+    clean = build(pixels_config(images, tmp_path, out=tmp_path / "clean", cache_dir=tmp_path / "clean-cache", **tight))
+    assert (
+        sorted(i.relpath for i in again.items)
+        == sorted(i.relpath for i in clean.items)
+        == [f"img_00{n}.png" for n in range(4)]
+    )
+    assert dict(again.skipped) == dict(clean.skipped)
+    assert "too large: 200x200" in dict(again.skipped)["big_0.png"]
+    assert "too elongated: 300x20" in dict(again.skipped)["long.png"]
+
+
+def test_a_huge_metadata_value_is_cut_with_a_warning(tmp_path: Path) -> None:
+    from builder.collect.collection import MAX_FIELD_CHARS
+    from builder.progress import QuietReporter
+
+    write_collection(tmp_path / "images", {"": 6})
+    title = "long title " * 100_000  # 1.1 MB
+    (tmp_path / "meta.json").write_text(json.dumps([{"file": "img_000.png", "title": title}]), encoding="utf-8")
+    reporter = QuietReporter()
+    result = build(pixels_config(tmp_path / "images", tmp_path, metadata=tmp_path / "meta.json"), reporter)
+    kept = next(i.title for i in result.items if i.relpath == "img_000.png")
+    assert len(kept) == MAX_FIELD_CHARS and kept.endswith("\u2026") and title.startswith(kept[:-1])
+    assert any("1 value(s) longer than 2,000 characters cut" in w for w in reporter.warnings), reporter.warnings
+    assert result.size is not None and result.size.bytes < 5_000_000

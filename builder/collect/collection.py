@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from builder.cache import sha256_of
+from builder.cache import FileFacts, sha256_of
+from builder.collect.header import pixel_size
 from builder.collect.sources import moma
 from builder.errors import MetadataError, VsisError
-from builder.ownership import owned_by_vsis
-from builder.textfiles import parse_json, read_text
+from builder.ownership import owned_by_vsis, within_vsis_folder
+from builder.textfiles import parse_json, read_text, shown
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -50,6 +51,7 @@ class Item:
     dimensions: str = ""
     url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    pixels: tuple[int, int] = (0, 0)  # (width, height) from the file's header; (0, 0): none could be read
 
 
 @dataclass
@@ -124,14 +126,23 @@ def assign_ids(relpaths: Iterable[str]) -> dict[str, str]:
 
 
 def _suffixed(slug: str, rel: str, digits: int) -> str:
-    digest = hashlib.sha1(rel.encode("utf-8")).hexdigest()[:digits]
+    # the name's own bytes: a name that is not UTF-8 (Latin-1 from an old archive) comes from the file
+    # system with its bytes escaped as surrogates, and two such names differ only there
+    digest = hashlib.sha1(rel.encode("utf-8", "surrogateescape")).hexdigest()[:digits]
     return f"{slug[: MAX_ID_LENGTH - digits - 1].rstrip('-')}-{digest}"
 
 
 def file_hash(path: Path) -> str:
     """sha256 of the file's bytes: the key of every cache entry derived from this image."""
+    return identify(path).content_hash
+
+
+def identify(path: Path) -> FileFacts:
+    """The file's content hash and, from the same open file, the pixel size in its header."""
     with open_regular(path) as fh:
-        return sha256_of(fh)
+        digest = sha256_of(fh)
+        fh.seek(0)
+        return FileFacts(digest, *pixel_size(fh))
 
 
 def find_images(
@@ -163,7 +174,7 @@ def find_images(
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:
             dirnames[:] = []
-            skipped.append((here.relative_to(root).as_posix(), "folder already scanned (symlink loop)"))
+            skipped.append((shown(here.relative_to(root).as_posix()), "folder already scanned (symlink loop)"))
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
         kept = []
@@ -172,7 +183,7 @@ def find_images(
             if d.startswith(".") or sub.resolve() in excluded or owned_by_vsis(sub):
                 continue
             if outside(sub):
-                skipped.append((sub.relative_to(root).as_posix(), "link to a folder outside the collection"))
+                skipped.append((shown(sub.relative_to(root).as_posix()), "link to a folder outside the collection"))
                 continue
             kept.append(d)
         dirnames[:] = kept
@@ -181,15 +192,15 @@ def find_images(
                 continue
             full, rel = os.path.join(dirpath, name), prefix + name  # strings: this runs per file
             if os.path.islink(full) and outside(Path(full)):  # only a link leaves a folder already vetted
-                skipped.append((rel, "link to a file outside the collection"))
+                skipped.append((shown(rel), "link to a file outside the collection"))
                 continue
             try:
                 mode = os.stat(full).st_mode
             except OSError as exc:
-                skipped.append((rel, f"cannot read: {exc.strerror or exc}"))
+                skipped.append((shown(rel), f"cannot read: {exc.strerror or exc}"))
                 continue
             if not stat.S_ISREG(mode):
-                skipped.append((rel, f"not a regular file ({_kind(mode)})"))
+                skipped.append((shown(rel), f"not a regular file ({_kind(mode)})"))
                 continue
             found.append(rel)
     return found, skipped
@@ -302,26 +313,58 @@ def _lookup_keys(rel: str, item_id: str) -> list[str]:
     return [rel, rel.lower(), name, name.lower(), _without_suffix(rel), _without_suffix(name), item_id]
 
 
+# A metadata value is shown on its image's page and on the pages of the images it neighbours (about 30
+# places): a 10 MB title would make a 270 MB site. Longer values are cut here, with a warning.
+MAX_FIELD_CHARS = 2000
+
+
+def _bounded(text: str) -> str:
+    """A metadata key or value as the site shows it: what is not text (a lone surrogate that JSON allows)
+    replaced, at most MAX_FIELD_CHARS characters."""
+    text = shown(text)
+    return text if len(text) <= MAX_FIELD_CHARS else text[: MAX_FIELD_CHARS - 1] + "\u2026"
+
+
+def _bounded_records(
+    records: list[dict[str, str]], path: Path, warn: Callable[[str], None] | None
+) -> list[dict[str, str]]:
+    bounded = [{_bounded(k): _bounded(v) for k, v in rec.items()} for rec in records]
+    cut = sum(len(v) > MAX_FIELD_CHARS for rec in records for v in rec.values())
+    if cut and warn:
+        warn(f"{shown(str(path))}: {cut} value(s) longer than {MAX_FIELD_CHARS:,} characters cut to that length")
+    return bounded
+
+
 def scan(
     root: Path,
     metadata: Path | None = None,
     metadata_key: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
-    hash_file: Callable[[Path], str] = file_hash,
+    identify: Callable[[Path], FileFacts] = identify,
     exclude: Iterable[Path] = (),
     follow_external_links: bool = False,
 ) -> Collection:
-    """Scan `root` for images, give each a stable id, hash it and join its metadata. hash_file: how a
-    file's content hash is had (the build passes one that remembers unchanged files). exclude and
-    follow_external_links: see find_images."""
+    """Scan `root` for images, give each a stable id, read its hash and size and join its metadata.
+    identify: how a file's facts are had (the build passes one that remembers unchanged files). exclude
+    and follow_external_links: see find_images. A folder inside a site or cache vsis made is refused: what
+    such a folder holds is vsis' own output, and scanning it would publish thumbnails as images.
+
+    Names are kept as the bytes they are: an item's `path` opens the file whatever its encoding, its id
+    comes from the name's bytes, and its `relpath` and title show what is not UTF-8 as U+FFFD."""
     if not root.exists():
-        raise VsisError(f"{root}: collection folder not found")
+        raise VsisError(f"{shown(str(root))}: collection folder not found")
     if not root.is_dir():
-        raise VsisError(f"{root}: not a folder")
+        raise VsisError(f"{shown(str(root))}: not a folder")
+    holder = within_vsis_folder(root)
+    if holder is not None:
+        raise VsisError(
+            f"{shown(str(root))}: inside a site or cache that vsis made ({shown(str(holder))}); "
+            "its files are vsis' output, not a collection"
+        )
     relpaths, skipped = find_images(root, exclude, follow_external_links)
     if not relpaths:
-        raise VsisError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise VsisError(f"{shown(str(root))}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     ids = assign_ids(relpaths)
     has_folders = any("/" in rel for rel in relpaths)
 
@@ -329,7 +372,7 @@ def scan(
     by_key: dict[str, dict[str, str]] = {}
     column = ""
     if metadata is not None:
-        records = read_metadata(metadata)
+        records = _bounded_records(read_metadata(metadata), metadata, warn)
         column = _join_column(records, metadata_key, metadata)
         for rec in records:
             value = rec.get(column, "").replace("\\", "/").strip()
@@ -337,23 +380,23 @@ def scan(
                 continue
             if value.startswith("/") or ".." in value.split("/"):
                 if warn:
-                    warn(f"{metadata}: record '{value}' names a file outside the collection; ignored")
+                    warn(f"{shown(str(metadata))}: record '{value}' names a file outside the collection; ignored")
                 continue
             by_key.setdefault(value, rec)
             by_key.setdefault(value.lower(), rec)
 
     items: list[Item] = []
     used: set[int] = set()
-    for n, rel in enumerate(relpaths, 1):
-        path = root / rel
+    for n, raw in enumerate(relpaths, 1):
+        path, rel = root / raw, shown(raw)
         try:
-            digest = hash_file(path)
+            facts = identify(path)
         except OSError as exc:
             skipped.append((rel, f"cannot read: {exc.strerror or exc}"))
             if warn:
-                warn(f"{path}: cannot read ({exc.strerror or exc}); skipped")
+                warn(f"{shown(str(path))}: cannot read ({exc.strerror or exc}); skipped")
             continue
-        rec = next((by_key[k] for k in _lookup_keys(rel, ids[rel]) if k in by_key), {})
+        rec = next((by_key[k] for k in _lookup_keys(rel, ids[raw]) if k in by_key), {})
         if rec:
             used.add(id(rec))
         category = (
@@ -363,11 +406,11 @@ def scan(
         )
         items.append(
             Item(
-                id=ids[rel],
+                id=ids[raw],
                 path=path,
                 relpath=rel,
                 category=category or None,
-                content_hash=digest,
+                content_hash=facts.content_hash,
                 title=rec.get("title") or _title_from_path(rel),
                 artist=rec.get("artist", ""),
                 date=rec.get("date", ""),
@@ -375,6 +418,7 @@ def scan(
                 dimensions=rec.get("dimensions", ""),
                 url=rec.get("url", ""),
                 extra={k: v for k, v in rec.items() if k not in STANDARD_FIELDS and k != column and v},
+                pixels=(facts.width, facts.height),
             )
         )
         if on_progress:

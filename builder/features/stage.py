@@ -64,8 +64,11 @@ def extract(
             return None
         return VariantTask(key, profile, thumb_size if need_thumb else None, inputs, thumb_format)
 
-    tasks, keys = [], []
+    tasks, keys, refused = [], [], []
     for item in items:
+        if item.pixels != (0, 0) and limits.problem(*item.pixels):  # held to today's limits, cached or not
+            refused.append(item)
+            continue
         wanted = [(item.content_hash, None)] + [(copy_key(item.content_hash, p), p) for p in copies_of.get(item.id, [])]
         keys += [key for key, _ in wanted]
         variants = tuple(v for v in (variant(key, p) for key, p in wanted) if v is not None)
@@ -84,6 +87,8 @@ def extract(
             skipped.append((item.relpath, error))
             reporter.warn(f"{item.path}: {error}; skipped")
 
+        for item in refused:
+            failed(item, limits.problem(*item.pixels))
         here, remote = (tasks, []) if ray is None else _split(tasks, runners)
         for prepared in ordered_map(lambda t: prepare(t, limits), here, workers):
             if prepared.error is not None:

@@ -8,7 +8,6 @@ converted to RGB, animations reduced to their first frame, oversized images refu
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from builder.collect.collection import open_regular
+from builder.collect.header import open_unchecked
 
 # Bumped whenever decoding changes in a way that changes pixels: part of every feature-cache key.
 DECODE_VERSION = "1"
@@ -37,6 +37,22 @@ class DecodeLimits:
     max_pixels: int = 64_000_000
     draft_side: int | None = None
     max_aspect: float = 50.0  # longer side / shorter side: every size derived from an image stays bounded
+
+    def problem(self, width: int, height: int) -> str:
+        """Why an image of this size is refused ('' when it is not). Asked of every image at every build,
+        from the size the scan read in its header, so that a cached image is held to today's limits too
+        (they are not in `key`: raising a limit recomputes nothing that passed the old one)."""
+        if width * height > self.max_pixels:
+            return (
+                f"too large: {width}x{height} = {width * height:,} pixels (limit {self.max_pixels:,}; "
+                "raise max_pixels to accept it)"
+            )
+        if min(width, height) < 1 or max(width, height) > self.max_aspect * min(width, height):
+            return (
+                f"too elongated: {width}x{height} (longer side over {self.max_aspect:g} times the shorter; "
+                "raise max_aspect to accept it)"
+            )
+        return ""
 
     @property
     def key(self) -> str:
@@ -70,21 +86,6 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-_PILLOW_LIMIT = threading.Lock()
-
-
-def _open_unchecked(data: bytes) -> Image.Image:
-    """Image.open without Pillow's own decompression-bomb check: `decode` applies the configured limit
-    itself, before any pixel is decoded, and names the image's size in its message."""
-    with _PILLOW_LIMIT:  # decoding runs in worker threads; the setting is global
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            return Image.open(io.BytesIO(data))
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-
 def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     """Open `path` and return an upright RGB image, or raise ImageError naming what is wrong."""
     try:
@@ -95,18 +96,11 @@ def decode(path: Path, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     if not data:
         raise ImageError("empty file (0 bytes)")
     try:
-        im = _open_unchecked(data)
+        im = open_unchecked(io.BytesIO(data))
         width, height = im.size
-        if width * height > limits.max_pixels:
-            raise ImageError(
-                f"too large: {width}x{height} = {width * height:,} pixels (limit {limits.max_pixels:,}; "
-                "raise max_pixels to accept it)"
-            )
-        if min(width, height) < 1 or max(width, height) > limits.max_aspect * min(width, height):
-            raise ImageError(
-                f"too elongated: {width}x{height} (longer side over {limits.max_aspect:g} times the shorter; "
-                "raise max_aspect to accept it)"
-            )
+        problem = limits.problem(width, height)
+        if problem:
+            raise ImageError(problem)
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)
         if limits.draft_side and im.format == "JPEG":
