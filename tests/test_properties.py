@@ -4,16 +4,22 @@ complete site in which every value is escaped, or reports each file it could not
 from __future__ import annotations
 
 import csv
+import json
+import math
+import os
 import string
+import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from PIL import Image
 
 from builder.build import build
-from builder.config import make_config
+from builder.config import _TABLES, MAX_CLUSTERS, make_config
+from builder.errors import ConfigError
 
 from .conftest import drawing
 from .sitecheck import broken_or_outside
@@ -88,3 +94,125 @@ def test_any_names_values_and_shapes_build_a_complete_escaped_site_or_are_report
     assert "<script>alert(1)</script>" not in "".join(read(p) for p in site.rglob("*.html"))
     assert broken_or_outside(site) == []
     assert len(list((site / "compare").glob("*.html"))) == len(result.items)
+
+
+# Names as the bytes a file system holds (any but '/' and NUL: Latin-1 from old archives, broken UTF-8),
+# and metadata values as JSON allows them (lone surrogates included).
+raw_names = st.binary(min_size=1, max_size=40).filter(
+    lambda b: b"/" not in b and b"\x00" not in b and not b.startswith(b".") and b.strip() == b
+)
+json_values = st.text(st.characters(blacklist_characters="\x00"), max_size=40)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.tuples(raw_names, json_values), min_size=1, max_size=4, unique_by=lambda f: f[0].lower()))
+def test_names_of_any_bytes_and_any_json_values_build_a_readable_site(tmp_path_factory, files) -> None:
+    root = tmp_path_factory.mktemp("bytes")
+    images = root / "images"
+    images.mkdir()
+    drawing(1).save(images / "base_a.png")
+    drawing(2).save(images / "base_b.png")
+    records = []
+    for n, (name, title) in enumerate(files):
+        file_name = os.fsdecode(name + b".png")
+        drawing(10 + n).save(os.path.join(os.fsencode(images), name + b".png"))
+        records.append({"file": file_name, "title": title})
+    (root / "meta.json").write_text(json.dumps(records), encoding="ascii")  # surrogates as \u escapes
+    config = make_config(collection=images, metadata=root / "meta.json", networks=("pixels",), k=2,
+                         experiment=False, out=root / "site", cache_dir=root / "cache")  # fmt: skip
+    result = build(config)
+    assert len(result.items) == len(files) + 2 and not result.skipped  # every name is a file to build
+    assert len({i.id for i in result.items}) == len(result.items)
+    site = root / "site"
+    for page in site.rglob("*.html"):
+        page.read_bytes().decode("utf-8")  # every page is UTF-8 text
+    built = {i.path.name: i for i in result.items}
+    for name, title in files:
+        item = built[os.fsdecode(name + b".png")]
+        assert "\ufffd" in item.relpath or item.relpath == os.fsdecode(name + b".png")
+        shown = title.strip()
+        if shown.strip(string.whitespace):
+            page = read(site / "compare" / f"{item.id}.html")
+            expected = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in shown)
+            assert str(escape(expected)) in page
+    assert broken_or_outside(site) == []
+
+
+# Configuration values of every type and size, in vsis.toml: each is accepted as a valid configuration or
+# refused with one line naming the problem, at once; never a traceback.
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            "nan"
+            if math.isnan(value)
+            else ("inf" if value == math.inf else "-inf" if value == -math.inf else repr(value))
+        )
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string, but for escapes TOML lacks (a lone surrogate: invalid TOML)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+scalars = (
+    st.integers(-(2**70), 2**70)
+    | st.sampled_from([0, 1, -1, 2**31, 2**32, 2**40, 10**9, 10**12])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.text(max_size=12)
+    | st.sampled_from(["pixels", "efficientnet_lite0", "annoy", "exact", "cells", "m1", "webp", "ray", "int8"])
+)
+config_values = scalars | st.lists(scalars, max_size=3)
+TOP_KEYS = ["k", "title", "thumb_size", "thumb_format", "batch_size", "backend", "precision", "workers", "engine",
+            "max_pixels", "jpeg_draft", "max_aspect", "follow_external_links", "networks", "metadata_key"]  # fmt: skip
+TABLE_KEYS = [(t, k) for t, keys in _TABLES.items() for k in keys]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    top=st.dictionaries(st.sampled_from(TOP_KEYS), config_values, max_size=4),
+    tables=st.dictionaries(st.sampled_from(TABLE_KEYS), config_values, max_size=4),
+)
+def test_any_config_value_is_accepted_or_refused_in_one_line_at_once(tmp_path_factory, top, tables) -> None:
+    lines = [f"{key} = {_toml_value(value)}" for key, value in top.items()]
+    for table in sorted({t for t, _ in tables}):
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(value)}" for (t, key), value in tables.items() if t == table]
+    path = tmp_path_factory.mktemp("config") / "vsis.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        config = make_config(path)
+    except ConfigError as exc:
+        message = str(exc)
+        assert message and "\n" not in message and "\r" not in message, message
+    else:
+        assert config.validate() is config
+        assert 1 <= config.k <= 1000 and 1 <= config.annoy_trees <= 1000 and 0 <= config.map_epochs <= 5000
+        assert all(0 <= s <= 2**32 - 1 for s in (config.annoy_seed, config.map_seed, config.experiment_seed))
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("end", ["least", "most"])
+def test_a_build_at_either_end_of_every_bound_finishes(tmp_path: Path, end: str) -> None:
+    """What the bounds allow is what a build can do: the least and the most effort every setting accepts
+    build a small collection (the most: 1,000 Annoy trees, 5,000 map epochs, the largest seeds)."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for n in range(6):
+        drawing(n).save(images / f"{n}.png")
+    settings_at = {
+        "least": dict(k=1, annoy_trees=1, annoy_seed=0, map_epochs=0, map_seed=0, map_clusters=0, thumb_size=16,
+                      batch_size=1, workers=0, recall_queries=1, experiment_originals=1, experiment_seed=0,
+                      experiment_ks=(1,)),
+        "most": dict(k=1000, annoy_trees=1000, annoy_seed=2**32 - 1, map_epochs=5000, map_seed=2**32 - 1,
+                     map_clusters=MAX_CLUSTERS, thumb_size=1024, batch_size=4096, workers=256,
+                     recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**32 - 1,
+                     experiment_ks=(1, 1000)),
+    }[end]  # fmt: skip
+    config = make_config(collection=images, networks=("pixels",), neighbours_method="annoy", out=tmp_path / "site",
+                         cache_dir=tmp_path / "cache", **settings_at)  # fmt: skip
+    result = build(config)
+    assert len(result.items) == 6 and all(len(n.neighbours.indices) == 6 for n in result.networks)
