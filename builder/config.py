@@ -25,7 +25,7 @@ from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
 ENGINES = ("local", "ray")
 MAX_CLUSTERS = 100  # the map's hotspots are a list of buttons: more would be a second index, not a shortcut
-SEED_LIMIT = 2**32 - 1  # numpy's and Annoy's seeds are 32-bit
+SEED_LIMIT = 2**31 - 1  # Annoy takes a signed 32-bit seed (numpy any)
 
 # The bounds of every number a user sets: (what the message calls it, least, most). The most is what any
 # collection could use, not what one can afford: each effort setting (trees, epochs, queries) is bounded

@@ -121,3 +121,15 @@ def test_a_remembered_search_is_not_run_again(tmp_path, monkeypatch) -> None:
         again.annoy(x[:-1], 4)  # other features: searched anew
     with pytest.raises(AssertionError, match="searched again"):
         nbmod.NeighbourSearch(AnnoySettings(trees=6), tmp_path).annoy(x, 4)  # other settings too
+
+
+def test_recall_measured_on_one_sampled_row_has_the_widest_interval() -> None:
+    from builder.search.neighbours import _Sample
+
+    x = l2_normalise(np.random.default_rng(3).normal(size=(6, 8)).astype(np.float32))
+    one = _Sample.of(x, 2, 1, seed=0)  # recall_queries = 1: the sample's spread is unknown
+    assert one.interval(np.array([0.5])) == (0.5, 0.0, 1.0)
+    two = _Sample.of(x, 2, 2, seed=0)
+    mean, low, high = two.interval(np.array([0.5, 1.0]))
+    assert mean == 0.75 and low == pytest.approx(0.75 - 1.96 * np.std([0.5, 1.0], ddof=1) / np.sqrt(2)) and high == 1.0
+    assert _Sample.of(x, 2, 6, seed=0).interval(np.array([1.0] * 6)) == (1.0, 1.0, 1.0)  # every row measured

@@ -191,7 +191,7 @@ def test_any_config_value_is_accepted_or_refused_in_one_line_at_once(tmp_path_fa
     else:
         assert config.validate() is config
         assert 1 <= config.k <= 1000 and 1 <= config.annoy_trees <= 1000 and 0 <= config.map_epochs <= 5000
-        assert all(0 <= s <= 2**32 - 1 for s in (config.annoy_seed, config.map_seed, config.experiment_seed))
+        assert all(0 <= s <= 2**31 - 1 for s in (config.annoy_seed, config.map_seed, config.experiment_seed))
     assert time.perf_counter() - started < 1.0
 
 
@@ -207,9 +207,9 @@ def test_a_build_at_either_end_of_every_bound_finishes(tmp_path: Path, end: str)
         "least": dict(k=1, annoy_trees=1, annoy_seed=0, map_epochs=0, map_seed=0, map_clusters=0, thumb_size=16,
                       batch_size=1, workers=0, recall_queries=1, experiment_originals=1, experiment_seed=0,
                       experiment_ks=(1,)),
-        "most": dict(k=1000, annoy_trees=1000, annoy_seed=2**32 - 1, map_epochs=5000, map_seed=2**32 - 1,
+        "most": dict(k=1000, annoy_trees=1000, annoy_seed=2**31 - 1, map_epochs=5000, map_seed=2**31 - 1,
                      map_clusters=MAX_CLUSTERS, thumb_size=1024, batch_size=4096, workers=256,
-                     recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**32 - 1,
+                     recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**31 - 1,
                      experiment_ks=(1, 1000)),
     }[end]  # fmt: skip
     config = make_config(collection=images, networks=("pixels",), neighbours_method="annoy", out=tmp_path / "site",

@@ -214,6 +214,8 @@ class _Sample:
 
     def interval(self, per_row: np.ndarray) -> tuple[float, float, float]:
         mean = float(per_row.mean()) if len(per_row) else 1.0
+        if not self.whole and len(per_row) < 2:
+            return mean, 0.0, 1.0  # one sampled row (recall_queries = 1) bounds nothing of the rest
         half = 0.0 if self.whole else 1.96 * float(per_row.std(ddof=1)) / float(np.sqrt(len(per_row)))
         return mean, max(0.0, mean - half), min(1.0, mean + half)
 
