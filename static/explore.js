@@ -36,8 +36,10 @@
   function readHash() {
     var params = new URLSearchParams(location.hash.slice(1));
     var ds = byName(index.datasets, params.get("dataset"));
+    // q trimmed as the search box trims what is typed: only spaces or a newline are no search (a newline,
+    // which joins each title to its artist, matched every image)
     var net = ds.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : ds.networks[0];
-    return { dataset: ds.name, network: net, q: params.get("q") || "", item: params.get("item") || "",
+    return { dataset: ds.name, network: net, q: (params.get("q") || "").trim(), item: params.get("item") || "",
              page: Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1) };
   }
   function hashOf(s) {

@@ -536,10 +536,12 @@
       var v = parseFloat(params.get(key));
       return isFinite(v) ? v : fallback;
     };
+    // q trimmed as the search box trims what is typed: only spaces or a newline are no search (a newline,
+    // which joins each title to its artist, matched every image)
     var network = M.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : M.networks[0];
     return { network: network, zoom: Math.min(MAX_ZOOM, Math.max(1, num("zoom", 1))),
              x: Math.min(1, Math.max(0, num("x", 0.5))), y: Math.min(1, Math.max(0, num("y", 0.5))),
-             item: params.get("item") || "", q: params.get("q") || "" };
+             item: params.get("item") || "", q: (params.get("q") || "").trim() };
   }
   function hashOf(s) {
     var params = new URLSearchParams();

@@ -8,6 +8,11 @@ cluster of the layout holds 90% of its members within 0.12 of the map's side, of
 the layout's take 0.2 s against 1.8 to 3.4 s, and need no features read, so the cache holds them beside the
 layout). It is deterministic: a seeded k-means++ start, Lloyd's steps in float64 with
 ties going to the lower cluster, sums by bincount, and the result numbered by size.
+
+A hotspot is a group, not an image: a network gets at most one cluster per MIN_MEMBERS images (so none
+where that is fewer than 2: one cluster of everything is no place to go to), and a cluster k-means leaves
+with a single member is dropped, that image in no cluster. Without this a collection smaller than the
+clusters asked for ([map] clusters, 12 by default) was cut into one "(1 of 1)" cluster per image.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 ITERATIONS = 100  # Lloyd's steps at most; they stop as soon as no point changes cluster
+MIN_MEMBERS = 5  # images per cluster asked for: k is at most n // MIN_MEMBERS
+NONE = -1  # the label of an image in no cluster
 
 
 @dataclass
 class Clusters:
-    """A network's clusters: each item's cluster (0 the largest) and each cluster's representative item."""
+    """A network's clusters: each item's cluster (0 the largest; NONE: in none) and each cluster's
+    representative item."""
 
     labels: np.ndarray  # (n,) int32
     representatives: np.ndarray  # (k,) int64: the member nearest its cluster's centre (the lowest index of ties)
@@ -72,18 +80,29 @@ def kmeans(x: np.ndarray, k: int, seed: int, iterations: int = ITERATIONS) -> tu
     return labels, centres
 
 
+def cluster_count(n: int, wanted: int) -> int:
+    """How many clusters n images get when `wanted` are asked for: at most one per MIN_MEMBERS images, and
+    0 where that leaves fewer than 2."""
+    k = min(wanted, n // MIN_MEMBERS)
+    return k if k >= 2 else 0
+
+
 def find_clusters(points: np.ndarray, k: int, seed: int) -> Clusters:
-    """k clusters (fewer where the collection is smaller, or where one ends empty) of a layout's grid points,
-    numbered by size, largest first (ties: the one whose first member comes first)."""
+    """At most k clusters (cluster_count's; fewer where one ends empty or with a single member, which is
+    dropped) of a layout's grid points, numbered by size, largest first (ties: the one whose first member
+    comes first)."""
     x = np.asarray(points, dtype=np.float64)
+    k = cluster_count(len(x), k)
+    if k == 0:
+        return Clusters(np.full(len(x), NONE, dtype=np.int32), np.zeros(0, dtype=np.int64))
     raw, _centres = kmeans(x, k, seed)
-    used = np.unique(raw)
-    counts = np.bincount(raw, minlength=max(k, 1))[used]
+    counts = np.bincount(raw, minlength=k)
+    used = np.flatnonzero(counts > 1)
     first = np.array([np.flatnonzero(raw == c)[0] for c in used], dtype=np.int64)
-    order = used[np.lexsort((first, -counts))]
-    renumber = np.empty(max(int(raw.max(initial=0)) + 1, 1), dtype=np.int64)
+    order = used[np.lexsort((first, -counts[used]))]
+    renumber = np.full(k, NONE, dtype=np.int64)
     renumber[order] = np.arange(len(order))
-    labels = renumber[raw].astype(np.int32) if len(raw) else np.zeros(0, dtype=np.int32)
+    labels = renumber[raw].astype(np.int32)
     return Clusters(labels, representatives(x, labels))
 
 

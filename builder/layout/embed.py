@@ -20,6 +20,8 @@ import numpy as np
 CURVE_A = 1.577
 CURVE_B = 0.8951
 GRID = 65535  # coordinates are published as 16-bit integers: 0 ... GRID on both axes
+COPY_SPREAD = 0.002  # identical images lie this share of the map apart: 1.7 px at zoom 1, 110 px at 64x
+GOLDEN_ANGLE = np.pi * (3 - np.sqrt(5))
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,49 @@ def principal_plane(x: np.ndarray, seed: int, block: int = 8192) -> np.ndarray:
     return plane + 0.0  # no negative zeros
 
 
-def graph_edges(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The neighbour lists as undirected edges (i < j), each once: a pair listed both ways is one edge."""
+def identical_rows(x: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Each row's first row of identical features (itself where none comes before it): byte-identical images
+    have identical features, and no force can tell such rows apart, so the layout places each set of them
+    once. Rows are matched by a seeded 64-bit hash of their 32-bit words (integer arithmetic: the same bits
+    for the same row wherever it lies, which a float product is not) and each match is confirmed word for
+    word; one pass over x, block by block (0.2 s for 100,000 x 1,280)."""
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    words = x.shape[1] * x.dtype.itemsize // 4
+    weights = np.random.default_rng(0).integers(0, 2**63, words, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    hashes = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, block):
+        hashes[start : start + block] = _words(x[start : start + block]).astype(np.uint64) @ weights
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    first = np.empty(n, dtype=np.int64)
+    first[order] = order[np.searchsorted(ordered, ordered)]  # the lowest index of each hash
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        copies = rows[first[rows] != rows]
+        same = (_words(x[copies]) == _words(x[first[copies]])).all(axis=1)
+        first[copies[~same]] = copies[~same]  # a hash shared by chance (as good as never): a row of its own
+    return first
+
+
+def _words(rows: np.ndarray) -> np.ndarray:
+    """The rows' bytes as 32-bit words (features are float32 or float64)."""
+    return np.ascontiguousarray(rows).view(np.uint32)
+
+
+def graph_edges(indices: np.ndarray, point: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbour lists as undirected edges (i < j), each once: a pair listed both ways is one edge. With
+    `point` (each row's point, rows of identical features sharing one), the edges join points: every row's
+    list counts for its point, and a point listing itself (a row listing its copy) is no edge."""
     n, k = indices.shape
     heads = np.repeat(np.arange(n, dtype=np.int64), k)
     tails = indices.astype(np.int64).ravel()
-    keep = (tails >= 0) & (tails != heads)
+    listed = tails >= 0
+    heads, tails = heads[listed], tails[listed]
+    if point is not None:
+        heads, tails = point[heads], point[tails]
+    keep = tails != heads
     lo, hi = np.minimum(heads, tails)[keep], np.maximum(heads, tails)[keep]
     pairs = np.unique(lo * n + hi)
     return pairs // n, pairs % n
@@ -140,12 +179,33 @@ def to_grid(y: np.ndarray) -> np.ndarray:
     return np.clip(grid, 0, GRID).astype(np.uint16)
 
 
+def spread_copies(y: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """y with the rows that share a point (identical features) set around it as a small sunflower: the first
+    on it, its j-th copy sqrt(j) x COPY_SPREAD of the layout's extent away at j golden angles, so that each
+    is a point of its own on the map, none on another, yet all of them lie together however many there are."""
+    order = np.argsort(point, kind="stable")
+    ordered = point[order]
+    rank = np.empty(len(point))
+    rank[order] = np.arange(len(point)) - np.searchsorted(ordered, ordered)  # 0 for each point's first row
+    extent = float((y.max(axis=0) - y.min(axis=0)).max()) if len(y) else 0.0
+    radius = COPY_SPREAD * (extent or 1.0) * np.sqrt(rank)
+    angle = rank * GOLDEN_ANGLE
+    return y + np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+
+
 def layout(x: np.ndarray, indices: np.ndarray, settings: LayoutSettings) -> np.ndarray:
-    """(n, 2) uint16 coordinates of the rows of x, whose neighbour lists are `indices` (n, k)."""
-    plane = principal_plane(x, settings.seed)
+    """(n, 2) uint16 coordinates of the rows of x, whose neighbour lists are `indices` (n, k).
+
+    Rows of identical features are laid out as one point, then spread around it (spread_copies). Laid out
+    as rows of their own, they started on one place (but for a jitter) where nothing but the repulsion
+    told them apart, and it is strongest there: it drove them most of the curve's width apart, 0.76 units
+    for five copies among 14 images, whose whole layout was 2 units across: a third of the map."""
+    first = identical_rows(x)
+    distinct = np.flatnonzero(first == np.arange(len(x)))
+    point = np.searchsorted(distinct, first)  # each row's point: its first identical row's place in distinct
+    plane = principal_plane(x, settings.seed)[distinct]
     scale = np.abs(plane).max() if len(plane) else 0.0
     start = plane / scale * 10 if scale > 0 else plane  # UMAP's starting scale: within -10 ... 10
-    # a tiny seeded jitter, so that identical images do not sit on one point, where no push separates them
-    start = start + np.random.default_rng(settings.seed + 1).normal(0, 1e-3, start.shape)
-    heads, tails = graph_edges(indices)
-    return to_grid(force_layout(start, heads, tails, settings))
+    heads, tails = graph_edges(indices, point)
+    placed = force_layout(start, heads, tails, settings)
+    return to_grid(spread_copies(placed[point], point))

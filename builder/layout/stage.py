@@ -21,14 +21,14 @@ from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
-from builder.layout.clusters import Clusters, find_clusters, representatives
+from builder.layout.clusters import NONE, Clusters, cluster_count, find_clusters, representatives
 from builder.layout.embed import LayoutSettings, layout
 from builder.progress import Reporter
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 
-LAYOUT_VERSION = "1"  # bump when embed.py changes its results
-CLUSTERS_VERSION = "1"  # bump when clusters.py changes its results
+LAYOUT_VERSION = "2"  # bump when embed.py changes its results
+CLUSTERS_VERSION = "2"  # bump when clusters.py changes its results
 
 
 @dataclass
@@ -37,7 +37,7 @@ class NetworkLayout:
 
     name: str
     points: np.ndarray  # (n, 2) uint16
-    clusters: Clusters | None = None  # None: no clusters asked for ([map] clusters = 0)
+    clusters: Clusters | None = None  # None: none asked for ([map] clusters = 0) or too few images for any
 
 
 def layout_key(features: str, indices: np.ndarray, settings: LayoutSettings) -> str:
@@ -65,10 +65,11 @@ class LayoutCache:
         return self._one(key, np.dtype(np.uint16), (n, 2))
 
     def get_labels(self, key: str, n: int) -> np.ndarray | None:
-        """Clusters: (n,) int32 labels, 0 ... k - 1, each used."""
+        """Clusters: (n,) int32 labels, 0 ... k - 1, each used, or NONE."""
 
         def numbered(labels: np.ndarray) -> None:
-            if len(labels) and (labels.min() < 0 or len(np.unique(labels)) != labels.max() + 1):
+            used = np.unique(labels[labels != NONE])
+            if (labels < NONE).any() or not np.array_equal(used, np.arange(len(used))):
                 raise BadEntry("labels not numbered 0 ... k - 1")
 
         return self._one(key, np.dtype(np.int32), (n,), numbered)
@@ -100,7 +101,7 @@ def lay_out(
     clusters: int = 0,
 ) -> list[NetworkLayout]:
     """A layout per network of `results`, from its features and its neighbour lists (in items' order), and
-    with `clusters` > 0 that many clusters of it (the seed's k-means)."""
+    with `clusters` > 0 up to that many clusters of it (the seed's k-means; clusters.cluster_count)."""
     settings = LayoutSettings(epochs=epochs, seed=seed)
     hashes = [i.content_hash for i in items]
     cache = LayoutCache(cache_dir / "layouts" if cache_dir is not None else None, reporter.warn)
@@ -121,9 +122,10 @@ def lay_out(
 
 
 def _clusters(cache: LayoutCache, layout: str, points: np.ndarray, k: int, seed: int) -> Clusters | None:
-    """The layout's clusters, remembered by the layout's key (k 0: none). Only the labels are kept: each
-    representative is found again from them in one pass."""
-    if k <= 0:
+    """The layout's clusters, remembered by the layout's key (None: k 0, or too few images for any, as
+    cluster_count rules). Only the labels are kept: each representative is found again from them in one
+    pass."""
+    if cluster_count(len(points), k) == 0:
         return None
     key = clusters_key(layout, k, seed)
     labels = cache.get_labels(key, len(points))
