@@ -166,11 +166,12 @@ def features_kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 100) -> 
 
 def cluster_quality(points: np.ndarray, labels: np.ndarray, nearest: np.ndarray) -> dict[str, float]:
     """How compact the clusters are on the map, and how many items' nearest neighbour shares their cluster."""
+    from builder.layout.clusters import NONE
     from builder.layout.embed import GRID
 
     xy = points.astype(np.float64) / GRID
     spreads = []
-    for c in np.unique(labels):
+    for c in np.unique(labels[labels != NONE]):  # an image in no cluster (NONE) is no cluster of its own
         members = xy[labels == c]
         middle = (members.min(axis=0) + members.max(axis=0)) / 2
         spreads.append(float(np.percentile(np.hypot(*(members - middle).T), 90)))
