@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from builder.errors import VsisError
+from builder.terminal import printable
 
 app = typer.Typer(
     add_completion=False,
@@ -64,8 +65,14 @@ def _fail_cleanly(fn: Callable) -> Callable:
 
 
 def _error(message: str) -> None:
-    err_console.print(Text("error: ", style="red") + Text(message), soft_wrap=True)
+    err_console.print(Text("error: ", style="red") + Text(printable(message)), soft_wrap=True)
     raise typer.Exit(1) from None
+
+
+def _say(to: Console, line: str) -> None:
+    """A line that quotes the user's paths or data: plain text (never read as Rich markup), made safe for a
+    terminal."""
+    to.print(Text(printable(line)), soft_wrap=True)
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -169,34 +176,29 @@ def build(
         cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()
     with RichReporter(err_console) as reporter:
         result = run_build(cfg, reporter)
-    console.print(
+    _say(
+        console,
         f"Built {len(result.items)} items x {len(result.networks)} networks "
         f"({', '.join(n.name for n in result.networks)}) in {result.seconds:.1f}s: "
         f"{result.pages} pages in {result.out}/ (open {result.out / 'index.html'})",
-        highlight=False,
-        soft_wrap=True,
     )
     for net in result.networks:
-        console.print(
+        _say(
+            console,
             f"  {net.name} ({net.precision.used}): {net.extracted} extracted, {net.cached} from cache, "
             f"{net.images_per_second:.1f} images/s, recall@{cfg.k} {net.search_recall:.3f} ({net.recall_note})",
-            highlight=False,
-            soft_wrap=True,
         )
     if result.experiment is not None:
         ex = result.experiment
-        console.print(
+        _say(
+            console,
             f"  experiment: {ex.layout.m} originals x {len(ex.layout.profiles)} profiles; "
             f"`vsis evaluate {result.out}` prints the tables",
-            highlight=False,
-            soft_wrap=True,
         )
     if result.size is not None:
-        console.print(f"  site: {result.size.describe()}", highlight=False, soft_wrap=True)
+        _say(console, f"  site: {result.size.describe()}")
     if result.skipped:
-        console.print(
-            f"  {len(result.skipped)} file(s) skipped; see the build report on the index page", highlight=False
-        )
+        _say(console, f"  {len(result.skipped)} file(s) skipped; see the build report on the index page")
 
 
 @app.command()
@@ -212,7 +214,7 @@ def networks() -> None:
     width = max(len(s.name) for s in specs)
     for spec in specs:
         ok, how = spec.weights.available()
-        typer.echo(f"{spec.name:<{width}}  {spec.dim:>5}-d  {'available' if ok else 'missing  '}  {how}")
+        typer.echo(f"{spec.name:<{width}}  {spec.dim:>5}-d  {'available' if ok else 'missing  '}  {printable(how)}")
     typer.echo(f"\nCPU {cpu_features().summary()}")
     for precision, outlook in precision_outlook():
         typer.echo(f"  {precision}: {outlook}")
@@ -245,7 +247,7 @@ def serve(
             raise VsisError(f"port {port} on 127.0.0.1 is in use; choose another with --port") from None
         raise
     with server:
-        console.print(f"Serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+        _say(console, f"Serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -305,13 +307,10 @@ def moma_sample(
     write_metadata(kept, out / "metadata.csv")
     failures = [(a, o) for a, o in zip(chosen, outcomes, strict=False) if o.status == "failed"]
     for a, o in failures:
-        err_console.print(
-            f"  failed: ObjectID {a.object_id} {o.download.url}: {o.reason}", highlight=False, soft_wrap=True
-        )
-    console.print(
+        _say(err_console, f"  failed: ObjectID {a.object_id} {o.download.url}: {o.reason}")
+    _say(
+        console,
         f"{len(chosen)} artworks: {counts['downloaded']} downloaded, {counts['present']} already present, "
         f"{len(failures)} failed. Metadata for {len(kept)} in {out / 'metadata.csv'}; "
         f"build with: vsis build {out / 'images'} --metadata {out / 'metadata.csv'}",
-        highlight=False,
-        soft_wrap=True,
     )

@@ -22,6 +22,8 @@ from rich.progress import (
 from rich.progress import Task as RichTask
 from rich.text import Text
 
+from builder.terminal import printable
+
 
 class Task(Protocol):
     def advance(self, n: int = 1) -> None: ...
@@ -101,5 +103,7 @@ class RichReporter:
         self.progress.update(task._id, total=task.done)  # a bar that ends full, whatever was skipped
 
     def warn(self, message: str) -> None:
+        """Kept as given for the caller (BuildResult.warnings); printed safe for a terminal, since a warning
+        often quotes a file name or a metadata value."""
         self.warnings.append(message)
-        self.console.print(Text("warning: ", style="yellow") + Text(message))
+        self.console.print(Text("warning: ", style="yellow") + Text(printable(message)))
