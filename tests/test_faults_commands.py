@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -79,3 +80,90 @@ def test_a_moma_failure_line_quotes_a_hostile_address_harmlessly(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "failed: ObjectID 2" in result.output and "[/bold].jpg" in result.output  # not read as markup
     assert_harmless(result.output)
+
+
+# ---- 2. `vsis evaluate` on a damaged metrics.json ----
+
+
+def _fields(mean: str, value: float, prefix: str = "") -> dict[str, float]:
+    return {mean: value, f"{prefix}std": 0.1, f"{prefix}low": value - 0.05, f"{prefix}high": value + 0.05}
+
+
+def metrics_as_written(network: str = "pixels") -> dict:
+    """The fields `vsis evaluate` reads, in the layout pages.experiment_metrics writes them."""
+    from builder.experiment.metrics import RECOVERY_METRICS
+
+    return {
+        "originals": 12,
+        "indexed": 72,
+        "profiles": [{"name": "m1", "label": "crop", "description": "a crop"}],
+        "ks": [1, 3],
+        "depth": 5,
+        "bootstrap": {"resamples": 2000, "seed": 7, "level": 0.95, "method": "percentile"},
+        "recovery": [
+            {
+                "network": network,
+                "k": 1,
+                **{k: v for m, _ in RECOVERY_METRICS for k, v in _fields(f"{m}_mean", 0.5, f"{m}_").items()},
+            }
+        ],
+        "map": [{"network": network, **_fields("mean", 0.625)}],
+        "recall_curve": [{"network": network, "k": 1, "ideal": 1.0, **_fields("mean", 0.75)}],
+        "per_profile": [{"network": network, "profile": "m1", "k": 1, **_fields("share", 0.5)}],
+        "profile_rank": [],  # an inconsistent file: a share without its rank is shown as not measured
+        "comparisons": [{"a": network, "b": "pixels", "metric": "F1@1", "verdict": "", **_fields("difference", 0.0)}],
+        "category_precision": [{"network": network, "k": 1, **_fields("value", 0.25)}],
+        "category_chance": None,
+        "agreement": [],
+    }
+
+
+def _evaluate(tmp_path: Path, content: bytes) -> tuple[object, Path]:
+    path = tmp_path / "site" / "experiments" / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return CliRunner().invoke(app, ["evaluate", str(tmp_path / "site")]), path
+
+
+def test_evaluate_prints_what_the_builder_writes_and_quotes_its_texts_harmlessly(tmp_path: Path) -> None:
+    result, _ = _evaluate(tmp_path, json.dumps(metrics_as_written(f"[bold]net{HOSTILE}")).encode())
+    assert result.exit_code == 0, result.output
+    assert "0.625 ± 0.100 [0.575, 0.675]" in result.output and "Category precision" in result.output
+    assert "[bold]net" in result.output  # not read as markup
+    assert_harmless(result.output)
+
+
+def _damaged(change) -> bytes:
+    metrics = metrics_as_written()
+    change(metrics)
+    return json.dumps(metrics).encode()
+
+
+DAMAGED = {
+    "missing key": (_damaged(lambda m: m.pop("bootstrap")), "bootstrap: missing"),
+    "missing field of a row": (_damaged(lambda m: m["map"][0].pop("std")), "map[0].std: missing"),
+    "text for a number": (
+        _damaged(lambda m: m["recovery"][0].update(f1_mean="0.5")),
+        "recovery[0].f1_mean: expected a number, found text",
+    ),
+    "true for a number": (_damaged(lambda m: m["bootstrap"].update(resamples=True)), "expected a whole number"),
+    "object for a list": (_damaged(lambda m: m.update(profiles={"m1": 1})), "profiles: expected a list"),
+    "number for a name": (_damaged(lambda m: m["map"][0].update(network=3)), "map[0].network: expected text"),
+    "number too large for a float": (_damaged(lambda m: m["map"][0].update(mean=10**400)), "expected a number"),
+    "a list": (b"[]", "expected an object, found a list"),
+    "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "not UTF-8": (b'{"originals": "\xff\xfe"}', "not UTF-8"),
+    "empty": (b"", "invalid JSON"),
+    "cut short": (json.dumps(metrics_as_written()).encode()[:300], "invalid JSON"),
+    "5,000 digits": (b'{"originals": ' + b"9" * 5000 + b"}", "more digits than can be read"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED))
+def test_evaluate_on_a_damaged_metrics_file_is_one_line_naming_it(tmp_path: Path, case: str) -> None:
+    content, problem = DAMAGED[case]
+    result, path = _evaluate(tmp_path, content)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # typer.Exit(1), not an exception escaping the command
+    [line] = result.output.splitlines()
+    assert line.startswith(f"error: {path}: ") and problem in line, line

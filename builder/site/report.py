@@ -1,27 +1,128 @@
 """`vsis evaluate`: the experiment's tables in the terminal, read back from a finished site's
-experiments/metrics.json, so the terminal and the site can never disagree."""
+experiments/metrics.json, so the terminal and the site can never disagree.
+
+The file is read as data from disk, not trusted as the builder's own: it may be damaged, cut short or edited
+by hand. Its whole structure is checked against `_SCHEMA` before a table is made, so a damaged file is one
+line naming the file and the first field that is wrong, never a KeyError or TypeError halfway through; and
+every text it holds is shown as plain text made safe for a terminal (never read as Rich markup).
+"""
 
 from __future__ import annotations
 
-import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from builder.errors import VsisError
 from builder.experiment.metrics import RECOVERY_METRICS
 from builder.experiment.stats import Estimate
 from builder.site import formats
+from builder.terminal import printable
+from builder.textfiles import parse_json, read_text
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A value of metrics.json that is no object or list: what it must be, in words and as a test."""
+
+    words: str
+    accepts: Callable[[object], bool]
+
+
+def _is_number(value: object) -> bool:
+    """A float, or an int that converts to one (a longer one would overflow formatting as a float)."""
+    return isinstance(value, float) or (type(value) is int and abs(value) <= sys.float_info.max)
+
+
+_WHOLE = _Leaf("a whole number", lambda v: type(v) is int)  # not a bool
+_NUMBER = _Leaf("a number", _is_number)
+_TEXT = _Leaf("text", lambda v: isinstance(v, str))
+
+
+def _estimate_fields(mean: str, prefix: str = "") -> dict[str, object]:
+    """What pages.estimate_fields writes of an Estimate (the recovery rows prefix each field)."""
+    return {mean: _NUMBER, **{f"{prefix}{stat}": _NUMBER for stat in ("std", "low", "high")}}
+
+
+# What metrics.json must hold for the tables (pages.experiment_metrics writes it): a dict is an object with at
+# least those keys, a one-element list a list of such values, a _Leaf anything else. Fields the tables do not
+# read are not checked.
+_SCHEMA: dict[str, object] = {
+    "originals": _WHOLE,
+    "profiles": [{"name": _TEXT, "label": _TEXT}],
+    "ks": [_WHOLE],
+    "depth": _WHOLE,
+    "bootstrap": {"resamples": _WHOLE, "seed": _WHOLE, "level": _NUMBER},
+    "recovery": [
+        {
+            "network": _TEXT,
+            "k": _WHOLE,
+            **{key: leaf for m, _ in RECOVERY_METRICS for key, leaf in _estimate_fields(f"{m}_mean", f"{m}_").items()},
+        }
+    ],
+    "map": [{"network": _TEXT, **_estimate_fields("mean")}],
+    "recall_curve": [{"network": _TEXT, "k": _WHOLE, "ideal": _NUMBER, **_estimate_fields("mean")}],
+    "per_profile": [{"network": _TEXT, "profile": _TEXT, "k": _WHOLE, **_estimate_fields("share")}],
+    "profile_rank": [{"network": _TEXT, "profile": _TEXT, **_estimate_fields("mean")}],
+    "comparisons": [{"a": _TEXT, "b": _TEXT, "metric": _TEXT, "verdict": _TEXT, **_estimate_fields("difference")}],
+    "category_precision": [{"network": _TEXT, "k": _WHOLE, **_estimate_fields("value")}],
+    "category_chance": _Leaf("a number or null", lambda v: v is None or _is_number(v)),  # null: no categories
+    "agreement": [{"a": _TEXT, "b": _TEXT, "k": _WHOLE, **_estimate_fields("jaccard")}],
+}
+
+_FOUND = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _problem(value: object, schema: object, where: str) -> str | None:
+    """The first place where `value` does not have the shape `schema` describes, in words; None if none."""
+    found = _FOUND.get(type(value), "null")
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where or 'the file'}: expected an object, found {found}"
+        for key, inner in schema.items():
+            at = f"{where}.{key}" if where else key
+            problem = f"{at}: missing" if key not in value else _problem(value[key], inner, at)
+            if problem:
+                return problem
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where}: expected a list, found {found}"
+        return next(filter(None, (_problem(v, schema[0], f"{where}[{n}]") for n, v in enumerate(value))), None)
+    assert isinstance(schema, _Leaf)
+    return None if schema.accepts(value) else f"{where}: expected {schema.words}, found {found}"
 
 
 def load_metrics(site_dir: Path) -> dict:
+    """metrics.json with its structure checked: a damaged file is one VsisError naming it and what is wrong."""
     path = site_dir / "experiments" / "metrics.json"
     if not path.is_file():
         raise VsisError(f"{path}: not found; build with the experiment enabled first (vsis build)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VsisError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        metrics = parse_json(read_text(path), path)  # not UTF-8, not JSON, nested too deeply: one line each
+    except ValueError:  # parse_json names every other problem; this is an integer past int()'s digit limit
+        raise VsisError(f"{path}: a number in it has more digits than can be read") from None
+    problem = _problem(metrics, _SCHEMA, "")
+    if problem:
+        raise VsisError(f"{path}: not the metrics vsis writes ({problem}); build the site again")
+    assert isinstance(metrics, dict)
+    return metrics
+
+
+def _text(value: str) -> Text:
+    """A text of the file as a table shows it: plain (never read as Rich markup), safe for a terminal."""
+    return Text(printable(value))
 
 
 def _estimate(row: dict, mean: str = "mean", prefix: str = "") -> Estimate:
@@ -43,13 +144,15 @@ def metric_tables(metrics: dict) -> list[Table]:
         "network",
         "k",
         *(label for _, label in RECOVERY_METRICS),
-        title=f"Perturbation recovery: {metrics['originals']} originals x {n_profiles} profiles ({names}); "
-        f"mean ± std over the originals, then the {interval}",
+        title=_text(
+            f"Perturbation recovery: {metrics['originals']} originals x {n_profiles} profiles ({names}); "
+            f"mean ± std over the originals, then the {interval}"
+        ),
         title_justify="left",
     )
     for r in metrics["recovery"]:
         recovery.add_row(
-            r["network"],
+            _text(r["network"]),
             str(r["k"]),
             *(
                 f"{formats.pm(e)} {formats.ci(e)}"
@@ -65,14 +168,16 @@ def metric_tables(metrics: dict) -> list[Table]:
         title_justify="left",
     )
     for a in metrics["map"]:
-        retrieval.add_row(a["network"], f"{formats.pm(_estimate(a))} {formats.ci(_estimate(a))}")
+        retrieval.add_row(_text(a["network"]), f"{formats.pm(_estimate(a))} {formats.ci(_estimate(a))}")
     tables.append(retrieval)
 
     curve: dict[int, dict[str, dict]] = {}
     for c in metrics["recall_curve"]:
         curve.setdefault(c["k"], {})[c["network"]] = c
     networks = [a["network"] for a in metrics["map"]]
-    recall = Table("k", "ideal", *networks, title="Recall at k, all copies", title_justify="left")
+    recall = Table(
+        "k", "ideal", *(Column(_text(n)) for n in networks), title="Recall at k, all copies", title_justify="left"
+    )
     for k, row in sorted(curve.items()):
         ideal = next(iter(row.values()))["ideal"]
         recall.add_row(
@@ -94,10 +199,10 @@ def metric_tables(metrics: dict) -> list[Table]:
         )
         for c in metrics["comparisons"]:
             comparisons.add_row(
-                f"{c['a']} − {c['b']}",
-                c["metric"],
+                _text(f"{c['a']} − {c['b']}"),
+                _text(c["metric"]),
                 formats.difference(_estimate(c, "difference")),
-                c["verdict"],
+                _text(c["verdict"]),
             )
         tables.append(comparisons)
 
@@ -115,12 +220,12 @@ def metric_tables(metrics: dict) -> list[Table]:
         shares.setdefault((p["profile"], p["network"]), {})[p["k"]] = p
     ranks = {(r["profile"], r["network"]): r for r in metrics["profile_rank"]}
     for (profile, network), by_k in shares.items():
-        rank = ranks[(profile, network)]
+        rank = ranks.get((profile, network))
         per_profile.add_row(
-            profile,
-            network,
+            _text(profile),
+            _text(network),
             *(_with_ci(_estimate(by_k[k], "share")) if k in by_k else formats.NOT_MEASURED for k in ks),
-            _with_ci(_estimate(rank)),
+            formats.NOT_MEASURED if rank is None else _with_ci(_estimate(rank)),
         )
     tables.append(per_profile)
 
@@ -137,15 +242,16 @@ def metric_tables(metrics: dict) -> list[Table]:
             cat.setdefault(c["network"], {})[c["k"]] = c
         for network, values in cat.items():
             category.add_row(
-                network,
+                _text(network),
                 *(_with_ci(_estimate(values[k], "value")) if k in values else formats.NOT_MEASURED for k in ks),
             )
-        category.add_row("chance", *(f"{metrics['category_chance']:.3f}" for _ in ks))
+        chance = metrics["category_chance"]
+        category.add_row("chance", *(formats.NOT_MEASURED if chance is None else formats.score(chance) for _ in ks))
         tables.append(category)
     if metrics["agreement"]:
         k = metrics["agreement"][0]["k"]
         agreement = Table("networks", f"Jaccard@{k}", title="Agreement between networks", title_justify="left")
         for a in metrics["agreement"]:
-            agreement.add_row(f"{a['a']} · {a['b']}", _with_ci(_estimate(a, "jaccard")))
+            agreement.add_row(_text(f"{a['a']} · {a['b']}"), _with_ci(_estimate(a, "jaccard")))
         tables.append(agreement)
     return tables
