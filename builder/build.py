@@ -43,7 +43,7 @@ from builder.search.stage import find_neighbours
 from builder.site.atlas import atlas_store, default_grid, make_atlases
 from builder.site.model import QueryPage
 from builder.site.pages import site_model
-from builder.site.publish import publish
+from builder.site.publish import check_destination, publish
 from builder.site.query_model import query_page
 from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
@@ -240,6 +240,7 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
 def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
     """Run the whole pipeline and publish the site to `config.out`, holding the cache and the output
     (ownership.py): a second build on either refuses with a clear message rather than interleaving."""
+    check_destination(config.out, config.collection, config.cache_dir)  # before any lock or work
     claim_cache(config.cache_dir)  # before its lock, which is a file in it
     with (
         exclusive(cache_lock(config.cache_dir), f"cache {config.cache_dir}"),

@@ -4,10 +4,10 @@
   write the same cache entries or swap sites under each other. A second build refuses at once with a
   message naming the first one's process. The locks are `flock`s, which the kernel releases when their
   process ends however it ends, so the lock of a dead build never stands in the way.
-- Every folder vsis makes beside the user's files (a site being staged, the previous site being swapped
-  out) carries a mark with the process that made it and a random token. Only folders with such a mark,
-  made by a process that is no longer running, are ever removed as stale: a user's `.site.old-backup` is
-  not vsis', whatever its name.
+- Every folder vsis makes beside the user's files (where a site is staged, and which then holds the
+  previous site until it is removed) carries a mark with the process that made it and a random token.
+  Only folders with such a mark, made by a process that is no longer running, are ever removed as stale:
+  a user's `.site.old-backup` is not vsis', whatever its name.
 - Folders vsis fills are recognisable, so a scan never feeds them back in as images: the site has its
   `SITE_MARKER`, the cache the standard `CACHEDIR.TAG` (https://bford.info/cachedir/) with vsis' text.
 - The cache folder is owned like the output: vsis makes it, or takes one that carries its tag, and
@@ -135,10 +135,6 @@ def cache_lock(cache_dir: Path) -> Path:
 def mark_as_made(folder: Path) -> None:
     """Mark a folder vsis just made (see `remove_stale`)."""
     (folder / _FOLDER_MARK).write_text(f"pid: {os.getpid()}\ntoken: {secrets.token_hex(8)}\n")
-
-
-def unmark(folder: Path) -> None:
-    (folder / _FOLDER_MARK).unlink(missing_ok=True)
 
 
 def made_by_a_dead_build(folder: Path) -> bool:

@@ -207,7 +207,7 @@ def test_a_build_killed_during_extraction_or_rendering_leaves_the_previous_site(
     assert not list(features.rglob("*.tmp"))  # no half-written cache entry under a real name
 
     def rendering() -> bool:
-        return any(sum(1 for _ in d.glob("compare/*.html")) >= 3 for d in tmp_path.glob(".site.building-*"))
+        return any(sum(1 for _ in d.glob("site/compare/*.html")) >= 3 for d in tmp_path.glob(".site.building-*"))
 
     kill_when(config_args(images, out, cache), pinned, rendering)
     assert tree(out) == previous  # killed while rendering
@@ -215,3 +215,51 @@ def test_a_build_killed_during_extraction_or_rendering_leaves_the_previous_site(
     subprocess.run(config_args(images, out, cache), env=pinned, check=True, capture_output=True)
     assert tree(out) == tree(ref_out)
     assert not list(tmp_path.glob(".site.*"))  # the killed builds' leftovers are gone
+
+
+# A program that runs `vsis` on a system whose folders cannot be exchanged (publish.py's last resort).
+WITHOUT_EXCHANGE = """
+import errno
+import builder.site.publish as publish
+def refuse(a, b):
+    raise OSError(errno.EINVAL, "not supported here")
+publish._exchange = refuse
+from builder.cli import app
+app(prog_name="vsis")
+"""
+
+
+@pytest.mark.parametrize("moment", ["swap", "swapped", "between"])
+def test_a_build_killed_at_the_swap_leaves_a_complete_site_and_the_next_build_no_staging_folder(
+    tmp_path: Path, pinned: dict[str, str], moment: str
+) -> None:
+    images, out, cache = tmp_path / "images", tmp_path / "site", tmp_path / "cache"
+    write_collection(images, {"a": 6, "b": 6})
+    (tmp_path / "later").mkdir()
+    added = sorted((images / "b").iterdir())[:3]
+    for p in added:
+        p.rename(tmp_path / "later" / p.name)
+    subprocess.run(config_args(images, out, cache, "pixels"), env=pinned, check=True, capture_output=True)
+    previous = tree(out)
+    for p in added:
+        (tmp_path / "later" / p.name).rename(p)
+    reference = tmp_path / "reference"
+    subprocess.run(config_args(images, reference, tmp_path / "ref-cache", "pixels"), env=pinned, check=True,
+                   capture_output=True)  # fmt: skip
+    new = tree(reference)
+
+    command = config_args(images, out, cache, "pixels")
+    if moment == "between":  # only the fallback has a moment between two renames
+        command = [sys.executable, "-c", WITHOUT_EXCHANGE, *command[1:]]
+    reached = tmp_path / "reached"
+    kill_when(command, {**pinned, "VSIS_TEST_PAUSE": f"{moment}:{reached}"}, reached.exists)
+    (staging,) = tmp_path.glob(".site.building-*")  # the killed build's, marked for the next one to remove
+    if moment == "between":  # no site at out until the next build: both are kept whole
+        assert not out.exists()
+        assert tree(staging / "old") == previous and tree(staging / "site") == new
+    else:
+        assert tree(out) == (previous if moment == "swap" else new)
+
+    subprocess.run(config_args(images, out, cache, "pixels"), env=pinned, check=True, capture_output=True)
+    assert tree(out) == new
+    assert not list(tmp_path.glob(".site.*"))
