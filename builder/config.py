@@ -37,6 +37,7 @@ _BOUNDS: dict[str, tuple[str, float, float]] = {
     "annoy_trees": ("annoy trees", 1, 1000),  # Annoy's authors use 10-100; each costs an index's size again
     "annoy_seed": ("annoy seed", 0, SEED_LIMIT),
     "recall_queries": ("recall_queries", 1, 100_000),
+    "expansion": ("neighbours expansion", 0, 50),  # neighbours averaged in: beyond a few it blurs every list
     "thumb_size": ("thumb_size", 16, 1024),
     "site_budget_mb": ("site budget_mb", 0.001, 1e9),
     "batch_size": ("batch_size", 1, 4096),
@@ -72,6 +73,11 @@ class BuildConfig:
     neighbours_method: str = "auto"  # "cells", "annoy", "exact", or auto: cells, exact where cheaper
     recall_target: float = 0.98  # the search effort (cells or Annoy) is raised until sampled recall@k reaches this
     recall_queries: int = 1000  # items sampled to measure it (all of them in a smaller collection)
+    expansion: int = 0  # database-side augmentation and query expansion over this many neighbours; 0: off
+    # how features are made for retrieval (features/networks/registry.py FRAMINGS, POOLINGS)
+    framing: str = "crop"
+    pooling: str = "avg"
+    centre: bool = False  # features centred on the collection's mean (then unit length) before comparing
     out: Path = Path("site")
     cache_dir: Path = Path(".vsis-cache")
     title: str = ""
@@ -140,6 +146,12 @@ class BuildConfig:
             raise ConfigError("no networks selected")
         if len(set(self.networks)) != len(self.networks):
             raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
+        from builder.features.networks.registry import FRAMINGS, POOLINGS  # local import: see backends below
+
+        if self.framing not in FRAMINGS:
+            raise ConfigError(f"features framing must be one of {', '.join(FRAMINGS)}, got {self.framing!r}")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"features pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if self.thumb_format not in THUMB_FORMATS:
             raise ConfigError(f"thumb_format must be one of {', '.join(THUMB_FORMATS)}, got '{self.thumb_format}'")
         from builder.features.runtime.backends import (  # local import: backends pull in the network registry
@@ -228,6 +240,12 @@ _TABLES = {
         "method": ("neighbours_method", "str"),
         "recall_target": ("recall_target", "number"),
         "recall_queries": ("recall_queries", "int"),
+        "expansion": ("expansion", "int"),
+    },
+    "features": {
+        "framing": ("framing", "str"),
+        "pooling": ("pooling", "str"),
+        "centre": ("centre", "bool"),
     },
     "map": {
         "enabled": ("map_enabled", "bool"),

@@ -19,6 +19,11 @@ from PIL import Image
 from builder.cache import sha256_of
 from builder.errors import ConfigError
 
+# Retrieval settings of the features (issue 26; bench/quality.py measures each on labelled collections):
+# how an image is framed for a network, and how the network's feature maps are pooled into one vector.
+FRAMINGS = ("crop", "pad")  # the centre square of the image, or the whole image padded to a square
+POOLINGS = ("avg", "gem", "stages")  # global average; generalised mean (p = 3); earlier stages' too, concatenated
+
 
 class Preprocess(Protocol):
     """Turns a decoded RGB image into the network's input array (float32)."""
