@@ -280,6 +280,7 @@ def moma_sample(
 
     if n < 1:
         raise VsisError(f"--n must be at least 1, got {n}")
+    policy = Policy(connections, timeout, retries, backoff, max_mb)  # its bounds checked before any work
     chosen = sample(read_artworks(artworks), n, seed)
     if not chosen:
         raise VsisError(f"{artworks}: no artwork has a ThumbnailURL or ImageURL")
@@ -302,7 +303,7 @@ def moma_sample(
                 task, advance=1, done=done, failed=counts["failed"], left=len(jobs) - done - counts["failed"]
             )
 
-        outcomes = download_all(jobs, Policy(connections, timeout, retries, backoff, int(max_mb * 1_000_000)), advance)
+        outcomes = download_all(jobs, policy, advance)
     kept = [a for a, o in zip(chosen, outcomes, strict=False) if o.status != "failed"]
     write_metadata(kept, out / "metadata.csv")
     failures = [(a, o) for a, o in zip(chosen, outcomes, strict=False) if o.status == "failed"]

@@ -167,3 +167,74 @@ def test_evaluate_on_a_damaged_metrics_file_is_one_line_naming_it(tmp_path: Path
     assert isinstance(result.exception, SystemExit)  # typer.Exit(1), not an exception escaping the command
     [line] = result.output.splitlines()
     assert line.startswith(f"error: {path}: ") and problem in line, line
+
+
+# ---- 3. `vsis moma sample`: its options' bounds and ObjectIDs ----
+
+
+def _moma_sample(tmp_path: Path, records_text: str, *options: str, name: str = "Artworks.json") -> object:
+    (tmp_path / name).write_text(records_text, encoding="utf-8")
+    args = ["moma", "sample", "--artworks", str(tmp_path / name), "--out", str(tmp_path / "moma"), *options]
+    return CliRunner().invoke(app, args)
+
+
+def assert_one_line_error(result, *words: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # typer.Exit(1), not an exception escaping the command
+    [line] = result.output.splitlines()
+    assert line.startswith("error: ") and all(w in line for w in words), line
+    return line
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--timeout", "-1"),
+        ("--timeout", "0"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--timeout", "1e300"),
+        ("--retries", "-5"),
+        ("--retries", "1000000"),
+        ("--backoff", "-1"),
+        ("--backoff", "inf"),
+        ("--max-mb", "-1"),
+        ("--max-mb", "0"),
+        ("--max-mb", "inf"),
+        ("--max-mb", "nan"),
+        ("--connections", "0"),
+        ("--connections", "-3"),
+        ("--connections", "100000"),
+    ],
+)
+def test_moma_sample_refuses_an_option_out_of_bounds_before_any_work(tmp_path: Path, option: str, value: str) -> None:
+    records = [{"ObjectID": 2, "ThumbnailURL": "http://127.0.0.1:9/2.jpg"}]
+    result = _moma_sample(tmp_path, json.dumps(records), option, value)
+    assert_one_line_error(result, f"{option} must be", "got")
+    assert not (tmp_path / "moma").exists()
+
+
+@pytest.mark.parametrize(
+    "object_id",
+    ['"²"', '"٣"', '"1e5"', '"-3"', '"9' + "9" * 18 + '"', '"' + "7" * 5000 + '"', "7" * 5000, "true", "2.5"],
+)
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_object_id_that_is_not_a_few_ascii_digits_is_one_line(tmp_path: Path, object_id: str, fmt: str) -> None:
+    good = {"ObjectID": 2, "ThumbnailURL": "http://127.0.0.1:9/2.jpg"}
+    if fmt == "json":
+        text = f'[{json.dumps(good)}, {{"ObjectID": {object_id}, "ThumbnailURL": "http://127.0.0.1:9/3.jpg"}}]'
+    else:
+        value = json.loads(object_id) if len(object_id) < 4300 else object_id
+        text = f"ObjectID,ThumbnailURL\n2,http://127.0.0.1:9/2.jpg\n{value},http://127.0.0.1:9/3.jpg\n"
+    result = _moma_sample(tmp_path, text, name=f"Artworks.{fmt}")
+    line = assert_one_line_error(result, f"Artworks.{fmt}")
+    assert len(line) < 500  # the ObjectID quoted, not 5,000 digits of it
+    assert not (tmp_path / "moma").exists()
+
+
+def test_an_object_id_of_eighteen_ascii_digits_is_taken(tmp_path: Path) -> None:
+    from builder.collect.sources.moma import read_artworks
+
+    path = tmp_path / "Artworks.csv"
+    path.write_text("ObjectID,ThumbnailURL\n123456789012345678,http://x/1.jpg\n0042,http://x/2.jpg\n", encoding="utf-8")
+    assert [a.file_name for a in read_artworks(path)] == ["123456789012345678.jpg", "0042.jpg"]

@@ -29,8 +29,9 @@ POLICY = Policy(connections=4, timeout=0.5, retries=1, backoff=0.01)
 
 
 class Museum(http.server.BaseHTTPRequestHandler):
-    """/thumb/<n>.jpg: a JPEG; /missing: 404; /broken: 500; /flaky/<n>.jpg: 500 once, then the JPEG;
-    /slow: answers after 2 s; /page: 200 with HTML. Counts every request by path."""
+    """/thumb/<n>.jpg: a JPEG; /superscript/<n>.jpg: the JPEG with Content-Length "²"; /missing: 404;
+    /broken: 500; /flaky/<n>.jpg: 500 once, then the JPEG; /slow: answers after 2 s; /page: 200 with HTML.
+    Counts every request by path."""
 
     hits: Counter = Counter()
     lock = threading.Lock()
@@ -38,11 +39,14 @@ class Museum(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def _jpeg(self, n: int) -> None:
+    def _jpeg(self, n: int, length: str | None = None) -> None:
         buf = io.BytesIO()
         drawing(n, size=64).save(buf, format="JPEG")
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
+        if length is not None:
+            self.send_header("Content-Length", length)
+            self.close_connection = True  # the body ends where the connection does
         self.end_headers()
         self.wfile.write(buf.getvalue())
 
@@ -68,6 +72,8 @@ class Museum(http.server.BaseHTTPRequestHandler):
             count = self.hits[self.path]
         if self.path.startswith("/thumb/"):
             return self._jpeg(int(Path(self.path).stem))
+        if self.path.startswith("/superscript/"):  # a digit to str.isdigit, not to int()
+            return self._jpeg(int(Path(self.path).stem), length="²")
         if self.path.startswith("/flaky/") and count > 1:
             return self._jpeg(int(Path(self.path).stem))
         if self.path == "/missing":
@@ -125,7 +131,8 @@ def museum():
 
 
 def test_the_downloader_gets_every_good_file_and_reports_every_bad_one(tmp_path: Path, museum: str) -> None:
-    good = [Download(f"{museum}/thumb/{n}.jpg", tmp_path / f"{n}.jpg") for n in range(6)]
+    good = [Download(f"{museum}/thumb/{n}.jpg", tmp_path / f"{n}.jpg") for n in range(5)]
+    good.append(Download(f"{museum}/superscript/5.jpg", tmp_path / "5.jpg"))  # a Content-Length that means none
     flaky = Download(f"{museum}/flaky/7.jpg", tmp_path / "7.jpg")
     bad = {
         "missing": "HTTP 404",
@@ -160,7 +167,7 @@ def test_hostile_answers_fail_one_file_each_and_local_urls_are_never_read(tmp_pa
     Museum._bomb()  # made before the clock starts
     secret = tmp_path / "private.jpg"
     drawing(3).save(secret, format="JPEG")
-    policy = Policy(connections=4, timeout=0.5, retries=1, backoff=0.01, max_bytes=1_000_000)
+    policy = Policy(connections=4, timeout=0.5, retries=1, backoff=0.01, max_mb=1)
     bad = {
         secret.as_uri(): "not an http(s) URL (file scheme)",
         "ftp://127.0.0.1/thumb.jpg": "not an http(s) URL (ftp scheme)",

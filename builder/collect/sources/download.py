@@ -3,7 +3,7 @@
 A file already present that decodes as an image is not fetched again, so a stopped run resumes where it
 left off. Only http(s) URLs are fetched (a `file://` or `ftp://` address in someone's data is refused, never
 read). A body is streamed to a temporary file beside its destination, never held whole in memory, and cut
-off past `Policy.max_bytes`; `Policy.timeout` bounds a whole attempt (connecting and every read), so a
+off past `Policy.max_mb`; `Policy.timeout` bounds a whole attempt (connecting and every read), so a
 server that trickles cannot hold a connection for longer. Every download is checked to decode as an image
 (within Pillow's decompression-bomb limit) before it is renamed into place. A failure (an HTTP error, a
 timeout, a short or oversized body, a body that is not an image) is reported with its reason and never
@@ -26,6 +26,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from builder.errors import VsisError
+
 USER_AGENT = "vsis (https://github.com/) thumbnail downloader"
 _CHUNK = 1 << 16
 
@@ -44,13 +46,40 @@ class Outcome:
     attempts: int = 0
 
 
+# The bounds of each setting of a Policy, named as `vsis moma sample`'s options that set them: (option, least,
+# most). Beyond them a run fails or never ends: no connections, a negative, NaN or infinite timeout (the
+# socket refuses it), retries or back-off that wait for days (the wait doubles each time: 60 s after 10
+# retries is 8.5 hours), a size limit no file is under, or one no thumbnail comes near.
+_BOUNDS: dict[str, tuple[str, float, float]] = {
+    "connections": ("--connections", 1, 64),
+    "timeout": ("--timeout", 0.1, 3600),
+    "retries": ("--retries", 0, 10),
+    "backoff": ("--backoff", 0, 60),
+    "max_mb": ("--max-mb", 0.001, 1000),
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     connections: int = 8
     timeout: float = 20.0  # seconds for a whole attempt: connecting, the headers and the last byte
     retries: int = 3  # further attempts after a timeout, a connection error, a short body or a 5xx / 429
     backoff: float = 1.0  # seconds before the first retry, doubled each time
-    max_bytes: int = 50_000_000  # a larger body is refused (a thumbnail is a few hundred KB)
+    max_mb: float = 50.0  # a larger body is refused (a thumbnail is a few hundred KB)
+
+    def __post_init__(self) -> None:
+        """Refuse a setting out of its bounds (`_BOUNDS`) before any download starts."""
+        for name, (option, least, most) in _BOUNDS.items():
+            value = getattr(self, name)
+            whole = name in ("connections", "retries")
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+                raise VsisError(f"{option} must be a {'whole ' if whole else ''}number, got {value!r}")
+            if not least <= value <= most:  # NaN is refused too
+                raise VsisError(f"{option} must be {least:g} ... {most:g}, got {value!r}")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1_000_000)
 
 
 class _Retryable(Exception):
@@ -73,9 +102,9 @@ def _fetch(url: str, policy: Policy, into: Path) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=policy.timeout) as response, into.open("wb") as out:
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > policy.max_bytes:
-                raise ValueError(f"too large: {int(length):,} bytes (limit {policy.max_bytes:,})")
+            length = _declared_length(response.headers.get("Content-Length"))
+            if length is not None and length > policy.max_bytes:
+                raise ValueError(f"too large: {length:,} bytes (limit {policy.max_bytes:,})")
             received = 0
             while True:
                 left = deadline - time.monotonic()
@@ -89,8 +118,8 @@ def _fetch(url: str, policy: Policy, into: Path) -> None:
                 if received > policy.max_bytes:
                     raise ValueError(f"too large: over {policy.max_bytes:,} bytes")
                 out.write(chunk)
-            if length and length.isdigit() and received < int(length):
-                raise _Retryable(f"incomplete: {received:,} of {int(length):,} bytes")
+            if length is not None and received < length:
+                raise _Retryable(f"incomplete: {received:,} of {length:,} bytes")
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code == 429:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from None
@@ -103,6 +132,14 @@ def _fetch(url: str, policy: Policy, into: Path) -> None:
         reason = getattr(exc, "reason", exc)
         text = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else str(reason)
         raise _Retryable(text) from None
+
+
+def _declared_length(header: str | None) -> int | None:
+    """The Content-Length a server declared, or None where it declared none it could mean: only ASCII digits
+    (str.isdigit also takes "²", which int() refuses), and few enough of them for int()."""
+    if header is None or not (header.isascii() and header.isdigit()) or len(header) > 18:
+        return None
+    return int(header)
 
 
 def _set_read_timeout(response: object, seconds: float) -> None:

@@ -22,6 +22,10 @@ from builder.textfiles import parse_json, read_text
 JOIN_ALIASES = ("objectid",)
 CATEGORY_ALIASES = ("classification",)
 
+# An ObjectID is taken as ASCII digits, at most 18 of them (MoMA's have up to 6): str.isdigit also takes
+# "²" and other digits int() refuses, and int() refuses more than 4,300 digits.
+MAX_OBJECT_ID_DIGITS = 18
+
 METADATA_FIELDS = ("file", "object_id", "title", "artist", "date", "medium", "dimensions", "category", "url")
 
 
@@ -57,8 +61,11 @@ def _artwork(record: dict[str, object], where: str) -> Artwork | None:
     object_id = _text(record.get("ObjectID"))
     if not object_id:
         return None
-    if not object_id.isdigit():
-        raise MetadataError(f"{where}: ObjectID {object_id!r} is not a number")
+    if not (object_id.isascii() and object_id.isdigit() and len(object_id) <= MAX_OBJECT_ID_DIGITS):
+        quoted = repr(object_id[:30]) + ("…" if len(object_id) > 30 else "")
+        raise MetadataError(
+            f"{where}: ObjectID {quoted} is not a number of at most {MAX_OBJECT_ID_DIGITS} digits (0-9)"
+        )
     return Artwork(
         object_id=object_id,
         title=_text(record.get("Title")),
@@ -77,7 +84,10 @@ def read_artworks(path: Path) -> list[Artwork]:
     text = read_text(path)
     artworks: list[Artwork] = []
     if path.suffix.lower() == ".json":
-        data = parse_json(text, path)
+        try:
+            data = parse_json(text, path)
+        except ValueError:  # parse_json names every other problem; this is an integer past int()'s digit limit
+            raise MetadataError(f"{path}: a number in it has more digits than can be read") from None
         if not isinstance(data, list):
             raise MetadataError(f"{path}: expected a list of artwork records, as in MoMA's Artworks.json")
         for n, record in enumerate(data, 1):
