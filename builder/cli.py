@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import http.server
 import signal
 from collections.abc import Callable
 from dataclasses import replace
@@ -237,11 +236,12 @@ def serve(
     port: int = typer.Option(8000, help="Port on 127.0.0.1."),
 ) -> None:
     """Preview a built site on http://127.0.0.1:PORT/ (the site itself needs no server)."""
+    from builder.serve import site_server
+
     if not (site_dir / "index.html").is_file():
         raise VsisError(f"{site_dir}: no index.html here; run `vsis build` first")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = site_server(site_dir, port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise VsisError(f"port {port} on 127.0.0.1 is in use; choose another with --port") from None

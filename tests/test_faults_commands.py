@@ -3,8 +3,17 @@ metrics file, `vsis moma sample`'s options and ObjectIDs, and `vsis serve` on a 
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +22,7 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 from builder.progress import RichReporter
+from builder.serve import SiteHandler, site_server
 
 from .conftest import write_collection
 
@@ -238,3 +248,93 @@ def test_an_object_id_of_eighteen_ascii_digits_is_taken(tmp_path: Path) -> None:
     path = tmp_path / "Artworks.csv"
     path.write_text("ObjectID,ThumbnailURL\n123456789012345678,http://x/1.jpg\n0042,http://x/2.jpg\n", encoding="utf-8")
     assert [a.file_name for a in read_artworks(path)] == ["123456789012345678.jpg", "0042.jpg"]
+
+
+# ---- 4. `vsis serve`: nothing but the site, and no thread held for ever ----
+
+
+@pytest.fixture
+def planted_site(tmp_path: Path) -> Path:
+    """A site with symbolic links planted in it: to a file and a folder outside, and one that stays inside."""
+    site = tmp_path / "site"
+    (site / "pages").mkdir(parents=True)
+    (site / "index.html").write_text("<p>home</p>")
+    (site / "pages" / "a.html").write_text("<p>a</p>")
+    (tmp_path / "secret.txt").write_text("secret")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "index.html").write_text("outside")
+    (site / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (site / "etc").symlink_to(tmp_path / "outside")
+    (site / "inner.html").symlink_to(site / "pages" / "a.html")
+    (site / "led-out").mkdir()
+    (site / "led-out" / "index.html").symlink_to(tmp_path / "secret.txt")
+    return site
+
+
+@contextmanager
+def serving(site: Path, handler: type[SiteHandler] = SiteHandler) -> Iterator[int]:
+    server = site_server(site, 0, handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_serve_gives_the_site_and_nothing_a_link_leads_to_outside_it(planted_site: Path, capfd) -> None:
+    with serving(planted_site) as port:
+        assert _get(port, "/") == (200, b"<p>home</p>")
+        assert _get(port, "/pages/a.html") == (200, b"<p>a</p>")
+        assert _get(port, "/inner.html") == (200, b"<p>a</p>")  # a link that stays inside
+        for path in ("/leak.txt", "/etc", "/etc/", "/etc/index.html", "/led-out/", "/pages/", "/%2e%2e/secret.txt"):
+            status, body = _get(port, path)
+            assert status == 404, path
+            assert b"secret" not in body and b"outside" not in body and b"a.html" not in body, path
+        for path in ("/%00", "/index.html%00.txt", "/%ED%A0%80"):
+            assert _get(port, path)[0] == 400, path
+    log = capfd.readouterr().err
+    assert "Traceback" not in log and '"GET /%00 HTTP/1.1" 400' in log
+
+
+def test_serve_ends_a_connection_left_idle(planted_site: Path) -> None:
+    assert SiteHandler.timeout is not None and 0 < SiteHandler.timeout <= 60  # what `vsis serve` waits
+
+    class Quick(SiteHandler):  # the same, in less time
+        timeout = 0.5
+
+    with serving(planted_site, Quick) as port:
+        for sent in (b"", b"GET / HTTP/1.1\r\n"):  # nothing, or a request never finished
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+                idle.sendall(sent)
+                started = time.monotonic()
+                assert idle.recv(1024) == b""  # closed by the server
+                assert time.monotonic() - started < 5
+
+
+def test_vsis_serve_uses_the_confined_handler(planted_site: Path) -> None:
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).parent / "vsis"), "serve", str(planted_site), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", serve.stdout.readline())
+        assert found, "no address printed"
+        port = int(found.group(1))
+        assert _get(port, "/")[0] == 200 and _get(port, "/leak.txt")[0] == 404
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
