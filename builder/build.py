@@ -267,7 +267,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     n_keys = len({i.content_hash for i in items} | set(layout.keys if layout else []))
     search = _search(config, reporter)
     results = find_neighbours(items, runs, search, config.k, n_keys, reporter, config.neighbours_method,
-                              config.recall_target, config.recall_queries)  # fmt: skip
+                              config.recall_target, config.recall_queries, config.centre, config.expansion)  # fmt: skip
     experiment = None
     if layout is not None:
         experiment = run_experiment(

@@ -316,9 +316,11 @@ def run_experiment(
     development machine. Remembered in the search cache like the collection's lists."""
     depth = list_depth(ks, len(layout.profiles))
     lists: dict[str, Neighbours] = {}
+    refinements = {r.name: r.refinement for r in results}  # as the collection's: the set is the database here
     with reporter.task(f"experiment ({layout.m} x {1 + len(layout.profiles)})", len(runs)) as task:
         for name, run in runs.items():
             features = load_matrix(run.store, layout.keys, run.spec.dim)
+            features = refinements[name].apply(features, lambda v, n: search.exact(v, n).indices)
             lists[name] = search.exact(features, depth, rows=range(layout.m))
             task.advance()
     listed = min(nb.k for nb in lists.values())

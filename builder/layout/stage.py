@@ -19,13 +19,13 @@ import numpy as np
 
 from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
-from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.layout.clusters import NONE, Clusters, cluster_count, find_clusters, representatives
 from builder.layout.embed import LayoutSettings, layout
 from builder.progress import Reporter
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
+from builder.search.stage import searched_vectors
 
 LAYOUT_VERSION = "2"  # bump when embed.py changes its results
 CLUSTERS_VERSION = "2"  # bump when clusters.py changes its results
@@ -110,7 +110,7 @@ def lay_out(
         for result in results:
             run = runs[result.name]
             indices = result.neighbours.indices
-            matrix = partial(load_matrix, run.store, hashes, run.spec.dim)  # read only where needed
+            matrix = partial(searched_vectors, result, run, hashes)  # read only where needed
             key = layout_key(result.features or features_digest(matrix()), indices, settings)
             points = cache.get(key, len(items))
             if points is None:

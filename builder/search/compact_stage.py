@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -17,12 +17,13 @@ import numpy as np
 
 from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
-from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.progress import Reporter
 from builder.search.compact import CompactSettings, CompactVectors, compact
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
+from builder.search.retrieval import Refinement
+from builder.search.stage import searched_vectors
 
 COMPACT_VERSION = "4"  # bump when compact.py changes its results
 
@@ -31,6 +32,7 @@ COMPACT_VERSION = "4"  # bump when compact.py changes its results
 class NetworkCompact:
     name: str
     vectors: CompactVectors
+    refinement: Refinement = field(default_factory=Refinement)  # what the vectors were refined by: a query too
 
 
 def compact_key(features: str, settings: CompactSettings) -> str:
@@ -71,7 +73,7 @@ def compact_vectors(
     with reporter.task("compacting vectors for search by image", len(names)) as task:
         for name in names:
             run, result = runs[name], by_name[name]
-            matrix = partial(load_matrix, run.store, hashes, run.spec.dim)  # read only where needed
+            matrix = partial(searched_vectors, result, run, hashes)  # read only where needed
             key = compact_key(result.features or features_digest(matrix()), settings)
             found = store.get(key, _checked(len(items), run.spec.dim))
             if found is not None:
@@ -82,6 +84,6 @@ def compact_vectors(
                 meta = json.dumps({"recall": vectors.recall, "k": vectors.k, "queries": vectors.queries}).encode()
                 store.put(key, axes=vectors.axes, levels=vectors.levels, codes=vectors.codes,
                           meta=np.frombuffer(meta, dtype=np.uint8))  # fmt: skip
-            out.append(NetworkCompact(name, vectors))
+            out.append(NetworkCompact(name, vectors, result.refinement))
             task.advance()
     return out

@@ -3,10 +3,13 @@ made (Annoy's recall against exact search, the precision the network ran in, ext
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from builder.features.runtime.backends import PrecisionPlan
 from builder.search.neighbours import Neighbours
+from builder.search.retrieval import Refinement
 
 
 @dataclass
@@ -21,3 +24,7 @@ class NetworkResult:
     recall_note: str = ""  # how search_recall was measured (sampled or every item; search_k, trees)
     search_k: int = 0  # the nodes Annoy searched per query, tuned to the recall target (0: exact search)
     features: str = ""  # neighbours.features_digest of the features searched: later stages key by it
+    # what was searched: the network's features as refined (retrieval.py), in items' order; later stages read
+    # these, never the store's (None: not kept, where a test makes a result of lists alone)
+    searched: np.ndarray | None = None
+    refinement: Refinement = field(default_factory=Refinement)

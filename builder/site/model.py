@@ -14,6 +14,7 @@ from builder.experiment.stats import Estimate
 from builder.features.browser import BrowserNetwork
 from builder.inputs.perturb import Profile
 from builder.search.compact import CompactVectors
+from builder.search.retrieval import Refinement
 from builder.site.charts import LineChart
 
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
@@ -233,6 +234,7 @@ class QueryNetwork:
 
     network: BrowserNetwork
     vectors: CompactVectors
+    refinement: Refinement = field(default_factory=Refinement)  # applied to the visitor's feature too
 
 
 @dataclass

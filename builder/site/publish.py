@@ -298,9 +298,11 @@ def _query_plain(query: QueryPage | None) -> object:
         h = hashlib.sha256()
         for array in (q.vectors.axes, q.vectors.levels, q.vectors.codes):
             h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
+        if q.refinement.mean is not None:
+            h.update(b"mean" + np.ascontiguousarray(q.refinement.mean, dtype="<f4").tobytes())
         network = {**vars(q.network), "model": q.network.model.name if q.network.model else None}
         vectors = {"arrays": h.hexdigest(), "recall": q.vectors.recall, "k": q.vectors.k, "queries": q.vectors.queries}
-        networks.append({"network": network, "vectors": vectors})
+        networks.append({"network": network, "vectors": vectors, "expansion": q.refinement.expansion})
     return {**vars(query), "networks": networks}
 
 

@@ -4,7 +4,10 @@
   per network, its preprocessing, what its first search loads, the compact vectors' form (dimensions, levels
   a dimension, bytes an item) and their measured recall.
 - `data/query/<network>/axes.js`: the axes the query is projected on (`axes`, dims x dim) and each
-  dimension's levels (`levels`, dims x 256 or 16), base64 of little-endian float32, row by row.
+  dimension's levels (`levels`, dims x 256 or 16), base64 of little-endian float32, row by row; where the
+  collection's features are centred (search/retrieval.py), their mean (`mean`, dim), which the visitor's
+  feature is centred on too. The index says per network whether (`centre`) and over how many results the
+  query is expanded (`expansion`).
 - `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of their codes, `width` bytes
   an item: a level a byte, or two a byte (the lower half the even dimension) (search/compact.py).
 - `data/query/<network>/model.js`: the ONNX model, base64 (networks of kind "model" only).
@@ -46,6 +49,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
         path = QUERY_FILES["axes"].format(network=name)
         payload = {"axes": _b64(np.ascontiguousarray(v.axes, dtype="<f4").tobytes()),
                    "levels": _b64(np.ascontiguousarray(v.levels, dtype="<f4").tobytes())}  # fmt: skip
+        if q.refinement.mean is not None:
+            payload["mean"] = _b64(np.ascontiguousarray(q.refinement.mean, dtype="<f4").tobytes())
         files[path] = shard_script(path, payload)
         for s, start in enumerate(starts):
             path = QUERY_FILES["codes"].format(network=name, n=s)
@@ -70,6 +75,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "recall": v.recall,
                 "recall_k": v.k,
                 "recall_queries": v.queries,
+                "centre": q.refinement.mean is not None,
+                "expansion": q.refinement.expansion,
                 "bytes": loads[net.name],
             }
         )

@@ -14,8 +14,8 @@ def query_page(networks: list[BrowserNetwork], compacts: list[NetworkCompact], r
     """None where no network can run in a browser (or search by image is switched off: no networks)."""
     if not networks:
         return None
-    by_name = {c.name: c.vectors for c in compacts}
-    out = [QueryNetwork(net, by_name[net.name]) for net in networks]
+    by_name = {c.name: c for c in compacts}
+    out = [QueryNetwork(net, by_name[net.name].vectors, by_name[net.name].refinement) for net in networks]
     for q in out:
         if q.vectors.codes.shape[0] != n_items:
             raise ValueError(f"{q.network.name}: compact vectors of {q.vectors.codes.shape[0]} items for {n_items}")
