@@ -197,6 +197,7 @@
       if (preview.getBoundingClientRect().bottom > window.innerHeight) preview.scrollIntoView();  // a phone
     }).catch(function (e) {
       if (mine !== ticket) return;
+      results.textContent = "";  // they were another image's or network's
       status.textContent = "Could not search: " + e.message;
       root.dataset.query = "error";
     });
@@ -221,6 +222,11 @@
       search(started);
     }, function (e) {
       if (mine !== ticket) return;
+      // the last image's preview and results would read as this file's: gone, and no image to search again
+      image = null;
+      preview.textContent = "";
+      preview.hidden = true;
+      results.textContent = "";
       status.textContent = "Could not read " + (file.name || "the image") + ": " + e.message;
       root.dataset.query = "error";
     });

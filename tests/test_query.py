@@ -280,3 +280,20 @@ def test_the_browser_computes_the_builders_features_and_ranking(site, sample_sit
         overlaps.append(len(set(exact) & {r["id"] for r in found["results"][:10]}) / 10)
     assert max(distances) <= 0.01, distances
     assert float(np.mean(overlaps)) >= 0.9, overlaps
+
+
+def test_a_refused_file_clears_the_last_images_preview_and_results(site, tmp_path: Path) -> None:
+    page = _open(site)
+    first = scan(SAMPLE, SAMPLE / "metadata.csv").items[0]
+    _search(page, first.path, "pixels")
+    assert page.locator("#qresults li").count() > 0 and page.locator("#qpreview img").count() == 1
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"not an image at all\n" * 50)
+    page.set_input_files("#qfile", str(garbage))
+    page.wait_for_function("document.documentElement.dataset.query === 'error'", timeout=60_000)
+    assert "Could not read garbage.png" in page.text_content("#qstatus")
+    assert page.locator("#qpreview").is_hidden() and page.locator("#qpreview img").count() == 0
+    assert page.locator("#qresults li").count() == 0
+    page.select_option("#qnetwork", "efficientnet_lite0")  # switching network: no image left to search
+    assert page.evaluate("document.documentElement.dataset.query") == "error"
+    assert page.locator("#qresults li").count() == 0
