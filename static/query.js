@@ -52,6 +52,7 @@
         var data = {
           axes: new Float32Array(fromBase64(payloads[0].axes).buffer),
           levels: new Float32Array(fromBase64(payloads[0].levels).buffer),
+          mean: net.centre ? new Float32Array(fromBase64(payloads[0].mean).buffer) : null,
           codes: new Uint8Array(Q.size * net.width),
         };
         for (var s = 1; s < payloads.length; s++) data.codes.set(fromBase64(payloads[s].c), (s - 1) * Q.shard * net.width);
@@ -97,10 +98,16 @@
     }).then(unit);
   }
 
-  // Every item's similarity: the cosine between the feature projected on the axes and the item's vector as
-  // its levels rebuild it (search/compact.py says why). One table of the query's products with every level,
-  // then one lookup a byte of each item. The best `shown`, best first, ties by lower index.
-  function rank(net, data, feature) {
+  // The feature as the collection's were refined before they were compacted (builder/search/retrieval.py):
+  // centred on the collection's mean, then unit length again.
+  function refined(data, feature) {
+    if (!data.mean) return feature;
+    var out = new Float32Array(feature.length);
+    for (var d = 0; d < feature.length; d++) out[d] = feature[d] - data.mean[d];
+    return unit(out);
+  }
+  // The feature projected on the axes, unit length: the query the codes are scored against.
+  function projected(net, data, feature) {
     var dims = net.dims, dim = net.dim, q = new Float64Array(dims), norm = 0;
     for (var j = 0; j < dims; j++) {
       var s = 0, row = j * dim;
@@ -109,8 +116,31 @@
       norm += s * s;
     }
     norm = Math.sqrt(norm) || 1;
+    for (var i = 0; i < dims; i++) q[i] /= norm;
+    return q;
+  }
+  // Query expansion, as the builder expands each item (retrieval.py): the query plus its best results'
+  // vectors (as their levels rebuild them, each of unit length), which the next ranking normalises.
+  function expanded(net, data, q, best) {
+    var out = Float64Array.from(q), count = net.levels, width = net.width;
+    best.forEach(function (b) {
+      var at = b.n * width;
+      for (var j = 0; j < net.dims; j++) {
+        var code = count === 256 ? data.codes[at + j] : (data.codes[at + (j >> 1)] >> (4 * (j & 1))) & 15;
+        out[j] += data.levels[j * count + code] / data.lengths[b.n];
+      }
+    });
+    return out;
+  }
+  // Every item's similarity: the cosine between the query and the item's vector as its levels rebuild it
+  // (search/compact.py says why). One table of the query's products with every level, then one lookup a
+  // byte of each item. The best `shown`, best first, ties by lower index.
+  function scored(net, data, q, shown) {
+    var norm = 0;
+    for (var j = 0; j < q.length; j++) norm += q[j] * q[j];
+    norm = Math.sqrt(norm) || 1;
     var products = byteTable(net, data.levels, function (level, j) { return level * q[j] / norm; });
-    var best = [], shown = Q.shown;
+    var best = [];
     for (var n = 0; n < Q.size; n++) {
       var score = sumOver(products, data.codes, n, net.width) / data.lengths[n];
       if (best.length === shown && score <= best[shown - 1].score) continue;
@@ -119,6 +149,12 @@
       best[k] = { n: n, score: score };
     }
     return best;
+  }
+  function rank(net, data, feature) {
+    var q = projected(net, data, refined(data, feature));
+    if (!net.expansion) return scored(net, data, q, Q.shown);
+    var first = scored(net, data, q, Math.min(net.expansion, Q.size));
+    return scored(net, data, expanded(net, data, q, first), Q.shown);
   }
 
   // ---- the results, drawn from the explorer's items: thumbnail, title, similarity, links ----

@@ -297,3 +297,43 @@ def test_a_refused_file_clears_the_last_images_preview_and_results(site, tmp_pat
     page.select_option("#qnetwork", "efficientnet_lite0")  # switching network: no image left to search
     assert page.evaluate("document.documentElement.dataset.query") == "error"
     assert page.locator("#qresults li").count() == 0
+
+
+def test_a_refined_collection_is_searched_with_the_visitors_feature_refined_alike(browser, tmp_path: Path) -> None:
+    """Centred and expanded features (search/retrieval.py): the page centres the visitor's feature on the
+    published mean and expands it over its best 3 results, as the builder does each item. Its top 10 agree
+    with that done exactly in Python (full vectors, exact search) but for the compact vectors' rounding."""
+    from builder.build import build
+    from builder.config import make_config
+
+    from .browser import Watched
+
+    config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
+                     experiment=False, map_enabled=False, networks=("pixels",), centre=True,
+                     expansion=3).validate()  # fmt: skip
+    result = build(config)
+    (net,) = result.networks
+    assert net.searched is not None and net.refinement.mean is not None
+    searched, mean = np.asarray(net.searched), net.refinement.mean
+    q = read_global(config.out, "data/query/index.js", "VSIS_QUERY")["networks"][0]
+    assert (q["centre"], q["expansion"]) == (True, 3)
+    ids = [i.id for i in result.items]
+    page = browser.new_page()
+    watched = Watched(page, config.out.as_uri() + "/")
+    page.goto(config.out.as_uri() + "/query.html")
+    page.wait_for_function("document.documentElement.dataset.query === 'ready'")
+    overlaps, first = [], 0
+    for n in range(0, 150, 15):
+        found = _search(page, result.items[n].path, "pixels")
+        feature = np.asarray(found["feature"], dtype=np.float32)
+        centred = (feature - mean) / np.linalg.norm(feature - mean)
+        best = np.argsort(-(searched @ centred), kind="stable")[:3]
+        query = centred + searched[best].sum(axis=0)
+        exact = [ids[i] for i in np.argsort(-(searched @ (query / np.linalg.norm(query))), kind="stable")[:10]]
+        overlaps.append(len(set(exact) & {r["id"] for r in found["results"][:10]}) / 10)
+        found_ids = [r["id"] for r in found["results"]]
+        first += ids[n] in found_ids[:3] and ids[n] in exact and exact.index(ids[n]) == found_ids.index(ids[n])
+    page.close()
+    assert watched.errors == [] and watched.outside == []
+    assert float(np.mean(overlaps)) >= 0.85, overlaps
+    assert first >= 9  # an image of the collection finds itself near the top, where the exact search does
