@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pytest
 
 from builder.experiment.metrics import (
     average_precision,
+    average_precision_at,
     categorised,
     category_chance,
     category_codes,
+    category_matches,
+    category_others,
     category_shares,
     copies_found,
     copy_rank,
@@ -19,6 +24,7 @@ from builder.experiment.metrics import (
     jaccard_rows,
     own_copies,
     precision_recall_f1,
+    random_average_precision,
     reciprocal_rank,
 )
 from builder.experiment.stats import Estimate, estimate
@@ -181,3 +187,84 @@ def test_jaccard_rows_by_hand() -> None:
     pairs = zip(x.tolist(), y.tolist(), strict=True)
     by_sets = [len(set(r) & set(s)) / len(set(r) | set(s)) for r, s in pairs]
     assert jaccard_rows(x, y, 4, block=7).tolist() == pytest.approx(by_sets)
+
+
+# A collection worked by hand for the category measures: seven items, n - 1 = 6 candidates for each query.
+#   item:      0  1  2  3  4  5  6
+#   category:  a  a  a  b  b  c  (none)
+# R (the OTHER items of the query's category): a -> 2, b -> 1, c -> 0; item 6 is no query.
+HAND_CATEGORIES = ["a", "a", "a", "b", "b", "c", None]
+HAND_LISTS = np.array(
+    [
+        [3, 1, 2],  # a: b, a, a -> relevance 0 1 1
+        [0, 2, 3],  # a: a, a, b -> 1 1 0 (perfect: R = 2 < k = 3)
+        [6, 5, 4],  # a: none of its category listed -> 0 0 0
+        [5, 4, 0],  # b: c, b, a -> 0 1 0 (R = 1, smaller than k)
+        [3, 0, 1],  # b: b first -> 1 0 0 (perfect with R = 1)
+        [0, 1, 2],  # c: no other item of c in the collection (R = 0): no AP
+        [0, 1, 2],  # no category: in no figure
+    ]
+)
+
+
+def test_category_ap_at_k_by_hand() -> None:
+    codes = category_codes(HAND_CATEGORIES)
+    matches = category_matches(HAND_LISTS, codes, 3)
+    assert matches.astype(int).tolist() == [[0, 1, 1], [1, 1, 0], [0, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]]
+    others = category_others(codes)
+    assert others.tolist() == [2, 2, 2, 1, 1, 0]
+    # AP@3 = (1 / min(3, R)) * sum of P@i at the relevant ranks:
+    #   item 0: (P@2 + P@3) / 2 = (1/2 + 2/3) / 2 = 7/12;  item 1: (1 + 1) / 2 = 1;  item 2: 0
+    #   item 3: P@2 / min(3, 1) = 1/2;  item 4: P@1 / 1 = 1;  item 5: R = 0 -> 0, and left out of the mean
+    assert average_precision_at(matches, 3, others).tolist() == pytest.approx([7 / 12, 1, 0, 1 / 2, 1, 0])
+    # at k = 1 the divisor is min(1, R) = 1: AP@1 = P@1 where R >= 1
+    assert average_precision_at(matches, 1, others).tolist() == pytest.approx([0, 1, 0, 0, 1, 0])
+    # at k = 2: item 0 (P@2) / 2 = 1/4; item 3 P@2 / 1 = 1/2
+    assert average_precision_at(matches, 2, others).tolist() == pytest.approx([1 / 4, 1, 0, 1 / 2, 1, 0])
+    queries = others >= 1  # mAP@3 over items 0..4: (7/12 + 1 + 0 + 1/2 + 1) / 5 = 37/60
+    assert average_precision_at(matches, 3, others)[queries].mean() == pytest.approx(37 / 60)
+    # P@3 over every item with a category: (2/3 + 2/3 + 0 + 1/3 + 1/3 + 0) / 6 = 1/3
+    assert category_shares(HAND_LISTS, codes, 3).mean() == pytest.approx(1 / 3)
+    # a list shorter than k reads what there is; the divisor is still min(k, R)
+    assert average_precision_at(matches[:, :2], 3, others).tolist() == pytest.approx([1 / 4, 1, 0, 1 / 2, 1, 0])
+    assert average_precision_at(np.zeros((2, 0), dtype=bool), 3, np.array([1, 2])).tolist() == [0.0, 0.0]
+
+
+def test_category_chance_levels_by_hand() -> None:
+    codes = category_codes(HAND_CATEGORIES)
+    others = category_others(codes)
+    # P@k: R / (n - 1) = 2/6, 2/6, 2/6, 1/6, 1/6, 0
+    assert category_chance(codes).tolist() == pytest.approx([2 / 6] * 3 + [1 / 6] * 2 + [0])
+    # AP@3 of a random ranking, exactly, with N = 6 candidates and H(3) = 11/6:
+    #   R = 2: (11/6 * 2/6 + (3 - 11/6) * 2/30) / 2 = (11/18 + 7/90) / 2 = 31/90
+    #   R = 1: 11/6 * 1/6 = 11/36 (the one relevant item uniform over 6 ranks: (1 + 1/2 + 1/3) / 6)
+    assert random_average_precision(3, others, 6).tolist() == pytest.approx([31 / 90] * 3 + [11 / 36] * 2 + [0])
+    assert random_average_precision(1, np.array([2, 1]), 6).tolist() == pytest.approx([2 / 6, 1 / 6])  # = R / N
+
+
+def _ap_at(relevant: tuple[bool, ...], k: int, n_relevant: int) -> float:
+    """AP@k of one list by the definition, read rank by rank (the plainest loop)."""
+    hits, total = 0, 0.0
+    for i, r in enumerate(relevant[:k], start=1):
+        if r:
+            hits += 1
+            total += hits / i
+    return total / min(k, n_relevant)
+
+
+@pytest.mark.parametrize("n, r, k", [(6, 2, 3), (5, 3, 4), (7, 1, 2), (8, 4, 5), (4, 4, 6), (3, 2, 5), (9, 3, 1)])
+def test_the_chance_ap_is_the_mean_over_every_ranking(n: int, r: int, k: int) -> None:
+    """Every placement of the R relevant items among the N candidates is equally likely under a random
+    ranking: their mean AP@k is the chance level, to rounding (k beyond N included)."""
+    every = [_ap_at(tuple(i in at for i in range(n)), k, r) for at in combinations(range(n), r)]
+    assert random_average_precision(k, np.array([r]), n)[0] == pytest.approx(np.mean(every), abs=1e-12)
+
+
+def test_the_chance_ap_agrees_with_a_seeded_simulation() -> None:
+    n, k, draws = 40, 10, 20_000
+    rng = np.random.default_rng(26)
+    for r in (1, 7, 25):
+        relevant = rng.permuted(np.tile(np.arange(n) < r, (draws, 1)), axis=1)  # each row a random ranking
+        simulated = average_precision_at(relevant, k, np.full(draws, r))
+        expected = random_average_precision(k, np.array([r]), n)[0]
+        assert abs(simulated.mean() - expected) < 4 * simulated.std() / np.sqrt(draws)

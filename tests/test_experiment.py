@@ -18,13 +18,17 @@ from builder.collect.collection import Item, scan
 from builder.config import make_config
 from builder.experiment.metrics import (
     average_precision,
+    average_precision_at,
     category_chance,
     category_codes,
+    category_matches,
+    category_others,
     category_shares,
     jaccard_rows,
     precision_recall_f1,
+    random_average_precision,
 )
-from builder.experiment.run import choose_originals
+from builder.experiment.run import choose_originals, collection_measures
 from builder.experiment.stats import DECIMALS, UNCLEAR, Estimate, estimate
 from builder.inputs import perturb
 from builder.inputs.perturb import Profile
@@ -35,6 +39,7 @@ from builder.search.results import NetworkResult
 from .conftest import write_collection
 from .sitecheck import explorer_data
 from .test_cli import VSIS
+from .test_evaluate import HAND_CATEGORIES, HAND_LISTS
 
 # the published figures are rounded to stats.DECIMALS places: a recomputed one agrees to one rounding step
 TO_DECIMALS = 10.0**-DECIMALS
@@ -173,6 +178,37 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
     for a in metrics["agreement"]:
         same(a, jaccard_rows(lists[a["a"]], lists[a["b"]], a["k"]), "jaccard")
         shown(a, "jaccard")
+    # category mAP@k beside it: over the items with another of their category, with its exact chance level
+    others = category_others(codes)
+    queries = others >= 1
+    assert metrics["category_map_queries"] == queries.sum() == 10  # 5 warm + 5 cool; the 2 at the root have none
+
+    def category_values(network: str, figure: str, k: int) -> np.ndarray:
+        if figure == "P":
+            return category_shares(lists[network], codes, k)
+        return average_precision_at(category_matches(lists[network], codes, k), k, others)[queries]
+
+    assert {(c["network"], c["k"]) for c in metrics["category_map"]} == {
+        (c["network"], c["k"]) for c in metrics["category_precision"]
+    }
+    for c in metrics["category_map"]:
+        same(c, category_values(c["network"], "mAP", c["k"]), "value")
+        assert f"{c['value']:.3f} [{c['low']:.3f}, {c['high']:.3f}]" in page
+    for c in metrics["category_map_chance"]:
+        assert c["value"] == pytest.approx(random_average_precision(c["k"], others[queries], 12 - 1).mean())
+        assert f">{c['value']:.3f}<" in page
+    measured = sorted({c["k"] for c in metrics["category_precision"]})
+    assert measured == [1, 3]  # the lists are k = 4 long: 5 is beyond them
+    assert [(c["a"], c["b"], c["metric"]) for c in metrics["category_comparisons"]] == [
+        ("efficientnet_lite0", "pixels", f"category {figure}@{k}") for figure in ("P", "mAP") for k in measured
+    ]
+    for c in metrics["category_comparisons"]:
+        figure, k = c["metric"].removeprefix("category ").split("@")
+        d = redone(category_values(c["a"], figure, int(k)) - category_values(c["b"], figure, int(k)))
+        assert (c["difference"], c["low"], c["high"]) == pytest.approx((d.mean, d.low, d.high), abs=TO_DECIMALS)
+        assert c["verdict"] == ("better" if d.low > 0 else "worse" if d.high < 0 else "no clear difference")
+        assert f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]" in page
+    assert "Category precision and mAP" in page
     csv_rows = list(csv.DictReader(io.StringIO((site / "experiments" / "metrics.csv").read_text())))
     assert {(r["network"], int(r["k"])) for r in csv_rows} == set(rows)
     for r in csv_rows:
@@ -197,11 +233,40 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
 
 
 def test_the_page_model_writes_the_cells_the_template_only_places() -> None:
-    from builder.site.pages import category_cell, note
+    from builder.site.pages import category_cell, chance_cell, map_cell, note
 
     assert category_cell(None) == "–"  # no figure: k beyond the lists
     assert category_cell(Estimate(0.5, 0.1, 0.4, 0.625)) == "50.0% [40.0, 62.5]"
+    assert map_cell(None) == "–" and map_cell(Estimate(0.5, 0.1, 0.4, 0.625)) == "0.500 [0.400, 0.625]"
+    assert (chance_cell({3: 31 / 90}, 3), chance_cell({3: 0.5}, 5)) == ("0.344", "–")
     assert (note("pixels"), note("efficientnet_lite0")) == ("baseline", "")
+
+
+def test_collection_measures_on_the_hand_case() -> None:
+    """The hand case of test_evaluate.py through the pipeline's function: the figures, the queries each is
+    averaged over, the chance levels and the paired comparisons."""
+    other = np.array([[1, 2, 3], [2, 0, 4], [0, 1, 3], [4, 0, 1], [0, 1, 2], [3, 4, 0], [0, 1, 2]])
+    measures = collection_measures({"net": HAND_LISTS, "pixels": other}, HAND_CATEGORIES, [1, 3, 5], 3)
+    # mAP@3 over the 5 items with R >= 1 (item 5's category has no other member; item 6 has none): 37/60
+    assert measures.category_map_queries == 5
+    assert measures.category_map[("net", 3)].mean == pytest.approx(37 / 60, abs=TO_DECIMALS)
+    # pixels: items 0, 1, 2 list a, a first (AP@3 1, 1, 1), item 3 lists its b first (1), item 4 no b (0)
+    assert measures.category_map[("pixels", 3)].mean == pytest.approx(4 / 5, abs=TO_DECIMALS)
+    assert measures.category_precision[("net", 3)].mean == pytest.approx(1 / 3, abs=TO_DECIMALS)  # over 6 items
+    assert measures.category_chance == pytest.approx((3 * 2 / 6 + 2 * 1 / 6 + 0) / 6)
+    assert measures.category_map_chance[3] == pytest.approx((3 * 31 / 90 + 2 * 11 / 36) / 5)
+    assert set(measures.category_map_chance) == {1, 3}  # k = 5 is beyond the lists: not measured
+    assert ("net", 5) not in measures.category_map and ("net", 5) not in measures.category_precision
+    labels = [(c.a, c.b, c.metric) for c in measures.category_comparisons]
+    assert labels == [
+        ("net", "pixels", m) for m in ("category P@1", "category P@3", "category mAP@1", "category mAP@3")
+    ]
+    (d,) = [c.difference for c in measures.category_comparisons if c.metric == "category mAP@3"]
+    assert d.mean == pytest.approx(37 / 60 - 4 / 5, abs=TO_DECIMALS)  # paired over the same 5 items
+    assert d == estimate(np.array([7 / 12 - 1, 1 - 1, 0 - 1, 1 / 2 - 1, 1 - 0]))
+    empty = collection_measures({"net": HAND_LISTS}, [None] * 7, [1, 3], 3)
+    assert (empty.category_map, empty.category_map_chance, empty.category_map_queries) == ({}, {}, 0)
+    assert empty.category_comparisons == [] and empty.category_chance is None
 
 
 def test_a_rebuild_is_byte_identical(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -321,6 +386,11 @@ def test_vsis_evaluate_prints_the_tables_of_a_finished_build(tmp_path: Path, ima
         assert f"{a['mean']:.3f} ± {a['std']:.3f} [{a['low']:.3f}, {a['high']:.3f}]" in done.stdout
     assert "Recovery per profile" in done.stdout and "Category precision" in done.stdout
     assert "chance" in done.stdout and "Mean average precision" in done.stdout
+    assert "Category mAP@k" in done.stdout
+    for c in metrics["category_map"]:
+        assert f"{c['value']:.3f} [{c['low']:.3f}, {c['high']:.3f}]" in done.stdout
+    for c in metrics["category_map_chance"]:
+        assert f"{c['value']:.3f}" in done.stdout
     assert "2,000 resamples" in done.stdout
     missing = subprocess.run([VSIS, "evaluate", str(tmp_path / "nothing")], capture_output=True, text=True)
     assert missing.returncode == 1 and "metrics.json: not found" in missing.stderr
@@ -338,3 +408,40 @@ def test_layout_rows_owners_and_profiles_agree(images: Path) -> None:
         assert layout.row(i, j) == row
         assert layout.owner(np.array([row]))[0] == i and layout.profile(np.array([row]))[0] == j
         assert layout.keys[row] == copy_key(item.content_hash, profile)
+
+
+def test_evaluate_reads_category_map_when_present_and_files_written_before_it(tmp_path: Path) -> None:
+    """A metrics.json written before category mAP has none of its keys: the tables it has are printed. Where
+    the keys are there, they are checked like every other field."""
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    from .test_faults_commands import metrics_as_written
+
+    def evaluate(metrics: dict) -> object:
+        path = tmp_path / "site" / "experiments" / "metrics.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(metrics))
+        return CliRunner().invoke(app, ["evaluate", str(tmp_path / "site")], env={"COLUMNS": "160"})
+
+    before = evaluate(metrics_as_written())
+    assert before.exit_code == 0, before.output
+    assert "Category precision" in before.output and "Category mAP" not in before.output
+    row = {"network": "pixels", "k": 1, "value": 0.375, "std": 0.1, "low": 0.3125, "high": 0.4375}
+    comparison = {"a": "x", "b": "pixels", "metric": "category mAP@1", "verdict": "better"}
+    comparison |= {"difference": 0.25, "std": 0.1, "low": 0.125, "high": 0.5}
+    now = {
+        **metrics_as_written(),
+        "category_map": [row],
+        "category_map_chance": [{"k": 1, "value": 0.0625}],
+        "category_map_queries": 1234,
+        "category_comparisons": [comparison],
+    }
+    done = evaluate(now)
+    assert done.exit_code == 0, done.output
+    assert "Category mAP@k" in done.output and "1,234 images" in done.output
+    assert "0.375 [0.312, 0.438]" in done.output and "0.062" in done.output
+    assert "+0.250 [+0.125, +0.500]" in done.output and "per-image difference" in done.output
+    damaged = evaluate({**now, "category_map": [{k: v for k, v in row.items() if k != "low"}]})
+    assert damaged.exit_code == 1 and "category_map[0].low: missing" in damaged.output

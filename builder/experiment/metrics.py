@@ -14,6 +14,25 @@ Perturbation recovery, per original query q with its ranked neighbours (q itself
          in the list adds 0, so AP = 1 exactly when the P copies come first. mAP is its mean.
     recall@k for k = 1 .. 10 is the recall curve; per profile, the rank of that profile's copy gives
     found@k (rank <= k) and 1 / rank (that one copy's AP).
+Meaning, on the plain collection's lists, per query item q with a category c, its ranked neighbours (q itself
+excluded) read to depth k, and R = the number of OTHER items of category c in the collection (n items in all,
+those without a category included):
+    P@k  = the share of the top k in category c  (category precision)
+    AP@k = (1 / min(k, R)) * sum of P@i over the ranks i <= k that hold an item of category c
+           (so AP@k = 1 exactly when the first min(k, R) neighbours are all of c; 0 when none is)
+    mAP@k = the mean of AP@k over the queries with a category and R >= 1 (with R = 0 nothing can be found:
+           such a query has no AP; it stays in P@k's mean, where its chance level is 0 too)
+Chance levels, what a list drawn at random from the other n - 1 items would score on average:
+    P@k: R / (n - 1), averaged over the queries of P@k (the same for every k)
+    AP@k: computed exactly (no simulation). With N = n - 1 and rel_i = [rank i holds an item of c], a random
+        ranking has P(rel_i) = R / N and P(rel_i and rel_j) = R(R - 1) / (N(N - 1)) for i != j, so
+        E[rel_i * P@i] = (1 / i) * (R / N + (i - 1) R(R - 1) / (N(N - 1))), and summed over i <= k' = min(k, N):
+        E[AP@k] = (1 / min(k, R)) * (H(k') R / N + (k' - H(k')) R(R - 1) / (N(N - 1))),  H(k') = sum 1 / i.
+        It is averaged over the queries of mAP@k; the tests check it against every ranking of a small case
+        and against a seeded simulation.
+The figures per query are bootstrapped over the queries of each figure (stats.py), and networks are compared
+paired on the same queries: category P@k over the items with a category, mAP@k over those with R >= 1.
+
 Ties: the metrics read the lists in their published order; the search ranks equal scores by lower row
 (so an original comes before a copy it ties with), which makes every figure a function of the lists alone.
 Means are reported with the population standard deviation (ddof = 0), as the original study did.
@@ -124,26 +143,71 @@ def categorised(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.asarray(codes) >= 0)
 
 
+def category_matches(neighbours: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """(items with a category, min(k, depth)) booleans, in `categorised` order: which of each one's first k
+    neighbours share its category. What P@k and AP@k are read from. codes: category_codes of the items."""
+    codes = np.asarray(codes)
+    rows = categorised(codes)
+    nb = np.asarray(neighbours)[rows, :k]
+    return codes[nb] == codes[rows][:, None]
+
+
 def category_shares(neighbours: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    """Per item with a category (in `categorised` order), the share of its top-k neighbours in that category.
-    codes: category_codes of the items."""
+    """Per item with a category (in `categorised` order), the share of its top-k neighbours in that category:
+    P@k. codes: category_codes of the items."""
+    matches = category_matches(neighbours, codes, k)
+    return matches.mean(axis=1) if len(matches) else np.zeros(0)
+
+
+def category_others(codes: np.ndarray) -> np.ndarray:
+    """Per item with a category (in `categorised` order), R: how many other items share its category, the
+    most that its list can find."""
     codes = np.asarray(codes)
     rows = categorised(codes)
     if len(rows) == 0:
-        return np.zeros(0)
-    nb = np.asarray(neighbours)[rows, :k]
-    return (codes[nb] == codes[rows][:, None]).mean(axis=1)
+        return np.zeros(0, dtype=np.int64)
+    return np.bincount(codes[rows])[codes[rows]] - 1
 
 
 def category_chance(codes: np.ndarray) -> np.ndarray:
-    """Per item with a category, its chance level: the share of the other items in its category,
-    (n_c - 1) / (N - 1), which is what a neighbour drawn at random would score on average."""
+    """Per item with a category, its chance level of P@k: the share of the other items in its category,
+    R / (n - 1), which is what a neighbour drawn at random would score on average."""
     codes = np.asarray(codes)
-    rows = categorised(codes)
-    if len(codes) < 2 or len(rows) == 0:
-        return np.zeros(len(rows))
-    size = np.bincount(codes[rows])
-    return (size[codes[rows]] - 1) / (len(codes) - 1)
+    if len(codes) < 2:
+        return np.zeros(len(categorised(codes)))
+    return category_others(codes) / (len(codes) - 1)
+
+
+def average_precision_at(relevant: np.ndarray, k: int, n_relevant: np.ndarray) -> np.ndarray:
+    """AP@k per query: (1 / min(k, R)) * the sum of P@i over the ranks i <= k that hold a relevant item, from
+    (queries, depth) relevance in rank order (only the first k columns are read) and each query's R,
+    n_relevant. Unlike `average_precision`, whose P is fixed and whose relevant items need not fit in the
+    list, the divisor is what the first k ranks can hold, so a perfect top k scores 1 whatever R is. 0 where
+    R = 0 (the callers leave such queries out of the mean)."""
+    relevant = np.asarray(relevant, dtype=bool)[:, :k]
+    most = np.minimum(k, np.asarray(n_relevant)).astype(np.float64)
+    if relevant.shape[1] == 0:
+        return np.zeros(len(relevant))
+    precision_at = np.cumsum(relevant, axis=1) / np.arange(1, relevant.shape[1] + 1)
+    total = (precision_at * relevant).sum(axis=1)
+    return np.divide(total, most, out=np.zeros(len(relevant)), where=most > 0)
+
+
+def random_average_precision(k: int, n_relevant: np.ndarray, n_candidates: int) -> np.ndarray:
+    """E[AP@k] per query of a ranking drawn uniformly at random from n_candidates items (n - 1: the query
+    excluded) of which n_relevant (R) are relevant: exact, by the closed form in this module's docstring.
+    0 where R = 0."""
+    r = np.asarray(n_relevant, dtype=np.float64)
+    big_n = float(n_candidates)
+    reach = min(k, n_candidates)  # ranks a list can fill
+    if reach <= 0:
+        return np.zeros(len(r))
+    harmonic = float(np.sum(1.0 / np.arange(1, reach + 1)))
+    single = r / big_n
+    pair = r * (r - 1) / (big_n * (big_n - 1)) if big_n > 1 else np.zeros_like(r)
+    most = np.minimum(k, r)
+    expected = harmonic * single + (reach - harmonic) * pair
+    return np.divide(expected, most, out=np.zeros(len(r)), where=most > 0)
 
 
 def jaccard_rows(a: np.ndarray, b: np.ndarray, k: int, block: int = 8192) -> np.ndarray:

@@ -7,15 +7,17 @@ curves, per profile too. Exact, not approximate: with an approximate index the f
 search's effort as well as the network (Annoy's effort grows with the neighbours asked, so asking for 10
 instead of 5 moved F1@5), and the lists are exact whatever depth is fetched, so every figure at k is
 the same for any depth >= k. Also here: category precision (beside its chance level) and agreement between
-networks, measured on the plain collection's neighbours. Every figure is a mean with a bootstrap interval
-(stats.py), and networks are compared pairwise on the same originals.
+networks, measured on the plain collection's neighbours, and beside category precision the category mAP@k
+with its exact chance level (metrics.py defines both). Every figure is a mean with a bootstrap interval
+(stats.py), and networks are compared pairwise on the same originals (the same items, for the collection's
+measures).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import combinations
 from typing import Generic, TypeVar
@@ -27,8 +29,11 @@ from builder.experiment.metrics import (
     RECOVERY_METRICS,
     RecoveryAtK,
     average_precision,
+    average_precision_at,
     category_chance,
     category_codes,
+    category_matches,
+    category_others,
     category_shares,
     copies_found,
     copy_rank,
@@ -36,6 +41,7 @@ from builder.experiment.metrics import (
     jaccard_rows,
     own_copies,
     precision_recall_f1,
+    random_average_precision,
     reciprocal_rank,
 )
 from builder.experiment.stats import LEVEL, RESAMPLES, SEED, Comparison, Estimate, estimates
@@ -130,6 +136,13 @@ class ExperimentResult:
     resamples: int = RESAMPLES
     seed: int = SEED
     level: float = LEVEL
+    # meaning on the plain collection beside category precision (metrics.py): mAP@k per (network, k), its
+    # chance level per k, its queries (items with another of their category), and the paired comparisons of
+    # networks on category P@k and mAP@k; empty without categories
+    category_map: dict[tuple[str, int], Estimate] = field(default_factory=dict)
+    category_map_chance: dict[int, float] = field(default_factory=dict)
+    category_map_queries: int = 0
+    category_comparisons: list[Comparison] = field(default_factory=list)
 
 
 def list_depth(ks: list[int], n_profiles: int) -> int:
@@ -275,27 +288,88 @@ def network_experiment(
     )
 
 
+@dataclass
+class CollectionMeasures:
+    """The measures of the plain collection's lists: meaning (category P@k and mAP@k beside their chance
+    levels, networks compared paired) and agreement between networks."""
+
+    category_precision: dict[tuple[str, int], Estimate]  # (network, k): P@k over the items with a category
+    category_chance: float | None  # P@k's chance level (the same at every k); None without categories
+    category_map: dict[tuple[str, int], Estimate]  # (network, k): mAP@k over the items with R >= 1
+    category_map_chance: dict[int, float]  # k -> mAP@k of a random ranking (exact: metrics.py)
+    category_map_queries: int  # items with a category and at least one other of it: mAP@k's queries
+    category_comparisons: list[Comparison]  # every pair of networks, paired: "category P@k", "category mAP@k"
+    agreement: dict[tuple[str, str], Estimate]  # (network a, network b) -> mean Jaccard at agreement_k
+
+
+def category_compared(ks: list[int]) -> list[tuple[str, tuple[str, int]]]:
+    """What networks are compared on in meaning, as (label, (figure, k)): P@k and mAP@k at each k."""
+    return [(f"category P@{k}", ("precision", k)) for k in ks] + [(f"category mAP@{k}", ("map", k)) for k in ks]
+
+
 def collection_measures(
     plain: dict[str, np.ndarray], categories: list[str | None], ks: list[int], agreement_k: int
-) -> tuple[dict[tuple[str, int], Estimate], float | None, dict[tuple[str, str], Estimate]]:
-    """Category precision per network and k with its chance level, and pairwise agreement, on the plain
-    collection; bootstrapped over its items (those with a category, for the category measures)."""
+) -> CollectionMeasures:
+    """Category P@k and mAP@k per network and k with their chance levels and the paired differences between
+    networks, and pairwise agreement, on the plain collection; bootstrapped over its items (P@k: those with a
+    category; mAP@k: those with another item of their category; agreement: all). A k beyond a network's lists
+    is not measured."""
     codes = category_codes(categories)  # once: integers from here on
     chance = category_chance(codes)
+    others = category_others(codes)
     has_categories = len(chance) > 0
-    category: Columns[tuple[str, int]] = Columns(len(chance))
-    for name, nb in plain.items():
-        for k in ks:
-            if k <= nb.shape[1]:
-                category.add((name, k), partial(category_shares, nb, codes, k))
+    answerable = others >= 1  # the queries of mAP@k, among the categorised ones
+    matches = {name: category_matches(nb, codes, nb.shape[1])[answerable] for name, nb in plain.items()}
+    ap_ks = {name: [k for k in ks if k <= nb.shape[1]] for name, nb in plain.items()}
+
+    def values(name: str, figure: str, k: int) -> np.ndarray:
+        if figure == "precision":
+            return category_shares(plain[name], codes, k)
+        return average_precision_at(matches[name], k, others[answerable])
+
+    precision: Columns[tuple] = Columns(len(chance))
+    mean_ap: Columns[tuple] = Columns(int(answerable.sum()))
+    columns = {"precision": precision, "map": mean_ap}
+    for name in plain:
+        for k in ap_ks[name]:
+            for figure, table in columns.items():
+                table.add((name, k), partial(values, name, figure, k))
+    compared = [
+        (a, b, label, figure, k)
+        for a, b in pairs(list(plain))
+        for label, (figure, k) in category_compared(ks)
+        if k in ap_ks[a] and k in ap_ks[b]
+    ]
+    for a, b, label, figure, k in compared:
+        columns[figure].add(("difference", a, b, label), partial(_paired, values, a, b, figure, k))
+    found = {figure: table.estimate() if has_categories else {} for figure, table in columns.items()}
     agreement: Columns[tuple[str, str]] = Columns(len(categories))
     for a, b in combinations(plain, 2):
         agreement.add((a, b), partial(jaccard_rows, plain[a], plain[b], agreement_k))
-    return (
-        category.estimate() if has_categories else {},
-        float(chance.mean()) if has_categories else None,
-        agreement.estimate(),
+    n_all = len(categories)
+    return CollectionMeasures(
+        category_precision={key: e for key, e in found["precision"].items() if key[0] != "difference"},
+        category_chance=float(chance.mean()) if has_categories else None,
+        category_map={key: e for key, e in found["map"].items() if key[0] != "difference"},
+        category_map_chance={
+            k: float(random_average_precision(k, others[answerable], n_all - 1).mean())
+            for k in sorted({k for measured in ap_ks.values() for k in measured})
+        }
+        if answerable.any()
+        else {},
+        category_map_queries=int(answerable.sum()),
+        category_comparisons=[
+            Comparison(a, b, label, found[figure][("difference", a, b, label)])
+            for a, b, label, figure, _ in compared
+            if has_categories
+        ],
+        agreement=agreement.estimate(),
     )
+
+
+def _paired(values: Callable[[str, str, int], np.ndarray], a: str, b: str, figure: str, k: int) -> np.ndarray:
+    """Per query, network a's value of a figure at k minus b's: what a paired comparison estimates."""
+    return values(a, figure, k) - values(b, figure, k)
 
 
 def run_experiment(
@@ -330,6 +404,9 @@ def run_experiment(
     networks = [network_experiment(name, nb, found, ks_here, layout) for name, nb in lists.items()]
     plain = {r.name: r.neighbours.indices for r in results}
     agreement_k = min(k, *(nb.shape[1] for nb in plain.values()))
-    category, chance, agreement = collection_measures(plain, [i.category for i in items], ks, agreement_k)
-    return ExperimentResult(layout, ks, networks, category, chance, agreement, agreement_k, comparisons, listed,
-                            curve_ks(listed))  # fmt: skip
+    measures = collection_measures(plain, [i.category for i in items], ks, agreement_k)
+    return ExperimentResult(layout, ks, networks, measures.category_precision, measures.category_chance,
+                            measures.agreement, agreement_k, comparisons, listed, curve_ks(listed),
+                            category_map=measures.category_map, category_map_chance=measures.category_map_chance,
+                            category_map_queries=measures.category_map_queries,
+                            category_comparisons=measures.category_comparisons)  # fmt: skip

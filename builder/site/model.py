@@ -171,6 +171,10 @@ class ExperimentPage:
     per_profile: list[ProfileRow]
     category: list[tuple[str, list[str]]]  # (network, category precision per k, written out: "–" where none)
     category_chance: float | None  # its chance level: the mean share of a query's category among the others
+    category_map: list[tuple[str, list[str]]]  # (network, category mAP@k per k, written out: "–" where none)
+    category_map_chance: list[str]  # its chance level per k (a random ranking's mean AP@k), written out
+    category_map_queries: int  # the items mAP@k is averaged over: those with another image of their category
+    category_comparisons: list[PageComparison]  # every pair of networks on category P@k and mAP@k, paired
     agreement: list[tuple[str, str, Estimate]]
     agreement_k: int
     comparisons: list[PageComparison]  # every pair of networks, F1 at each k and mAP

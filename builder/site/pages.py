@@ -23,7 +23,7 @@ from builder.layout.stage import NetworkLayout
 from builder.search.results import NetworkResult
 from builder.site.atlas import atlas_files
 from builder.site.charts import line_chart
-from builder.site.formats import NOT_MEASURED, pct_ci
+from builder.site.formats import NOT_MEASURED, ci, pct_ci, score
 from builder.site.map_model import map_page
 from builder.site.model import (
     THUMB_PATH,
@@ -90,6 +90,22 @@ def category_cell(e: Estimate | None) -> str:
     return NOT_MEASURED if e is None else pct_ci(e)
 
 
+def map_cell(e: Estimate | None) -> str:
+    """Category mAP at one k as its cell shows it (a score, like the recovery's mAP); none where the lists are
+    shorter than k."""
+    return NOT_MEASURED if e is None else f"{score(e.mean)} {ci(e)}"
+
+
+def chance_cell(chance: Mapping[int, float], k: int) -> str:
+    """A chance level at one k as its cell shows it; none where it was not measured."""
+    return score(chance[k]) if k in chance else NOT_MEASURED
+
+
+def comparison_fields(c: Comparison) -> dict[str, object]:
+    """A paired comparison as metrics.json writes it."""
+    return {"a": c.a, "b": c.b, "metric": c.metric, **estimate_fields(c.difference, "difference"), "verdict": c.verdict}
+
+
 def estimate_fields(e: Estimate, mean: str = "mean") -> dict[str, float]:
     """An Estimate as metrics.json writes it: the mean under `mean`, then std, low and high."""
     return {mean: e.mean, "std": e.std, "low": e.low, "high": e.high}
@@ -146,21 +162,21 @@ def experiment_metrics(ex: ExperimentResult, recovery_rows: list[RecoveryRow]) -
             for n in ex.networks
             for p, e in n.profile_rank.items()
         ],
-        "comparisons": [
-            {
-                "a": c.a,
-                "b": c.b,
-                "metric": c.metric,
-                **estimate_fields(c.difference, "difference"),
-                "verdict": c.verdict,
-            }
-            for c in ex.comparisons
-        ],  # fmt: skip
+        "comparisons": [comparison_fields(c) for c in ex.comparisons],
         "category_precision": [
             {"network": net, "k": k, **estimate_fields(v, "value")}
             for (net, k), v in sorted(ex.category_precision.items())
         ],
         "category_chance": ex.category_chance,
+        "category_map": [
+            {"network": net, "k": k, **estimate_fields(v, "value")} for (net, k), v in sorted(ex.category_map.items())
+        ],
+        "category_map_chance": [{"k": k, "value": v} for k, v in sorted(ex.category_map_chance.items())],
+        "category_map_queries": ex.category_map_queries,
+        "category_map_method": "AP@k = (1 / min(k, R)) * sum of P@i over the ranks i <= k holding an item of the "
+        "query's category, R = the other items of its category; mean over the items with R >= 1; chance: the "
+        "exact expected AP@k of a random ranking of the other items, averaged the same way",
+        "category_comparisons": [comparison_fields(c) for c in ex.category_comparisons],
         "agreement": [
             {"a": a, "b": b, "k": ex.agreement_k, **estimate_fields(v, "jaccard")}
             for (a, b), v in sorted(ex.agreement.items())
@@ -226,6 +242,12 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
         if ex.category_precision
         else [],
         category_chance=ex.category_chance,
+        category_map=[(net, [map_cell(ex.category_map.get((net, k))) for k in chart_ks]) for net in names]
+        if ex.category_map
+        else [],
+        category_map_chance=[chance_cell(ex.category_map_chance, k) for k in chart_ks],
+        category_map_queries=ex.category_map_queries,
+        category_comparisons=[page_comparison(c) for c in ex.category_comparisons],
         agreement=[(a, b, v) for (a, b), v in sorted(ex.agreement.items())],
         agreement_k=ex.agreement_k,
         comparisons=[page_comparison(c) for c in ex.comparisons],

@@ -38,6 +38,14 @@ def _is_number(value: object) -> bool:
     return isinstance(value, float) or (type(value) is int and abs(value) <= sys.float_info.max)
 
 
+@dataclass(frozen=True)
+class _Absent:
+    """A key of metrics.json that a file written before it was added lacks: checked when present, and its
+    table left out when absent (category mAP came after the first sites were published)."""
+
+    schema: object
+
+
 _WHOLE = _Leaf("a whole number", lambda v: type(v) is int)  # not a bool
 _NUMBER = _Leaf("a number", _is_number)
 _TEXT = _Leaf("text", lambda v: isinstance(v, str))
@@ -48,9 +56,11 @@ def _estimate_fields(mean: str, prefix: str = "") -> dict[str, object]:
     return {mean: _NUMBER, **{f"{prefix}{stat}": _NUMBER for stat in ("std", "low", "high")}}
 
 
+_COMPARISON = {"a": _TEXT, "b": _TEXT, "metric": _TEXT, "verdict": _TEXT, **_estimate_fields("difference")}
+
 # What metrics.json must hold for the tables (pages.experiment_metrics writes it): a dict is an object with at
-# least those keys, a one-element list a list of such values, a _Leaf anything else. Fields the tables do not
-# read are not checked.
+# least those keys (an _Absent one may be missing), a one-element list a list of such values, a _Leaf anything
+# else. Fields the tables do not read are not checked.
 _SCHEMA: dict[str, object] = {
     "originals": _WHOLE,
     "profiles": [{"name": _TEXT, "label": _TEXT}],
@@ -68,10 +78,14 @@ _SCHEMA: dict[str, object] = {
     "recall_curve": [{"network": _TEXT, "k": _WHOLE, "ideal": _NUMBER, **_estimate_fields("mean")}],
     "per_profile": [{"network": _TEXT, "profile": _TEXT, "k": _WHOLE, **_estimate_fields("share")}],
     "profile_rank": [{"network": _TEXT, "profile": _TEXT, **_estimate_fields("mean")}],
-    "comparisons": [{"a": _TEXT, "b": _TEXT, "metric": _TEXT, "verdict": _TEXT, **_estimate_fields("difference")}],
+    "comparisons": [_COMPARISON],
     "category_precision": [{"network": _TEXT, "k": _WHOLE, **_estimate_fields("value")}],
     "category_chance": _Leaf("a number or null", lambda v: v is None or _is_number(v)),  # null: no categories
     "agreement": [{"a": _TEXT, "b": _TEXT, "k": _WHOLE, **_estimate_fields("jaccard")}],
+    "category_map": _Absent([{"network": _TEXT, "k": _WHOLE, **_estimate_fields("value")}]),
+    "category_map_chance": _Absent([{"k": _WHOLE, "value": _NUMBER}]),
+    "category_map_queries": _Absent(_WHOLE),
+    "category_comparisons": _Absent([_COMPARISON]),
 }
 
 _FOUND = {
@@ -92,6 +106,10 @@ def _problem(value: object, schema: object, where: str) -> str | None:
             return f"{where or 'the file'}: expected an object, found {found}"
         for key, inner in schema.items():
             at = f"{where}.{key}" if where else key
+            if isinstance(inner, _Absent):
+                if key not in value:
+                    continue
+                inner = inner.schema
             problem = f"{at}: missing" if key not in value else _problem(value[key], inner, at)
             if problem:
                 return problem
@@ -188,23 +206,7 @@ def metric_tables(metrics: dict) -> list[Table]:
     tables.append(recall)
 
     if metrics["comparisons"]:
-        comparisons = Table(
-            "networks",
-            "metric",
-            "difference, interval",
-            "verdict",
-            title="Paired comparisons: the mean per-original difference, first − second; a verdict only where "
-            "its interval excludes 0",
-            title_justify="left",
-        )
-        for c in metrics["comparisons"]:
-            comparisons.add_row(
-                _text(f"{c['a']} − {c['b']}"),
-                _text(c["metric"]),
-                formats.difference(_estimate(c, "difference")),
-                _text(c["verdict"]),
-            )
-        tables.append(comparisons)
+        tables.append(_comparisons(metrics["comparisons"], "original"))
 
     ks = metrics["ks"]
     per_profile = Table(
@@ -248,6 +250,10 @@ def metric_tables(metrics: dict) -> list[Table]:
         chance = metrics["category_chance"]
         category.add_row("chance", *(formats.NOT_MEASURED if chance is None else formats.score(chance) for _ in ks))
         tables.append(category)
+    if metrics.get("category_map"):
+        tables.append(_category_map(metrics))
+    if metrics.get("category_comparisons"):
+        tables.append(_comparisons(metrics["category_comparisons"], "image"))
     if metrics["agreement"]:
         k = metrics["agreement"][0]["k"]
         agreement = Table("networks", f"Jaccard@{k}", title="Agreement between networks", title_justify="left")
@@ -255,3 +261,48 @@ def metric_tables(metrics: dict) -> list[Table]:
             agreement.add_row(_text(f"{a['a']} · {a['b']}"), _with_ci(_estimate(a, "jaccard")))
         tables.append(agreement)
     return tables
+
+
+def _comparisons(rows: list[dict], unit: str) -> Table:
+    """A table of paired comparisons, each over the same queries (`unit`: what one is, e.g. "original")."""
+    table = Table(
+        "networks",
+        "metric",
+        "difference, interval",
+        "verdict",
+        title=f"Paired comparisons: the mean per-{unit} difference, first − second; a verdict only where "
+        "its interval excludes 0",
+        title_justify="left",
+    )
+    for c in rows:
+        table.add_row(
+            _text(f"{c['a']} − {c['b']}"),
+            _text(c["metric"]),
+            formats.difference(_estimate(c, "difference")),
+            _text(c["verdict"]),
+        )
+    return table
+
+
+def _category_map(metrics: dict) -> Table:
+    """Category mAP@k per network and k, beside its chance level at each k."""
+    ks = sorted({c["k"] for c in metrics["category_map"]})
+    queries = metrics.get("category_map_queries")
+    over = f"{queries:,} images with another of their category" if queries is not None else "the images"
+    table = Table(
+        "network",
+        *(f"mAP@{k}" for k in ks),
+        title=f"Category mAP@k (plain collection, over {over}), beside its chance level",
+        title_justify="left",
+    )
+    by_network: dict[str, dict[int, dict]] = {}
+    for c in metrics["category_map"]:
+        by_network.setdefault(c["network"], {})[c["k"]] = c
+    for network, values in by_network.items():
+        table.add_row(
+            _text(network),
+            *(_with_ci(_estimate(values[k], "value")) if k in values else formats.NOT_MEASURED for k in ks),
+        )
+    chance = {c["k"]: c["value"] for c in metrics.get("category_map_chance", [])}
+    table.add_row("chance", *(formats.score(chance[k]) if k in chance else formats.NOT_MEASURED for k in ks))
+    return table
