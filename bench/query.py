@@ -139,7 +139,7 @@ def missing(config: dict) -> dict[str, int]:
     from builder.cache import FeatureStore, HashCache
     from builder.collect.collection import identify, scan
     from builder.config import make_config
-    from builder.features.networks import get
+    from builder.features.networks import configured
     from builder.features.runtime.model_files import feature_key
 
     c = make_config(**{**config, **{k: Path(config[k]) for k in ("collection", "metadata", "out", "cache_dir")}})
@@ -147,7 +147,7 @@ def missing(config: dict) -> dict[str, int]:
     items = scan(c.collection, c.metadata, identify=hashes, follow_external_links=True).items
     out = {}
     for name in c.networks:
-        spec = get(name)
+        spec = configured(name, c.framing, c.pooling)
         key = f"{feature_key(spec, c.weights.get(name), 'fp32')}-{decode_limits(c).key}"
         store = FeatureStore(c.cache_dir, key, spec.dim)
         out[name] = sum(not store.has(i.content_hash) for i in items)

@@ -26,7 +26,7 @@ from builder.errors import VsisError
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
 from builder.features.browser import browser_networks
 from builder.features.extract import NetworkRunner, make_runner
-from builder.features.networks import get as get_network
+from builder.features.networks import configured
 from builder.features.ray_engine import RaySettings
 from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
@@ -105,7 +105,8 @@ def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[Network
     asked = config.query_networks
     names = asked or tuple(r.name for r in results)
     networks, refused = browser_networks(names, dict(config.weights), config.cache_dir,
-                                         int(config.query_max_model_mb * 1e6))  # fmt: skip
+                                         int(config.query_max_model_mb * 1e6), config.framing,
+                                         config.pooling)  # fmt: skip
     for reason in refused if asked else []:  # said where the config asked for it; on the page in any case
         reporter.warn(f"search by image: {reason}")
     settings = CompactSettings(recall_target=config.query_recall_target)
@@ -123,7 +124,7 @@ def _page_memo(config: BuildConfig) -> Path:
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
     return {
         name: make_runner(
-            get_network(name),
+            configured(name, config.framing, config.pooling),
             config.cache_dir,
             config.weights.get(name),
             config.batch_size,

@@ -189,6 +189,7 @@ class BuildConfig:
 
         for name in self.networks:
             registry.get(name)  # raises ConfigError naming the unknown network
+            registry.configured(name, self.framing, self.pooling)  # ConfigError: a pooling it does not offer
         for name in self.weights:
             if name not in self.networks:
                 raise ConfigError(f"weights given for '{name}', which is not among the networks built")

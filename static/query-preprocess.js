@@ -129,7 +129,7 @@
   }
 
   // The resize proper (Pillow's ImagingResampleInner), over rows given by getRow(y) -> the RGB bytes
-  // of source row y (w * 3), so that a caller can resize a virtual image (smallPixels' padded square)
+  // of source row y (w * 3), so that a caller can resize a virtual image (paddedRows' square)
   // without building it. Two passes, each rounded to 8 bits, so their order changes the result by a
   // level here and there: it follows Pillow's.
   function resampleRows(getRow, w, h, outW, outH, filterName) {
@@ -180,49 +180,80 @@
     return f % 2 === 0 ? f : f + 1;
   }
 
-  // ResizeCropNormalize: shorter side to `resize` (Pillow BILINEAR), centre crop `crop` x `crop`,
-  // (x / 255 - mean) / std in float32, channels first. Math.fround after each operation gives
-  // numpy's float32 arithmetic exactly (each double result rounded once to float32 is the correctly
-  // rounded float32 result of +, -, *, /).
-  function resizeCropNormalize(rgb, w, h, opts) {
-    var crop = opts.crop, scale = opts.resize / Math.min(w, h);
-    var nw = Math.max(crop, roundHalfEven(w * scale));
-    var nh = Math.max(crop, roundHalfEven(h * scale));
-    var small = resample(rgb, w, h, nw, nh, "bilinear");
-    var left = Math.floor((nw - crop) / 2), top = Math.floor((nh - crop) / 2);
-    var out = new Float32Array(3 * crop * crop);
+  // (x / 255 - mean) / std of the side x side square at (left, top) of a w-wide resized image, in
+  // float32, channels first. Math.fround after each operation gives numpy's float32 arithmetic exactly
+  // (each double result rounded once to float32 is the correctly rounded float32 result of +, -, *, /).
+  function normalise(small, w, left, top, side, opts) {
+    var out = new Float32Array(3 * side * side);
     for (var c = 0; c < 3; c++) {
       var mean = Math.fround(opts.mean[c]), std = Math.fround(opts.std[c]);
-      for (var y = 0; y < crop; y++) {
-        for (var x = 0; x < crop; x++) {
-          var v = Math.fround(small[((top + y) * nw + left + x) * 3 + c] / 255);
-          out[(c * crop + y) * crop + x] = Math.fround(v - mean) / std;
+      for (var y = 0; y < side; y++) {
+        for (var x = 0; x < side; x++) {
+          var v = Math.fround(small[((top + y) * w + left + x) * 3 + c] / 255);
+          out[(c * side + y) * side + x] = Math.fround(v - mean) / std;
         }
       }
     }
     return out;
   }
 
-  // SmallPixels: the image centred on a white square (the shorter side padded, the padding split
-  // with the odd pixel after), BOX-resized to side x side, x / 255 - 0.5, flattened row by row (HWC).
-  // The square is never built: its rows are made one at a time, since a long panorama's square
-  // would be hundreds of megabytes.
-  function smallPixels(rgb, w, h, opts) {
-    var side = opts.side, size = Math.max(w, h);
+  // ResizeCropNormalize ("crop" framing): shorter side to `resize` (Pillow BILINEAR), centre crop
+  // `crop` x `crop`, normalised.
+  function resizeCropNormalize(rgb, w, h, opts) {
+    var crop = opts.crop, scale = opts.resize / Math.min(w, h);
+    var nw = Math.max(crop, roundHalfEven(w * scale));
+    var nh = Math.max(crop, roundHalfEven(h * scale));
+    var small = resample(rgb, w, h, nw, nh, "bilinear");
+    return normalise(small, nw, Math.floor((nw - crop) / 2), Math.floor((nh - crop) / 2), crop, opts);
+  }
+
+  // The rows of the image centred on a square of `fill` (the shorter side padded, the padding split
+  // with the odd pixel after), as resampleRows reads them: the square is never built, since a long
+  // panorama's would be hundreds of megabytes. Returns [getRow, side of the square].
+  function paddedRows(rgb, w, h, fill) {
+    var size = Math.max(w, h);
     var left = Math.floor((size - w) / 2), top = Math.floor((size - h) / 2);
-    var white = new Uint8Array(size * 3).fill(255);
-    var padded = new Uint8Array(size * 3).fill(255); // the margins stay white
-    var small = resampleRows(
-      function (y) {
-        if (y < top || y >= top + h) return white;
-        padded.set(rgb.subarray((y - top) * w * 3, (y - top + 1) * w * 3), left * 3);
-        return padded;
-      },
-      size, size, side, side, "box"
-    );
+    var blank = new Uint8Array(size * 3);
+    for (var i = 0; i < blank.length; i++) blank[i] = fill[i % 3];
+    var padded = blank.slice(); // the margins keep the fill
+    var getRow = function (y) {
+      if (y < top || y >= top + h) return blank;
+      padded.set(rgb.subarray((y - top) * w * 3, (y - top + 1) * w * 3), left * 3);
+      return padded;
+    };
+    return [getRow, size];
+  }
+
+  // PadResizeNormalize ("pad" framing): the whole image centred on a square of `fill`, resized to
+  // side x side (Pillow BILINEAR), normalised.
+  function padResizeNormalize(rgb, w, h, opts) {
+    var rows = paddedRows(rgb, w, h, opts.fill);
+    var small = resampleRows(rows[0], rows[1], rows[1], opts.side, opts.side, "bilinear");
+    return normalise(small, opts.side, 0, 0, opts.side, opts);
+  }
+
+  // SmallPixels: the image centred on a white square, BOX-resized to side x side, x / 255 - 0.5,
+  // flattened row by row (HWC).
+  function smallPixels(rgb, w, h, opts) {
+    var rows = paddedRows(rgb, w, h, [255, 255, 255]);
+    var small = resampleRows(rows[0], rows[1], rows[1], opts.side, opts.side, "box");
     var out = new Float32Array(small.length);
     for (var i = 0; i < small.length; i++) out[i] = Math.fround(small[i] / 255) - 0.5;
     return out;
+  }
+
+  // The network input a recipe (the builder's Preprocess.recipe(), by its kind) makes of an image.
+  var BY_KIND = {
+    resize_crop_normalize: resizeCropNormalize,
+    pad_resize_normalize: padResizeNormalize,
+    small_pixels: smallPixels,
+  };
+
+  function prepare(rgb, w, h, recipe) {
+    if (!Object.prototype.hasOwnProperty.call(BY_KIND, recipe.kind)) {
+      throw new Error("vsisPreprocess: unknown preprocessing " + recipe.kind);
+    }
+    return BY_KIND[recipe.kind](rgb, w, h, recipe);
   }
 
   // The builder's bounds (DecodeLimits): more pixels, or a more elongated image, is refused.
@@ -309,7 +340,9 @@
   window.vsisPreprocess = {
     resample: resample,
     resizeCropNormalize: resizeCropNormalize,
+    padResizeNormalize: padResizeNormalize,
     smallPixels: smallPixels,
+    prepare: prepare,
     decode: decode,
   };
 })();

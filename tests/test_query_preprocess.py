@@ -11,6 +11,7 @@ on this machine every format measured so far decodes identically (16-bit graysca
 from __future__ import annotations
 
 import base64
+import itertools
 import shutil
 import struct
 from collections.abc import Iterator
@@ -21,7 +22,14 @@ import PIL
 import pytest
 from PIL import Image, PngImagePlugin
 
-from builder.features.networks.preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeCropNormalize, SmallPixels
+from builder.features.networks.preprocess import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PadResizeNormalize,
+    ResizeCropNormalize,
+    SmallPixels,
+)
+from builder.features.networks.registry import FRAMINGS
 from builder.inputs.images import decode
 
 from .conftest import REPO, SAMPLE
@@ -66,6 +74,8 @@ def page(browser, tmp_path_factory) -> Iterator[object]:
     page.goto((folder / "blank.html").as_uri())
     assert page.evaluate("Object.keys(window.vsisPreprocess).sort()") == [
         "decode",
+        "padResizeNormalize",
+        "prepare",
         "resample",
         "resizeCropNormalize",
         "smallPixels",
@@ -227,6 +237,42 @@ def test_resize_crop_normalize_matches_the_builder(page, shape: str) -> None:
         assert float(np.abs(got - expected.reshape(-1)).max()) <= 1e-6
 
 
+def browser_prepare(page, rgb: np.ndarray, recipe: dict) -> np.ndarray:
+    """vsisPreprocess.prepare: the input a builder's recipe makes, as query.js asks for it."""
+    return browser_tensor(page, rgb, "prepare", recipe)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_every_framing_matches_the_builder(page, shape: str, framing: str) -> None:
+    """Each network input, framed either way, made in the page from the builder's own recipe."""
+    w, h = SHAPES[shape]
+    rgb = noise(w + 17 * h, w, h)
+    for pre in RCN:
+        framed = pre.framed(framing)
+        expected = framed(Image.fromarray(rgb))
+        got = browser_prepare(page, rgb, framed.recipe())
+        assert got.shape == (expected.size,)
+        assert float(np.abs(got - expected.reshape(-1)).max()) <= 1e-6, framed
+
+
+def test_a_padded_panorama_matches_the_builder(page) -> None:
+    """A long image: one row of the square in 40 is the picture, the rest the white fill."""
+    rgb = noise(9, 2400, 60)
+    pre = PadResizeNormalize(RCN[0])
+    got = browser_prepare(page, rgb, pre.recipe())
+    expected = pre(Image.fromarray(rgb))
+    assert float(np.abs(got - expected.reshape(-1)).max()) <= 1e-6
+    white = (1 - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)
+    np.testing.assert_allclose(expected[:, :100, :].max(axis=(1, 2)), white, rtol=1e-6)
+
+
+def test_an_unknown_recipe_is_refused(page) -> None:
+    error = page.evaluate("() => { try { vsisPreprocess.prepare(new Uint8Array(3), 1, 1, {kind: 'x'}); return ''; }"
+                          " catch (e) { return e.message; } }")  # fmt: skip
+    assert error == "vsisPreprocess: unknown preprocessing x"
+
+
 def test_python_rounding_of_the_new_size_is_followed(page) -> None:
     """513x512 scales to 256.5 columns: round() gives 256, JavaScript's Math.round 257; the crop of a
     257-column resize differs from the builder's, so the half-down case would fail with Math.round."""
@@ -249,6 +295,7 @@ def test_small_pixels_matches_the_builder(page, shape: str, side: int) -> None:
     got = browser_tensor(page, rgb, "smallPixels", {"side": side})
     assert got.shape == expected.shape
     assert float(np.abs(got - expected).max()) <= 1e-6
+    assert np.array_equal(browser_prepare(page, rgb, pre.recipe()), got)
 
 
 # ---- decoding: the browser's pixels against builder.inputs.images.decode ----
@@ -352,22 +399,23 @@ E2E = [sorted((SAMPLE / folder.name).glob("*.png"))[0] for folder in sorted(SAMP
 
 
 def test_the_browser_tensor_of_sample_images_matches_the_builders(page) -> None:
-    """decode -> resizeCropNormalize in the browser against decode -> ResizeCropNormalize in the builder,
-    for ten drawings of the sample (one per folder; all RGBA, so the transparency's compositing counts),
-    with both networks' normalisations and the pixels network's SmallPixels."""
+    """decode -> prepare in the browser against decode -> the network's preprocessing in the builder, for
+    ten drawings of the sample (one per folder; all RGBA, so the transparency's compositing counts), with
+    both networks' normalisations in either framing and the pixels network's SmallPixels."""
     assert len(E2E) == 10
     worst = {"imagenet": 0.0, "efficientnet_lite0": 0.0, "pixels": 0.0}
     for path in E2E:
         expected_rgb = decode(path)
         page.set_input_files("#file", str(path))
-        for name, pre in (("imagenet", RCN[0]), ("efficientnet_lite0", RCN[1])):
+        for (name, pre), framing in itertools.product((("imagenet", RCN[0]), ("efficientnet_lite0", RCN[1])), FRAMINGS):
             out = page.evaluate(
                 "(o) => vsisPreprocess.decode(chosen()).then(r => "
-                "toB64(vsisPreprocess.resizeCropNormalize(r.rgb, r.width, r.height, o)))",
-                rcn_options(pre),
+                "toB64(vsisPreprocess.prepare(r.rgb, r.width, r.height, o)))",
+                pre.framed(framing).recipe(),
             )
             got = np.frombuffer(base64.b64decode(out), np.float32)
-            worst[name] = max(worst[name], float(np.abs(got - pre(expected_rgb).reshape(-1)).max()))
+            expected = pre.framed(framing)(expected_rgb).reshape(-1)
+            worst[name] = max(worst[name], float(np.abs(got - expected).max()))
         out = page.evaluate(
             "() => vsisPreprocess.decode(chosen()).then(r => "
             "toB64(vsisPreprocess.smallPixels(r.rgb, r.width, r.height, {side: 16})))"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import VsisError
-from builder.features.networks import get as get_network
+from builder.features.networks import configured
 from builder.features.runtime.model_files import onnx_path
 
 
@@ -39,12 +39,15 @@ def browser_networks(
     weights: dict[str, Path],
     cache_dir: Path,
     max_model_bytes: int,
+    framing: str = "crop",
+    pooling: str = "avg",
 ) -> tuple[list[BrowserNetwork], list[str]]:
-    """The networks of `names` that a browser can run, in that order, and a sentence for each that cannot."""
+    """The networks of `names` that a browser can run, in that order, and a sentence for each that cannot;
+    each as the build's framing and pooling make it (registry.configured), as its features were made."""
     offered: list[BrowserNetwork] = []
     refused: list[str] = []
     for name in names:
-        spec = get_network(name)
+        spec = configured(name, framing, pooling)
         recipe = getattr(spec.preprocess, "recipe", None)
         if not spec.browser or recipe is None:
             refused.append(f"{name}: its preprocessing cannot be reproduced in a browser")
@@ -58,7 +61,7 @@ def browser_networks(
             from builder.features.runtime.model_worker import make_models  # a child process: see model_worker.py
 
             try:
-                make_models(name, weights.get(name), path)
+                make_models(spec, weights.get(name), path)
             except (VsisError, RuntimeError) as exc:  # the site is built without it: the page says why
                 refused.append(f"{name}: its model could not be exported ({str(exc).splitlines()[0]})")
                 continue

@@ -30,8 +30,7 @@ import numpy as np
 
 from builder.errors import VsisError
 from builder.features.extract import NetworkRunner, features_of
-from builder.features.networks.registry import Extractor
-from builder.features.networks.registry import get as get_network
+from builder.features.networks.registry import Extractor, NetworkSpec
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import get_profile
 from builder.inputs.prepare import FileTask, Variant, VariantTask, prepare_file
@@ -105,8 +104,10 @@ def _rows(tasks: list[FileTask]) -> list[dict[str, object]]:
 class ExtractionActor:
     """One actor of the pool: its networks loaded on first use, then batches of files in, results out."""
 
-    def __init__(self, loaders: dict[str, tuple[Callable[[np.ndarray, str], Extractor], str]], limits: DecodeLimits):
+    def __init__(self, loaders: dict[str, tuple[Callable[[np.ndarray, str], Extractor], str]],
+                 specs: dict[str, NetworkSpec], limits: DecodeLimits):  # fmt: skip
         self.loaders = loaders  # network -> (its runner's loader, the precision it runs in)
+        self.specs = specs  # network -> its runner's spec, as the build configured it
         self.limits = limits
         self.extractors: dict[str, Extractor] = {}
 
@@ -115,7 +116,7 @@ class ExtractionActor:
         for path, spec in zip(batch["path"], batch["variants"], strict=True):
             variants = tuple(
                 VariantTask(key, get_profile(profile) if profile else None, size,
-                            tuple((name, get_network(name).preprocess) for name in names), THUMB_FORMATS[fmt])
+                            tuple((name, self.specs[name].preprocess) for name in names), THUMB_FORMATS[fmt])
                 for key, profile, size, names, fmt in pickle.loads(spec)
             )  # fmt: skip
             error, made = prepare_file(Path(path), variants, self.limits)
@@ -142,7 +143,7 @@ class ExtractionActor:
                 continue
             if name not in self.extractors:  # the first inputs calibrate nothing here: the model is made already
                 self.extractors[name] = load(np.stack(inputs).astype(np.float32, copy=False), precision)
-            for key, vector in zip(keys, features_of(self.extractors[name], get_network(name), inputs), strict=True):
+            for key, vector in zip(keys, features_of(self.extractors[name], self.specs[name], inputs), strict=True):
                 out.setdefault(key, {})[name] = vector
         return out
 
@@ -161,7 +162,7 @@ def _results(tasks: list[FileTask], runners: dict[str, NetworkRunner], limits: D
     loaders = {name: (r.load, r.precision.used) for name, r in runners.items()}
     pool = ray.data.from_items(_rows(tasks)).map_batches(
         ExtractionActor,
-        fn_constructor_kwargs={"loaders": loaders, "limits": limits},
+        fn_constructor_kwargs={"loaders": loaders, "specs": {n: r.spec for n, r in runners.items()}, "limits": limits},
         compute=ActorPoolStrategy(size=actors),
         batch_size=settings.batch_size,
         num_cpus=1,

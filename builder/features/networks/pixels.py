@@ -1,4 +1,8 @@
-"""The plain-pixel baseline: a 16x16 thumbnail as the vector. A network has to beat this to earn its keep."""
+"""The plain-pixel baseline: a 16x16 thumbnail as the vector. A network has to beat this to earn its keep.
+
+The [features] framing and pooling leave it as it is (NetworkSpec.configured): its thumbnail is of the whole
+image padded to a square already, and it has no feature maps to pool.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Deterministic preprocessing: resize, centre-crop, normalise. No randomness, ever.
+"""Deterministic preprocessing: resize, frame (centre crop, or pad to a square), normalise. No randomness, ever.
 
 Resizing is done by Pillow (antialiased bilinear) so the result does not depend on the torch version.
+static/query-preprocess.js reproduces each class here bit for bit, from its `recipe()`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,37 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from builder.features.networks.registry import Preprocess
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+WHITE = (255, 255, 255)
+_STRIP_PIXELS = 1 << 22  # the most pixels of the padded square pad_resize holds at once
+
+
+def pad_resize(im: Image.Image, side: int, fill: tuple[int, int, int], resample: Image.Resampling) -> Image.Image:
+    """`im` centred on a square of `fill` (the shorter side padded, the odd pixel after), resized to side x
+    side: equal, to the bit, to `Image.resize` of that square, without ever holding it (a 50:1 panorama of 64
+    megapixels would make a 9.6 GB square). Pillow resizes a square horizontally, then vertically, each pass
+    rounded to 8 bits; the horizontal pass is done here strip by strip of the square's rows (a resize that
+    keeps the height makes that pass alone), the vertical one on the narrow result (one that keeps the width)."""
+    w, h = im.size
+    size = max(w, h)
+    left, top = (size - w) // 2, (size - h) // 2
+    rows = max(1, _STRIP_PIXELS // size)
+    narrow = Image.new("RGB", (side, size))
+    for y in range(0, size, rows):
+        strip = Image.new("RGB", (size, min(rows, size - y)), fill)
+        strip.paste(im, (left, top - y))  # clipped to the strip
+        narrow.paste(strip.resize((side, strip.height), resample), (0, y))
+    return narrow.resize((side, side), resample)
+
+
+def normalised(im: Image.Image, mean: tuple[float, float, float], std: tuple[float, float, float]) -> np.ndarray:
+    """(x/255 - mean) / std in float32, channels first."""
+    arr: np.ndarray = np.asarray(im, dtype=np.float32) / 255.0
+    arr = (arr - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 @dataclass(frozen=True)
@@ -35,16 +65,51 @@ class ResizeCropNormalize:
         return {"kind": "resize_crop_normalize", "resize": self.resize, "crop": self.crop,
                 "mean": list(self.mean), "std": list(self.std)}  # fmt: skip
 
+    def framed(self, framing: str) -> Preprocess:
+        return PadResizeNormalize(self) if framing == "pad" else self
+
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size
         scale = self.resize / min(w, h)
         nw, nh = max(self.crop, round(w * scale)), max(self.crop, round(h * scale))
         im = im.resize((nw, nh), Image.Resampling.BILINEAR)
         left, top = (nw - self.crop) // 2, (nh - self.crop) // 2
-        im = im.crop((left, top, left + self.crop, top + self.crop))
-        arr: np.ndarray = np.asarray(im, dtype=np.float32) / 255.0
-        arr = (arr - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.std, dtype=np.float32)
-        return np.ascontiguousarray(arr.transpose(2, 0, 1))
+        return normalised(im.crop((left, top, left + self.crop, top + self.crop)), self.mean, self.std)
+
+
+@dataclass(frozen=True)
+class PadResizeNormalize:
+    """The "pad" framing of a ResizeCropNormalize (`cropped`): the whole image, centred on a white square,
+    resized to its crop size (Pillow BILINEAR, as it), normalised as it. Nothing of the image is cut off,
+    as a centre crop cuts the ends of a long drawing.
+
+    White, not the mean colour: the builder composites transparency on white (inputs/images.py), so a
+    drawing's background is white and the padding extends it without an edge, as the pixel baseline's
+    SmallPixels does; a grey band would draw a frame around every drawing that the network would respond to,
+    and its width, which varies with the aspect ratio, would tell images apart by shape alone."""
+
+    cropped: ResizeCropNormalize
+
+    @property
+    def key(self) -> str:
+        c = self.cropped
+        return f"prn:{c.crop}:{c.mean}:{c.std}:fill{WHITE}"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.cropped.input_shape
+
+    def recipe(self) -> dict[str, object]:
+        c = self.cropped
+        return {"kind": "pad_resize_normalize", "side": c.crop, "fill": list(WHITE),
+                "mean": list(c.mean), "std": list(c.std)}  # fmt: skip
+
+    def framed(self, framing: str) -> Preprocess:
+        return self if framing == "pad" else self.cropped
+
+    def __call__(self, im: Image.Image) -> np.ndarray:
+        c = self.cropped
+        return normalised(pad_resize(im, c.crop, WHITE, Image.Resampling.BILINEAR), c.mean, c.std)
 
 
 @dataclass(frozen=True)
@@ -68,10 +133,10 @@ class SmallPixels:
     def recipe(self) -> dict[str, object]:
         return {"kind": "small_pixels", "side": self.side}
 
+    def framed(self, framing: str) -> Preprocess:
+        """Itself, whatever the framing: it pads the whole image already."""
+        return self
+
     def __call__(self, im: Image.Image) -> np.ndarray:
-        w, h = im.size
-        size = max(w, h)
-        square = Image.new("RGB", (size, size), (255, 255, 255))
-        square.paste(im, ((size - w) // 2, (size - h) // 2))
-        small = square.resize((self.side, self.side), Image.Resampling.BOX)
+        small = pad_resize(im, self.side, WHITE, Image.Resampling.BOX)
         return (np.asarray(small, dtype=np.float32) / 255.0 - 0.5).reshape(-1)

@@ -3,13 +3,18 @@
 A `NetworkSpec` names the network, where its weights come from, how an image is prepared for it, which
 layer is read and how many dimensions come out. `cache_key()` folds all of those in, so a change to any
 of them invalidates exactly that network's cached features.
+
+The registry holds each network as declared (framing "crop", pooling "avg"); a build uses it as its
+configuration makes it, `configured(name, framing, pooling)`, whose preprocessing, module, dimension, layer
+and cache key follow those settings.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,11 +23,12 @@ from PIL import Image
 
 from builder.cache import sha256_of
 from builder.errors import ConfigError
+from builder.features.networks.pooling import POOLINGS, FeatureMaps
 
 # Retrieval settings of the features (issue 26; bench/quality.py measures each on labelled collections):
-# how an image is framed for a network, and how the network's feature maps are pooled into one vector.
+# how an image is framed for a network, and how the network's feature maps are pooled into one vector
+# (POOLINGS, declared in pooling.py: global average; generalised mean, p = 3; earlier stages' too, concatenated).
 FRAMINGS = ("crop", "pad")  # the centre square of the image, or the whole image padded to a square
-POOLINGS = ("avg", "gem", "stages")  # global average; generalised mean (p = 3); earlier stages' too, concatenated
 
 
 class Preprocess(Protocol):
@@ -38,6 +44,10 @@ class Preprocess(Protocol):
 
     def recipe(self) -> dict[str, object]:
         """The same preprocessing for static/query-preprocess.js, which reproduces it in the browser."""
+        ...
+
+    def framed(self, framing: str) -> Preprocess:
+        """The same network input with the image framed as `framing` (FRAMINGS) says."""
         ...
 
 
@@ -61,21 +71,63 @@ class NetworkSpec:
     description: str
     preprocess: Preprocess
     weights: WeightsSource
-    # A torch network: build_module(weights_file or None) -> the eval-mode torch module that maps a
-    # preprocessed batch to features; raises WeightsUnavailable when the weights cannot be had.
-    build_module: Callable[[Path | None], Any] | None = None
+    # A torch network: load(weights_file or None) -> the network with its weights (raises WeightsUnavailable
+    # when they cannot be had), read where `maps` says.
+    load: Callable[[Path | None], Any] | None = None
+    maps: FeatureMaps | None = None
     # A network computed without a model (the pixel baseline): the extractor itself.
     direct: Extractor | None = None
     # How a visitor's browser computes the feature (query.html): "model", by the exported ONNX model run on
     # the preprocessed input; "input", the preprocessed input is the feature; "": it cannot.
     browser: str = "model"
     version: str = "1"  # bump when the extraction code changes its output
+    # The retrieval settings this spec is configured with (configured()); `dim`, `layer`, `preprocess` follow.
+    framing: str = FRAMINGS[0]
+    pooling: str = POOLINGS[0]
+
+    @property
+    def build_module(self) -> Callable[[Path | None], Any] | None:
+        """A torch network's: (weights_file or None) -> the eval-mode module that maps a preprocessed batch
+        to features, pooled as configured (inside the module, so an exported model pools the same)."""
+        if self.load is None or self.maps is None:
+            return None
+        return partial(_pooled_module, self.load, self.maps, self.pooling)
+
+    def configured(self, framing: str, pooling: str) -> NetworkSpec:
+        """This network (as declared) as a build's [features] framing and pooling make it. A network
+        without feature maps (the pixel baseline) takes neither: its preprocessing already pads the whole
+        image, and it has nothing to pool. A pooling the network does not declare is a ConfigError."""
+        if (self.framing, self.pooling) != (FRAMINGS[0], POOLINGS[0]):
+            raise ValueError(f"{self.name}: configured already ({self.framing}, {self.pooling})")
+        for setting, value, known in (("framing", framing, FRAMINGS), ("pooling", pooling, POOLINGS)):
+            if value not in known:
+                raise ConfigError(f"unknown {setting} '{value}' (known: {', '.join(known)})")
+        if self.maps is None:
+            return replace(self, preprocess=self.preprocess.framed(framing))
+        if pooling not in self.maps.poolings:
+            offered = ", ".join(self.maps.poolings)
+            raise ConfigError(f"{self.name} offers no pooling '{pooling}' ([features] pooling; it offers {offered})")
+        preprocess = self.preprocess.framed(framing)
+        if pooling == "avg":
+            return replace(self, preprocess=preprocess, framing=framing)
+        dim, layer = self.maps.dim(pooling), self.maps.layer(pooling)
+        return replace(self, preprocess=preprocess, dim=dim, layer=layer, framing=framing, pooling=pooling)
 
     def cache_key(self, weights_file: Path | None = None) -> str:
-        """A short, file-name-safe key for this network's features as configured."""
+        """A short, file-name-safe key for this network's features as configured. The average pooling adds
+        nothing to it, so that features cached before poolings existed stay valid."""
         weights_id = file_fingerprint(weights_file) if weights_file else self.weights.describe()
-        raw = "|".join([self.name, self.version, self.layer, self.preprocess.key, weights_id])
+        parts = [self.name, self.version, self.layer, self.preprocess.key, weights_id]
+        if self.maps is not None and self.pooling != "avg":
+            parts.append(self.maps.key(self.pooling))
+        raw = "|".join(parts)
         return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
+
+
+def _pooled_module(load: Callable[[Path | None], Any], maps: FeatureMaps, pooling: str, weights_file: Path | None):
+    from builder.features.networks.heads import pooled  # torch, imported when a network is loaded
+
+    return pooled(load(weights_file), maps, pooling)
 
 
 def file_fingerprint(path: Path) -> str:
@@ -98,6 +150,11 @@ def get(name: str) -> NetworkSpec:
         return _REGISTRY[name]
     except KeyError:
         raise ConfigError(f"unknown network '{name}' (known: {', '.join(sorted(_REGISTRY))})") from None
+
+
+def configured(name: str, framing: str, pooling: str) -> NetworkSpec:
+    """The network `name` as a build's [features] framing and pooling make it (NetworkSpec.configured)."""
+    return get(name).configured(framing, pooling)
 
 
 def all_specs() -> list[NetworkSpec]:

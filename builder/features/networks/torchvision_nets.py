@@ -1,4 +1,4 @@
-"""Torchvision's ImageNet networks, read at a feature layer.
+"""Torchvision's ImageNet networks, read at a feature layer (pooled as configured: registry.FeatureMaps).
 
 Weights load through torchvision's weights API: downloaded once into the torch cache
 ($TORCH_HOME/hub/checkpoints, by default ~/.cache/torch) and read from there afterwards. Offline, a missing
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from builder.errors import WeightsUnavailable
+from builder.features.networks.pooling import FeatureMaps, Stage
 from builder.features.networks.preprocess import ResizeCropNormalize
 from builder.features.networks.registry import NetworkSpec, register
 
@@ -62,9 +63,7 @@ class TorchvisionWeights:
         )
 
 
-def _torchvision_loader(
-    name: str, source: TorchvisionWeights, head: Callable[[nn.Module], nn.Module]
-) -> Callable[[Path | None], nn.Module]:
+def _torchvision_loader(name: str, source: TorchvisionWeights) -> Callable[[Path | None], nn.Module]:
     """name: the network's, which is also its builder's in torchvision.models."""
 
     def load(weights_file: Path | None) -> nn.Module:
@@ -83,7 +82,7 @@ def _torchvision_loader(
                 model = builder(weights=source.weights)
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
                 raise WeightsUnavailable(source.missing_message(name, str(getattr(exc, "reason", exc)))) from None
-        return head(model).eval()
+        return model.eval()
 
     return load
 
@@ -107,60 +106,73 @@ def _vgg_fc7(m: nn.Module) -> nn.Module:
     )
 
 
-def _resnet_pool(m: nn.Module) -> nn.Module:
+def _vgg_conv5(m: nn.Module) -> nn.Module:
     from torch import nn
 
-    return nn.Sequential(*list(m.children())[:-1], nn.Flatten(1))
+    return nn.Sequential(*list(_part(m, "features").children())[:-1])  # conv5_3 and its ReLU, before the max pool
 
 
-def _densenet_pool(m: nn.Module) -> nn.Module:
+def _resnet_layer4(m: nn.Module) -> nn.Module:
     from torch import nn
 
-    # torchvision's own forward: features -> ReLU -> global average pool -> classifier
-    return nn.Sequential(_part(m, "features"), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+    return nn.Sequential(*list(m.children())[:-2])  # up to layer4: the global average pool and fc are the head
 
 
-def _squeezenet_pool(m: nn.Module) -> nn.Module:
+def _densenet_features(m: nn.Module) -> nn.Module:
     from torch import nn
 
-    return nn.Sequential(_part(m, "features"), nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+    return nn.Sequential(_part(m, "features"), nn.ReLU())  # torchvision's own forward applies the ReLU
+
+
+def _squeezenet_features(m: nn.Module) -> nn.Module:
+    return _part(m, "features")
 
 
 _IMAGENET = ResizeCropNormalize()
+_AVERAGE = "global average pool"
 
-for _name, _enum, _head, _dim, _layer, _desc in [  # each name is also torchvision's builder
+# Each name is also torchvision's builder. "avg" is the global average of the final map (`maps`), except
+# vgg16's fc7, the original study's read; "stages" is offered where an earlier map is a plain module's output.
+for _name, _enum, _dim, _layer, _desc, _maps in [
     (
         "vgg16",
         "VGG16_Weights.IMAGENET1K_V1",
-        _vgg_fc7,
         4096,
         "fc7 (classifier up to its second Linear)",
         "VGG16, the original study's network",
+        FeatureMaps(_vgg_conv5, 512, "conv5_3 (before the last max pool)", head=_vgg_fc7),
     ),
-    ("resnet152", "ResNet152_Weights.IMAGENET1K_V1", _resnet_pool, 2048, "global average pool", "ResNet-152"),
+    (
+        "resnet152",
+        "ResNet152_Weights.IMAGENET1K_V1",
+        2048,
+        _AVERAGE,
+        "ResNet-152",
+        FeatureMaps(_resnet_layer4, 2048, "layer4", (Stage("layer3", 1024),)),
+    ),
     (
         "densenet201",
         "DenseNet201_Weights.IMAGENET1K_V1",
-        _densenet_pool,
         1920,
         "ReLU + global average pool",
         "DenseNet-201",
+        FeatureMaps(_densenet_features, 1920, "the features' ReLU"),
     ),
     (
         "densenet121",
         "DenseNet121_Weights.IMAGENET1K_V1",
-        _densenet_pool,
         1024,
         "ReLU + global average pool",
         "DenseNet-121",
+        FeatureMaps(_densenet_features, 1024, "the features' ReLU"),
     ),
     (
         "squeezenet1_1",
         "SqueezeNet1_1_Weights.IMAGENET1K_V1",
-        _squeezenet_pool,
         512,
         "features + global average pool",
         "SqueezeNet 1.1, small and fast",
+        FeatureMaps(_squeezenet_features, 512, "the features"),
     ),
 ]:
     _source = TorchvisionWeights(_enum)
@@ -172,6 +184,7 @@ for _name, _enum, _head, _dim, _layer, _desc in [  # each name is also torchvisi
             description=_desc,
             preprocess=_IMAGENET,
             weights=_source,
-            build_module=_torchvision_loader(_name, _source, _head),
+            load=_torchvision_loader(_name, _source),
+            maps=_maps,
         )
     )

@@ -185,7 +185,7 @@ def load_extractor(
             if int8 and (calibration is None or not len(calibration)):
                 raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
             make_models(
-                spec.name,
+                spec,
                 weights_file,
                 onnx_path(spec, weights_file, cache_dir),
                 path if int8 else None,

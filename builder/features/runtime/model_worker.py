@@ -5,7 +5,8 @@ Both are done once per configuration, and both need far more memory than running
 the build's own process they set its peak (3.1 GB for vgg16, measured), and the PyTorch import alone costs
 0.7 GB that an ONNX Runtime build never needs again. In a child, that memory is returned when it exits.
 
-    python -m builder.features.runtime.model_worker NETWORK OUT_FP32 [--weights FILE] [--int8 OUT --calibration NPY]
+    python -m builder.features.runtime.model_worker NETWORK OUT_FP32 [--framing F --pooling P] [--weights FILE]
+        [--int8 OUT --calibration NPY]
 
 A VsisError in the child reaches the parent as the same error with the same one-line message.
 """
@@ -22,29 +23,35 @@ from pathlib import Path
 import numpy as np
 
 from builder import errors
+from builder.features.networks.registry import NetworkSpec
 
 _MARK = "vsis-error:"
 
 
 def make_models(
-    network: str,
+    spec: NetworkSpec,
     weights_file: Path | None,
     fp32: Path,
     int8: Path | None = None,
     calibration: np.ndarray | None = None,
 ) -> None:
-    """Run the child; raise what it raised (a VsisError keeps its type and message). The child's scratch
-    folder lies in the models folder (a killed build's is removed by the next: cache.remove_litter), and
-    the child ends with this process however this one ends: killed here on any exception (SIGINT, or SIGTERM
-    made an exception by the CLI), and by the kernel when this process dies (PR_SET_PDEATHSIG, in the child)."""
+    """Run the child, which makes the model of `spec` as configured (its framing and pooling); raise what it
+    raised (a VsisError keeps its type and message). The child's scratch folder lies in the models folder (a
+    killed build's is removed by the next: cache.remove_litter), and the child ends with this process however
+    this one ends: killed here on any exception (SIGINT, or SIGTERM made an exception by the CLI), and by the
+    kernel when this process dies (PR_SET_PDEATHSIG, in the child)."""
     fp32.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vsis-model-", dir=fp32.parent) as tmp:
         command = [
             sys.executable,
             "-m",
             "builder.features.runtime.model_worker",
-            network,
+            spec.name,
             str(fp32),
+            "--framing",
+            spec.framing,
+            "--pooling",
+            spec.pooling,
             "--parent",
             str(os.getpid()),
         ]
@@ -69,7 +76,7 @@ def make_models(
             kind, _, message = line[len(_MARK) :].partition(" ")
             raise getattr(errors, kind, errors.VsisError)(message)
     tail = "\n".join(stderr.strip().splitlines()[-15:])
-    raise RuntimeError(f"{network}: making its model failed (exit {child.returncode}):\n{tail}")
+    raise RuntimeError(f"{spec.name}: making its model failed (exit {child.returncode}):\n{tail}")
 
 
 def _die_with_parent(parent: int) -> None:
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m builder.features.runtime.model_worker")
     parser.add_argument("network")
     parser.add_argument("fp32", type=Path)
+    parser.add_argument("--framing", default="crop")
+    parser.add_argument("--pooling", default="avg")
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--int8", type=Path)
     parser.add_argument("--calibration", type=Path)
@@ -97,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.parent:
         _die_with_parent(args.parent)
-    from builder.features.networks import get
+    from builder.features.networks import configured
     from builder.features.runtime.model_files import export_onnx
 
     try:
         if not args.fp32.is_file():
-            export_onnx(get(args.network), args.weights, args.fp32)
+            export_onnx(configured(args.network, args.framing, args.pooling), args.weights, args.fp32)
         if args.int8 is not None:
             from builder.features.runtime.cpu import cpu_features
             from builder.features.runtime.quantize import quantize_int8
