@@ -91,8 +91,8 @@
   // baseline's feature is its preprocessed image), scaled to unit length.
   function featureOf(net, image) {
     var r = net.recipe;
-    if (net.kind === "input") return Promise.resolve(unit(vsisPreprocess.smallPixels(image.rgb, image.width, image.height, r)));
-    var input = vsisPreprocess.resizeCropNormalize(image.rgb, image.width, image.height, r);
+    var input = vsisPreprocess.prepare(image.rgb, image.width, image.height, r);  // by the recipe's kind
+    if (net.kind === "input") return Promise.resolve(unit(input));
     return sessionOf(net).then(function (session) {
       return vsisOrt.run(session, input, [1].concat(net.input));
     }).then(unit);

@@ -30,6 +30,7 @@ from builder.experiment.metrics import (
 )
 from builder.experiment.run import choose_originals, collection_measures
 from builder.experiment.stats import DECIMALS, UNCLEAR, Estimate, estimate
+from builder.features.networks import get as get_network
 from builder.inputs import perturb
 from builder.inputs.perturb import Profile
 from builder.progress import QuietReporter
@@ -306,7 +307,7 @@ def _experiment_at(depth: int, monkeypatch: pytest.MonkeyPatch, search_effort: A
     x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
     spec = SimpleNamespace(dim=dim)
     runs = {"pixels": SimpleNamespace(spec=spec, store=_Store(dict(zip(layout.keys, x, strict=True))))}
-    plain = NetworkResult("pixels", exact_neighbours(x[:m], 5), 1.0, 0, 0, 0.0, None)  # type: ignore[arg-type]
+    plain = NetworkResult("pixels", exact_neighbours(x[:m], 5), 1.0, 0, 0, 0.0, None, get_network("pixels"))  # type: ignore[arg-type]
     monkeypatch.setattr(run, "CURVE_K", depth)  # with k up to 5 and 5 profiles: lists of max(5, depth)
     search = NeighbourSearch(search_effort)
     return run.run_experiment(layout, items, runs, [plain], search, [1, 3, 5], 5, QuietReporter())  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from PIL import Image
 from builder.cache import BlobStore, FeatureStore, atomic_path, atomic_write, sha256_of
 from builder.collect.collection import Item
 from builder.errors import VsisError
+from builder.features.networks import get as get_network
 from builder.features.runtime.backends import PrecisionPlan
 from builder.inputs.images import DecodeLimits, webp_problem
 from builder.inputs.perturb import get_profile
@@ -55,6 +56,7 @@ def result(name: str, indices: list[list[int]], scores: list[list[float]]) -> Ne
         3,
         0.0,
         PrecisionPlan("fp32", "fp32"),
+        get_network(name),
     )
 
 

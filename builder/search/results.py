@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from builder.features.networks.registry import NetworkSpec
 from builder.features.runtime.backends import PrecisionPlan
 from builder.search.neighbours import Neighbours
 from builder.search.retrieval import Refinement
@@ -21,6 +22,7 @@ class NetworkResult:
     cached: int
     images_per_second: float
     precision: PrecisionPlan  # what the network ran in, and why where that is not what was asked
+    spec: NetworkSpec  # the network as configured (its framing and pooling: its layer and dimension)
     recall_note: str = ""  # how search_recall was measured (sampled or every item; search_k, trees)
     search_k: int = 0  # the nodes Annoy searched per query, tuned to the recall target (0: exact search)
     features: str = ""  # neighbours.features_digest of the features searched: later stages key by it

@@ -58,6 +58,7 @@ def find_neighbours(
                     cached=n_keys - run.extracted,
                     images_per_second=run.images_per_second,
                     precision=run.precision,
+                    spec=run.spec,
                     recall_note=got.note,
                     search_k=got.search_k,
                     features=digest,

@@ -17,7 +17,6 @@ from builder.collect.collection import Item
 from builder.experiment.metrics import RECOVERY_METRICS, ideal, ideal_recall
 from builder.experiment.run import BASELINE, ExperimentResult
 from builder.experiment.stats import UNCLEAR, Comparison, Estimate
-from builder.features.networks import get as get_network
 from builder.inputs.perturb import copy_id, copy_key
 from builder.layout.stage import NetworkLayout
 from builder.search.results import NetworkResult
@@ -283,7 +282,7 @@ def site_model(
     pages = [page_item(i, thumbs.suffix) for i in items]
     networks = []
     for r in results:
-        spec = get_network(r.name)
+        spec = r.spec
         weights = str(weights_files[r.name]) if r.name in weights_files else spec.weights.describe()
         rows = _rows(pages, r.neighbours.indices.tolist(), r.neighbours.scores.tolist())
         networks.append(
