@@ -161,8 +161,8 @@ def test_a_no_change_rebuild_lays_nothing_out_and_publishes_the_same_bytes(tmp_p
     assert Path("atlases/0.webp") in first
     assert calls == [16] and clustered == [3] and sheets == [16]
     read: list[int] = []
-    real_load = stage.load_matrix
-    monkeypatch.setattr(stage, "load_matrix", lambda *a: read.append(1) or real_load(*a))
+    real_load = stage.searched_vectors
+    monkeypatch.setattr(stage, "searched_vectors", lambda *a: read.append(1) or real_load(*a))
     build(config)
     assert calls == [16] and read == []  # remembered, found by the search's digest: the features not even read
     assert clustered == [3] and sheets == [16]  # no k-means, no atlas: remembered too

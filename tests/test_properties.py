@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from PIL import Image
@@ -107,6 +107,7 @@ json_values = st.text(st.characters(blacklist_characters="\x00"), max_size=40)
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=st.lists(st.tuples(raw_names, json_values), min_size=1, max_size=4, unique_by=lambda f: f[0].lower()))
+@example(files=[(b"\xff\xd9", ""), (b"\x80\x80", "00")])  # two names that show alike: joined by their bytes
 def test_names_of_any_bytes_and_any_json_values_build_a_readable_site(tmp_path_factory, files) -> None:
     root = tmp_path_factory.mktemp("bytes")
     images = root / "images"

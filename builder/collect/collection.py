@@ -372,15 +372,19 @@ def scan(
     by_key: dict[str, dict[str, str]] = {}
     column = ""
     if metadata is not None:
-        records = _bounded_records(read_metadata(metadata), metadata, warn)
-        column = _join_column(records, metadata_key, metadata)
-        for rec in records:
-            value = rec.get(column, "").replace("\\", "/").strip()
+        given = read_metadata(metadata)
+        column = _join_column(given, metadata_key, metadata)
+        records = _bounded_records(given, metadata, warn)
+        for original, rec in zip(given, records, strict=True):
+            # joined by the name as given, not as shown: two names that differ in bytes that are not UTF-8
+            # show alike, and JSON can name each by its own (as \udcXX escapes)
+            value = original.get(column, "").replace("\\", "/").strip()
             if not value:
                 continue
             if value.startswith("/") or ".." in value.split("/"):
                 if warn:
-                    warn(f"{shown(str(metadata))}: record '{value}' names a file outside the collection; ignored")
+                    warn(f"{shown(str(metadata))}: record '{shown(value)}' names a file outside the collection; "
+                         "ignored")  # fmt: skip
                 continue
             by_key.setdefault(value, rec)
             by_key.setdefault(value.lower(), rec)
@@ -396,7 +400,7 @@ def scan(
             if warn:
                 warn(f"{shown(str(path))}: cannot read ({exc.strerror or exc}); skipped")
             continue
-        rec = next((by_key[k] for k in _lookup_keys(rel, ids[raw]) if k in by_key), {})
+        rec = next((by_key[k] for k in _lookup_keys(raw, ids[raw]) if k in by_key), {})
         if rec:
             used.add(id(rec))
         category = (
