@@ -97,9 +97,9 @@ def test_each_pooling_gives_the_declared_dimension(name: str, pooling: str) -> N
 
 def test_configured_dimensions() -> None:
     dims = {(n, p): configured(n, "crop", p).dim for n, p in SPECS}
-    assert [dims["efficientnet_lite0", p] for p in POOLINGS] == [1280, 1280, 1280 + 112 + 320]
-    assert dims["efficientnet_lite1", "stages"] == 1280 + 112 + 320
-    assert dims["efficientnet_lite2", "stages"] == 1280 + 120 + 352
+    assert [dims["efficientnet_lite0", p] for p in POOLINGS] == [1280, 1280, 1280 + 80 + 112]
+    assert dims["efficientnet_lite1", "stages"] == 1280 + 80 + 112
+    assert dims["efficientnet_lite2", "stages"] == 1280 + 88 + 120
     assert [dims["resnet152", p] for p in POOLINGS] == [2048, 2048, 2048 + 1024]
     assert (dims["vgg16", "avg"], dims["vgg16", "gem"]) == (4096, 512)  # its own fc7; GeM of conv5_3
     assert configured("efficientnet_lite0", "pad", "gem").layer == "GeM (p = 3) of the head convolution"
@@ -168,3 +168,13 @@ def test_the_query_pages_model_pools_as_the_build_does(models: Path, framing: st
         with torch.inference_mode():
             plain = average(None)(torch.from_numpy(batch)).numpy()
         assert plain.shape != got.shape or cosine_distance(got, plain).min() > 1e-3
+
+
+def test_auto_pooling_is_the_stages_where_a_network_declares_them_else_the_average() -> None:
+    assert configured("efficientnet_lite0", "pad", "auto") == configured("efficientnet_lite0", "pad", "stages")
+    assert configured("resnet152", "crop", "auto").pooling == "stages"
+    assert configured("vgg16", "crop", "auto") == configured("vgg16", "crop", "avg")  # no stages declared
+    assert configured("pixels", "pad", "auto").dim == 768
+    from builder.config import make_config
+
+    assert make_config(networks=("vgg16", "densenet201")).pooling == "auto"  # the default builds every network

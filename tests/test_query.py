@@ -12,7 +12,8 @@ import pytest
 
 from builder.cache import FeatureStore
 from builder.collect.collection import scan
-from builder.features.networks import get as get_network
+from builder.config import make_config
+from builder.features.networks import configured
 from builder.inputs.images import decode
 from builder.inputs.perturb import get_profile
 from builder.search.compact import (
@@ -123,7 +124,9 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     assert q["size"] == 150
     eff, pix = q["networks"]
     assert eff["kind"] == "model" and pix["kind"] == "input"
-    assert eff["recipe"] == get_network("efficientnet_lite0").preprocess.recipe()
+    config = make_config(REPO / "vsis.toml")
+    assert eff["recipe"] == configured("efficientnet_lite0", config.framing, config.pooling).preprocess.recipe()
+    assert eff["recipe"]["kind"] == "pad_resize_normalize"  # the default framing: the whole image
     assert (sample_site / "data/query/efficientnet_lite0/model.js").is_file()
     assert not (sample_site / "data/query/pixels/model.js").exists()
     for net in q["networks"]:
@@ -215,7 +218,8 @@ def _builder_features(sample_site: Path, network: str) -> tuple[list[str], list[
     """The sample's item ids, files and the builder's own features of `network`, in the site's order."""
     items = scan(SAMPLE, SAMPLE / "metadata.csv").items
     cache = sample_site.parent.parent / "cache"
-    spec = get_network(network)
+    config = make_config(REPO / "vsis.toml")
+    spec = configured(network, config.framing, config.pooling)
     [folder] = [p for p in (cache / "features").iterdir() if p.name.startswith(f"{network}-") and "int8" not in p.name]
     x = FeatureStore(cache, folder.name, spec.dim).matrix([i.content_hash for i in items])
     return [i.id for i in items], [i.path for i in items], np.asarray(x)
@@ -266,17 +270,22 @@ def test_a_perturbed_copy_finds_its_original_in_the_top_three(site, sample_site:
 
 def test_the_browser_computes_the_builders_features_and_ranking(site, sample_site: Path) -> None:
     """On 20 images: the page's feature within 0.01 cosine distance of the builder's for the same file, and
-    its top 10 (by the compact vectors) overlapping the exact top 10 by the builder's full features by 0.9 or
-    more on average; its scores are the compact vectors' own (search/compact.py), computed in Python."""
+    its top 10 (by the compact vectors) overlapping the exact top 10 by the builder's full features, centred
+    on the collection's mean as the build's are, by 0.9 or more on average; its scores are the compact
+    vectors' own (search/compact.py), computed in Python."""
+    from builder.search.retrieval import centred, collection_mean
+
     page = _open(site)
     ids, files, x = _builder_features(sample_site, "efficientnet_lite0")
+    assert make_config(REPO / "vsis.toml").centre  # the default the exact ranking below follows
+    searched = centred(x, collection_mean(x))
     picked = np.random.default_rng(18).choice(len(ids), 20, replace=False)
     distances, overlaps = [], []
     for n in picked.tolist():
         found = _search(page, files[n], "efficientnet_lite0")
         feature = np.asarray(found["feature"], dtype=np.float32)
         distances.append(1.0 - float(feature @ x[n]))
-        exact = [ids[i] for i in np.argsort(-(x @ x[n]), kind="stable")[:10]]
+        exact = [ids[i] for i in np.argsort(-(searched @ searched[n]), kind="stable")[:10]]
         overlaps.append(len(set(exact) & {r["id"] for r in found["results"][:10]}) / 10)
     assert max(distances) <= 0.01, distances
     assert float(np.mean(overlaps)) >= 0.9, overlaps

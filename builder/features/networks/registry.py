@@ -25,6 +25,10 @@ from builder.cache import sha256_of
 from builder.errors import ConfigError
 from builder.features.networks.pooling import POOLINGS, FeatureMaps
 
+# [features] pooling: one of POOLINGS, or "auto": "stages" where the network declares its earlier stages,
+# else "avg" (the default: a build of any network gets the best pooling it offers).
+POOLING_CHOICES = ("auto", *POOLINGS)
+
 # Retrieval settings of the features (issue 26; bench/quality.py measures each on labelled collections):
 # how an image is framed for a network, and how the network's feature maps are pooled into one vector
 # (POOLINGS, declared in pooling.py: global average; generalised mean, p = 3; earlier stages' too, concatenated).
@@ -99,9 +103,11 @@ class NetworkSpec:
         image, and it has nothing to pool. A pooling the network does not declare is a ConfigError."""
         if (self.framing, self.pooling) != (FRAMINGS[0], POOLINGS[0]):
             raise ValueError(f"{self.name}: configured already ({self.framing}, {self.pooling})")
-        for setting, value, known in (("framing", framing, FRAMINGS), ("pooling", pooling, POOLINGS)):
+        for setting, value, known in (("framing", framing, FRAMINGS), ("pooling", pooling, POOLING_CHOICES)):
             if value not in known:
                 raise ConfigError(f"unknown {setting} '{value}' (known: {', '.join(known)})")
+        if pooling == "auto":  # the best the network offers, as measured on labelled collections (bench/quality.py)
+            pooling = "stages" if self.maps is not None and "stages" in self.maps.poolings else "avg"
         if self.maps is None:
             return replace(self, preprocess=self.preprocess.framed(framing))
         if pooling not in self.maps.poolings:
