@@ -76,8 +76,8 @@ class BuildConfig:
     expansion: int = 0  # database-side augmentation and query expansion over this many neighbours; 0: off
     # How features are made for retrieval (features/networks/registry.py FRAMINGS, POOLING_CHOICES). The
     # defaults are what bench/quality.py measured best on 2,000 labelled OpenClipart drawings with
-    # efficientnet_lite0 (mAP@10 0.545 with crop/avg, 0.579 pad, 0.599 pad/stages/centre at the first
-    # stages chosen, 0.612 at today's), without losing near-duplicates (README, Retrieval quality).
+    # efficientnet_lite0: mAP@10 0.545 -> 0.604, near-duplicate recall@5 0.847 -> 0.848 (README, Retrieval
+    # quality; efficientnet_lite.py's FAMILY says which stages, and why).
     framing: str = "pad"
     pooling: str = "auto"  # "stages" where the network declares them, else "avg"
     centre: bool = True  # features centred on the collection's mean (then unit length) before comparing

@@ -97,9 +97,9 @@ def test_each_pooling_gives_the_declared_dimension(name: str, pooling: str) -> N
 
 def test_configured_dimensions() -> None:
     dims = {(n, p): configured(n, "crop", p).dim for n, p in SPECS}
-    assert [dims["efficientnet_lite0", p] for p in POOLINGS] == [1280, 1280, 1280 + 80 + 112]
-    assert dims["efficientnet_lite1", "stages"] == 1280 + 80 + 112
-    assert dims["efficientnet_lite2", "stages"] == 1280 + 88 + 120
+    assert [dims["efficientnet_lite0", p] for p in POOLINGS] == [1280, 1280, 1280 + 112 + 192]
+    assert dims["efficientnet_lite1", "stages"] == 1280 + 112 + 192
+    assert dims["efficientnet_lite2", "stages"] == 1280 + 120 + 208
     assert [dims["resnet152", p] for p in POOLINGS] == [2048, 2048, 2048 + 1024]
     assert (dims["vgg16", "avg"], dims["vgg16", "gem"]) == (4096, 512)  # its own fc7; GeM of conv5_3
     assert configured("efficientnet_lite0", "pad", "gem").layer == "GeM (p = 3) of the head convolution"
