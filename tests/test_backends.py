@@ -11,7 +11,7 @@ from builder.build import build
 from builder.config import make_config
 from builder.errors import ConfigError
 from builder.features.extract import l2_normalise
-from builder.features.networks import get
+from builder.features.networks import configured, get
 from builder.features.runtime.backends import load_extractor
 from builder.features.runtime.model_files import onnx_path
 from builder.inputs.images import decode
@@ -140,7 +140,7 @@ def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_pat
     )
     first = build(cfg)
     assert first.networks[0].extracted == 10 and first.networks[0].precision.used == "int8"
-    model = onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache", "int8")
+    model = onnx_path(configured("efficientnet_lite0", cfg.framing, cfg.pooling), None, tmp_path / "cache", "int8")
     assert model.is_file() and model.with_suffix(".json").is_file()
     assert build(cfg).networks[0].extracted == 0  # model and features reused
     model.unlink()  # a model calibrated anew would not reproduce the cached int8 features
@@ -160,4 +160,6 @@ def test_an_onnx_build_exports_in_a_child_and_never_imports_torch_itself(tmp_pat
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     ) == (4, False)
-    assert onnx_path(get("efficientnet_lite0"), None, tmp_path / "cache").is_file()
+    defaults = make_config()
+    spec = configured("efficientnet_lite0", defaults.framing, defaults.pooling)
+    assert onnx_path(spec, None, tmp_path / "cache").is_file()
