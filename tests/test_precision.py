@@ -171,7 +171,7 @@ def int8_build(root: Path, name: str, precision: str = "int8", cache: str = "cac
 
 def features(cfg, result) -> np.ndarray:
     net = result.networks[0]
-    spec = get(net.name)
+    spec = net.spec  # as the build configured it
     key = feature_key(spec, None, net.precision.used)
     from builder.build import decode_limits
 

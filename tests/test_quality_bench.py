@@ -83,7 +83,7 @@ def test_a_small_run_writes_the_published_figures_and_its_table(tmp_path: Path) 
     (record,) = json.loads(out.read_text()).values()
     assert record["sample"]["labels"] == {"cool": 8, "grey": 5, "warm": 7}  # 20 of 24 by largest remainder
     (row,) = record["rows"]
-    assert (row["network"], row["setting"], row["images"], row["queries_map"]) == ("pixels", "crop/avg", 20, 20)
+    assert (row["network"], row["setting"], row["images"], row["queries_map"]) == ("pixels", "pad/auto/centre", 20, 20)
     assert row["near_dup_originals"] == 20 and row["near_dup_indexed"] == 120
     # every sampled image is an original here: the guard searches the experiment's own set, and finds what it does
     assert row["near_dup_recall@5"] == row["near_dup_recall@5_experiment_set"]
@@ -91,4 +91,4 @@ def test_a_small_run_writes_the_published_figures_and_its_table(tmp_path: Path) 
     shown = subprocess.run([*bench, "--table", "--out", str(out)], capture_output=True, text=True, cwd=REPO)
     assert shown.returncode == 0, shown.stderr
     p1 = row["p@1"]
-    assert f"| pixels | crop/avg | {p1['mean']:.3f} [{p1['low']:.3f}, {p1['high']:.3f}] |" in shown.stdout
+    assert f"| pixels | pad/auto/centre | {p1['mean']:.3f} [{p1['low']:.3f}, {p1['high']:.3f}] |" in shown.stdout
