@@ -16,6 +16,9 @@ from builder.features.networks.registry import Preprocess
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 WHITE = (255, 255, 255)
+# The resampling filters a preprocessing may name (Pillow's, antialiased); static/query-preprocess.js
+# reproduces bilinear only, so a network resized otherwise is not offered to the browser (NetworkSpec.browser "").
+RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
 _STRIP_PIXELS = 1 << 22  # the most pixels of the padded square pad_resize holds at once
 
 
@@ -46,22 +49,25 @@ def normalised(im: Image.Image, mean: tuple[float, float, float], std: tuple[flo
 
 @dataclass(frozen=True)
 class ResizeCropNormalize:
-    """Shorter side to `resize`, centre crop `crop` x `crop`, (x/255 - mean) / std, channels first."""
+    """Shorter side to `resize`, centre crop `crop` x `crop`, (x/255 - mean) / std, channels first.
+    `interpolation`: a RESAMPLE filter; bilinear adds nothing to the key, so keys made before it stay valid."""
 
     resize: int = 256
     crop: int = 224
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
 
     @property
     def key(self) -> str:
-        return f"rcn:{self.resize}:{self.crop}:{self.mean}:{self.std}"
+        return f"rcn:{self.resize}:{self.crop}:{self.mean}:{self.std}{_filter_key(self.interpolation)}"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return (3, self.crop, self.crop)
 
     def recipe(self) -> dict[str, object]:
+        _browser_filter(self.interpolation)
         return {"kind": "resize_crop_normalize", "resize": self.resize, "crop": self.crop,
                 "mean": list(self.mean), "std": list(self.std)}  # fmt: skip
 
@@ -72,7 +78,7 @@ class ResizeCropNormalize:
         w, h = im.size
         scale = self.resize / min(w, h)
         nw, nh = max(self.crop, round(w * scale)), max(self.crop, round(h * scale))
-        im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+        im = im.resize((nw, nh), RESAMPLE[self.interpolation])
         left, top = (nw - self.crop) // 2, (nh - self.crop) // 2
         return normalised(im.crop((left, top, left + self.crop, top + self.crop)), self.mean, self.std)
 
@@ -93,7 +99,7 @@ class PadResizeNormalize:
     @property
     def key(self) -> str:
         c = self.cropped
-        return f"prn:{c.crop}:{c.mean}:{c.std}:fill{WHITE}"
+        return f"prn:{c.crop}:{c.mean}:{c.std}:fill{WHITE}{_filter_key(c.interpolation)}"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -101,6 +107,7 @@ class PadResizeNormalize:
 
     def recipe(self) -> dict[str, object]:
         c = self.cropped
+        _browser_filter(c.interpolation)
         return {"kind": "pad_resize_normalize", "side": c.crop, "fill": list(WHITE),
                 "mean": list(c.mean), "std": list(c.std)}  # fmt: skip
 
@@ -109,7 +116,20 @@ class PadResizeNormalize:
 
     def __call__(self, im: Image.Image) -> np.ndarray:
         c = self.cropped
-        return normalised(pad_resize(im, c.crop, WHITE, Image.Resampling.BILINEAR), c.mean, c.std)
+        return normalised(pad_resize(im, c.crop, WHITE, RESAMPLE[c.interpolation]), c.mean, c.std)
+
+
+def _filter_key(interpolation: str) -> str:
+    if interpolation not in RESAMPLE:
+        raise ValueError(f"unknown interpolation {interpolation!r} (known: {', '.join(RESAMPLE)})")
+    return "" if interpolation == "bilinear" else f":{interpolation}"
+
+
+def _browser_filter(interpolation: str) -> None:
+    """The recipe of a preprocessing that static/query-preprocess.js cannot reproduce is an error, not a
+    recipe that the page would silently follow with its bilinear resize."""
+    if interpolation != "bilinear":
+        raise ValueError(f"static/query-preprocess.js resizes bilinear only, not {interpolation}")
 
 
 @dataclass(frozen=True)
