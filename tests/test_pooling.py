@@ -67,6 +67,11 @@ def test_stages_are_unit_length_parts_times_their_weights() -> None:
 
 def untrained(name: str) -> nn.Module:
     """The network with random weights: its shapes are what the declarations are checked against."""
+    from builder.features.networks import openclip_nets, timm_nets
+
+    for library in (timm_nets, openclip_nets):  # the library's architecture, randomly initialised
+        if name in {n.network for n in library.NETWORKS}:
+            return library.untrained(name)
     if name.startswith("efficientnet_lite"):
         from efficientnet_lite_pytorch import EfficientNet
 
