@@ -47,7 +47,7 @@ from builder.site.publish import check_destination, publish
 from builder.site.query_model import query_page
 from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
-from builder.textfiles import shown
+from builder.terminal import shown
 
 
 @dataclass

@@ -21,6 +21,7 @@ from builder.errors import ConfigError
 from builder.experiment.run import BASELINE
 from builder.inputs.images import THUMB_FORMATS
 from builder.inputs.perturb import DEFAULT_PROFILES, get_profile
+from builder.terminal import is_printable
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
 ENGINES = ("local", "ray")
@@ -138,7 +139,7 @@ class BuildConfig:
             raise ConfigError(f"title must be at most {MAX_TITLE} characters, got {len(self.title):,}")
         for name in ("title", "metadata_key", "ray_address"):
             text = getattr(self, name)
-            if text is not None and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF or ord(c) == 127 for c in text):
+            if text is not None and not is_printable(text):
                 raise ConfigError(f"{name} must be text without control characters or undecodable bytes: {text!r}")
         paths = {"collection": self.collection, "metadata": self.metadata, "out": self.out, "cache_dir": self.cache_dir,
                  **{f"weights.{n}": p for n, p in self.weights.items()}}  # fmt: skip

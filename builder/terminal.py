@@ -15,12 +15,27 @@ import re
 # C0 controls but the tab, DEL, C1 controls (U+009B is a one-character CSI), the line and paragraph
 # separators, the bidirectional embeddings, overrides and isolates (they reorder what follows them on the
 # line), and lone surrogates.
-_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATES = "\ud800-\udfff"
+_SURROGATE = re.compile(f"[{_SURROGATES}]")
+_UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069{_SURROGATES}]")
+
+
+def shown(text: str) -> str:
+    """Text as it can be written to a page, a JSON file or a terminal: a name that is not UTF-8 comes from
+    the file system with each undecodable byte as a lone surrogate (Python's surrogateescape), and JSON may
+    hold a lone surrogate itself; neither can be encoded, so each becomes U+FFFD. Where the bytes matter
+    (opening the file, a stable id) the original string is kept, not this."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def is_printable(text: str) -> bool:
+    """Whether `text` holds nothing `printable` would change."""
+    return _UNSAFE.search(text) is None
 
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    if "\ud800" <= char <= "\udfff":
+    if _SURROGATE.fullmatch(char):
         return "\ufffd"
     code = ord(char)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

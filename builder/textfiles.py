@@ -4,7 +4,6 @@ file and say what is wrong: missing, not UTF-8 (where, in bytes), or not JSON (w
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from builder.errors import MetadataError
@@ -30,14 +29,3 @@ def parse_json(text: str, path: Path) -> object:
         raise MetadataError(
             f"{path}: JSON nested too deeply to read (records are expected a level or two down)"
         ) from None
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def shown(text: str) -> str:
-    """Text as it can be written to a page, a JSON file or a terminal: a name that is not UTF-8 comes from
-    the file system with each undecodable byte as a lone surrogate (Python's surrogateescape), and JSON may
-    hold a lone surrogate itself; neither can be encoded, so each becomes U+FFFD. Where the bytes matter
-    (opening the file, a stable id) the original string is kept, not this."""
-    return _SURROGATE.sub("\ufffd", text)

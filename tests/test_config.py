@@ -50,6 +50,10 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         ("[query]\nnetworks = ['vgg16']\n", "query networks vgg16 are not built"),
         ("[query]\nrecall_target = 0\n", r"query recall_target must be in \(0, 1\]"),
         ("[query]\nenable = true\n", "unknown key 'query.enable'"),
+        ("[features]\nframing = 'square'\n", "features framing must be one of crop, pad, trim"),
+        ('title = "a \\u001b]0;owned\\u0007"\n', "title must be text without control characters"),
+        ('title = "one\\nline"\n', "title must be text without control characters"),
+        ('title = "\\u202eevil"\n', "title must be text without control characters"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -57,6 +61,13 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
     cfg_file.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         make_config(cfg_file)
+
+
+def test_a_title_in_any_script_and_with_a_tab_is_accepted() -> None:
+    title = "Musée\tد\u200fار 美術館"
+    assert BuildConfig(title=title).validate().title == title
+    with pytest.raises(ConfigError, match="undecodable bytes"):
+        BuildConfig(title="caf\udce9").validate()
 
 
 def test_weights_flag_forms() -> None:

@@ -24,7 +24,8 @@ from builder.collect.header import pixel_size
 from builder.collect.sources import moma
 from builder.errors import MetadataError, VsisError
 from builder.ownership import owned_by_vsis, within_vsis_folder
-from builder.textfiles import parse_json, read_text, shown
+from builder.terminal import shown
+from builder.textfiles import parse_json, read_text
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
