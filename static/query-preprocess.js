@@ -224,44 +224,9 @@
     return [getRow, size];
   }
 
-  // preprocess.trim_box: [left, top, right, bottom] of the pixels differing from the top-left corner's
-  // colour by more than `tolerance` in some channel; the whole image where none does.
-  function trimBox(rgb, w, h, tolerance) {
-    var left = w, top = h, right = 0, bottom = 0;
-    for (var y = 0; y < h; y++) {
-      for (var x = 0; x < w; x++) {
-        var i = (y * w + x) * 3;
-        if (Math.abs(rgb[i] - rgb[0]) > tolerance || Math.abs(rgb[i + 1] - rgb[1]) > tolerance ||
-            Math.abs(rgb[i + 2] - rgb[2]) > tolerance) {
-          if (x < left) left = x;
-          if (x >= right) right = x + 1;
-          if (y < top) top = y;
-          bottom = y + 1;
-        }
-      }
-    }
-    return right === 0 ? [0, 0, w, h] : [left, top, right, bottom];
-  }
-
-  // The pixels of `box` ([left, top, right, bottom]) of a w-wide image, as their own image.
-  function cropped(rgb, w, box) {
-    var cw = box[2] - box[0], out = new Uint8Array(cw * (box[3] - box[1]) * 3);
-    for (var y = box[1]; y < box[3]; y++) {
-      out.set(rgb.subarray((y * w + box[0]) * 3, (y * w + box[2]) * 3), (y - box[1]) * cw * 3);
-    }
-    return out;
-  }
-
   // PadResizeNormalize ("pad" framing): the whole image centred on a square of `fill`, resized to
-  // side x side (Pillow BILINEAR), normalised; its uniform border cut off first where `trim` is a
-  // tolerance ("trim" framing).
+  // side x side (Pillow BILINEAR), normalised.
   function padResizeNormalize(rgb, w, h, opts) {
-    if (opts.trim !== null && opts.trim !== undefined) {
-      var box = trimBox(rgb, w, h, opts.trim);
-      rgb = cropped(rgb, w, box);
-      w = box[2] - box[0];
-      h = box[3] - box[1];
-    }
     var rows = paddedRows(rgb, w, h, opts.fill);
     var small = resampleRows(rows[0], rows[1], rows[1], opts.side, opts.side, "bilinear");
     return normalise(small, opts.side, 0, 0, opts.side, opts);
@@ -376,7 +341,6 @@
     resample: resample,
     resizeCropNormalize: resizeCropNormalize,
     padResizeNormalize: padResizeNormalize,
-    trimBox: trimBox,
     smallPixels: smallPixels,
     prepare: prepare,
     decode: decode,

@@ -50,7 +50,7 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         ("[query]\nnetworks = ['vgg16']\n", "query networks vgg16 are not built"),
         ("[query]\nrecall_target = 0\n", r"query recall_target must be in \(0, 1\]"),
         ("[query]\nenable = true\n", "unknown key 'query.enable'"),
-        ("[features]\nframing = 'square'\n", "features framing must be one of crop, pad, trim"),
+        ("[features]\nframing = 'square'\n", "features framing must be one of crop, pad"),
         ('title = "a \\u001b]0;owned\\u0007"\n', "title must be text without control characters"),
         ('title = "one\\nline"\n', "title must be text without control characters"),
         ('title = "\\u202eevil"\n', "title must be text without control characters"),

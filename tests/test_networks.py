@@ -218,41 +218,6 @@ def test_padding_puts_the_image_in_the_middle_of_a_white_square() -> None:
     np.testing.assert_array_equal(PLAIN.framed("pad")(strip), channels_first([[W] * 4, [blue] * 4, [W] * 4, [W] * 4]))
 
 
-def test_trim_box_finds_what_differs_from_the_corner_beyond_the_tolerance() -> None:
-    """Hand-checkable boxes on a 10 x 8 image of a uniform grey border: a pixel within the tolerance of the
-    corner's colour in every channel is border; one beyond it in any channel is picture."""
-    grey = (200, 200, 200)
-    im = Image.new("RGB", (10, 8), grey)
-    assert preprocessing.trim_box(im) == (0, 0, 10, 8)  # nothing but border: the whole image
-    im.putpixel((3, 2), (200, 200, 200 - preprocessing.TRIM_TOLERANCE))  # at the tolerance: border still
-    assert preprocessing.trim_box(im) == (0, 0, 10, 8)
-    im.putpixel((3, 2), (200, 200 + preprocessing.TRIM_TOLERANCE + 1, 200))  # beyond, in one channel
-    assert preprocessing.trim_box(im) == (3, 2, 4, 3)
-    im.putpixel((8, 6), (0, 0, 0))
-    assert preprocessing.trim_box(im) == (3, 2, 9, 7)
-    im.putpixel((0, 0), (0, 0, 0))  # the corner decides what the border is: now all but it differs
-    assert preprocessing.trim_box(im) == (0, 0, 10, 8)
-
-
-def test_the_trim_framing_pads_the_image_without_its_border() -> None:
-    """A drawing on a wide white margin and the same drawing cut close are the same input; the padding
-    geometry after the trim is the pad framing's (a 2 x 1 picture fills the top row of a 2 x 2 square)."""
-    red, blue, W = (255, 0, 0), (0, 0, 255), (255, 255, 255)
-    margin = Image.new("RGB", (9, 7), W)
-    margin.putpixel((4, 3), red)
-    margin.putpixel((5, 3), blue)
-    trim2 = ResizeCropNormalize(resize=2, crop=2, mean=(0, 0, 0), std=(1, 1, 1)).framed("trim")
-    np.testing.assert_array_equal(trim2(margin), channels_first([[red, blue], [W, W]]))
-    close = Image.fromarray(np.random.default_rng(4).integers(0, 200, (90, 120, 3), dtype=np.uint8))
-    framed = Image.new("RGB", (300, 200), W)
-    framed.paste(close, (40, 70))
-    pre = configured("efficientnet_lite0", "trim", "avg").preprocess
-    np.testing.assert_array_equal(pre(framed), pre.framed("pad")(close))
-    assert np.abs(pre(framed) - pre.framed("pad")(framed)).max() > 0.5  # the margin counts without the trim
-    assert pre.key != pre.framed("pad").key and pre.framed("trim") == pre
-    assert pre.recipe()["trim"] == preprocessing.TRIM_TOLERANCE
-
-
 @pytest.mark.parametrize("resample", [Image.Resampling.BILINEAR, Image.Resampling.BOX])
 def test_pad_resize_equals_pillow_on_the_padded_square(monkeypatch: pytest.MonkeyPatch, resample) -> None:
     """Done in strips of the square's rows (any strip height, down to one row), the result is Pillow's
@@ -277,7 +242,7 @@ def test_framing_changes_the_input_and_its_key() -> None:
     assert pad == crop.framed("pad") and pad.framed("crop") == crop
     assert pad.key != crop.key and pad.input_shape == crop.input_shape == (3, 224, 224)
     assert pad.recipe() == {"kind": "pad_resize_normalize", "side": 224, "fill": [255, 255, 255],
-                            "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "trim": None}  # fmt: skip
+                            "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}  # fmt: skip
     assert np.abs(pad(im) - crop(im)).max() > 0.5
     assert np.all(pad(im)[:, :30] == 1.0)  # white above the picture, normalised to (1 - 0.5) / 0.5
     for framing in FRAMINGS:

@@ -22,7 +22,6 @@ import PIL
 import pytest
 from PIL import Image, PngImagePlugin
 
-from builder.features.networks import preprocess as preprocessing
 from builder.features.networks.preprocess import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -80,7 +79,6 @@ def page(browser, tmp_path_factory) -> Iterator[object]:
         "resample",
         "resizeCropNormalize",
         "smallPixels",
-        "trimBox",
     ]
     yield page
     page.close()
@@ -256,24 +254,6 @@ def test_every_framing_matches_the_builder(page, shape: str, framing: str) -> No
         got = browser_prepare(page, rgb, framed.recipe())
         assert got.shape == (expected.size,)
         assert float(np.abs(got - expected.reshape(-1)).max()) <= 1e-6, framed
-
-
-def test_a_trimmed_drawing_matches_the_builder(page) -> None:
-    """The "trim" framing in the page: noise inside a grey border whose pixels wander within the tolerance
-    (JPEG-like), with one pixel just beyond it, off centre; the box and the input are the builder's."""
-    rng = np.random.default_rng(31)
-    rgb = np.full((90, 140, 3), 180, np.uint8)
-    tol = preprocessing.TRIM_TOLERANCE
-    rgb += rng.integers(0, tol + 1, rgb.shape, dtype=np.uint8)
-    rgb[0, 0] = 180
-    rgb[20:50, 30:100] = noise(5, 70, 30)
-    rgb[70, 120] = (180, 180 + tol + 1, 180)
-    pre = RCN[0].framed("trim")
-    box = page.evaluate("(a) => vsisPreprocess.trimBox(fromB64(a[0]), a[1], a[2], a[3])",
-                        [b64(rgb), 140, 90, tol])  # fmt: skip
-    assert tuple(box) == preprocessing.trim_box(Image.fromarray(rgb)) == (30, 20, 121, 71)
-    got = browser_prepare(page, rgb, pre.recipe())
-    assert float(np.abs(got - pre(Image.fromarray(rgb)).reshape(-1)).max()) <= 1e-6
 
 
 def test_a_padded_panorama_matches_the_builder(page) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 from builder.features.networks.registry import Preprocess
 
@@ -20,9 +20,6 @@ WHITE = (255, 255, 255)
 # reproduces bilinear only, so a network resized otherwise is not offered to the browser (NetworkSpec.browser "").
 RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
 _STRIP_PIXELS = 1 << 22  # the most pixels of the padded square pad_resize holds at once
-# The "trim" framing's tolerance: a pixel belongs to the uniform border while no channel differs from the
-# top-left corner's by more than this (JPEG's ringing around a flat margin stays within it).
-TRIM_TOLERANCE = 16
 
 
 def pad_resize(im: Image.Image, side: int, fill: tuple[int, int, int], resample: Image.Resampling) -> Image.Image:
@@ -41,19 +38,6 @@ def pad_resize(im: Image.Image, side: int, fill: tuple[int, int, int], resample:
         strip.paste(im, (left, top - y))  # clipped to the strip
         narrow.paste(strip.resize((side, strip.height), resample), (0, y))
     return narrow.resize((side, side), resample)
-
-
-def trim_box(im: Image.Image, tolerance: int = TRIM_TOLERANCE) -> tuple[int, int, int, int]:
-    """The box (left, top, right, bottom) of the pixels that differ from the top-left corner's colour by more
-    than `tolerance` in some channel: the image without its uniform border. The whole image where every
-    pixel is within it (a blank image has nothing to trim to). Integer arithmetic only, so the page
-    (static/query-preprocess.js trimBox) finds the same box."""
-    corner = im.getpixel((0, 0))
-    diff = ImageChops.difference(im, Image.new("RGB", im.size, corner))
-    red, green, blue = diff.split()
-    largest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
-    box = largest.point([0] * (tolerance + 1) + [255] * (255 - tolerance)).getbbox()
-    return box if box is not None else (0, 0, im.width, im.height)
 
 
 def normalised(im: Image.Image, mean: tuple[float, float, float], std: tuple[float, float, float]) -> np.ndarray:
@@ -88,7 +72,7 @@ class ResizeCropNormalize:
                 "mean": list(self.mean), "std": list(self.std)}  # fmt: skip
 
     def framed(self, framing: str) -> Preprocess:
-        return PadResizeNormalize(self, trim=framing == "trim") if framing in ("pad", "trim") else self
+        return PadResizeNormalize(self) if framing == "pad" else self
 
     def __call__(self, im: Image.Image) -> np.ndarray:
         w, h = im.size
@@ -108,19 +92,14 @@ class PadResizeNormalize:
     White, not the mean colour: the builder composites transparency on white (inputs/images.py), so a
     drawing's background is white and the padding extends it without an edge, as the pixel baseline's
     SmallPixels does; a grey band would draw a frame around every drawing that the network would respond to,
-    and its width, which varies with the aspect ratio, would tell images apart by shape alone.
-
-    `trim` (the "trim" framing): the image's uniform border is cut off first (trim_box), so a drawing
-    framed by a wide margin and the same drawing cut close are fed alike."""
+    and its width, which varies with the aspect ratio, would tell images apart by shape alone."""
 
     cropped: ResizeCropNormalize
-    trim: bool = False
 
     @property
     def key(self) -> str:
         c = self.cropped
-        trim = f":trim{TRIM_TOLERANCE}" if self.trim else ""
-        return f"prn:{c.crop}:{c.mean}:{c.std}:fill{WHITE}{_filter_key(c.interpolation)}{trim}"
+        return f"prn:{c.crop}:{c.mean}:{c.std}:fill{WHITE}{_filter_key(c.interpolation)}"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -130,16 +109,13 @@ class PadResizeNormalize:
         c = self.cropped
         _browser_filter(c.interpolation)
         return {"kind": "pad_resize_normalize", "side": c.crop, "fill": list(WHITE),
-                "mean": list(c.mean), "std": list(c.std),
-                "trim": TRIM_TOLERANCE if self.trim else None}  # fmt: skip
+                "mean": list(c.mean), "std": list(c.std)}  # fmt: skip
 
     def framed(self, framing: str) -> Preprocess:
-        return self.cropped.framed(framing)
+        return self if framing == "pad" else self.cropped
 
     def __call__(self, im: Image.Image) -> np.ndarray:
         c = self.cropped
-        if self.trim:
-            im = im.crop(trim_box(im))
         return normalised(pad_resize(im, c.crop, WHITE, RESAMPLE[c.interpolation]), c.mean, c.std)
 
 

@@ -32,9 +32,7 @@ POOLING_CHOICES = ("auto", *POOLINGS)
 # Retrieval settings of the features (issue 26; bench/quality.py measures each on labelled collections):
 # how an image is framed for a network, and how the network's feature maps are pooled into one vector
 # (POOLINGS, declared in pooling.py: global average; generalised mean, p = 3; earlier stages' too, concatenated).
-# The framings: the centre square of the image; the whole image padded to a square; the same without the
-# image's uniform border (preprocess.trim_box).
-FRAMINGS = ("crop", "pad", "trim")
+FRAMINGS = ("crop", "pad")  # the centre square of the image, or the whole image padded to a square
 
 
 class Preprocess(Protocol):
