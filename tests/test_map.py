@@ -59,6 +59,48 @@ def test_a_layout_keeps_neighbours_together_and_groups_apart() -> None:
     assert (group[nearest] == group).mean() > 0.95  # each point's nearest point on the map is of its group
 
 
+def preservation(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """The share of each row's k nearest in x (cosine) that are among its k nearest in y (Euclidean)."""
+    similar = x @ x.T
+    d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(similar, -np.inf)
+    np.fill_diagonal(d, np.inf)
+    near_x, near_y = np.argsort(-similar, axis=1)[:, :k], np.argsort(d, axis=1)[:, :k]
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(near_x, near_y, strict=True)]))
+
+
+def test_a_layout_keeps_each_items_nearest_beside_it() -> None:
+    """40 tight groups of 10 around random centres: an item's 9 nearest are its group, and the map keeps
+    nearly all of them nearest; the same points shuffled among the items keep almost none."""
+    x, _ = clusters(400, groups=40, seed=3)
+    y = layout(x, exact_neighbours(x, 10).indices, LayoutSettings()).astype(np.float64)
+    assert preservation(x, y, 9) > 0.9
+    assert preservation(x, y[np.random.default_rng(0).permutation(400)], 9) < 0.1
+
+
+@pytest.mark.parametrize(
+    "scale, spacing, z_error, push_error",
+    [(1.0, 0.5, 0.01, 0.06), (40.0, 0.5, 0.002, 0.03), (400.0, 2.5, 0.15, 0.02)],
+)
+def test_the_mesh_repulsion_approximates_the_sum_over_every_pair(scale, spacing, z_error, push_error) -> None:
+    """The particle-mesh sums against the n^2 loop of t-SNE's repulsion, on points spread as a map is (a
+    dense clump, a sparse field, two far outliers): Z within z_error, the median point's push within
+    push_error of its length. On a small map the clump's structure is finer than the grid (0.0065, 0.044
+    measured); on a map too wide for MESH_NODES nodes 0.5 apart, the grid is spaced wider, so Z is rougher
+    (0.107) while the pushes, most of them from afar, are closer (0.007)."""
+    rng = np.random.default_rng(9)
+    y = np.concatenate([rng.normal(0, 0.3, (200, 2)), rng.uniform(-1, 1, (300, 2)), [[-1.2, 1.3], [1.1, -1.0]]])
+    y *= scale
+    assert embed.Mesh.geometry(float(np.ptp(y, axis=0).max()))[1] == pytest.approx(spacing, abs=0.01)
+    push_x, push_y, z = embed.Mesh().repulsion(y[:, 0], y[:, 1])
+    d = y[:, None, :] - y[None, :, :]
+    w = 1 / (1 + (d**2).sum(-1))
+    np.fill_diagonal(w, 0)
+    exact = ((w * w)[:, :, None] * d).sum(axis=1)
+    assert abs(z / w.sum() - 1) < z_error
+    assert np.median(np.hypot(push_x - exact[:, 0], push_y - exact[:, 1]) / np.hypot(*exact.T)) < push_error
+
+
 def test_identical_images_are_not_laid_on_one_point() -> None:
     x, _ = clusters(60)
     x[1] = x[0]

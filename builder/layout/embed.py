@@ -1,13 +1,23 @@
-"""A 2-D layout of a collection, numpy only: the features' principal plane, refined by a force layout over the
-k-nearest-neighbour graph the search stage already found.
+"""A 2-D layout of a collection, numpy only: t-SNE over the k-nearest-neighbour graph the search stage already
+found, started from the features' principal plane.
 
-Why not umap-learn, which PixPlot uses: it needs numba (and scipy, scikit-learn, pynndescent), whose compiling
-costs a fresh machine tens of seconds before the first layout, and it searches the neighbours again, which
-the build has already done. This is UMAP's own optimisation (its attraction along the graph's edges and its
-repulsion from randomly sampled points, with the curve of min_dist 0.1) written as whole-array steps: every
-edge and every sample of an epoch at once, summed per point with bincount. The README's "The map" section
-gives the measured times. Everything is seeded and summed in a fixed order, and the result is rounded to the
-16-bit grid it is published on, so a rebuild on the same machine gives the same bytes.
+t-SNE because it keeps each image beside its true neighbours: on the OpenClipart sample, openTSNE kept 0.559 of
+each drawing's 10 nearest among its 10 nearest on the map, umap-learn 0.474, and the UMAP-like force layout
+this module used to run 0.398 (bench/layout.py; the README's "The map" gives every figure). Why not those
+libraries: umap-learn needs numba (and scipy, scikit-learn, pynndescent), whose compiling costs a fresh
+machine tens of seconds; openTSNE needs scipy and scikit-learn, and both search the neighbours again, which
+the build has already done.
+
+The objective is t-SNE's: affinities uniform over the graph's edges (the symmetrised k-nearest-neighbour
+graph, as Böhm, Berens and Kobak's uniform-affinity t-SNE), the Cauchy kernel 1 / (1 + d^2) on the map. The
+attraction is summed over the edges exactly. The repulsion from every other point is what makes t-SNE cost
+n^2; here it is a particle-mesh sum, as FIt-SNE (Linderman et al. 2019) does it: the points are spread onto
+a regular grid by cubic Lagrange interpolation, the grid convolved with the kernels by FFT, and the result
+interpolated back at the points. The optimisation is openTSNE's: early exaggeration 12 with momentum 0.5,
+then momentum 0.8, delta-bar-delta gains, learning rate n / 48, each step at most 5 long.
+
+Deterministic: no random draws after the seeded principal plane, sums in a fixed order, and the result
+rounded to the 16-bit grid it is published on, so a rebuild on the same machine gives the same bytes.
 """
 
 from __future__ import annotations
@@ -16,9 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# UMAP's curve 1 / (1 + a d^2b) for min_dist 0.1, spread 1 (umap.umap_.find_ab_params)
-CURVE_A = 1.577
-CURVE_B = 0.8951
+EXAGGERATION = 12.0  # openTSNE's early exaggeration: clusters form first, then spread
+EARLY_STEPS = 250  # at most this many exaggerated steps (half the epochs where fewer)
+MAX_STEP = 5.0  # openTSNE's max_step_norm: no point jumps further in one step
+MESH_SPACING = 0.5  # the grid's spacing in map units (the kernel's scale is 1), while the grid fits in ...
+MESH_NODES = 384  # ... this many nodes a side; a larger map spaces them wider
 GRID = 65535  # coordinates are published as 16-bit integers: 0 ... GRID on both axes
 COPY_SPREAD = 0.002  # identical images lie this share of the map apart: 1.7 px at zoom 1, 110 px at 64x
 GOLDEN_ANGLE = np.pi * (3 - np.sqrt(5))
@@ -28,18 +40,17 @@ GOLDEN_ANGLE = np.pi * (3 - np.sqrt(5))
 class LayoutSettings:
     """What a layout depends on besides its inputs: part of its cache key."""
 
-    epochs: int = 200  # whole-graph steps of the force layout (0: the principal plane alone)
-    negatives: int = 5  # random points each point is pushed from, per epoch
-    seed: int = 71
+    epochs: int = 500  # gradient steps of t-SNE, the first min(250, half) exaggerated (0: the principal plane)
+    seed: int = 71  # of the principal plane's randomised start
 
     @property
     def key(self) -> str:
-        return f"epochs={self.epochs},negatives={self.negatives},seed={self.seed}"
+        return f"tsne-mesh,epochs={self.epochs},seed={self.seed}"
 
 
 def principal_plane(x: np.ndarray, seed: int, block: int = 8192) -> np.ndarray:
     """The rows of x projected on their two principal axes, by a seeded randomised subspace iteration (three
-    passes over x, never a dim x dim matrix): the start of the force layout, which keeps its global shape.
+    passes over x, never a dim x dim matrix): the start of t-SNE, which keeps its global shape.
     Each axis' sign is fixed (its largest coordinate positive), so the same features give the same plane."""
     n, dim = x.shape
     if n == 0:
@@ -124,47 +135,124 @@ def graph_edges(indices: np.ndarray, point: np.ndarray | None = None) -> tuple[n
     return pairs // n, pairs % n
 
 
-def force_layout(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settings: LayoutSettings) -> np.ndarray:
-    """UMAP's optimisation as whole-array steps. Each epoch every edge pulls its two ends together and every
-    point is pushed from `negatives` random points, each pull and push clipped at 4 as UMAP clips them; a
-    point moves by the mean pull over its edges plus the mean push, times a step that falls linearly to 0.
-    The mean, not the sum: a point with many edges would otherwise jump further than the curve's scale.
-    In float32, as UMAP optimises, and x and y as arrays of their own: gathers and sums of contiguous
-    vectors, half the memory traffic of (n, 2) float64 rows (the layout is rounded to 16 bits anyway)."""
+class Mesh:
+    """The repulsion of t-SNE by particle-mesh sums on a grid of g x g nodes `spacing` apart. The kernels'
+    transforms depend on the grid alone, so they are kept while the map's extent keeps it (the spacing rises
+    in steps of 5% once the map outgrows MESH_NODES nodes, and g in steps of 32)."""
+
+    def __init__(self) -> None:
+        self._geometry: tuple[int, float] | None = None
+        self._kernels: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0), np.empty(0), np.empty(0))
+        self._own = 1.0
+
+    @staticmethod
+    def geometry(extent: float) -> tuple[int, float]:
+        """(nodes a side, spacing) of the grid for a map `extent` wide: its points lie 1.5 spacings or more
+        inside it, which the cubic stencil's four nodes need."""
+        spacing = MESH_SPACING
+        if extent / spacing + 4 > MESH_NODES:
+            spacing *= 1.05 ** np.ceil(np.log(extent / (MESH_NODES - 4) / spacing) / np.log(1.05))
+        return min(MESH_NODES, max(32, int(np.ceil((extent / spacing + 4) / 32)) * 32)), float(spacing)
+
+    def kernels(self, nodes: int, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The transforms of 1 / (1 + r^2) and of r_x / (1 + r^2)^2, r_y / (1 + r^2)^2 at every node offset,
+        on a grid twice as wide (so the circular convolution is the linear one)."""
+        if self._geometry != (nodes, spacing):
+            steps = np.arange(2 * nodes)
+            offsets = np.where(steps < nodes, steps, steps - 2 * nodes) * spacing
+            dx, dy = np.meshgrid(offsets, offsets)  # dx along the rows' length: x
+            cauchy = 1 / (1 + dx * dx + dy * dy)
+            squared = cauchy * cauchy
+            first, along_x, along_y = (
+                np.fft.rfft2(k).astype(np.complex64) for k in (cauchy, squared * dx, squared * dy)
+            )
+            self._kernels = (first, along_x, along_y)
+            self._own = _own_share(spacing)
+            self._geometry = (nodes, spacing)
+        return self._kernels
+
+    def repulsion(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per point, sum_j w_ij^2 (y_i - y_j) over every other point j (w = 1 / (1 + d^2)), and the sum of
+        w over all pairs, Z: the repulsive part of t-SNE's gradient is the first divided by Z."""
+        n = len(xs)
+        x0, y0 = float(xs.min()), float(ys.min())
+        nodes, spacing = self.geometry(max(float(xs.max()) - x0, float(ys.max()) - y0))
+        cauchy, rx, ry = self.kernels(nodes, spacing)
+        wide = 2 * nodes
+        u, v = (xs - x0) / spacing + 1.5, (ys - y0) / spacing + 1.5
+        iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+        wu, wv = _cubic(u - iu), _cubic(v - iv)
+        corner = (iv - 1) * wide + (iu - 1)
+        index = np.concatenate([corner + b * wide + a for b in range(4) for a in range(4)])
+        weight = np.concatenate([wv[b] * wu[a] for b in range(4) for a in range(4)])
+        charge = np.bincount(index, weight, minlength=wide * wide).reshape(wide, wide).astype(np.float32)
+        spectrum = np.fft.rfft2(charge)
+
+        def at_points(kernel: np.ndarray) -> np.ndarray:
+            field = np.fft.irfft2(spectrum * kernel, s=(wide, wide)).ravel()
+            return (field[index] * weight).reshape(16, n).sum(axis=0)
+
+        z = float(at_points(cauchy).sum()) - n * self._own  # less each point's share of itself
+        return at_points(rx), at_points(ry), max(z, 1e-12)
+
+
+def _own_share(spacing: float, fractions: int = 8) -> float:
+    """What a point spread on the grid and read back gets from itself through the kernel 1 / (1 + r^2): 1 at
+    a node, less between nodes the wider the grid is spaced. Its mean over positions in a cell is taken
+    from Z, which would otherwise count n of it and, on a widely spaced grid, fall below zero. (Nothing is
+    taken from the forces: a point's pushes on itself cancel, the kernel being odd.)"""
+    f = (np.arange(fractions) + 0.5) / fractions
+    weights = np.stack(_cubic(f), axis=1)  # (fractions, 4)
+    offsets = (np.arange(4)[:, None] - np.arange(4)[None, :]) * spacing  # node a - node c along one axis
+    cauchy = 1 / (1 + offsets[:, :, None, None] ** 2 + offsets[None, None, :, :] ** 2)  # [a, c, b, d]
+    per_axis = np.einsum("ia,ic->iac", weights, weights)  # one axis' weight pairs, per fraction
+    return float(np.einsum("iac,jbd,acbd->ij", per_axis, per_axis, cauchy).mean())
+
+
+def _cubic(f: np.ndarray) -> list[np.ndarray]:
+    """The cubic Lagrange weights of the nodes at -1, 0, 1, 2 for points a fraction f past node 0."""
+    below, at, above, after = f + 1, f, f - 1, f - 2
+    return [-at * above * after / 6, below * above * after / 2, -below * at * after / 2, below * at * above / 6]
+
+
+def tsne(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settings: LayoutSettings) -> np.ndarray:
+    """t-SNE of the graph of edges (heads[e], tails[e]), each of affinity 1 / (2 x edges), from `start`
+    rescaled to a standard deviation of 1e-4 (openTSNE's start). The gradient of point i is
+    4 (a sum_j p_ij w_ij (y_i - y_j) - sum_j w_ij^2 (y_i - y_j) / Z), a = EXAGGERATION early, then 1."""
     n = len(start)
-    if n < 2 or settings.epochs == 0:
+    if n < 2 or settings.epochs == 0 or len(heads) == 0:
         return np.array(start, dtype=np.float64)
-    xs, ys = (np.ascontiguousarray(start[:, axis], dtype=np.float32) for axis in range(2))
-    rng = np.random.default_rng(settings.seed)
-    a, b = np.float32(CURVE_A), np.float32(CURVE_B)
-    pull_scale, push_scale = np.float32(-2 * CURVE_A * CURVE_B), np.float32(2 * CURVE_B)
-    degree = np.bincount(heads, minlength=n) + np.bincount(tails, minlength=n)
-    per_edge = (1.0 / np.maximum(degree, 1)).astype(np.float32)
-    sources = np.repeat(np.arange(n), settings.negatives)
-    per_push = np.float32(1 / max(settings.negatives, 1))
-
-    def summed(index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.bincount(index, values, minlength=n).astype(np.float32)
-
+    spread = float(np.std(start[:, 0]))
+    xs, ys = (np.array(start[:, axis], dtype=np.float64) * (1e-4 / (spread or 1.0)) for axis in range(2))
+    affinity = 1 / (2 * len(heads))
+    rate = max(50.0, n / EXAGGERATION / 4)
+    early = min(EARLY_STEPS, settings.epochs // 2)
+    mesh = Mesh()
+    moves = [np.zeros(n), np.zeros(n)]
+    gains = [np.ones(n), np.ones(n)]
     for epoch in range(settings.epochs):
-        step = np.float32(1.0 - epoch / settings.epochs)
+        exaggeration, momentum = (EXAGGERATION, 0.5) if epoch < early else (1.0, 0.8)
         dx, dy = xs[heads] - xs[tails], ys[heads] - ys[tails]
-        d2 = np.maximum(dx * dx + dy * dy, np.float32(1e-12))  # one place: pulled by 0 x d = 0
-        p = d2**b  # one power per edge: d^(2b - 2) is p / d2
-        pull = pull_scale * p / (d2 * (1 + a * p))
-        gx, gy = np.clip(pull * dx, -4, 4), np.clip(pull * dy, -4, 4)
-        mx = (summed(heads, gx) - summed(tails, gx)) * per_edge
-        my = (summed(heads, gy) - summed(tails, gy)) * per_edge
-        if settings.negatives:
-            others = rng.integers(0, n, size=len(sources))
-            dx, dy = xs[sources] - xs[others], ys[sources] - ys[others]
-            d2 = dx * dx + dy * dy
-            push = push_scale / ((np.float32(0.001) + d2) * (1 + a * d2**b))  # against itself: d = 0, no push
-            mx += np.clip(push * dx, -4, 4).reshape(n, -1).sum(axis=1) * per_push
-            my += np.clip(push * dy, -4, 4).reshape(n, -1).sum(axis=1) * per_push
-        xs += step * mx
-        ys += step * my
-    return np.stack([xs, ys], axis=1).astype(np.float64)
+        pull = affinity / (1 + dx * dx + dy * dy)
+        push_x, push_y, z = mesh.repulsion(xs, ys)
+        steps = []
+        for axis, (d, push) in enumerate(((dx, push_x), (dy, push_y))):
+            attraction = np.bincount(heads, pull * d, minlength=n) - np.bincount(tails, pull * d, minlength=n)
+            gradient = 4 * (exaggeration * attraction - push / z)
+            move, gain = moves[axis], gains[axis]
+            gain[:] = np.maximum(np.where(np.sign(gradient) == np.sign(move), gain * 0.8, gain + 0.2), 0.01)
+            move *= momentum
+            move -= rate * gain * gradient
+            steps.append(move)
+        length = np.hypot(steps[0], steps[1])
+        too_long = length > MAX_STEP
+        for move in steps:
+            move[too_long] *= MAX_STEP / length[too_long]
+        xs += steps[0]
+        ys += steps[1]
+        xs -= xs.mean()
+        ys -= ys.mean()
+    return np.stack([xs, ys], axis=1)
 
 
 def to_grid(y: np.ndarray) -> np.ndarray:
@@ -197,15 +285,12 @@ def layout(x: np.ndarray, indices: np.ndarray, settings: LayoutSettings) -> np.n
     """(n, 2) uint16 coordinates of the rows of x, whose neighbour lists are `indices` (n, k).
 
     Rows of identical features are laid out as one point, then spread around it (spread_copies). Laid out
-    as rows of their own, they started on one place (but for a jitter) where nothing but the repulsion
-    told them apart, and it is strongest there: it drove them most of the curve's width apart, 0.76 units
-    for five copies among 14 images, whose whole layout was 2 units across: a third of the map."""
+    as rows of their own, they start on one place, where nothing but the repulsion tells them apart: in
+    the force layout before t-SNE it drove five copies among 14 images a third of the map apart."""
     first = identical_rows(x)
     distinct = np.flatnonzero(first == np.arange(len(x)))
     point = np.searchsorted(distinct, first)  # each row's point: its first identical row's place in distinct
-    plane = principal_plane(x, settings.seed)[distinct]
-    scale = np.abs(plane).max() if len(plane) else 0.0
-    start = plane / scale * 10 if scale > 0 else plane  # UMAP's starting scale: within -10 ... 10
+    start = principal_plane(x, settings.seed)[distinct]
     heads, tails = graph_edges(indices, point)
-    placed = force_layout(start, heads, tails, settings)
+    placed = tsne(start, heads, tails, settings)
     return to_grid(spread_copies(placed[point], point))
