@@ -13,8 +13,9 @@ graph, as Böhm, Berens and Kobak's uniform-affinity t-SNE), the Cauchy kernel 1
 attraction is summed over the edges exactly. The repulsion from every other point is what makes t-SNE cost
 n^2; here it is a particle-mesh sum, as FIt-SNE (Linderman et al. 2019) does it: the points are spread onto
 a regular grid by cubic Lagrange interpolation, the grid convolved with the kernels by FFT, and the result
-interpolated back at the points. The optimisation is openTSNE's: early exaggeration 12 with momentum 0.5,
-then momentum 0.8, delta-bar-delta gains, learning rate n / 48, each step at most 5 long.
+interpolated back at the points (a map of fewer than EXACT_BELOW points sums every pair exactly). The
+optimisation is openTSNE's: early exaggeration 12 with momentum 0.5, then momentum 0.8, delta-bar-delta
+gains, learning rate n / 48, each step at most 5 long.
 
 Deterministic: no random draws after the seeded principal plane, sums in a fixed order, and the result
 rounded to the 16-bit grid it is published on, so a rebuild on the same machine gives the same bytes.
@@ -31,6 +32,7 @@ EARLY_STEPS = 250  # at most this many exaggerated steps (half the epochs where 
 MAX_STEP = 5.0  # openTSNE's max_step_norm: no point jumps further in one step
 MESH_SPACING = 0.5  # the grid's spacing in map units (the kernel's scale is 1), while the grid fits in ...
 MESH_NODES = 384  # ... this many nodes a side; a larger map spaces them wider
+EXACT_BELOW = 300  # fewer points than this are pushed by the exact n^2 sums: faster than the mesh here
 GRID = 65535  # coordinates are published as 16-bit integers: 0 ... GRID on both axes
 COPY_SPREAD = 0.002  # identical images lie this share of the map apart: 1.7 px at zoom 1, 110 px at 64x
 GOLDEN_ANGLE = np.pi * (3 - np.sqrt(5))
@@ -196,6 +198,15 @@ class Mesh:
         return at_points(rx), at_points(ry), max(z, 1e-12)
 
 
+def exact_repulsion(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mesh.repulsion's sums over every pair, exactly (n^2 memory: for small maps)."""
+    dx, dy = xs[:, None] - xs[None, :], ys[:, None] - ys[None, :]
+    w = 1 / (1 + dx * dx + dy * dy)
+    np.fill_diagonal(w, 0)
+    squared = w * w
+    return (squared * dx).sum(axis=1), (squared * dy).sum(axis=1), max(float(w.sum()), 1e-12)
+
+
 def _own_share(spacing: float, fractions: int = 8) -> float:
     """What a point spread on the grid and read back gets from itself through the kernel 1 / (1 + r^2): 1 at
     a node, less between nodes the wider the grid is spaced. Its mean over positions in a cell is taken
@@ -234,7 +245,7 @@ def tsne(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settings: Layo
         exaggeration, momentum = (EXAGGERATION, 0.5) if epoch < early else (1.0, 0.8)
         dx, dy = xs[heads] - xs[tails], ys[heads] - ys[tails]
         pull = affinity / (1 + dx * dx + dy * dy)
-        push_x, push_y, z = mesh.repulsion(xs, ys)
+        push_x, push_y, z = exact_repulsion(xs, ys) if n < EXACT_BELOW else mesh.repulsion(xs, ys)
         steps = []
         for axis, (d, push) in enumerate(((dx, push_x), (dy, push_y))):
             attraction = np.bincount(heads, pull * d, minlength=n) - np.bincount(tails, pull * d, minlength=n)
