@@ -14,7 +14,8 @@ while a script drags and zooms the map for two seconds.
 
 The atlases: N distinct generated thumbnails (224 x 168 WebP as the build writes them, each a seeded
 background colour with three shapes; not photographs, so fewer bytes a cell than a museum's) are made into
-atlases by builder/site/atlas.py from an empty cache (time, bytes), then published with the site; the page is
+atlases by builder/site/atlas.py from an empty cache, per network in its map's order (time, bytes), then
+published with the site; the page is
 zoomed onto the largest cluster until at most 4,000 points are in view, timed until every one is drawn as
 its cell (atlas bytes loaded), then dragged for two seconds (frames per second, cells drawn a frame). The
 clusters: k-means (12) on each layout (layout/clusters.py, as the build) against the same k-means on the
@@ -180,7 +181,7 @@ def cluster_quality(points: np.ndarray, labels: np.ndarray, nearest: np.ndarray)
 
 
 def write_site(site: Path, categories: list[str], n_networks: int, layouts: list, thumb: Path,
-               atlases: list[str] | None = None) -> None:  # fmt: skip
+               atlases: list | None = None) -> None:  # fmt: skip
     """map.html with the explorer's and the map's data files (no compare pages: a museum's 100,000 would take
     minutes and the map does not open them)."""
     from dataclasses import replace
@@ -189,6 +190,7 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from builder.resources import static_dir, templates_dir
+    from builder.site.atlas import atlas_files
     from builder.site.explorer_data import explorer_files
     from builder.site.map_data import map_files
     from builder.site.map_model import map_page
@@ -199,7 +201,7 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
     site_model.datasets[0].networks = [(net.name, net.neighbours) for net in site_model.networks]
     for it, category in zip(site_model.items, categories, strict=True):
         it.category = category
-    site_model.map = map_page(site_model.items, layouts, len(atlases or []), ".webp")
+    site_model.map = map_page(site_model.items, layouts, atlases, ".webp")
     env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(["html"]))
     page = env.get_template("map.html").render(site=site_model, root="", page="map", map=site_model.map)
     (site / "map.html").write_text(page, encoding="utf-8")
@@ -207,9 +209,9 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
         (site / rel).parent.mkdir(parents=True, exist_ok=True)
         (site / rel).write_text(text, encoding="utf-8")
     shutil.copytree(static_dir(), site / "static")
-    for n, source in enumerate(atlases or []):
-        (site / "atlases").mkdir(exist_ok=True)
-        shutil.copyfile(source, site / "atlases" / f"{n}.webp")
+    for path, source in atlas_files(atlases or [], ".webp").items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, site / path)
 
 
 def middle_zoom(browser, base: str, first) -> dict:
@@ -259,7 +261,7 @@ def main() -> None:
     from builder.layout.stage import NetworkLayout
     from builder.progress import QuietReporter
     from builder.search.neighbours import NeighbourSearch
-    from builder.site.atlas import atlas_store, default_grid, make_atlases
+    from builder.site.atlas import atlas_store, default_grid, network_atlases
     from tests.browser import launched, served
 
     n = args.items
@@ -302,12 +304,17 @@ def main() -> None:
         fmt, grid = THUMB_FORMATS["webp"], default_grid()
         started = time.perf_counter()
         store = atlas_store(tmp_path / "cache", fmt, grid, None)
-        atlases = make_atlases(sources, store, fmt, grid, QuietReporter(), workers=2)
+        atlases = [network_atlases(lay.name, lay.points, sources, store, fmt, grid, QuietReporter(), workers=2)
+                   for lay in layouts]  # fmt: skip
         atlas_seconds = time.perf_counter() - started
-        atlas_bytes = [Path(a).stat().st_size for a in atlases]
+        atlas_bytes = [Path(a).stat().st_size for net in atlases for a in net.locations]
         thumb_bytes = sum(Path(t).stat().st_size for t in sources)
-        print(f"atlases: {len(atlases)} of {n} generated thumbnails ({thumb_bytes / 1e6:.1f} MB, made in "
-              f"{generated:.0f} s) in {atlas_seconds:.1f} s, {sum(atlas_bytes) / 1e6:.2f} MB", flush=True)  # fmt: skip
+        made = sum(len(a.locations) for a in atlases)
+        print(
+            f"atlases: {made} ({len(atlases)} networks) of {n} generated thumbnails ({thumb_bytes / 1e6:.1f} MB, "
+            f"made in {generated:.0f} s) in {atlas_seconds:.1f} s, {sum(atlas_bytes) / 1e6:.2f} MB",
+            flush=True,
+        )
         site = tmp_path / "site"
         site.mkdir()
         write_site(site, categories, args.networks, layouts, thumb, atlases)
@@ -340,7 +347,7 @@ def main() -> None:
         "pan_zoom_fps_all": [round(r["fps"], 1) for r in runs],
         "map_data_bytes": sum(sizes.values()),
         "clusters": clusters,
-        "atlases": len(atlases),
+        "atlases": sum(len(net.locations) for net in atlases),
         "atlas_bytes": sum(atlas_bytes),
         "atlas_bytes_per_item": round(sum(atlas_bytes) / n, 1),
         "atlas_seconds": round(atlas_seconds, 2),
@@ -355,7 +362,7 @@ def main() -> None:
         + ", ".join(f"{k} {v} s" for k, v in layout_seconds.items())
     )
     print(
-        f"atlases: {len(atlases)}, {sum(atlas_bytes) / 1e6:.2f} MB ({row['atlas_bytes_per_item']} B an image), "
+        f"atlases: {row['atlases']}, {sum(atlas_bytes) / 1e6:.2f} MB ({row['atlas_bytes_per_item']} B an image), "
         f"made in {atlas_seconds:.1f} s from generated thumbnails; middle zoom {middle['zoom']:.1f}: "
         f"{middle['in_view']} in view, every one a cell after {middle['all_cells_ms']:.0f} ms with "
         f"{middle['atlas_bytes'] / 1e6:.2f} MB of {middle['atlases_loaded']} atlases, then "

@@ -32,7 +32,7 @@ from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
-from builder.layout.stage import lay_out
+from builder.layout.stage import NetworkLayout, lay_out
 from builder.ownership import cache_lock, claim_cache, exclusive, out_lock
 from builder.progress import QuietReporter, Reporter
 from builder.search.compact import CompactSettings
@@ -40,7 +40,7 @@ from builder.search.compact_stage import compact_vectors
 from builder.search.neighbours import AnnoySettings, NeighbourSearch
 from builder.search.results import NetworkResult
 from builder.search.stage import find_neighbours
-from builder.site.atlas import atlas_store, default_grid, make_atlases
+from builder.site.atlas import NetworkAtlases, atlas_store, default_grid, network_atlases
 from builder.site.model import QueryPage
 from builder.site.pages import site_model
 from builder.site.publish import check_destination, publish
@@ -90,12 +90,14 @@ def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = Non
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 
-def _atlases(items: list[Item], config: BuildConfig, reporter: Reporter) -> list[str]:
-    """The map's thumbnail atlases (site/atlas.py), made from the collection's thumbnails in its order."""
+def _atlases(items: list[Item], layouts: list[NetworkLayout], config: BuildConfig,
+             reporter: Reporter) -> list[NetworkAtlases]:  # fmt: skip
+    """The map's thumbnail atlases (site/atlas.py): per network, the collection's thumbnails in its map's order."""
     fmt, thumbs, grid = THUMB_FORMATS[config.thumb_format], _thumb_store(config), default_grid()
     sources = [thumbs.location(i.content_hash) for i in items]
-    return make_atlases(sources, atlas_store(config.cache_dir, fmt, grid, reporter.warn), fmt, grid, reporter,
-                        config.workers)  # fmt: skip
+    store = atlas_store(config.cache_dir, fmt, grid, reporter.warn)
+    return [network_atlases(lay.name, lay.points, sources, store, fmt, grid, reporter, config.workers)
+            for lay in layouts]  # fmt: skip
 
 
 def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[NetworkResult], config: BuildConfig,
@@ -280,7 +282,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         if config.map_enabled
         else []
     )  # fmt: skip
-    atlases = _atlases(items, config, reporter) if config.map_enabled else []
+    atlases = _atlases(items, layouts, config, reporter)
     query = _query(items, runs, results, config, reporter) if config.query_enabled else None
     model = site_model(
         shown(collection.root.resolve().name), items, skipped, collection.unmatched_metadata, results, experiment,

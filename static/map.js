@@ -4,8 +4,8 @@
 // chosen. Data arrives as script files (fetch() is refused on file://). Points are written straight into
 // the pixels of one ImageData (100,000 points are a few milliseconds, with or without a GPU); atlas cells at a
 // middle zoom, thumbnails close up, rings and the crosshair are drawn over them. Atlases (sprite sheets of
-// every image as a small cell, in the collection's order: builder/site/atlas.py) load only once every point is
-// drawn, and only those holding an image in view, the most needed first. Text is set with textContent, never innerHTML. The view
+// every image as a small cell, per network in its map's order: builder/site/atlas.py) load only once every
+// point is drawn, and only those holding an image in view, the most needed first. Text is set with textContent, never innerHTML. The view
 // (network, zoom, centre, selection, search) lives in the URL's fragment.
 (function () {
   "use strict";
@@ -221,14 +221,25 @@
   }
   function reach() { return asThumbs ? thumbSide(drawn) / 2 : asCells ? Math.max(8, cellSide(drawn) / 2) : 8; }
 
-  // ---- atlases: item i is the cell at (j % perRow, j / perRow) of atlas i / perAtlas, j = i % perAtlas ----
+  // ---- atlases: item i is cell c = slot of i (data/map/slots/) of the shown network's atlases: the cell
+  // at (j % perRow, j / perRow) of atlas c / perAtlas, j = c % perAtlas; atlases are named "network/number" ----
   var atlases = {}, atlasUsed = {}, atlasesLoading = 0, frameNumber = 0, atlasAsked = {};
   function atlasOf(a) {  // the atlas' image once decoded, else null
     var img = atlases[a];
     return img && img.complete && img.naturalWidth ? img : null;
   }
+  function slotOf(i) {  // item i's cell number in the shown network's atlases; -1 until its slots file is here
+    var data = shards[mapFile("slots", Math.floor(i / MS), shownNetwork)];
+    if (!data) return -1;
+    if (!data.cells) {  // little-endian 32-bit integers, read as the layout's 16-bit ones are
+      var raw = bytesOf(data.s), v = new DataView(raw.buffer);
+      data.cells = new Uint32Array(raw.length / 4);
+      for (var j = 0; j < data.cells.length; j++) data.cells[j] = v.getUint32(4 * j, true);
+    }
+    return data.cells[i - Math.floor(i / MS) * MS];
+  }
   function requestAtlases(wanted) {  // wanted: atlas -> images of it in view; the most wanted first
-    var order = Object.keys(wanted).sort(function (a, b) { return wanted[b] - wanted[a] || a - b; });
+    var order = Object.keys(wanted).sort(function (a, b) { return wanted[b] - wanted[a] || (a < b ? -1 : 1); });
     for (var k = 0; k < order.length && atlasesLoading < ATLASES_LOADING; k++) {
       var a = order[k];
       if (atlases[a]) continue;
@@ -236,7 +247,7 @@
       var img = atlases[a] = new Image();
       atlasesLoading++;
       img.onload = img.onerror = function () { atlasesLoading--; schedule(); };
-      img.src = mapFile("atlas", a);
+      img.src = mapFile("atlas", a.split("/")[1], a.split("/")[0]);
       atlasUsed[a] = frameNumber;
       atlasAsked[a] = atlasAsked[a] || performance.now();
     }
@@ -251,16 +262,17 @@
       }
     }
   }
-  function drawCell(i, x, y, side) {  // item i's cell centred on (x, y), if its atlas is here
-    var img = atlasOf(Math.floor(i / A.perAtlas));
+  function atlasName(slot) { return shownNetwork + "/" + Math.floor(slot / A.perAtlas); }
+  function drawCell(i, x, y, side) {  // item i's cell centred on (x, y), if its slot and atlas are here
+    var slot = slotOf(i), img = slot < 0 ? null : atlasOf(atlasName(slot));
     if (!img) return false;
-    var j = i % A.perAtlas, c = A.cell;
+    var j = slot % A.perAtlas, c = A.cell;
     ctx.drawImage(img, (j % A.perRow) * c, Math.floor(j / A.perRow) * c, c, c, x - side / 2, y - side / 2, side, side);
-    atlasUsed[Math.floor(i / A.perAtlas)] = frameNumber;
+    atlasUsed[atlasName(slot)] = frameNumber;
     return true;
   }
   function drawCells(count, s, ox, oy) {
-    var side = cellSide(count) * ratio, wanted = {};
+    var side = cellSide(count) * ratio, wanted = {}, missing = {};
     // nearest-neighbour scaling: a software-drawn canvas scales 4,000 cells smoothed at 12 frames a second, at
     // 45 without (headless Chromium, no GPU); a cell is a few pixels wide either way
     ctx.imageSmoothingEnabled = false;
@@ -268,10 +280,15 @@
       var i = visible[v], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
       if (drawCell(i, x, y, side)) cellsDrawn++;
-      else { var a = Math.floor(i / A.perAtlas); wanted[a] = (wanted[a] || 0) + 1; }
+      else {
+        var slot = slotOf(i);
+        if (slot < 0) missing[mapFile("slots", Math.floor(i / MS), shownNetwork)] = true;
+        else wanted[atlasName(slot)] = (wanted[atlasName(slot)] || 0) + 1;
+      }
     }
     ctx.globalAlpha = 1;
     ctx.imageSmoothingEnabled = true;
+    if (Object.keys(missing).length) loadAll(Object.keys(missing), schedule);
     requestAtlases(wanted);
   }
   function drawThumbs(count, s, ox, oy) {
@@ -733,8 +750,12 @@
     matches: function () { return matchList_.slice(); },
     thumbs: function () { return thumbsDrawn; },
     cells: function () { return cellsDrawn; },
-    atlases: function () { return Object.keys(atlases).filter(function (a) { return atlasOf(a); }).map(Number); },
-    atlasesAsked: function () { return atlasAsked; },  // atlas -> when first requested (performance.now())
+    // the shown network's decoded atlases, by number; when each atlas ("network/number") was first requested
+    atlases: function () {
+      return Object.keys(atlases).filter(function (a) { return atlasOf(a) && a.split("/")[0] === shownNetwork; })
+        .map(function (a) { return Number(a.split("/")[1]); });
+    },
+    atlasesAsked: function () { return atlasAsked; },
     view: function () { var r = canvas.getBoundingClientRect();
       return { x: view.x, y: view.y, zoom: view.zoom, scale: scale(), left: r.left, top: r.top, width: cssWidth, height: cssHeight }; },
     world: function (i) { return positions ? [positions[2 * i], positions[2 * i + 1]] : null; }

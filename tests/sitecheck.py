@@ -135,7 +135,8 @@ def explorer_data(site: Path) -> dict:
 
 def map_data(site: Path) -> dict:
     """The map's data as static/map.js decodes it, shards joined: its index (data/map/index.js), per network
-    an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`)."""
+    an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`), and
+    where there are atlases, per network each item's cell number in them (`slots`)."""
     import base64
 
     import numpy as np
@@ -153,4 +154,9 @@ def map_data(site: Path) -> dict:
     )
     ids = [i for s in shards for i in read_shard(site, files["ids"].format(n=s))["id"]]
     assert len(codes) == len(ids) == index["size"]
-    return {"index": index, "layouts": layouts, "codes": codes, "ids": ids}
+    slots = {}
+    for network in index["networks"] if "slots" in files else []:
+        parts = [read_shard(site, files["slots"].format(network=network, n=s))["s"] for s in shards]
+        slots[network] = np.concatenate([np.frombuffer(base64.b64decode(p), dtype="<u4") for p in parts])
+        assert sorted(slots[network].tolist()) == list(range(index["size"]))  # each cell holds one item
+    return {"index": index, "layouts": layouts, "codes": codes, "ids": ids, "slots": slots}

@@ -1,16 +1,19 @@
 """The map's thumbnail atlases: every image of the collection as a small cell in a few large sprite sheets, so
 that at a middle zoom map.html draws thousands of images from a few files instead of thousands of files.
 
-Item i lies in atlas i // per_atlas, at column j % per_row and row j // per_row of it (j = i % per_atlas):
-the collection's order, so the page computes where an image is and needs no lookup file. Each cell is the
-image's thumbnail (the very file the site publishes) fitted into CELL x CELL pixels, its aspect kept, centred
-on white (the thumbnails are flattened on white already, inputs/images.py).
+Per network, the cells follow the network's map: the items in the order of a Hilbert curve through their
+places on the 16-bit grid (map_order), cut into atlases of per_atlas cells. A stretch of the curve is a
+compact patch of the map, so the images of a view lie in a few atlases; in the collection's order, which the
+atlases followed before, a view of 4,000 images at 100,000 touched all 25. Item i's cell is number
+slots[i] in that order: atlas slots[i] // per_atlas, at column j % per_row and row j // per_row of it
+(j = slots[i] % per_atlas); the page reads the slots from data/map/slots/ (site/map_data.py). Each cell is
+the image's thumbnail (the very file the site publishes) fitted into CELL x CELL pixels, its aspect kept,
+centred on white (the thumbnails are flattened on white already, inputs/images.py). Each network has its
+own atlases, so a site of two networks publishes the cells twice.
 
 Why 2048 pixels a side at most: it is within the texture limit of every GPU a browser runs on (WebGL's
 MAX_TEXTURE_SIZE is 4096 or more on practically every device, 2048 on the oldest phones; PixPlot's
-8192-pixel textures are what broke on laptops), and one decoded atlas is 16 MB, a cost a phone bears. Wider
-sheets would save requests only: the images in view at a middle zoom of a large collection are spread over
-every atlas whatever their size, since the collection's order is not the map's.
+8192-pixel textures are what broke on laptops), and one decoded atlas is 16 MB, a cost a phone bears.
 
 They are written in the thumbnails' format with its fixed settings (WebP at quality 75 by default: 211
 bytes a cell over the bundled sample's 894 thumbnails, against 361 for JPEG at 85 and 1,123 for PNG), so the
@@ -27,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from builder.cache import BlobStore
@@ -36,7 +40,8 @@ from builder.progress import Reporter
 ATLAS_VERSION = "1"  # bump when the cells' making changes
 CELL = 32  # pixels: a cell's side
 SIDE = 2048  # pixels: an atlas' side at most
-ATLAS_PATH = "atlases/{n}{suffix}"  # in the site
+ATLAS_PATH = "atlases/{network}/{n}{suffix}"  # in the site
+CURVE_BITS = 16  # the Hilbert curve's order: one step per point of the 16-bit grid (layout/embed.py GRID)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,48 @@ class AtlasGrid:
     def count(self, n: int) -> int:
         """How many atlases n items fill."""
         return -(-n // self.per_atlas)
+
+
+@dataclass(frozen=True)
+class NetworkAtlases:
+    """One network's atlases: where each item's cell is, and the atlases in the cache."""
+
+    network: str
+    slots: np.ndarray  # (n,) uint32: item i's cell number, its place in the network's map order
+    locations: list[str]  # the atlases in the cache, atlas 0 first
+
+
+def hilbert_index(points: np.ndarray, bits: int = CURVE_BITS) -> np.ndarray:
+    """Each (x, y) point's distance along the Hilbert curve of order `bits` over the 2^bits square grid (the
+    classic xy2d, vectorised): points near each other along the curve are near each other on the grid."""
+    x = points[:, 0].astype(np.int64)
+    y = points[:, 1].astype(np.int64)
+    d = np.zeros(len(points), dtype=np.int64)
+    side = 1 << bits
+    s = side >> 1
+    while s > 0:
+        rx = (x & s) > 0
+        ry = (y & s) > 0
+        d += s * s * ((3 * rx) ^ ry)
+        flip = ~ry & rx  # rotate the quadrant so the curve's next level joins this one
+        x = np.where(flip, side - 1 - x, x)
+        y = np.where(flip, side - 1 - y, y)
+        swap = ~ry
+        x, y = np.where(swap, y, x), np.where(swap, x, y)
+        s >>= 1
+    return d
+
+
+def map_order(points: np.ndarray) -> np.ndarray:
+    """The items in the order of the Hilbert curve through their places on the map (ties: collection order)."""
+    return np.argsort(hilbert_index(points), kind="stable")
+
+
+def slots_of(order: np.ndarray) -> np.ndarray:
+    """Each item's place in `order`: its cell number."""
+    slots = np.empty(len(order), dtype=np.uint32)
+    slots[order] = np.arange(len(order), dtype=np.uint32)
+    return slots
 
 
 def default_grid() -> AtlasGrid:
@@ -126,6 +173,18 @@ def make_atlases(
     return [store.location(key) for key in keys]
 
 
-def atlas_files(locations: list[str], suffix: str) -> dict[str, str]:
-    """Site path -> cache location of each atlas."""
-    return {ATLAS_PATH.format(n=n, suffix=suffix): location for n, location in enumerate(locations)}
+def network_atlases(
+    network: str, points: np.ndarray, sources: list[str], store: BlobStore, fmt: ThumbFormat, grid: AtlasGrid,
+    reporter: Reporter, workers: int = 2,
+) -> NetworkAtlases:  # fmt: skip
+    """A network's atlases: the thumbnails `sources` (the collection's, in its order) in the order of the
+    network's map `points` (map_order), made unless remembered."""
+    order = map_order(points)
+    locations = make_atlases([sources[i] for i in order], store, fmt, grid, reporter, workers)
+    return NetworkAtlases(network, slots_of(order), locations)
+
+
+def atlas_files(atlases: list[NetworkAtlases], suffix: str) -> dict[str, str]:
+    """Site path -> cache location of each network's atlases."""
+    return {ATLAS_PATH.format(network=a.network, n=n, suffix=suffix): location
+            for a in atlases for n, location in enumerate(a.locations)}  # fmt: skip

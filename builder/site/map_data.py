@@ -10,10 +10,12 @@ shards of MAP_SHARD items, and nothing else that grows with the collection comes
 - `data/map/codes/<n>.js`: `c`, base64 of one byte per item: its legend entry (its colour).
 - `data/map/ids/<n>.js`: `id`, the items' ids: loaded only when the map is zoomed in far enough to show
   thumbnails, which are named by id.
+- `data/map/slots/<network>/<n>.js`: `s`, base64 of little-endian 32-bit integers: each item's cell number
+  in the network's atlases (site/atlas.py): loaded only at a middle zoom, with the atlases.
 
 The index also holds, per network, its hotspots (`hotspots`: label, count, representative item and its id,
 middle and extent on the grid; a few dozen entries whatever the collection's size) and, under `atlas`, the atlases'
-geometry and file pattern (`atlases/<n>.webp`, site/atlas.py): images, loaded only at a middle zoom.
+geometry and file pattern (`atlases/<network>/<n>.webp`, site/atlas.py): images, loaded only at a middle zoom.
 
 Everything else the map shows comes from the explorer's files: an item's metadata from its items shard (on
 hover and selection), its neighbours from its network's shard, the search from search.js (on the first
@@ -36,6 +38,7 @@ MAP_FILES = {
     "codes": "data/map/codes/{n}.js",
     "ids": "data/map/ids/{n}.js",
 }
+SLOTS_FILE = "data/map/slots/{network}/{n}.js"  # published with the atlases
 DATASET = "collection"  # the explorer's dataset whose items the map shows (explorer_data.py)
 
 
@@ -76,6 +79,10 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         files[path] = shard_script(path, {"c": base64.b64encode(codes).decode("ascii")})
         path = MAP_FILES["ids"].format(n=s)
         files[path] = shard_script(path, {"id": [i.id for i in items[rows]]})
+        for network, slots in model_map.atlas.slots if model_map.atlas else []:
+            path = SLOTS_FILE.format(network=network, n=s)
+            cells = np.ascontiguousarray(slots[rows], dtype="<u4").tobytes()
+            files[path] = shard_script(path, {"s": base64.b64encode(cells).decode("ascii")})
     index = {
         "dataset": DATASET,
         "size": n,
@@ -84,7 +91,7 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         "grid": GRID,
         "networks": [network for network, _ in model_map.layouts],
         "legend": [{"label": c.label, "colour": c.colour, "count": c.count} for c in model_map.legend],
-        "files": {**MAP_FILES, **({"atlas": model_map.atlas.path} if model_map.atlas else {})},
+        "files": {**MAP_FILES, **({"atlas": model_map.atlas.path, "slots": SLOTS_FILE} if model_map.atlas else {})},
         "hotspots": {network: [_hotspot(h, items) for h in spots] for network, spots in model_map.hotspots},
         "atlas": _atlas(model_map.atlas),
     }

@@ -13,7 +13,7 @@ import numpy as np
 
 from builder.layout.clusters import Clusters
 from builder.layout.stage import NetworkLayout
-from builder.site.atlas import ATLAS_PATH, AtlasGrid, default_grid
+from builder.site.atlas import ATLAS_PATH, AtlasGrid, NetworkAtlases, default_grid
 from builder.site.model import MapAtlas, MapCategory, MapHotspot, MapPage, PageItem
 
 # Tableau's 20 colours less its two greys, darker ones first: told apart on a white page
@@ -82,10 +82,10 @@ def hotspots(points: np.ndarray, clusters: Clusters, values: list[str], titles: 
     return spots
 
 
-def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: int = 0, suffix: str = ".webp",
-             grid: AtlasGrid | None = None) -> MapPage | None:  # fmt: skip
-    """None where no layout was made (the map is switched off). atlases: how many were made (site/atlas.py),
-    in `grid` and with the thumbnails' suffix."""
+def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[NetworkAtlases] | None = None,
+             suffix: str = ".webp", grid: AtlasGrid | None = None) -> MapPage | None:  # fmt: skip
+    """None where no layout was made (the map is switched off). atlases: each network's (site/atlas.py), in
+    `grid` and with the thumbnails' suffix."""
     if not layouts:
         return None
     for lay in layouts:
@@ -100,5 +100,6 @@ def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: int =
     if atlases:
         grid = grid or default_grid()
         path = ATLAS_PATH.replace("{suffix}", suffix)
-        atlas = MapAtlas(atlases, grid.cell, grid.per_row, grid.per_atlas, path)
+        count = len(atlases[0].locations)
+        atlas = MapAtlas(count, grid.cell, grid.per_row, grid.per_atlas, path, [(a.network, a.slots) for a in atlases])
     return MapPage([(lay.name, lay.points) for lay in layouts], legend, codes, spots, atlas)

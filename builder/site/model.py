@@ -210,13 +210,15 @@ class MapHotspot:
 
 @dataclass(frozen=True)
 class MapAtlas:
-    """The thumbnail atlases (site/atlas.py): item i's cell is cell x cell pixels in atlas i // per_atlas."""
+    """The thumbnail atlases (site/atlas.py): per network, item i's cell is cell x cell pixels, number
+    slots[network][i] in the network's atlases, per_atlas cells an atlas."""
 
-    count: int  # atlases
+    count: int  # atlases a network
     cell: int  # pixels
     per_row: int  # cells
     per_atlas: int
-    path: str  # "atlases/{n}.webp"
+    path: str  # "atlases/{network}/{n}.webp"
+    slots: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (network, (n,) uint32 cell numbers)
 
 
 @dataclass

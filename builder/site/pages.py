@@ -20,7 +20,7 @@ from builder.experiment.stats import UNCLEAR, Comparison, Estimate
 from builder.inputs.perturb import copy_id, copy_key
 from builder.layout.stage import NetworkLayout
 from builder.search.results import NetworkResult
-from builder.site.atlas import atlas_files
+from builder.site.atlas import NetworkAtlases, atlas_files
 from builder.site.charts import line_chart
 from builder.site.formats import NOT_MEASURED, ci, pct_ci, score
 from builder.site.map_model import map_page
@@ -273,12 +273,12 @@ def site_model(
     thumbs: BlobStore,
     manifest: dict[str, object],
     layouts: list[NetworkLayout] | None = None,
-    atlases: list[str] | None = None,
+    atlases: list[NetworkAtlases] | None = None,
     query: QueryPage | None = None,
 ) -> SiteModel:
     """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
     thumbs: where the thumbnails were made, by content key. layouts: the map's, one per network (none: no
-    map). atlases: the map's thumbnail atlases in the cache (site/atlas.py), atlas 0 first."""
+    map). atlases: each network's thumbnail atlases (site/atlas.py)."""
     pages = [page_item(i, thumbs.suffix) for i in items]
     networks = []
     for r in results:
@@ -346,6 +346,6 @@ def site_model(
         thumb_suffix=thumbs.suffix,
         datasets=datasets,
         experiment=experiment_model,
-        map=map_page(pages, layouts or [], len(atlases or []), thumbs.suffix),
+        map=map_page(pages, layouts or [], atlases, thumbs.suffix),
         query=query,
     )
