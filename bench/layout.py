@@ -1,6 +1,6 @@
 """Does the map keep each image beside its true neighbours? The build's layout against umap-learn and openTSNE.
 
-    python bench/layout.py [--sizes 2000,5000,100000] [--methods vsis,umap,opentsne] [--work DIR]
+    python bench/layout.py [--sizes 2000,5000,100000] [--methods vsis,vsis@750,umap,opentsne] [--work DIR]
 
 Features: efficientnet_lite0's, as the build searches them (the default retrieval settings), of the
 2,000-drawing OpenClipart sample of bench/quality.py (seeded, stratified by top-level folder), extracted once
@@ -10,10 +10,11 @@ the dimensions, made unit length again, so each drawing has n / 2,000 variants a
 denser as n grows (at 100,000, 50 variants a drawing): the local structure is real features', the density is
 not a museum's.
 
-Every method lays out the same unit vectors. The build's layout (builder/layout/embed.py) is given what the
-build gives it: the neighbour lists of the build's own search (10 deep, recall target 0.98, cells or exact
-as the build chooses). umap-learn (defaults: 15 neighbours, its own search; cosine) and openTSNE (defaults:
-perplexity 30, FFT; cosine; 2 threads) are benchmark-only dependencies (pip install umap-learn openTSNE).
+Every method lays out the same unit vectors. The build's layout (builder/layout/embed.py; vsis@E: with
+[map] epochs = E) is given what the build gives it: the neighbour lists of the build's own search (10 deep,
+recall target 0.98, cells or exact as the build chooses). umap-learn (defaults: 15 neighbours, its own
+search; cosine) and openTSNE (defaults: perplexity 30, FFT; cosine; 2 threads) are benchmark-only
+dependencies (pip install umap-learn openTSNE).
 
 Measured on the 2-D result, over up to 5,000 seeded query items, exact in the features (cosine) and on the
 map (Euclidean, each method's own coordinates): neighbourhood preservation, the share of an item's 10
@@ -107,10 +108,12 @@ def neighbourhoods(x: np.ndarray, y: np.ndarray, k: int = K, queries: int = QUER
 
 
 def lay_out(method: str, x: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    if method == "vsis":
+    """vsis (the build's defaults; vsis@E: E steps), umap or opentsne."""
+    if method.split("@")[0] == "vsis":
         from builder.layout.embed import LayoutSettings, layout
 
-        return layout(x, indices, LayoutSettings()).astype(np.float64)
+        settings = LayoutSettings(epochs=int(method.split("@")[1])) if "@" in method else LayoutSettings()
+        return layout(x, indices, settings).astype(np.float64)
     if method == "umap":
         import umap
 
@@ -147,7 +150,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             row = {"items": n, "features": kind, "dim": x.shape[1], "method": method, "layout_s": round(seconds, 2),
                    **neighbourhoods(x, y)}  # fmt: skip
-            if method == "vsis":
+            if method.startswith("vsis"):
                 row |= {"search_s": round(search_s, 2), "search_recall": round(recall.value, 4)}
             print(row, flush=True)
             rows.append(row)
