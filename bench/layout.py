@@ -47,22 +47,12 @@ def real_features(work: Path, n: int = 2000, seed: int = 71) -> np.ndarray:
     saved = work / f"openclipart-{n}-seed{seed}.npy"
     if saved.exists():
         return np.load(saved)
-    from quality import labelled_files, link_sample, stratified_sample
+    from quality import decodable, labelled_files, link_sample, stratified_sample
 
-    from builder.build import build, decode_limits
+    from builder.build import build
     from builder.config import make_config
-    from builder.inputs.images import ImageError, decode
 
-    limits = decode_limits(make_config())
-
-    def usable(path: Path) -> bool:
-        try:
-            decode(path, limits)
-            return True
-        except ImageError:
-            return False
-
-    chosen = stratified_sample(labelled_files(OPENCLIPART), n, seed, usable)
+    chosen = stratified_sample(labelled_files(OPENCLIPART), n, seed, decodable())
     collection = link_sample(chosen, OPENCLIPART, work / "collection")
     config = make_config(collection=collection, networks=("efficientnet_lite0",), out=work / "site",
                          cache_dir=work / "cache", map_enabled=False, query_enabled=False, experiment=False,

@@ -129,6 +129,24 @@ def stratified_sample(labelled: Labelled, n: int, seed: int, usable: Callable[[P
     return chosen
 
 
+def decodable() -> Callable[[Path], bool]:
+    """Whether the builder decodes a file within its default limits: what a sample may hold."""
+    from builder.build import decode_limits
+    from builder.config import make_config
+    from builder.inputs.images import ImageError, decode
+
+    limits = decode_limits(make_config())
+
+    def usable(path: Path) -> bool:
+        try:
+            decode(path, limits)
+            return True
+        except ImageError:
+            return False
+
+    return usable
+
+
 def link_sample(chosen: dict[str, list[Path]], root: Path, dest: Path) -> Path:
     """The sample as dest/label/<path under root, '/' as '__'>: the builder's category is the label."""
     for label, paths in chosen.items():
@@ -336,10 +354,9 @@ def main() -> None:
     if args.table:
         return print_table(args.out)
 
-    from builder.build import build, decode_limits
+    from builder.build import build
     from builder.config import BuildConfig, make_config
     from builder.errors import ConfigError
-    from builder.inputs.images import ImageError, decode
 
     root = args.collection or OPENCLIPART
     if not root.is_dir():
@@ -348,17 +365,8 @@ def main() -> None:
     settings = parse_settings(args.settings)
     print(f"CPU {cpu()}; flags {' '.join(cpu_flags()) or 'none'}", flush=True)
     labelled = labelled_files(root)
-    limits = decode_limits(make_config())
-
-    def usable(path: Path) -> bool:
-        try:
-            decode(path, limits)
-            return True
-        except ImageError:
-            return False
-
     start = time.perf_counter()
-    chosen = stratified_sample(labelled, args.n, args.seed, usable)
+    chosen = stratified_sample(labelled, args.n, args.seed, decodable())
     n = sum(len(p) for p in chosen.values())
     print(
         f"{root}: {labelled.scanned:,} files, {labelled.distinct:,} distinct ({labelled.multi_labelled} under more "
