@@ -228,15 +228,26 @@
     var img = atlases[a];
     return img && img.complete && img.naturalWidth ? img : null;
   }
-  function slotOf(i) {  // item i's cell number in the shown network's atlases; -1 until its slots file is here
-    var data = shards[mapFile("slots", Math.floor(i / MS), shownNetwork)];
-    if (!data) return -1;
-    if (!data.cells) {  // little-endian 32-bit integers, read as the layout's 16-bit ones are
-      var raw = bytesOf(data.s), v = new DataView(raw.buffer);
-      data.cells = new Uint32Array(raw.length / 4);
-      for (var j = 0; j < data.cells.length; j++) data.cells[j] = v.getUint32(4 * j, true);
+  // per network: each item's cell number, shard by shard as its slots files arrive, and its atlases' names
+  var slots = {};
+  function slotsOf(network) {
+    if (!slots[network]) {
+      var names = [];
+      for (var a = 0; a < A.count; a++) names.push(network + "/" + a);
+      slots[network] = { cells: new Uint32Array(N), have: [], names: names };
     }
-    return data.cells[i - Math.floor(i / MS) * MS];
+    return slots[network];
+  }
+  function slotOf(i) {  // item i's cell number in the shown network's atlases; -1 until its slots file is here
+    var mine = slotsOf(shownNetwork), s = Math.floor(i / MS);
+    if (!mine.have[s]) {
+      var data = shards[mapFile("slots", s, shownNetwork)];
+      if (!data) return -1;
+      var raw = bytesOf(data.s), v = new DataView(raw.buffer);  // little-endian, as the layout's integers
+      for (var j = 0; j < raw.length / 4; j++) mine.cells[s * MS + j] = v.getUint32(4 * j, true);
+      mine.have[s] = true;
+    }
+    return mine.cells[i];
   }
   function requestAtlases(wanted) {  // wanted: atlas -> images of it in view; the most wanted first
     var order = Object.keys(wanted).sort(function (a, b) { return wanted[b] - wanted[a] || (a < b ? -1 : 1); });
@@ -262,13 +273,13 @@
       }
     }
   }
-  function atlasName(slot) { return shownNetwork + "/" + Math.floor(slot / A.perAtlas); }
-  function drawCell(i, x, y, side) {  // item i's cell centred on (x, y), if its slot and atlas are here
-    var slot = slotOf(i), img = slot < 0 ? null : atlasOf(atlasName(slot));
+  function atlasName(slot) { return slotsOf(shownNetwork).names[Math.floor(slot / A.perAtlas)]; }
+  function drawCell(i, x, y, side, slot) {  // item i's cell centred on (x, y), if its atlas is here
+    var name = atlasName(slot), img = atlasOf(name);
     if (!img) return false;
     var j = slot % A.perAtlas, c = A.cell;
     ctx.drawImage(img, (j % A.perRow) * c, Math.floor(j / A.perRow) * c, c, c, x - side / 2, y - side / 2, side, side);
-    atlasUsed[atlasName(slot)] = frameNumber;
+    atlasUsed[name] = frameNumber;
     return true;
   }
   function drawCells(count, s, ox, oy) {
@@ -279,12 +290,10 @@
     for (var v = 0; v < count; v++) {
       var i = visible[v], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
-      if (drawCell(i, x, y, side)) cellsDrawn++;
-      else {
-        var slot = slotOf(i);
-        if (slot < 0) missing[mapFile("slots", Math.floor(i / MS), shownNetwork)] = true;
-        else wanted[atlasName(slot)] = (wanted[atlasName(slot)] || 0) + 1;
-      }
+      var slot = slotOf(i);
+      if (slot < 0) missing[mapFile("slots", Math.floor(i / MS), shownNetwork)] = true;
+      else if (drawCell(i, x, y, side, slot)) cellsDrawn++;
+      else wanted[atlasName(slot)] = (wanted[atlasName(slot)] || 0) + 1;
     }
     ctx.globalAlpha = 1;
     ctx.imageSmoothingEnabled = true;
@@ -306,7 +315,10 @@
       }
       var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
-      if (!img.complete || !img.naturalWidth) { if (A) drawCell(i, x, y, side); continue; }
+      if (!img.complete || !img.naturalWidth) {  // its cell meanwhile, where its atlas is here
+        if (A && slotOf(i) >= 0) drawCell(i, x, y, side, slotOf(i));
+        continue;
+      }
       var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
       ctx.fillStyle = M.legend[codes[i]].colour;
       ctx.fillRect(x - w / 2 - 2 * ratio, y - h / 2 - 2 * ratio, w + 4 * ratio, h + 4 * ratio);
