@@ -50,7 +50,7 @@ _BOUNDS: dict[str, tuple[str, float, float]] = {
     "max_aspect": ("max_aspect", 1, 1000),
     "experiment_originals": ("experiment originals", 1, 1_000_000),
     "experiment_seed": ("experiment seed", 0, SEED_LIMIT),
-    "map_epochs": ("map epochs", 0, 5000),  # 500 lay out 100,000 images in about 30 s
+    "map_epochs": ("map epochs", 0, 5000),  # 500 lay out 100,000 images in about 38 s
     "map_seed": ("map seed", 0, SEED_LIMIT),
     "map_clusters": ("map clusters", 0, MAX_CLUSTERS),
     "query_max_model_mb": ("query max_model_mb", 0.001, 1e6),
