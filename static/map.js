@@ -285,8 +285,9 @@
   var CELL_ORDER = 4194304;  // 2^22 > any count of cells in view: slot x CELL_ORDER + v is exact in a double
   function drawCells(count, s, ox, oy) {
     var side = cellSide(count) * ratio, wanted = {}, missing = {}, order = new Float64Array(count);
-    // drawn in cell order, one atlas after another: in view order each draw could switch the source sheet,
-    // which halved the frame rate of a software-drawn canvas at 4,000 cells from 4 atlases
+    // drawn in cell order, one atlas after another, rather than switching the source sheet from draw to draw
+    // (measured at 100,000 images, 3,600 cells from 4 sheets: 28.6 frames/s dragging, against 25.8 in view
+    // order: within the noise; the frame rate there stays half the 58.9 of the collection-ordered atlases)
     for (var v = 0; v < count; v++) {
       var slot = slotOf(visible[v]);
       if (slot < 0) missing[mapFile("slots", Math.floor(visible[v] / MS), shownNetwork)] = true;
