@@ -274,7 +274,7 @@
     }
   }
   function atlasName(slot) { return slotsOf(shownNetwork).names[Math.floor(slot / A.perAtlas)]; }
-  function drawCell(i, x, y, side, slot) {  // item i's cell centred on (x, y), if its atlas is here
+  function drawCell(slot, x, y, side) {  // cell number `slot` centred on (x, y), if its atlas is here
     var name = atlasName(slot), img = atlasOf(name);
     if (!img) return false;
     var j = slot % A.perAtlas, c = A.cell;
@@ -282,7 +282,7 @@
     atlasUsed[name] = frameNumber;
     return true;
   }
-  var CELL_ORDER = 4194304;  // 2^22 > any count of cells in view: slot x CELL_ORDER + v is exact in a double
+  var CELL_ORDER = 4194304;  // 2^22 > any count of cells in view: (slot + 1) x CELL_ORDER + v is exact in a double
   function drawCells(count, s, ox, oy) {
     var side = cellSide(count) * ratio, wanted = {}, missing = {}, order = new Float64Array(count);
     // drawn in cell order, one atlas after another, rather than switching the source sheet from draw to draw
@@ -291,18 +291,18 @@
     for (var v = 0; v < count; v++) {
       var slot = slotOf(visible[v]);
       if (slot < 0) missing[mapFile("slots", Math.floor(visible[v] / MS), shownNetwork)] = true;
-      order[v] = (slot < 0 ? 0 : slot) * CELL_ORDER + v;
+      order[v] = (slot + 1) * CELL_ORDER + v;  // a cell whose number is not here yet: 0, first, and skipped
     }
     order.sort();
     // nearest-neighbour scaling: a software-drawn canvas scales 4,000 cells smoothed at 12 frames a second, at
     // 45 without (headless Chromium, no GPU); a cell is a few pixels wide either way
     ctx.imageSmoothingEnabled = false;
     for (var o = 0; o < count; o++) {
-      var i = visible[order[o] % CELL_ORDER], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
-      slot = slotOf(i);
+      slot = Math.floor(order[o] / CELL_ORDER) - 1;
       if (slot < 0) continue;
+      var i = visible[order[o] % CELL_ORDER], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
-      if (drawCell(i, x, y, side, slot)) cellsDrawn++;
+      if (drawCell(slot, x, y, side)) cellsDrawn++;
       else wanted[atlasName(slot)] = (wanted[atlasName(slot)] || 0) + 1;
     }
     ctx.globalAlpha = 1;
@@ -326,7 +326,8 @@
       var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
       if (!img.complete || !img.naturalWidth) {  // its cell meanwhile, where its atlas is here
-        if (A && slotOf(i) >= 0) drawCell(i, x, y, side, slotOf(i));
+        var cell = A ? slotOf(i) : -1;
+        if (cell >= 0) drawCell(cell, x, y, side);
         continue;
       }
       var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
