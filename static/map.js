@@ -1,9 +1,9 @@
 // The map: every image of the collection at its place in a network's 2-D layout, which the builder computed
 // (builder/layout/) and published under data/map/ (builder/site/map_data.py). It computes nothing about
 // similarity: it decodes the points, draws them, and shows the explorer's published data for the image
-// chosen. Data arrives as script files (fetch() is refused on file://). Points are written straight into
-// the pixels of one ImageData (100,000 points are a few milliseconds, with or without a GPU); atlas cells at a
-// middle zoom, thumbnails close up, rings and the crosshair are drawn over them. Atlases (sprite sheets of
+// chosen. Data arrives as script files (fetch() is refused on file://). The points are drawn by
+// static/map-points.js, with WebGL on a graphics processor, else into the pixels of one ImageData; atlas
+// cells at a middle zoom, thumbnails close up, rings and the crosshair are drawn over them on the 2-D canvas. Atlases (sprite sheets of
 // every image as a small cell, per network in its map's order: builder/site/atlas.py) load only once every
 // point is drawn, and only those holding an image in view, the most needed first. Text is set with textContent, never innerHTML. The view
 // (network, zoom, centre, selection, search) lives in the URL's fragment.
@@ -11,7 +11,8 @@
   "use strict";
   var index = window.VSIS_INDEX, M = window.VSIS_MAP;
   var $ = function (id) { return document.getElementById(id); };
-  var canvas = $("map"), ctx = canvas.getContext("2d"), frame = canvas.parentNode;
+  var canvas = $("map"), ctx = canvas.getContext("2d"), frame = canvas.parentNode, glCanvas = $("map-points");
+  var points = vsisMapPoints.create(glCanvas, canvas, new URLSearchParams(location.search).get("renderer") || "");
   var networkSelect = $("network"), queryInput = $("query"), status = $("status");
   var panel = $("panel"), tip = $("tip"), matchList = $("matches");
   var N = M.size, MS = M.shard, GRID = M.grid;
@@ -46,7 +47,7 @@
   var bytesOf = vsisShards.bytes;
 
   // ---- the points: per network a Float32Array of x0, y0, x1, y1, ... in [0, 1]; shard by shard ----
-  var layouts = {}, have = {}, codes = new Uint8Array(N), haveCodes = [];
+  var layouts = {}, have = {}, codes = new Uint8Array(N), haveCodes = [], colours = new Uint32Array(N);
   var SHARDS = M.shards;
   function layoutOf(network) {
     if (!layouts[network]) { layouts[network] = new Float32Array(2 * N); have[network] = []; }
@@ -55,20 +56,28 @@
   function complete(network) {
     return have[network] && have[network].filter(Boolean).length === SHARDS && haveCodes.filter(Boolean).length === SHARDS;
   }
-  // Every shard of a network's points and of the colours; each is drawn as it arrives.
+  // Every shard of a network's points and of the colours not here yet; each is drawn as it arrives, and its
+  // file's text forgotten once decoded (a million points are 7 MB of it).
   function loadPoints(network, cb) {
     var xy = layoutOf(network), names = [];
-    for (var s = 0; s < SHARDS; s++) names.push(mapFile("codes", s), mapFile("layout", s, network));
+    for (var s = 0; s < SHARDS; s++) {
+      if (!haveCodes[s]) names.push(mapFile("codes", s));
+      if (!have[network][s]) names.push(mapFile("layout", s, network));
+    }
     loadAll(names, cb, function (name) {
       for (var s = 0; s < SHARDS; s++) {
+        var start = s * MS, end = Math.min(N, start + MS);
         if (name === mapFile("codes", s) && !haveCodes[s]) {
-          codes.set(bytesOf(shards[name].c), s * MS);
+          codes.set(bytesOf(shards[name].c), start);
           haveCodes[s] = true;
+          recolour(start, end);
         } else if (name === mapFile("layout", s, network) && !have[network][s]) {
           var raw = bytesOf(shards[name].xy), v = new DataView(raw.buffer);
-          for (var j = 0; j < raw.length / 2; j++) xy[2 * s * MS + j] = v.getUint16(2 * j, true) / GRID;
+          for (var j = 0; j < raw.length / 2; j++) xy[2 * start + j] = v.getUint16(2 * j, true) / GRID;
           have[network][s] = true;
+          if (positions === xy) points.positions(xy, start, end);
         } else continue;
+        vsisShards.drop(name);
         if (network === shownNetwork) schedule();
       }
     });
@@ -81,6 +90,22 @@
   }
   var palette = M.legend.map(function (c) { return pixel(c.colour); });
   var BACKGROUND = pixel("#ffffff"), FADED = pixel("#dedede"), OUTLINE = pixel("#1d1d1f");
+  function recolour(start, end) {  // items start..end: their legend's colour, or faded beside a search's matches
+    for (var i = start; i < end; i++) colours[i] = matches && !matches[i] ? FADED : palette[codes[i]];
+    points.colours(colours, start, end);
+  }
+  // WebGL's context lost (the graphics driver restarted, or too many pages hold one): the canvas draws on
+  glCanvas.addEventListener("webglcontextlost", function (e) {
+    e.preventDefault();
+    points = vsisMapPoints.canvas(canvas);
+    points.why = "WebGL's context was lost";
+    glCanvas.hidden = true;
+    if (positions) points.positions(positions, 0, N);
+    points.colours(colours, 0, N);
+    points.matches(matches ? matchList_ : null);
+    schedule();
+  });
+  recolour(0, N);  // each item the legend's first colour until its shard of colours is here
 
   // ---- the view: the centre (x, y) in [0, 1] and a zoom; at zoom 1 the whole square fits ----
   var view = { x: 0.5, y: 0.5, zoom: 1 };
@@ -118,6 +143,7 @@
     if (!positions || reduceMotion || shownNetwork === network) {
       shownNetwork = network;
       positions = target;
+      points.positions(positions, 0, N);
       motion = null;
       schedule();
       return cb();
@@ -132,8 +158,10 @@
   function stepMotion(t) {
     var m = motion, u = Math.min(1, (t - m.start) / m.ms), e = 1 - Math.pow(1 - u, 3);
     for (var i = 0; i < 2 * N; i++) positions[i] = m.from[i] + (m.to[i] - m.from[i]) * e;
+    points.positions(positions, 0, N);
     if (u >= 1) {
       positions = m.to;
+      points.positions(positions, 0, N);
       motion = null;
       delete document.documentElement.dataset.moving;
       m.done();
@@ -141,7 +169,7 @@
   }
 
   // ---- drawing ----
-  var image = null, pixels = null, frameRequest = 0, drawn = 0, firstDraw = false;
+  var frameRequest = 0, drawn = 0, firstDraw = false;
   var matches = null, matchList_ = [], selected = -1, hover = -1;
   var visible = new Int32Array(Math.max(THUMBS_AT, CELLS_AT) + 1);
   var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false, cellsDrawn = 0, asCells = false;
@@ -157,42 +185,24 @@
     schedule();
   }
   function pointSize() { return Math.max(2, Math.round(ratio * Math.min(6, 1.5 + Math.log(view.zoom) / Math.LN2 * 0.6))); }
-  function square(x, y, size, colour, W, H) {
-    var x0 = Math.max(0, x), y0 = Math.max(0, y), x1 = Math.min(W, x + size), y1 = Math.min(H, y + size);
-    for (var r = y0; r < y1; r++) for (var c = r * W + x0, end = r * W + x1; c < end; c++) pixels[c] = colour;
+  function loadedRanges() {  // [start, end) of the shown network's items whose points are here
+    var loaded = shownNetwork ? have[shownNetwork] : [], ranges = [];
+    for (var sh = 0; positions && sh < SHARDS; sh++) {
+      if (!loaded[sh]) continue;
+      var start = sh * MS, end = Math.min(N, start + MS), last = ranges[ranges.length - 1];
+      if (last && last[1] === start) last[1] = end; else ranges.push([start, end]);
+    }
+    return ranges;
   }
   function draw(t) {
     frameRequest = 0;
     if (motion) { stepMotion(t || performance.now()); if (motion) schedule(); }
     var W = canvas.width, H = canvas.height;
-    if (!image || image.width !== W || image.height !== H) {
-      image = ctx.createImageData(W, H);
-      pixels = new Uint32Array(image.data.buffer);
-    }
-    pixels.fill(BACKGROUND);
-    var s = scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s;
-    var size = pointSize(), half = size >> 1, count = 0, p = positions;
-    var loaded = shownNetwork ? have[shownNetwork] : [];
-    for (var sh = 0; p && sh < SHARDS; sh++) {
-      if (!loaded[sh]) continue;
-      for (var i = sh * MS, end = Math.min(N, i + MS); i < end; i++) {
-        var x = (p[2 * i] * s + ox - half) | 0, y = (p[2 * i + 1] * s + oy - half) | 0;
-        if (x + size <= 0 || y + size <= 0 || x >= W || y >= H) continue;
-        if (count < visible.length) visible[count] = i;
-        count++;
-        square(x, y, size, matches && !matches[i] ? FADED : palette[codes[i]], W, H);
-      }
-    }
-    if (matches && p) {  // the matches over the rest, outlined
-      var o = Math.max(1, Math.round(ratio));
-      matchList_.forEach(function (i) {
-        if (!loaded[Math.floor(i / MS)]) return;
-        var x = (p[2 * i] * s + ox - half) | 0, y = (p[2 * i + 1] * s + oy - half) | 0;
-        square(x - o, y - o, size + 2 * o, OUTLINE, W, H);
-        square(x, y, size, palette[codes[i]], W, H);
-      });
-    }
-    ctx.putImageData(image, 0, 0);
+    var s = scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s, p = positions;
+    if (points.name !== "canvas") ctx.clearRect(0, 0, W, H);  // WebGL's points show through
+    var count = points.draw({ W: W, H: H, s: s, cx: view.x, cy: view.y, size: pointSize(),
+                              outline: Math.max(1, Math.round(ratio)), ranges: loadedRanges(), visible: visible,
+                              background: BACKGROUND, outlineColour: OUTLINE });
     if (!firstDraw && shownNetwork && complete(shownNetwork)) {  // every point drawn: before any cell or thumbnail
       firstDraw = true;
       window.VSIS_MAP_FIRST_DRAW_MS = performance.now();
@@ -649,6 +659,8 @@
           matchList_ = found || [];
           matches = null;
           if (found) { matches = new Uint8Array(N); found.forEach(function (i) { matches[i] = 1; }); }
+          recolour(0, N);
+          points.matches(found);
           schedule();
           drawMatches(found, function () {
             if (mine !== ticket) return;
@@ -773,6 +785,14 @@
     matches: function () { return matchList_.slice(); },
     thumbs: function () { return thumbsDrawn; },
     cells: function () { return cellsDrawn; },
+    renderer: function () { return { name: points.name, why: points.why, device: points.device || "" }; },
+    // the points as drawn now (no cells, thumbnails or rings): base64 of RGBA bytes, top row first
+    pointsImage: function () {
+      draw(performance.now());
+      var bytes = points.read(), text = "";
+      for (var i = 0; i < bytes.length; i += 32768) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
+      return btoa(text);
+    },
     // the shown network's decoded atlases, by number; when each atlas ("network/number") was first requested
     atlases: function () {
       return Object.keys(atlases).filter(function (a) { return atlasOf(a) && a.split("/")[0] === shownNetwork; })

@@ -405,6 +405,62 @@ def test_search_highlights_the_matching_items(site, sample_site: Path) -> None:
     page.wait_for_function(f"() => document.getElementById('panel').dataset.id === {items[expected[0]]['id']!r}")
 
 
+def points_image(page, width: int, height: int) -> np.ndarray:
+    """The map's points as its renderer drew them (no cells, thumbnails or rings): height x width x RGBA."""
+    import base64
+
+    data = base64.b64decode(page.evaluate("VSIS_MAP_STATE.pointsImage()"))
+    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)
+
+
+def test_webgl_and_the_canvas_draw_the_same_points(site, published) -> None:
+    """map.html?renderer=webgl and ?renderer=canvas, at the whole map and zoomed in with a search's matches
+    outlined: the same pixels, but where WebGL's single-precision arithmetic rounds a point to the next
+    pixel or drops one whose centre is off the canvas (at most 1 in 200 of the points' pixels)."""
+    watched, base = site
+    side = (640, 480)
+    views = ["network=efficientnet_lite0&zoom=1.000&x=0.50000&y=0.50000",
+             "network=pixels&zoom=3.000&x=0.45000&y=0.55000&q=a"]  # fmt: skip
+    images: dict[str, list[np.ndarray]] = {}
+    for renderer in ("webgl", "canvas"):
+        page = watched.page
+        open_map(page, f"{base}map.html?renderer={renderer}#{views[0]}")
+        chosen = page.evaluate("VSIS_MAP_STATE.renderer()")
+        assert chosen["name"] == renderer and chosen["why"] == "asked for"
+        page.evaluate(f"document.querySelector('.map-frame').style.cssText = 'width:{side[0]}px;height:{side[1]}px;flex:none'")
+        page.wait_for_function(f"() => document.getElementById('map').width === {side[0]}")
+        images[renderer] = []
+        for v in views:
+            page.evaluate(f"location.hash = {v!r}")
+            shown(page, v.split("&q=")[0])
+            images[renderer].append(points_image(page, *side))
+    white = np.array([255, 255, 255, 255], dtype=np.uint8)
+    outline = np.array([0x1D, 0x1D, 0x1F, 255], dtype=np.uint8)
+    for gl, canvas in zip(images["webgl"], images["canvas"], strict=True):
+        painted = (canvas != white).any(axis=-1)
+        assert painted.sum() >= 150 * 2  # every point is at least 2 x 2 pixels; most are apart
+        differ = (gl != canvas).any(axis=-1)
+        assert differ.sum() <= 0.005 * painted.sum()
+    # the search's matches are outlined, the rest faded, in both
+    for renderer in images:
+        assert ((images[renderer][1] == outline).all(axis=-1)).sum() > 0
+
+
+def test_by_default_the_map_draws_with_webgl_only_on_a_graphics_processor(site) -> None:
+    """Headless Chromium without a GPU draws WebGL in software (SwiftShader), slower than the canvas for
+    many points: the map then chooses the canvas, and says why."""
+    watched, base = site
+    page = watched.page
+    open_map(page, f"{base}map.html?renderer=webgl")
+    device = page.evaluate("VSIS_MAP_STATE.renderer()")["device"]
+    open_map(page, f"{base}map.html")
+    chosen = page.evaluate("VSIS_MAP_STATE.renderer()")
+    software = any(word in device.lower() for word in ("swiftshader", "llvmpipe", "software"))
+    assert chosen["name"] == ("canvas" if software else "webgl")
+    assert (device in chosen["why"]) == software
+    assert page.evaluate("document.getElementById('map-points').hidden") == software
+
+
 def test_a_search_of_only_spaces_or_a_newline_in_the_address_is_no_search(site, sample_site: Path) -> None:
     """The map and the explorer read q as the search box takes what is typed, trimmed: q=%0A, a newline
     (which joins each title to its artist in the text searched), highlighted every image as a match."""
