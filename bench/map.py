@@ -1,16 +1,24 @@
 """The map over a large collection: the layout's time per network, and map.html's first draw and frame rate.
 
     python bench/map.py [--items 5000] [--networks 2] [--runs 3]
+    python bench/map.py --items 1000000 --networks 1 --runs 2     # neighbours generated, no atlases
 
 Generates N items' features per network (unit vectors around 60 seeded centres, as wide as efficientnet_lite0's
 1280 and pixels' 768), finds their neighbours with the build's own search (cells, recall target 0.98), and
-times builder/layout on each network (the same call the build makes, nothing remembered). Then writes a site
+times builder/layout on each network (the same call the build makes, nothing remembered). Above 200,000 items
+(or with --neighbours generated) the features are 16-wide instead and their exact 10 nearest come from
+scipy's k-d tree: a million items' 1,280-wide features would be 5 GB and their search hours; the layout is
+the build's, fed those lists. Atlases are made up to 200,000 items (--atlases / --no-atlases): a million
+generated thumbnails would take an hour. Then writes a site
 of those N items with the real templates and data writers: map.html, its data files and the explorer's (the
 panel's source; random neighbour lists, as bench/explorer.py makes them), but no compare pages and no
 thumbnails (the scripted pan and zoom stay far enough out that none is drawn). Serves it on 127.0.0.1 and
 opens map.html in headless Chromium (the system binary), --runs fresh loads: milliseconds from navigation
-until every point is drawn (map.js records it), the bytes loaded before that, then frames drawn per second
-while a script drags and zooms the map for two seconds.
+until every point is drawn (map.js records it), the bytes loaded before that, frames drawn per second
+while a script drags and zooms the map for two seconds, then, on a fresh load, while it only drags the whole
+map (every point in view), and the tab's memory (the renderer process's resident set, and the JavaScript
+heap). The renderer map.js chose is named (static/map-points.js); the same is measured once with WebGL
+forced (map.html?renderer=webgl), for the record of what WebGL costs where it is drawn in software.
 
 The atlases: N distinct generated thumbnails (224 x 168 WebP as the build writes them, each a seeded
 background colour with three shapes; not photographs, so fewer bytes a cell than a museum's) are made into
@@ -41,6 +49,18 @@ from common import REPO, save_results
 sys.path.insert(0, str(REPO))
 
 NETWORKS = (("efficientnet_lite0", 1280), ("pixels", 768))
+
+
+GENERATED_ABOVE = 200_000  # items: beyond, neighbours are generated and no atlases are made (the docstring)
+GENERATED_WIDTH = 16
+
+
+def generated_neighbours(x: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k nearest other rows (exact, Euclidean: the same order as cosine on unit vectors)."""
+    from scipy.spatial import cKDTree
+
+    _, found = cKDTree(x).query(x, k=k + 1, workers=2)
+    return np.ascontiguousarray(found[:, 1:])
 
 
 def features(n: int, dim: int, seed: int) -> np.ndarray:
@@ -100,6 +120,61 @@ PAN = """() => new Promise(done => {
     requestAnimationFrame(tick);
   })(start);
 })"""
+
+MEMORY = """() => ({heap: performance.memory ? performance.memory.usedJSHeapSize : null,
+  renderer: VSIS_MAP_STATE.renderer()})"""
+
+
+def renderer_memory() -> int:
+    """The largest resident set of Chromium's renderer processes, in bytes (one page is open: the map's)."""
+    largest = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or b"--type=renderer" not in (proc / "cmdline").read_bytes():
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        rss = next((line for line in status.splitlines() if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+        largest = max(largest, int(rss.split()[1]) * 1024)
+    return largest
+
+
+def whole_map(browser, url: str, runs: int) -> dict:
+    """runs fresh loads of url: the first draw, its bytes, dragging and zooming; then dragging the whole map
+    and the tab's memory on one more."""
+    rows = []
+    for _ in range(runs):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.wait_for_function("() => window.VSIS_MAP_FIRST_DRAW_MS !== undefined", timeout=300_000)
+        row = page.evaluate(MEASURE)
+        row.update(page.evaluate(PAN_ZOOM))
+        rows.append(row)
+        page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url)
+    page.wait_for_function("() => window.VSIS_MAP_FIRST_DRAW_MS !== undefined", timeout=300_000)
+    page.wait_for_selector("html[data-ready]", timeout=300_000)
+    drag = page.evaluate(PAN)
+    memory = page.evaluate(MEMORY)
+    memory["rss"] = renderer_memory()
+    page.close()
+    med = {key: statistics.median(r[key] for r in rows) for key in ("first_draw_ms", "bytes", "fps")}
+    return {
+        "renderer": memory["renderer"],
+        "first_draw_ms_median": round(med["first_draw_ms"], 1),
+        "first_draw_ms_all": [round(r["first_draw_ms"], 1) for r in rows],
+        "bytes_before_first_draw": int(med["bytes"]),
+        "requests_before_first_draw": rows[0]["requests"],
+        "points_drawn": rows[0]["drawn"],
+        "pan_zoom_fps_median": round(med["fps"], 1),
+        "pan_zoom_fps_all": [round(r["fps"], 1) for r in rows],
+        "drag_whole_map_fps": round(drag["fps"], 1),
+        "tab_rss_bytes": memory["rss"],
+        "js_heap_bytes": memory["heap"],
+    }
+
 
 ATLAS_BYTES = """() => performance.getEntriesByType("resource").filter(e => e.name.includes("/atlases/"))
   .reduce((a, e) => [a[0] + (e.encodedBodySize || e.transferSize || 0), a[1] + 1], [0, 0])"""
@@ -250,38 +325,42 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--networks", type=int, default=2, choices=(1, 2))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--neighbours", choices=("search", "generated"), default=None,
+                        help=f"default: generated above {GENERATED_ABOVE:,} items")  # fmt: skip
+    parser.add_argument("--atlases", action=argparse.BooleanOptionalAction, default=None,
+                        help=f"default: up to {GENERATED_ABOVE:,} items")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "map.json")
     args = parser.parse_args()
 
     from PIL import Image
 
-    from builder.inputs.images import THUMB_FORMATS
     from builder.layout.clusters import find_clusters
     from builder.layout.embed import LayoutSettings, layout
     from builder.layout.stage import NetworkLayout
-    from builder.progress import QuietReporter
     from builder.search.neighbours import NeighbourSearch
-    from builder.site.atlas import atlas_store, default_grid, network_atlases
     from tests.browser import launched, served
 
     n = args.items
+    generated = (args.neighbours or ("generated" if n > GENERATED_ABOVE else "search")) == "generated"
+    with_atlases = args.atlases if args.atlases is not None else n <= GENERATED_ABOVE
     layouts, layout_seconds, search_seconds, clusters = [], {}, {}, {}
     for seed, (name, dim) in enumerate(NETWORKS[: args.networks]):
-        x = features(n, dim, seed)
+        x = features(n, GENERATED_WIDTH if generated else dim, seed)
         started = time.perf_counter()
-        found, _recall = NeighbourSearch().tuned(x, 10, 0.98, 1000)
+        indices = generated_neighbours(x, 10) if generated else NeighbourSearch().tuned(x, 10, 0.98, 1000)[0].indices
         search_seconds[name] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
-        points = layout(x, found.indices, LayoutSettings())
+        points = layout(x, indices, LayoutSettings())
         layout_seconds[name] = round(time.perf_counter() - started, 2)
-        print(f"{name}: {n} x {dim}: neighbours {search_seconds[name]} s, layout {layout_seconds[name]} s", flush=True)
+        took = f"neighbours {search_seconds[name]} s, layout {layout_seconds[name]} s"
+        print(f"{name}: {n} x {x.shape[1]}: {took}", flush=True)
         started = time.perf_counter()
         found_clusters = find_clusters(points, 12, 71)
         on_layout = time.perf_counter() - started
         started = time.perf_counter()
         on_features = features_kmeans(x, 12, 71)
         on_features_seconds = time.perf_counter() - started
-        nearest = found.indices[:, 0]
+        nearest = indices[:, 0]
         clusters[name] = {
             "k": 12,
             "layout_seconds": round(on_layout, 3),
@@ -291,84 +370,95 @@ def main() -> None:
         }
         print(f"  12 clusters: {clusters[name]}", flush=True)
         layouts.append(NetworkLayout(name, points, found_clusters))
-        del x
+        del x, indices
     categories = [("Painting", "Print", "Photograph", "Drawing")[i % 4] for i in range(n)]
 
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
         thumb = tmp_path / "thumb.jpg"
         Image.new("RGB", (224, 168), (200, 180, 150)).save(thumb, quality=85)
-        started = time.perf_counter()
-        sources = thumbnails(n, tmp_path / "thumbs")
-        generated = time.perf_counter() - started
-        fmt, grid = THUMB_FORMATS["webp"], default_grid()
-        started = time.perf_counter()
-        store = atlas_store(tmp_path / "cache", fmt, grid, None)
-        atlases = [network_atlases(lay.name, lay.points, sources, store, fmt, grid, QuietReporter(), workers=2)
-                   for lay in layouts]  # fmt: skip
-        atlas_seconds = time.perf_counter() - started
-        atlas_bytes = [Path(a).stat().st_size for net in atlases for a in net.locations]
-        thumb_bytes = sum(Path(t).stat().st_size for t in sources)
-        made = sum(len(a.locations) for a in atlases)
-        print(
-            f"atlases: {made} ({len(atlases)} networks) of {n} generated thumbnails ({thumb_bytes / 1e6:.1f} MB, "
-            f"made in {generated:.0f} s) in {atlas_seconds:.1f} s, {sum(atlas_bytes) / 1e6:.2f} MB",
-            flush=True,
-        )
+        atlas_row, atlases = made_atlases(n, layouts, tmp_path) if with_atlases else ({}, None)
         site = tmp_path / "site"
         site.mkdir()
+        started = time.perf_counter()
         write_site(site, categories, args.networks, layouts, thumb, atlases)
+        print(f"site written in {time.perf_counter() - started:.0f} s", flush=True)
         files = sorted((site / "data" / "map").rglob("*.js"))
         sizes = {p.relative_to(site).as_posix(): p.stat().st_size for p in files}
-        runs = []
         with served(site) as base, launched() as browser:
-            for _ in range(args.runs):
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(base + "map.html")
-                page.wait_for_function("() => window.VSIS_MAP_FIRST_DRAW_MS !== undefined", timeout=120_000)
-                row = page.evaluate(MEASURE)
-                row.update(page.evaluate(PAN_ZOOM))
-                runs.append(row)
-                page.close()
-            middle = middle_zoom(browser, base, layouts[0])
-    med = {key: statistics.median(r[key] for r in runs) for key in ("first_draw_ms", "bytes", "fps")}
+            chosen = whole_map(browser, base + "map.html", args.runs)
+            webgl = whole_map(browser, base + "map.html?renderer=webgl", 1)
+            middle = middle_zoom(browser, base, layouts[0]) if atlases else None
     row = {
         "items": n,
         "networks": args.networks,
+        "neighbours": f"generated: {GENERATED_WIDTH}-wide features, exact k-d tree" if generated else "search",
         "layout_seconds": layout_seconds,
         "search_seconds": search_seconds,
         "runs": args.runs,
-        "first_draw_ms_median": round(med["first_draw_ms"], 1),
-        "first_draw_ms_all": [round(r["first_draw_ms"], 1) for r in runs],
-        "bytes_before_first_draw": int(med["bytes"]),
-        "requests_before_first_draw": runs[0]["requests"],
-        "points_drawn": runs[0]["drawn"],
-        "pan_zoom_fps_median": round(med["fps"], 1),
-        "pan_zoom_fps_all": [round(r["fps"], 1) for r in runs],
+        **chosen,
+        "webgl_forced": webgl,
         "map_data_bytes": sum(sizes.values()),
         "clusters": clusters,
-        "atlases": sum(len(net.locations) for net in atlases),
-        "atlas_bytes": sum(atlas_bytes),
-        "atlas_bytes_per_item": round(sum(atlas_bytes) / n, 1),
-        "atlas_seconds": round(atlas_seconds, 2),
-        "thumbnails": "generated: 224 x 168 WebP q75, a seeded colour and three shapes each (not photographs)",
-        "thumbnail_bytes": thumb_bytes,
+        **atlas_row,
         "middle_zoom": middle,
     }
     print(
-        f"{n} items: every point drawn after {row['first_draw_ms_median']:.0f} ms (median of {args.runs}), "
-        f"{row['bytes_before_first_draw'] / 1e6:.2f} MB loaded before, {row['requests_before_first_draw']} "
-        f"requests; {row['pan_zoom_fps_median']} frames/s while dragging and zooming; layout "
+        f"{n} items, {chosen['renderer']['name']} ({chosen['renderer']['why']}): every point drawn after "
+        f"{row['first_draw_ms_median']:.0f} ms (median of {args.runs}), {row['bytes_before_first_draw'] / 1e6:.2f} MB "
+        f"loaded before, {row['requests_before_first_draw']} requests; {row['pan_zoom_fps_median']} frames/s while "
+        f"dragging and zooming, {row['drag_whole_map_fps']} dragging the whole map; tab "
+        f"{row['tab_rss_bytes'] / 1e6:.0f} MB resident; layout "
         + ", ".join(f"{k} {v} s" for k, v in layout_seconds.items())
     )
     print(
-        f"atlases: {row['atlases']}, {sum(atlas_bytes) / 1e6:.2f} MB ({row['atlas_bytes_per_item']} B an image), "
-        f"made in {atlas_seconds:.1f} s from generated thumbnails; middle zoom {middle['zoom']:.1f}: "
-        f"{middle['in_view']} in view, every one a cell after {middle['all_cells_ms']:.0f} ms with "
-        f"{middle['atlas_bytes'] / 1e6:.2f} MB of {middle['atlases_loaded']} atlases, then "
-        f"{middle['pan_fps']} frames/s dragging ({middle['cells_per_frame']} cells a frame)"
+        f"webgl forced ({webgl['renderer']['device'] or webgl['renderer']['why']}): first draw "
+        f"{webgl['first_draw_ms_median']:.0f} ms, {webgl['pan_zoom_fps_median']} frames/s dragging and zooming, "
+        f"{webgl['drag_whole_map_fps']} dragging the whole map"
     )
+    if middle:
+        print(
+            f"atlases: {row['atlases']}, {row['atlas_bytes'] / 1e6:.2f} MB ({row['atlas_bytes_per_item']} B an image), "
+            f"made in {row['atlas_seconds']:.1f} s from generated thumbnails; middle zoom {middle['zoom']:.1f}: "
+            f"{middle['in_view']} in view, every one a cell after {middle['all_cells_ms']:.0f} ms with "
+            f"{middle['atlas_bytes'] / 1e6:.2f} MB of {middle['atlases_loaded']} atlases, then "
+            f"{middle['pan_fps']} frames/s dragging ({middle['cells_per_frame']} cells a frame)"
+        )
     save_results(args.out, f"generated-{n}", [row])
+
+
+def made_atlases(n: int, layouts: list, tmp_path: Path) -> tuple[dict, list]:
+    """n generated thumbnails made into each network's atlases from an empty cache: their figures, the atlases."""
+    from builder.inputs.images import THUMB_FORMATS
+    from builder.progress import QuietReporter
+    from builder.site.atlas import atlas_store, default_grid, network_atlases
+
+    started = time.perf_counter()
+    sources = thumbnails(n, tmp_path / "thumbs")
+    generated = time.perf_counter() - started
+    fmt, grid = THUMB_FORMATS["webp"], default_grid()
+    started = time.perf_counter()
+    store = atlas_store(tmp_path / "cache", fmt, grid, None)
+    atlases = [network_atlases(lay.name, lay.points, sources, store, fmt, grid, QuietReporter(), workers=2)
+               for lay in layouts]  # fmt: skip
+    atlas_seconds = time.perf_counter() - started
+    atlas_bytes = sum(Path(a).stat().st_size for net in atlases for a in net.locations)
+    thumb_bytes = sum(Path(t).stat().st_size for t in sources)
+    made = sum(len(a.locations) for a in atlases)
+    print(
+        f"atlases: {made} ({len(atlases)} networks) of {n} generated thumbnails ({thumb_bytes / 1e6:.1f} MB, "
+        f"made in {generated:.0f} s) in {atlas_seconds:.1f} s, {atlas_bytes / 1e6:.2f} MB",
+        flush=True,
+    )
+    row = {
+        "atlases": made,
+        "atlas_bytes": atlas_bytes,
+        "atlas_bytes_per_item": round(atlas_bytes / n, 1),
+        "atlas_seconds": round(atlas_seconds, 2),
+        "thumbnails": "generated: 224 x 168 WebP q75, a seeded colour and three shapes each (not photographs)",
+        "thumbnail_bytes": thumb_bytes,
+    }
+    return row, atlases
 
 
 if __name__ == "__main__":
