@@ -6,7 +6,7 @@
 Generates N items' features per network (unit vectors around 60 seeded centres, as wide as efficientnet_lite0's
 1280 and pixels' 768), finds their neighbours with the build's own search (cells, recall target 0.98), and
 times builder/layout on each network (the same call the build makes, nothing remembered). Above 200,000 items
-(or with --neighbours generated) the features are 16-wide instead and their exact 10 nearest come from
+(or with --neighbours generated) the features are 8-wide instead and their exact 10 nearest come from
 scipy's k-d tree: a million items' 1,280-wide features would be 5 GB and their search hours; the layout is
 the build's, fed those lists. Atlases are made up to 200,000 items (--atlases / --no-atlases): a million
 generated thumbnails would take an hour. Then writes a site
@@ -52,7 +52,7 @@ NETWORKS = (("efficientnet_lite0", 1280), ("pixels", 768))
 
 
 GENERATED_ABOVE = 200_000  # items: beyond, neighbours are generated and no atlases are made (the docstring)
-GENERATED_WIDTH = 16
+GENERATED_WIDTH = 8
 
 
 def generated_neighbours(x: np.ndarray, k: int) -> np.ndarray:

@@ -19,6 +19,10 @@
   var MAX_ZOOM = Math.max(64, Math.sqrt(N) * 4);
   var THUMBS_AT = 300;  // thumbnails are drawn once no more than this many points are in view
   var A = M.atlas, CELLS_AT = A ? 4000 : 0;  // atlas cells, once no more than this many
+  var COARSE_APART = 8;  // coarse cells (8 pixels) where more are in view, once points lie this far apart
+  var COARSE_KEPT = 64;  // decoded coarse sheets kept (1 MB each)
+  var tuning = window.VSIS_MAP_TUNING || {};  // the tests' smaller collections reach each level by it
+  if (tuning.cellsAt !== undefined) CELLS_AT = tuning.cellsAt;
   var ATLASES_LOADING = 2, ATLASES_KEPT = 24;  // atlases requested at once; decoded ones kept (16 MB each)
   var MATCHES_LISTED = 50;
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -173,6 +177,10 @@
   var matches = null, matchList_ = [], selected = -1, hover = -1;
   var visible = new Int32Array(Math.max(THUMBS_AT, CELLS_AT) + 1);
   var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false, cellsDrawn = 0, asCells = false;
+  var coarseDrawn = 0, asCoarse = false;
+  function coarseAt() {  // at most this many points in view lie COARSE_APART pixels apart on the average
+    return A ? Math.floor(cssWidth * cssHeight / (COARSE_APART * COARSE_APART)) : 0;
+  }
   function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
   function resize() {
     ratio = window.devicePixelRatio || 1;
@@ -200,6 +208,7 @@
     var W = canvas.width, H = canvas.height;
     var s = scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s, p = positions;
     if (points.name !== "canvas") ctx.clearRect(0, 0, W, H);  // WebGL's points show through
+    if (visible.length <= coarseAt()) visible = new Int32Array(coarseAt() + 1);
     var count = points.draw({ W: W, H: H, s: s, cx: view.x, cy: view.y, size: pointSize(),
                               outline: Math.max(1, Math.round(ratio)), ranges: loadedRanges(), visible: visible,
                               background: BACKGROUND, outlineColour: OUTLINE });
@@ -212,12 +221,15 @@
     window.VSIS_MAP_DRAWN = count;
     thumbsDrawn = 0;
     cellsDrawn = 0;
+    coarseDrawn = 0;
     // thumbnails or cells once every point is loaded (a count of the first shards says nothing of the view)
     var all = !!p && count > 0 && complete(shownNetwork);
     asThumbs = all && count <= THUMBS_AT;
     asCells = all && !asThumbs && count <= CELLS_AT;
+    asCoarse = all && !asThumbs && !asCells && count <= coarseAt();
     if (asThumbs) drawThumbs(count, s, ox, oy);
     if (asCells) drawCells(count, s, ox, oy);
+    if (asCoarse) drawCoarse(count, s, ox, oy);
     frameNumber++;
     ring(selected, s, ox, oy, "#0b5cad", 3);
     ring(hover, s, ox, oy, "#1d1d1f", 2);
@@ -230,6 +242,56 @@
     return Math.max(6, Math.min(A ? A.cell : 32, Math.sqrt(cssWidth * cssHeight / count) * 0.7));
   }
   function reach() { return asThumbs ? thumbSide(drawn) / 2 : asCells ? Math.max(8, cellSide(drawn) / 2) : 8; }
+
+  // ---- coarse cells: the same cells, COARSE times smaller (data/map/index.js atlas.coarseCell), from the
+  // coarse sheets: data files (data/map/coarse/) whose image is decoded from a Blob, so that its pixels may
+  // be read on file:// too (an image file's may not); the canvas stamps the cells into its own pixels,
+  // WebGL's overlay draws them ----
+  var coarse = {}, coarseUsed = {}, coarseLoading = 0;
+  function coarseSheet(a) {  // a: "network/number"; its pixels once read, else null (and asked for)
+    var sheet = coarse[a];
+    if (sheet) { coarseUsed[a] = frameNumber; return sheet.pixels ? sheet : null; }
+    if (coarseLoading >= ATLASES_LOADING) return null;
+    var kept = Object.keys(coarse).sort(function (x, y) { return coarseUsed[x] - coarseUsed[y]; });
+    for (var k = 0; kept.length - k >= COARSE_KEPT && coarseUsed[kept[k]] < frameNumber; k++) delete coarse[kept[k]];
+    var name = mapFile("coarse", a.split("/")[1], a.split("/")[0]);
+    sheet = coarse[a] = { img: null, pixels: null, width: 0 };
+    coarseUsed[a] = frameNumber;
+    coarseLoading++;
+    vsisShards.load(name).then(function (data) {
+      vsisShards.drop(name);
+      return createImageBitmap(new Blob([bytesOf(data.image)], { type: A.mime }));
+    }).then(function (img) {
+      var c = document.createElement("canvas"), g;
+      c.width = img.width;
+      c.height = img.height;
+      g = c.getContext("2d", { willReadFrequently: true });
+      g.drawImage(img, 0, 0);
+      sheet.img = img;
+      sheet.pixels = new Uint32Array(g.getImageData(0, 0, c.width, c.height).data.buffer);
+      sheet.width = c.width;
+      coarseLoading--;
+      schedule();
+    }, function (e) { coarseLoading--; failed(e); });
+    return null;
+  }
+  function drawCoarse(count, s, ox, oy) {
+    var cell = A.coarseCell, side = Math.round(cell * ratio), missing = {};
+    for (var v = 0; v < count; v++) {
+      var i = visible[v], slot = slotOf(i);
+      if (slot < 0) { missing[mapFile("slots", Math.floor(i / MS), shownNetwork)] = true; continue; }
+      if (matches && !matches[i]) continue;  // a search leaves the rest as faded points
+      var sheet = coarseSheet(atlasName(slot));
+      if (!sheet) continue;
+      var j = slot % A.perAtlas, sx = (j % A.perRow) * cell, sy = Math.floor(j / A.perRow) * cell;
+      var x = Math.floor(positions[2 * i] * s + ox - side / 2), y = Math.floor(positions[2 * i + 1] * s + oy - side / 2);
+      if (points.stamp) points.stamp(x, y, side, sheet.pixels, sheet.width, sx, sy, cell);
+      else ctx.drawImage(sheet.img, sx, sy, cell, cell, x, y, side, side);
+      coarseDrawn++;
+    }
+    if (points.flush) points.flush();
+    if (Object.keys(missing).length) loadAll(Object.keys(missing), schedule);
+  }
 
   // ---- atlases: item i is cell c = slot of i (data/map/slots/) of the shown network's atlases: the cell
   // at (j % perRow, j / perRow) of atlas c / perAtlas, j = c % perAtlas; atlases are named "network/number" ----
@@ -785,6 +847,12 @@
     matches: function () { return matchList_.slice(); },
     thumbs: function () { return thumbsDrawn; },
     cells: function () { return cellsDrawn; },
+    coarse: function () { return coarseDrawn; },
+    // the shown network's coarse sheets whose pixels are read, by number
+    coarseSheets: function () {
+      return Object.keys(coarse).filter(function (a) { return coarse[a].pixels && a.split("/")[0] === shownNetwork; })
+        .map(function (a) { return Number(a.split("/")[1]); });
+    },
     renderer: function () { return { name: points.name, why: points.why, device: points.device || "" }; },
     // the points as drawn now (no cells, thumbnails or rings): base64 of RGBA bytes, top row first
     pointsImage: function () {

@@ -136,10 +136,13 @@ def explorer_data(site: Path) -> dict:
 def map_data(site: Path) -> dict:
     """The map's data as static/map.js decodes it, shards joined: its index (data/map/index.js), per network
     an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`), and
-    where there are atlases, per network each item's cell number in them (`slots`)."""
+    where there are atlases, per network each item's cell number in them (`slots`) and their coarse copies as
+    images (`coarse`: per network, atlas 0 first)."""
     import base64
+    import io
 
     import numpy as np
+    from PIL import Image
 
     index = read_global(site, "data/map/index.js", "VSIS_MAP")
     files, shards = index["files"], range(index["shards"])
@@ -159,4 +162,9 @@ def map_data(site: Path) -> dict:
         parts = [read_shard(site, files["slots"].format(network=network, n=s))["s"] for s in shards]
         slots[network] = np.concatenate([np.frombuffer(base64.b64decode(p), dtype="<u4") for p in parts])
         assert sorted(slots[network].tolist()) == list(range(index["size"]))  # each cell holds one item
-    return {"index": index, "layouts": layouts, "codes": codes, "ids": ids, "slots": slots}
+    coarse = {}
+    for network in index["networks"] if "coarse" in files else []:
+        count = index["atlas"]["count"]
+        sheets = [read_shard(site, files["coarse"].format(network=network, n=n)) for n in range(count)]
+        coarse[network] = [Image.open(io.BytesIO(base64.b64decode(sheet["image"]))) for sheet in sheets]
+    return {"index": index, "layouts": layouts, "codes": codes, "ids": ids, "slots": slots, "coarse": coarse}

@@ -427,7 +427,8 @@ def test_webgl_and_the_canvas_draw_the_same_points(site, published) -> None:
         open_map(page, f"{base}map.html?renderer={renderer}#{views[0]}")
         chosen = page.evaluate("VSIS_MAP_STATE.renderer()")
         assert chosen["name"] == renderer and chosen["why"] == "asked for"
-        page.evaluate(f"document.querySelector('.map-frame').style.cssText = 'width:{side[0]}px;height:{side[1]}px;flex:none'")
+        size = f"width:{side[0]}px;height:{side[1]}px;flex:none"
+        page.evaluate(f"document.querySelector('.map-frame').style.cssText = {size!r}")
         page.wait_for_function(f"() => document.getElementById('map').width === {side[0]}")
         images[renderer] = []
         for v in views:
@@ -775,12 +776,16 @@ def test_each_items_cell_in_the_atlases_holds_its_thumbnail(tmp_path: Path, monk
     build(config)
     data = map_data(config.out)
     index, ids = data["index"], data["ids"]
-    assert index["atlas"] == {"count": 2, "cell": 32, "perRow": 4, "perAtlas": 16}
+    geometry = {"count": 2, "cell": 32, "perRow": 4, "perAtlas": 16, "coarseCell": 8, "mime": "image/webp"}
+    assert index["atlas"] == geometry
     assert index["files"]["atlas"] == "atlases/{network}/{n}.webp"
+    assert index["files"]["coarse"] == "data/map/coarse/{network}/{n}.js"
     expected = [cell_of(config.out / "compare" / f"{i}.webp", 32) for i in ids]
     for network in ("pixels", "efficientnet_lite0"):
         sheets = [Image.open(config.out / "atlases" / network / f"{n}.webp") for n in range(2)]
         assert [s.size for s in sheets] == [(128, 128), (128, 32)]  # the last one only as tall as its rows
+        coarse = data["coarse"][network]
+        assert [(s.size, s.format) for s in coarse] == [((32, 32), "WEBP"), ((32, 8), "WEBP")]
         assert all(s.format == "WEBP" for s in sheets)
         slots = data["slots"][network]
         # the cells follow the network's map: along the Hilbert curve through the items' places
@@ -794,6 +799,12 @@ def test_each_items_cell_in_the_atlases_holds_its_thumbnail(tmp_path: Path, monk
             # lossy WebP of sharp-edged drawings: 4 to 10 levels of 255 from its own thumbnail on average, and
             # nearer it than to any other image's (28 and more)
             assert errors[i] < 12 and errors[i] < sorted(errors)[1] / 2
+            # its coarse cell: the same place of the coarse sheet, 8 x 8, near its thumbnail's 4 x 4 blocks' means
+            # (12 to 25 levels off on average: WebP halves the colours' resolution, and a cell is 8 pixels) and
+            # nearer them than any other image's (26 and more)
+            small = np.asarray(coarse[n].convert("RGB").crop((x // 4, y // 4, x // 4 + 8, y // 4 + 8)), dtype=float)
+            errors = [np.abs(small - e.reshape(8, 4, 8, 4, 3).mean(axis=(1, 3))).mean() for e in expected]
+            assert errors[i] < 28 and errors[i] < 0.8 * sorted(errors)[1]
         assert min(sheets[1].convert("RGB").getpixel((112, 16))) >= 250  # beyond the last cell: white
     assert data["slots"]["pixels"].tolist() != data["slots"]["efficientnet_lite0"].tolist()  # two maps, two orders
 
@@ -895,6 +906,36 @@ def test_a_middle_zoom_draws_each_image_as_its_atlas_cell_after_the_points(middl
         page.wait_for_function("() => VSIS_MAP_STATE.cells() === 320")
         page.close()
         assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.parametrize("renderer", ["canvas", "webgl"])
+def test_zoomed_out_past_the_cells_each_image_is_its_coarse_cell(middle_site: Path, browser, renderer) -> None:
+    """More points in view than are drawn as cells (here lowered to 100 of the 320), yet 8 pixels apart or
+    more: each is its 8-pixel cell of the coarse sheets. The canvas stamps the cells into its own pixels:
+    an isolated image's pixels there are its cell's."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script("window.VSIS_MAP_TUNING = {cellsAt: 100}")
+    watched = Watched(page, middle_site.as_uri() + "/")
+    open_map(page, middle_site.as_uri() + f"/map.html?renderer={renderer}")
+    page.wait_for_function("() => VSIS_MAP_STATE.coarse() === 320", timeout=20_000)
+    assert page.evaluate("VSIS_MAP_STATE.cells()") == 0 and page.evaluate("VSIS_MAP_STATE.atlases()") == []
+    assert sorted(page.evaluate("VSIS_MAP_STATE.coarseSheets()")) == [0, 1, 2, 3, 4]
+    if renderer == "canvas":
+        data = map_data(middle_site)
+        xy, slots = data["layouts"]["pixels"], data["slots"]["pixels"]
+        v = view(page)
+        width, height = int(v["width"]), int(v["height"])
+        image = points_image(page, width, height)
+        for i in isolated(xy, 3):
+            left = math.floor((xy[i, 0] - v["x"]) * v["scale"] + width / 2 - 4)
+            top = math.floor((xy[i, 1] - v["y"]) * v["scale"] + height / 2 - 4)
+            n, j = divmod(int(slots[i]), 64)  # the middle site's sheets: 8 x 8 cells of 8 pixels
+            sheet = data["coarse"]["pixels"][n]
+            cell = np.asarray(sheet.convert("RGB"))[j // 8 * 8 : j // 8 * 8 + 8, j % 8 * 8 : j % 8 * 8 + 8]
+            drawn = image[top : top + 8, left : left + 8, :3].astype(int)
+            assert np.abs(drawn - cell.astype(int)).max() <= 2  # the browser's WebP decoder and Pillow's
+    page.close()
+    assert watched.errors == [] and watched.outside == []
 
 
 def test_a_hotspot_moves_the_view_to_its_cluster_and_selects_its_representative(site, published) -> None:

@@ -15,6 +15,11 @@ Why 2048 pixels a side at most: it is within the texture limit of every GPU a br
 MAX_TEXTURE_SIZE is 4096 or more on practically every device, 2048 on the oldest phones; PixPlot's
 8192-pixel textures are what broke on laptops), and one decoded atlas is 16 MB, a cost a phone bears.
 
+Each atlas has a coarse copy, the same sheet reduced COARSE times (box filter: CELL / COARSE = 8-pixel
+cells, a sixteenth of the pixels, the same cell numbers): what the map draws zoomed out, where points lie 8
+pixels apart or more but too many are in view for the 32-pixel cells. The page reads their pixels, which a
+browser refuses for an image from file://, so they are published inside data files (site/map_data.py).
+
 They are written in the thumbnails' format with its fixed settings (WebP at quality 75 by default: 211
 bytes a cell over the bundled sample's 894 thumbnails, against 361 for JPEG at 85 and 1,123 for PNG), so the
 same thumbnails give the same bytes. Each atlas is remembered in the cache by the thumbnails it holds (their
@@ -41,6 +46,7 @@ ATLAS_VERSION = "1"  # bump when the cells' making changes
 CELL = 32  # pixels: a cell's side
 SIDE = 2048  # pixels: an atlas' side at most
 ATLAS_PATH = "atlases/{network}/{n}{suffix}"  # in the site
+COARSE = 4  # a coarse atlas is its atlas reduced this many times: 8-pixel cells
 CURVE_BITS = 16  # the Hilbert curve's order: one step per point of the 16-bit grid (layout/embed.py GRID)
 
 
@@ -76,6 +82,7 @@ class NetworkAtlases:
     network: str
     slots: np.ndarray  # (n,) uint32: item i's cell number, its place in the network's map order
     locations: list[str]  # the atlases in the cache, atlas 0 first
+    coarse: list[str]  # their coarse copies (COARSE times smaller), in the same order
 
 
 def hilbert_index(points: np.ndarray, bits: int = CURVE_BITS) -> np.ndarray:
@@ -154,23 +161,33 @@ def make_atlas(sources: list[str], grid: AtlasGrid, fmt: ThumbFormat, pool: Thre
     return fmt.encode(sheet)
 
 
+def coarse_atlas(atlas: str, fmt: ThumbFormat) -> bytes:
+    """The atlas file reduced COARSE times by a box filter (each pixel the mean of COARSE x COARSE): a cell
+    of CELL pixels becomes one of CELL / COARSE in the same place of the grid."""
+    with Image.open(atlas) as im:
+        return fmt.encode(im.convert("RGB").reduce(COARSE))
+
+
 def make_atlases(
     sources: list[str], store: BlobStore, fmt: ThumbFormat, grid: AtlasGrid, reporter: Reporter, workers: int = 2
-) -> list[str]:
-    """The atlases of these thumbnails (the collection's, in its order), each made unless remembered: their
-    locations in the cache, atlas 0 first. workers: threads decoding thumbnails (Pillow decodes and resizes
-    without holding the GIL)."""
+) -> tuple[list[str], list[str]]:
+    """The atlases of these thumbnails (the collection's, in its order) and their coarse copies, each made
+    unless remembered: their locations in the cache, atlas 0 first. workers: threads decoding thumbnails
+    (Pillow decodes and resizes without holding the GIL)."""
     chunks = [sources[start : start + grid.per_atlas] for start in range(0, len(sources), grid.per_atlas)]
     keys = [atlas_key(chunk, grid, fmt) for chunk in chunks]
+    coarse = [f"{key}-coarse{COARSE}" for key in keys]
     with (
         reporter.task("making the map's atlases", len(chunks)) as task,
         ThreadPoolExecutor(max(1, workers)) as pool,
     ):
-        for chunk, key in zip(chunks, keys, strict=True):
+        for chunk, key, small in zip(chunks, keys, coarse, strict=True):
             if not store.has(key):
                 store.put(key, make_atlas(chunk, grid, fmt, pool))
+            if not store.has(small):
+                store.put(small, coarse_atlas(store.location(key), fmt))
             task.advance()
-    return [store.location(key) for key in keys]
+    return [store.location(key) for key in keys], [store.location(key) for key in coarse]
 
 
 def network_atlases(
@@ -180,11 +197,11 @@ def network_atlases(
     """A network's atlases: the thumbnails `sources` (the collection's, in its order) in the order of the
     network's map `points` (map_order), made unless remembered."""
     order = map_order(points)
-    locations = make_atlases([sources[i] for i in order], store, fmt, grid, reporter, workers)
-    return NetworkAtlases(network, slots_of(order), locations)
+    locations, coarse = make_atlases([sources[i] for i in order], store, fmt, grid, reporter, workers)
+    return NetworkAtlases(network, slots_of(order), locations, coarse)
 
 
 def atlas_files(atlases: list[NetworkAtlases], suffix: str) -> dict[str, str]:
-    """Site path -> cache location of each network's atlases."""
+    """Site path -> cache location of each network's atlases (their coarse copies are data: site/map_data.py)."""
     return {ATLAS_PATH.format(network=a.network, n=n, suffix=suffix): location
             for a in atlases for n, location in enumerate(a.locations)}  # fmt: skip

@@ -12,10 +12,13 @@ shards of MAP_SHARD items, and nothing else that grows with the collection comes
   thumbnails, which are named by id.
 - `data/map/slots/<network>/<n>.js`: `s`, base64 of little-endian 32-bit integers: each item's cell number
   in the network's atlases (site/atlas.py): loaded only at a middle zoom, with the atlases.
+- `data/map/coarse/<network>/<n>.js`: `image`, base64 of the network's coarse atlas n (site/atlas.py), whose
+  pixels the page reads: a browser refuses that for an image file from file://, not for data it decodes.
 
 The index also holds, per network, its hotspots (`hotspots`: label, count, representative item and its id,
 middle and extent on the grid; a few dozen entries whatever the collection's size) and, under `atlas`, the atlases'
-geometry and file pattern (`atlases/<network>/<n>.webp`, site/atlas.py): images, loaded only at a middle zoom.
+geometry, format (`mime`) and file pattern (`atlases/<network>/<n>.webp`, site/atlas.py): images, loaded only
+once every point is drawn, and only those of a view.
 
 Everything else the map shows comes from the explorer's files: an item's metadata from its items shard (on
 hover and selection), its neighbours from its network's shard, the search from search.js (on the first
@@ -25,6 +28,7 @@ search), the pages' and thumbnails' patterns from data/index.js.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +43,7 @@ MAP_FILES = {
     "ids": "data/map/ids/{n}.js",
 }
 SLOTS_FILE = "data/map/slots/{network}/{n}.js"  # published with the atlases
+COARSE_FILE = "data/map/coarse/{network}/{n}.js"
 DATASET = "collection"  # the explorer's dataset whose items the map shows (explorer_data.py)
 
 
@@ -58,10 +63,15 @@ def _hotspot(h: MapHotspot, items: list[PageItem]) -> dict[str, object]:
             "extent": h.extent}  # fmt: skip
 
 
-def _atlas(atlas: MapAtlas | None) -> dict[str, int] | None:
+def _atlas(atlas: MapAtlas | None) -> dict[str, int | str] | None:
     if atlas is None:
         return None
-    return {"count": atlas.count, "cell": atlas.cell, "perRow": atlas.per_row, "perAtlas": atlas.per_atlas}
+    return {"count": atlas.count, "cell": atlas.cell, "perRow": atlas.per_row, "perAtlas": atlas.per_atlas,
+            "coarseCell": atlas.coarse_cell, "mime": atlas.mime}  # fmt: skip
+
+
+def _atlas_files(atlas: MapAtlas) -> dict[str, str]:
+    return {"atlas": atlas.path, "coarse": COARSE_FILE, "slots": SLOTS_FILE}
 
 
 def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
@@ -83,6 +93,11 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
             path = SLOTS_FILE.format(network=network, n=s)
             cells = np.ascontiguousarray(slots[rows], dtype="<u4").tobytes()
             files[path] = shard_script(path, {"s": base64.b64encode(cells).decode("ascii")})
+    for network, sheets in model_map.atlas.coarse if model_map.atlas else []:
+        for s, location in enumerate(sheets):
+            path = COARSE_FILE.format(network=network, n=s)
+            image = base64.b64encode(Path(location).read_bytes()).decode("ascii")
+            files[path] = shard_script(path, {"image": image})
     index = {
         "dataset": DATASET,
         "size": n,
@@ -91,7 +106,7 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         "grid": GRID,
         "networks": [network for network, _ in model_map.layouts],
         "legend": [{"label": c.label, "colour": c.colour, "count": c.count} for c in model_map.legend],
-        "files": {**MAP_FILES, **({"atlas": model_map.atlas.path, "slots": SLOTS_FILE} if model_map.atlas else {})},
+        "files": {**MAP_FILES, **(_atlas_files(model_map.atlas) if model_map.atlas else {})},
         "hotspots": {network: [_hotspot(h, items) for h in spots] for network, spots in model_map.hotspots},
         "atlas": _atlas(model_map.atlas),
     }

@@ -13,7 +13,7 @@ import numpy as np
 
 from builder.layout.clusters import Clusters
 from builder.layout.stage import NetworkLayout
-from builder.site.atlas import ATLAS_PATH, AtlasGrid, NetworkAtlases, default_grid
+from builder.site.atlas import ATLAS_PATH, COARSE, AtlasGrid, NetworkAtlases, default_grid
 from builder.site.model import MapAtlas, MapCategory, MapHotspot, MapPage, PageItem
 
 # Tableau's 20 colours less its two greys, darker ones first: told apart on a white page
@@ -99,7 +99,8 @@ def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[
     atlas = None
     if atlases:
         grid = grid or default_grid()
-        path = ATLAS_PATH.replace("{suffix}", suffix)
+        path, mime = ATLAS_PATH.replace("{suffix}", suffix), "image/" + {".jpg": "jpeg"}.get(suffix, suffix[1:])
         count = len(atlases[0].locations)
-        atlas = MapAtlas(count, grid.cell, grid.per_row, grid.per_atlas, path, [(a.network, a.slots) for a in atlases])
+        atlas = MapAtlas(count, grid.cell, grid.per_row, grid.per_atlas, path, grid.cell // COARSE, mime,
+                         [(a.network, a.slots) for a in atlases], [(a.network, a.coarse) for a in atlases])  # fmt: skip
     return MapPage([(lay.name, lay.points) for lay in layouts], legend, codes, spots, atlas)

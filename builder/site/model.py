@@ -218,7 +218,10 @@ class MapAtlas:
     per_row: int  # cells
     per_atlas: int
     path: str  # "atlases/{network}/{n}.webp"
+    coarse_cell: int  # pixels: a cell of the coarse atlases (the same numbering, reduced)
+    mime: str  # the atlases' format, "image/webp"
     slots: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (network, (n,) uint32 cell numbers)
+    coarse: list[tuple[str, list[str]]] = field(default_factory=list)  # (network, its coarse atlases' files)
 
 
 @dataclass
