@@ -30,8 +30,6 @@ import numpy as np
 EXAGGERATION = 12.0  # openTSNE's early exaggeration: clusters form first, then spread
 EARLY_STEPS = 250  # at most this many exaggerated steps (half the epochs where fewer)
 MAX_STEP = 5.0  # openTSNE's max_step_norm: no point jumps further in one step
-EARLY_RATE = 1 / 48  # the learning rate's share of n while exaggerated, and after: see tsne()
-LATE_RATE = 1 / 48
 MESH_SPACING = 0.5  # the grid's spacing in map units (the kernel's scale is 1), while the grid fits in ...
 MESH_NODES = 384  # ... this many nodes a side; a larger map spaces them wider
 EXACT_BELOW = 300  # fewer points than this are pushed by the exact n^2 sums: faster than the mesh here
@@ -238,13 +236,13 @@ def tsne(start: np.ndarray, heads: np.ndarray, tails: np.ndarray, settings: Layo
     spread = float(np.std(start[:, 0]))
     xs, ys = (np.array(start[:, axis], dtype=np.float64) * (1e-4 / (spread or 1.0)) for axis in range(2))
     affinity = 1 / (2 * len(heads))
-    rates = (max(50.0, n * EARLY_RATE), max(50.0, n * LATE_RATE))
+    rate = max(50.0, n / EXAGGERATION / 4)
     early = min(EARLY_STEPS, settings.epochs // 2)
     mesh = Mesh()
     moves = [np.zeros(n), np.zeros(n)]
     gains = [np.ones(n), np.ones(n)]
     for epoch in range(settings.epochs):
-        exaggeration, momentum, rate = (EXAGGERATION, 0.5, rates[0]) if epoch < early else (1.0, 0.8, rates[1])
+        exaggeration, momentum = (EXAGGERATION, 0.5) if epoch < early else (1.0, 0.8)
         dx, dy = xs[heads] - xs[tails], ys[heads] - ys[tails]
         pull = affinity / (1 + dx * dx + dy * dy)
         push_x, push_y, z = exact_repulsion(xs, ys) if n < EXACT_BELOW else mesh.repulsion(xs, ys)
