@@ -1,7 +1,7 @@
 """The map over a large collection: the layout's time per network, and map.html's first draw and frame rate.
 
     python bench/map.py [--items 5000] [--networks 2] [--runs 3]
-    python bench/map.py --items 1000000 --networks 1 --runs 2     # neighbours generated, no atlases
+    python bench/map.py --items 1000000 --networks 1 --runs 2 --site /tmp/map-1m  # kept: measure again
 
 Generates N items' features per network (unit vectors around 60 seeded centres, as wide as efficientnet_lite0's
 1280 and pixels' 768), finds their neighbours with the build's own search (cells, recall target 0.98), and
@@ -35,6 +35,7 @@ items' nearest neighbours share their cluster. Writes bench/results/map.json.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import shutil
 import statistics
@@ -289,19 +290,15 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
         shutil.copyfile(source, site / path)
 
 
-def middle_zoom(browser, base: str, first) -> dict:
-    """The map zoomed onto the first network's largest cluster until at most 4,000 points are in view: the
-    time until each is drawn as its cell, the atlases' bytes, then frames per second while dragging."""
-    from builder.layout.embed import GRID
-
+def middle_zoom(browser, base: str, network: str, x: float, y: float) -> dict:
+    """The map zoomed onto (x, y), the first network's largest cluster, until at most 4,000 points are in view:
+    the time until each is drawn as its cell, the atlases' bytes, then frames per second while dragging."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    rep = int(first.clusters.representatives[0])
-    x, y = first.points[rep] / GRID
     page.goto(base + "map.html")
     page.wait_for_function("() => window.VSIS_MAP_FIRST_DRAW_MS !== undefined", timeout=120_000)
     zoom = 2.0
     while True:
-        page.evaluate(f"location.hash = 'network={first.name}&zoom={zoom:.3f}&x={x:.5f}&y={y:.5f}'")
+        page.evaluate(f"location.hash = 'network={network}&zoom={zoom:.3f}&x={x:.5f}&y={y:.5f}'")
         page.wait_for_function(f"() => (document.documentElement.dataset.shown || '').includes('zoom={zoom:.3f}')")
         in_view = page.evaluate("window.VSIS_MAP_DRAWN")
         if in_view <= 4000:
@@ -320,25 +317,15 @@ def middle_zoom(browser, base: str, first) -> dict:
             "cells_per_frame": pan["cells"]}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=5000)
-    parser.add_argument("--networks", type=int, default=2, choices=(1, 2))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--neighbours", choices=("search", "generated"), default=None,
-                        help=f"default: generated above {GENERATED_ABOVE:,} items")  # fmt: skip
-    parser.add_argument("--atlases", action=argparse.BooleanOptionalAction, default=None,
-                        help=f"default: up to {GENERATED_ABOVE:,} items")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "map.json")
-    args = parser.parse_args()
-
+def make_site(args: argparse.Namespace, folder: Path) -> dict:
+    """Features, neighbours, layouts, clusters, atlases and the site (folder/site) of args.items generated
+    items: what it took, and where the middle zoom looks (the first network's largest cluster)."""
     from PIL import Image
 
     from builder.layout.clusters import find_clusters
-    from builder.layout.embed import LayoutSettings, layout
+    from builder.layout.embed import GRID, LayoutSettings, layout
     from builder.layout.stage import NetworkLayout
     from builder.search.neighbours import NeighbourSearch
-    from tests.browser import launched, served
 
     n = args.items
     generated = (args.neighbours or ("generated" if n > GENERATED_ABOVE else "search")) == "generated"
@@ -372,44 +359,79 @@ def main() -> None:
         layouts.append(NetworkLayout(name, points, found_clusters))
         del x, indices
     categories = [("Painting", "Print", "Photograph", "Drawing")[i % 4] for i in range(n)]
-
-    with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
-        tmp_path = Path(tmp)
-        thumb = tmp_path / "thumb.jpg"
-        Image.new("RGB", (224, 168), (200, 180, 150)).save(thumb, quality=85)
-        atlas_row, atlases = made_atlases(n, layouts, tmp_path) if with_atlases else ({}, None)
-        site = tmp_path / "site"
-        site.mkdir()
-        started = time.perf_counter()
-        write_site(site, categories, args.networks, layouts, thumb, atlases)
-        print(f"site written in {time.perf_counter() - started:.0f} s", flush=True)
-        files = sorted((site / "data" / "map").rglob("*.js"))
-        sizes = {p.relative_to(site).as_posix(): p.stat().st_size for p in files}
-        with served(site) as base, launched() as browser:
-            chosen = whole_map(browser, base + "map.html", args.runs)
-            webgl = whole_map(browser, base + "map.html?renderer=webgl", 1)
-            middle = middle_zoom(browser, base, layouts[0]) if atlases else None
-    row = {
+    thumb = folder / "thumb.jpg"
+    Image.new("RGB", (224, 168), (200, 180, 150)).save(thumb, quality=85)
+    atlas_row, atlases = made_atlases(n, layouts, folder) if with_atlases else ({}, None)
+    site = folder / "site"
+    site.mkdir()
+    started = time.perf_counter()
+    write_site(site, categories, args.networks, layouts, thumb, atlases)
+    print(f"site written in {time.perf_counter() - started:.0f} s", flush=True)
+    files = sorted((site / "data" / "map").rglob("*.js"))
+    first = layouts[0]
+    middle = first.points[int(first.clusters.representatives[0])] / GRID
+    return {
         "items": n,
         "networks": args.networks,
         "neighbours": f"generated: {GENERATED_WIDTH}-wide features, exact k-d tree" if generated else "search",
         "layout_seconds": layout_seconds,
         "search_seconds": search_seconds,
-        "runs": args.runs,
-        **chosen,
-        "webgl_forced": webgl,
-        "map_data_bytes": sum(sizes.values()),
+        "map_data_bytes": sum(p.stat().st_size for p in files),
         "clusters": clusters,
         **atlas_row,
-        "middle_zoom": middle,
+        "middle_at": {"network": first.name, "x": float(middle[0]), "y": float(middle[1])} if atlases else None,
     }
+
+
+def measure(site: Path, runs: int, made: dict) -> dict:
+    """map.html of the site in headless Chromium: the renderer chosen, WebGL forced, the middle zoom."""
+    from tests.browser import launched, served
+
+    with served(site) as base, launched() as browser:
+        chosen = whole_map(browser, base + "map.html", runs)
+        webgl = whole_map(browser, base + "map.html?renderer=webgl", 1)
+        at = made["middle_at"]
+        middle = middle_zoom(browser, base, at["network"], at["x"], at["y"]) if at else None
+    return {"runs": runs, **chosen, "webgl_forced": webgl, "middle_zoom": middle}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--networks", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--neighbours", choices=("search", "generated"), default=None,
+                        help=f"default: generated above {GENERATED_ABOVE:,} items")  # fmt: skip
+    parser.add_argument("--atlases", action=argparse.BooleanOptionalAction, default=None,
+                        help=f"default: up to {GENERATED_ABOVE:,} items")  # fmt: skip
+    parser.add_argument("--site", type=Path, default=None,
+                        help="make the site in this folder and keep it; one made before is measured again")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "map.json")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
+        folder = args.site or Path(tmp)
+        record = folder / "made.json"
+        if record.is_file():
+            made = json.loads(record.read_text())
+            print(f"measuring the site made before in {folder} ({made['items']} items), its scripts anew", flush=True)
+            from builder.resources import static_dir
+
+            shutil.rmtree(folder / "site" / "static")
+            shutil.copytree(static_dir(), folder / "site" / "static")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            made = make_site(args, folder)
+            record.write_text(json.dumps(made))
+        row = {**made, **measure(folder / "site", args.runs, made)}
+    n, chosen, webgl, middle = row["items"], row, row["webgl_forced"], row["middle_zoom"]
     print(
         f"{n} items, {chosen['renderer']['name']} ({chosen['renderer']['why']}): every point drawn after "
         f"{row['first_draw_ms_median']:.0f} ms (median of {args.runs}), {row['bytes_before_first_draw'] / 1e6:.2f} MB "
         f"loaded before, {row['requests_before_first_draw']} requests; {row['pan_zoom_fps_median']} frames/s while "
         f"dragging and zooming, {row['drag_whole_map_fps']} dragging the whole map; tab "
         f"{row['tab_rss_bytes'] / 1e6:.0f} MB resident; layout "
-        + ", ".join(f"{k} {v} s" for k, v in layout_seconds.items())
+        + ", ".join(f"{k} {v} s" for k, v in row["layout_seconds"].items())
     )
     print(
         f"webgl forced ({webgl['renderer']['device'] or webgl['renderer']['why']}): first draw "

@@ -173,7 +173,8 @@
   }
 
   // ---- drawing ----
-  var frameRequest = 0, drawn = 0, firstDraw = false;
+  var frameRequest = 0, drawn = 0, firstDraw = false, later = 0, drawnAt = -Infinity;
+  var LOADING_EVERY = 250;  // ms: while the points arrive, a frame at most this often (see schedule)
   var matches = null, matchList_ = [], selected = -1, hover = -1;
   var visible = new Int32Array(Math.max(THUMBS_AT, CELLS_AT) + 1);
   var thumbs = {}, thumbCount = 0, thumbsDrawn = 0, asThumbs = false, cellsDrawn = 0, asCells = false;
@@ -181,7 +182,20 @@
   function coarseAt() {  // at most this many points in view lie COARSE_APART pixels apart on the average
     return A ? Math.floor(cssWidth * cssHeight / (COARSE_APART * COARSE_APART)) : 0;
   }
-  function schedule() { if (!frameRequest) frameRequest = requestAnimationFrame(draw); }
+  // A frame on the next animation frame; but while the shown network's points still arrive, at most one every
+  // LOADING_EVERY ms: each draws every point here so far, and at a million points, a frame per file that
+  // arrived took the main thread from the files still to come
+  function schedule() {
+    if (frameRequest) return;
+    var wait = shownNetwork && !complete(shownNetwork) ? drawnAt + LOADING_EVERY - performance.now() : 0;
+    if (wait > 0) {
+      if (!later) later = setTimeout(function () { later = 0; schedule(); }, wait);
+      return;
+    }
+    clearTimeout(later);
+    later = 0;
+    frameRequest = requestAnimationFrame(draw);
+  }
   function resize() {
     ratio = window.devicePixelRatio || 1;
     cssWidth = frame.clientWidth;
@@ -204,6 +218,7 @@
   }
   function draw(t) {
     frameRequest = 0;
+    drawnAt = performance.now();
     if (motion) { stepMotion(t || performance.now()); if (motion) schedule(); }
     var W = canvas.width, H = canvas.height;
     var s = scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s, p = positions;
