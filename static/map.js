@@ -2,11 +2,12 @@
 // (builder/layout/) and published under data/map/ (builder/site/map_data.py). It computes nothing about
 // similarity: it decodes the points, draws them, and shows the explorer's published data for the image
 // chosen. Data arrives as script files (fetch() is refused on file://). The points are drawn by
-// static/map-points.js, with WebGL on a graphics processor, else into the pixels of one ImageData; atlas
-// cells at a middle zoom, thumbnails close up, rings and the crosshair are drawn over them on the 2-D canvas. Atlases (sprite sheets of
-// every image as a small cell, per network in its map's order: builder/site/atlas.py) load only once every
-// point is drawn, and only those holding an image in view, the most needed first. Text is set with textContent, never innerHTML. The view
-// (network, zoom, centre, selection, search) lives in the URL's fragment.
+// static/map-points.js, with WebGL on a graphics processor, else into the pixels of one ImageData; coarse
+// cells zoomed out, atlas cells at a middle zoom, thumbnails close up, rings and the crosshair are drawn over
+// them on the 2-D canvas. Atlases (sprite sheets of every image as a small cell, per network in its map's
+// order: builder/site/atlas.py) load only once every point is drawn, and only those holding an image in
+// view, the most needed first. Text is set with textContent, never innerHTML. The view (network, zoom,
+// centre, selection, search) lives in the URL's fragment.
 (function () {
   "use strict";
   var index = window.VSIS_INDEX, M = window.VSIS_MAP;
