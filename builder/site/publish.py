@@ -54,7 +54,7 @@ from builder.cache import atomic_write
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import made_by_a_dead_build, mark_as_made, remove_stale
-from builder.site.model import PageNeighbour, QueryPage, SiteModel
+from builder.site.model import MapPage, PageNeighbour, QueryPage, SiteModel
 from builder.site.render import Reuse, render, theme_digest
 
 _RENAME_EXCHANGE = 2  # <linux/fs.h>
@@ -266,7 +266,7 @@ def fingerprint(model: SiteModel) -> str:
     timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
-    sources = {rel: "/".join(src.split("/")[-3:]) for rel, src in model.extra_files.items()}
+    sources = {rel: _cached(src) for rel, src in model.extra_files.items()}
     digests: dict[int, str] = {}  # the lists of a network, shared by its page model and its dataset's
 
     def lists(rows: list[list[PageNeighbour]]) -> str:
@@ -281,10 +281,25 @@ def fingerprint(model: SiteModel) -> str:
         for d in model.datasets
     ]  # fmt: skip
     plain = {**vars(model), "manifest": timeless, "extra_files": sources, "networks": networks, "datasets": datasets,
-             "query": _query_plain(model.query)}  # fmt: skip
+             "query": _query_plain(model.query), "map": _map_plain(model.map)}  # fmt: skip
     h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
     h.update(theme_digest().encode())
     return h.hexdigest()
+
+
+def _cached(location: str) -> str:
+    """What names a cached file's bytes: its path's last three parts (its settings' folder, its key), not
+    where the cache lies."""
+    return "/".join(location.split("/")[-3:])
+
+
+def _map_plain(page: MapPage | None) -> object:
+    """The map with its coarse atlases, which are published inside its data files, named as the cache names
+    them (_cached)."""
+    if page is None or page.atlas is None:
+        return page
+    coarse = [(network, [_cached(s) for s in sheets]) for network, sheets in page.atlas.coarse]
+    return {**vars(page), "atlas": {**vars(page.atlas), "coarse": coarse}}
 
 
 def _query_plain(query: QueryPage | None) -> object:
