@@ -60,7 +60,10 @@
             if (x + size <= 0 || y + size <= 0 || x >= W || y >= H) continue;
             if (count < visible.length) visible[count] = i;
             count++;
-            square(x, y, size, colour[i], W, H);
+            if (x < 0 || y < 0 || x + size > W || y + size > H) { square(x, y, size, colour[i], W, H); continue; }
+            for (var k = y * W + x, c = colour[i], r = 0; r < size; r++, k += W) {  // whole: nearly every point
+              for (var e = k + size, at = k; at < e; at++) pixels[at] = c;
+            }
           }
         }
         if (list && xy) {

@@ -264,15 +264,20 @@ def test_the_legend_names_the_commonest_categories_and_gathers_the_rest() -> Non
     assert len(legend) == 1 and legend[0].count == 2 and codes.tolist() == [0, 0]
 
 
-def test_the_data_files_hold_every_items_place_colour_and_id_in_shards(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(("most", "shard", "shards"), [(32, 5, 4), (3, 6, 3)])
+def test_the_data_files_hold_every_items_place_colour_and_id_in_shards(
+    tmp_path: Path, monkeypatch, most: int, shard: int, shards: int
+) -> None:
+    """16 items in shards of 5, or, where that would be more than `most` files, in as few larger ones."""
     from builder.site import map_data as files
 
     monkeypatch.setattr(files, "MAP_SHARD", 5)
+    monkeypatch.setattr(files, "MAP_FILES_MOST", most)
     config = small_config(tmp_path)
     result = build(config)
     data = map_data(config.out)
-    assert data["index"]["shards"] == 4 and data["index"]["size"] == 16
-    assert len(list((config.out / "data" / "map" / "layout" / "pixels").glob("*.js"))) == 4
+    assert (data["index"]["shard"], data["index"]["shards"], data["index"]["size"]) == (shard, shards, 16)
+    assert len(list((config.out / "data" / "map" / "layout" / "pixels").glob("*.js"))) == shards
     assert data["ids"] == [i.id for i in result.items]
     items = explorer_data(config.out)["datasets"][0]["items"]
     legend = [c["label"] for c in data["index"]["legend"]]
