@@ -27,7 +27,7 @@ from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 from builder.search.stage import searched_vectors
 
-LAYOUT_VERSION = "3"  # bump when embed.py changes its results
+LAYOUT_VERSION = "4"  # bump when embed.py changes its results
 CLUSTERS_VERSION = "2"  # bump when clusters.py changes its results
 
 
