@@ -11,8 +11,9 @@ the build has already done.
 The objective is t-SNE's: affinities uniform over the graph's edges (the symmetrised k-nearest-neighbour
 graph, as Böhm, Berens and Kobak's uniform-affinity t-SNE), on the map the kernel w = (1 + d^2 / a)^-a of
 Kobak et al.'s "heavy-tailed t-SNE" with a = ALPHA = 2 degrees of freedom: lighter tails than t-SNE's Cauchy
-kernel (a = 1). With a = 1 the 100,000 variants of bench/layout.py kept 0.177 of each item's 10 nearest (umap-learn
-0.230); with a = 2, 0.303, at 2,000 and 5,000 0.542 and 0.688 against 0.556 and 0.679 (README, The map). The
+kernel (a = 1). With a = 1 the 100,000 variants of bench/layout.py kept 0.177 of each item's 10 nearest
+(umap-learn 0.230); with a = 2, 0.301, and at 2,000 and 5,000 0.540 and 0.685 against 0.556 and 0.678
+(README, The map). The
 attraction is summed over the edges exactly. The repulsion from every other point is what makes t-SNE cost
 n^2; here it is a particle-mesh sum, as FIt-SNE (Linderman et al. 2019) does it: the points are spread onto
 a regular grid by cubic Lagrange interpolation, the grid convolved with the kernels by FFT, and the result
@@ -194,8 +195,8 @@ class Mesh:
         charge = np.bincount(index, weight, minlength=wide * wide).reshape(wide, wide).astype(np.float32)
         spectrum = np.fft.rfft2(charge)
 
-        def at_points(kernel: np.ndarray) -> np.ndarray:
-            field = np.fft.irfft2(spectrum * kernel, s=(wide, wide)).ravel()
+        def at_points(transform: np.ndarray) -> np.ndarray:
+            field = np.fft.irfft2(spectrum * transform, s=(wide, wide)).ravel()
             return (field[index] * weight).reshape(16, n).sum(axis=0)
 
         z = float(at_points(similar).sum()) - n * self._own  # less each point's share of itself
