@@ -266,6 +266,12 @@ class FeatureStore:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def stored_name(location: str) -> str:
+    """What names a BlobStore entry's bytes wherever the cache lies: the last three parts of its location (the
+    store's folder, named for its settings, then the entry's key)."""
+    return "/".join(location.split("/")[-3:])
+
+
 class BlobStore:
     """Bytes per key under a folder, e.g. thumbnails per content hash and size. `check` (bytes -> what is
     wrong, or '') vets an entry in `has`: a damaged one is removed (and said through `on_bad`), so it is

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from builder.cache import BlobStore
+from builder.cache import BlobStore, stored_name
 from builder.inputs.images import ThumbFormat
 from builder.progress import Reporter
 
@@ -129,16 +129,10 @@ def atlas_store(cache_dir: Path, fmt: ThumbFormat, grid: AtlasGrid, on_bad: Call
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 
-def source_id(source: str) -> str:
-    """What names a thumbnail's content and settings: the last three parts of its cache path (its settings'
-    folder, then its content key), not where the cache lies."""
-    return "/".join(source.split("/")[-3:])
-
-
 def atlas_key(sources: list[str], grid: AtlasGrid, fmt: ThumbFormat) -> str:
     h = hashlib.sha256(f"{ATLAS_VERSION}|{grid.cell}|{grid.side}|{fmt.name}|{fmt.settings}".encode())
     for source in sources:
-        h.update(b"\0" + source_id(source).encode())
+        h.update(b"\0" + stored_name(source).encode())  # the thumbnail's content and settings
     return h.hexdigest()
 
 

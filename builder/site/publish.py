@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.cache import atomic_write
+from builder.cache import atomic_write, stored_name
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import made_by_a_dead_build, mark_as_made, remove_stale
@@ -266,7 +266,7 @@ def fingerprint(model: SiteModel) -> str:
     timeless = {k: v for k, v in model.manifest.items() if k != "built_at"}
     # a thumbnail's cache path ends in its size and decoding, then its content key: those parts, not where
     # the cache lies, decide its bytes
-    sources = {rel: _cached(src) for rel, src in model.extra_files.items()}
+    sources = {rel: stored_name(src) for rel, src in model.extra_files.items()}
     digests: dict[int, str] = {}  # the lists of a network, shared by its page model and its dataset's
 
     def lists(rows: list[list[PageNeighbour]]) -> str:
@@ -287,18 +287,12 @@ def fingerprint(model: SiteModel) -> str:
     return h.hexdigest()
 
 
-def _cached(location: str) -> str:
-    """What names a cached file's bytes: its path's last three parts (its settings' folder, its key), not
-    where the cache lies."""
-    return "/".join(location.split("/")[-3:])
-
-
 def _map_plain(page: MapPage | None) -> object:
     """The map with its coarse atlases, which are published inside its data files, named as the cache names
-    them (_cached)."""
+    them (stored_name)."""
     if page is None or page.atlas is None:
         return page
-    coarse = [(network, [_cached(s) for s in sheets]) for network, sheets in page.atlas.coarse]
+    coarse = [(network, [stored_name(s) for s in sheets]) for network, sheets in page.atlas.coarse]
     return {**vars(page), "atlas": {**vars(page.atlas), "coarse": coarse}}
 
 
