@@ -162,15 +162,13 @@
   }
   function stepMotion(t) {
     var m = motion, u = Math.min(1, (t - m.start) / m.ms), e = 1 - Math.pow(1 - u, 3);
-    for (var i = 0; i < 2 * N; i++) positions[i] = m.from[i] + (m.to[i] - m.from[i]) * e;
+    if (u < 1) for (var i = 0; i < 2 * N; i++) positions[i] = m.from[i] + (m.to[i] - m.from[i]) * e;
+    else positions = m.to;
     points.positions(positions, 0, N);
-    if (u >= 1) {
-      positions = m.to;
-      points.positions(positions, 0, N);
-      motion = null;
-      delete document.documentElement.dataset.moving;
-      m.done();
-    }
+    if (u < 1) return;
+    motion = null;
+    delete document.documentElement.dataset.moving;
+    m.done();
   }
 
   // ---- drawing ----
@@ -268,10 +266,9 @@
     var sheet = coarse[a];
     if (sheet) { coarseUsed[a] = frameNumber; return sheet.pixels ? sheet : null; }
     if (coarseLoading >= ATLASES_LOADING) return null;
-    var kept = Object.keys(coarse).sort(function (x, y) { return coarseUsed[x] - coarseUsed[y]; });
-    for (var k = 0; kept.length - k >= COARSE_KEPT && coarseUsed[kept[k]] < frameNumber; k++) delete coarse[kept[k]];
+    evict(coarse, coarseUsed, COARSE_KEPT, function (s) { return !s.loading; });
     var name = mapFile("coarse", a.split("/")[1], a.split("/")[0]);
-    sheet = coarse[a] = { img: null, pixels: null, width: 0 };
+    sheet = coarse[a] = { img: null, pixels: null, width: 0, loading: true };
     coarseUsed[a] = frameNumber;
     coarseLoading++;
     vsisShards.load(name).then(function (data) {
@@ -286,9 +283,10 @@
       sheet.img = img;
       sheet.pixels = new Uint32Array(g.getImageData(0, 0, c.width, c.height).data.buffer);
       sheet.width = c.width;
+      sheet.loading = false;
       coarseLoading--;
       schedule();
-    }, function (e) { coarseLoading--; failed(e); });
+    }, function (e) { sheet.loading = false; coarseLoading--; failed(e); });
     return null;
   }
   function drawCoarse(count, s, ox, oy) {
@@ -342,7 +340,7 @@
     for (var k = 0; k < order.length && atlasesLoading < ATLASES_LOADING; k++) {
       var a = order[k];
       if (atlases[a]) continue;
-      forget();
+      evict(atlases, atlasUsed, ATLASES_KEPT, function (img) { return img.complete; });
       var img = atlases[a] = new Image();
       atlasesLoading++;
       img.onload = img.onerror = function () { atlasesLoading--; schedule(); };
@@ -351,12 +349,14 @@
       atlasAsked[a] = atlasAsked[a] || performance.now();
     }
   }
-  function forget() {  // past ATLASES_KEPT, the atlases drawn longest ago (none of this frame's, none loading) go
-    var kept = Object.keys(atlases);
-    kept.sort(function (a, b) { return atlasUsed[a] - atlasUsed[b]; });
-    for (var x = 0, left = kept.length; x < kept.length && left >= ATLASES_KEPT; x++) {
-      if (atlasUsed[kept[x]] < frameNumber && atlases[kept[x]].complete) {
-        delete atlases[kept[x]];
+  // Past `most` entries of `store` (atlases, coarse sheets), those drawn longest ago (`used`: their last
+  // frame) go: none of this frame's, none still loading (`settled`)
+  function evict(store, used, most, settled) {
+    var kept = Object.keys(store);
+    kept.sort(function (a, b) { return used[a] - used[b]; });
+    for (var x = 0, left = kept.length; x < kept.length && left >= most; x++) {
+      if (used[kept[x]] < frameNumber && settled(store[kept[x]])) {
+        delete store[kept[x]];
         left--;
       }
     }
