@@ -47,7 +47,8 @@ def dimensions(rng: random.Random) -> str:
 
 
 def model(n: int, n_networks: int, k: int, thumb: Path, seed: int = 71):
-    from builder.site.model import Dataset, PageItem, PageNeighbour, PageNetwork, SiteModel
+    from builder.pagekit.item import PageItem
+    from builder.site.model import Dataset, PageNeighbour, PageNetwork, SiteModel
 
     rng = random.Random(seed)
     artists = [f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}son" for _ in range(800)]

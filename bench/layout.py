@@ -10,7 +10,7 @@ the dimensions, made unit length again, so each drawing has n / 2,000 variants a
 denser as n grows (at 100,000, 50 variants a drawing): the local structure is real features', the density is
 not a museum's.
 
-Every method lays out the same unit vectors. The build's layout (builder/layout/embed.py; vsis@E: with
+Every method lays out the same unit vectors. The build's layout (builder/map/embed.py; vsis@E: with
 [map] epochs = E) is given what the build gives it: the neighbour lists of the build's own search (10 deep,
 recall target 0.98, cells or exact as the build chooses). umap-learn (defaults: 15 neighbours, its own
 search; cosine) and openTSNE (defaults: perplexity 30, FFT; cosine; 2 threads) are benchmark-only
@@ -100,7 +100,7 @@ def neighbourhoods(x: np.ndarray, y: np.ndarray, k: int = K, queries: int = QUER
 def lay_out(method: str, x: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """vsis (the build's defaults; vsis@E: E steps), umap or opentsne."""
     if method.split("@")[0] == "vsis":
-        from builder.layout.embed import LayoutSettings, layout
+        from builder.map.embed import LayoutSettings, layout
 
         settings = LayoutSettings(epochs=int(method.split("@")[1])) if "@" in method else LayoutSettings()
         return layout(x, indices, settings).astype(np.float64)

@@ -22,11 +22,11 @@ forced (map.html?renderer=webgl), for the record of what WebGL costs where it is
 
 The atlases: N distinct generated thumbnails (224 x 168 WebP as the build writes them, each a seeded
 background colour with three shapes; not photographs, so fewer bytes a cell than a museum's) are made into
-atlases by builder/site/atlas.py from an empty cache, per network in its map's order (time, bytes), then
+atlases by builder/map/atlas.py from an empty cache, per network in its map's order (time, bytes), then
 published with the site; the page is
 zoomed onto the largest cluster until at most 4,000 points are in view, timed until every one is drawn as
 its cell (atlas bytes loaded), then dragged for two seconds (frames per second, cells drawn a frame). The
-clusters: k-means (12) on each layout (layout/clusters.py, as the build) against the same k-means on the
+clusters: k-means (12) on each layout (map/clusters.py, as the build) against the same k-means on the
 features, timed, with how compact each cluster is on the map (the median over clusters of the distance on
 the map, 1 = the map's side, within which 90% of the members lie around its middle) and how many of the
 items' nearest neighbours share their cluster. Writes bench/results/map.json.
@@ -243,8 +243,8 @@ def features_kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 100) -> 
 
 def cluster_quality(points: np.ndarray, labels: np.ndarray, nearest: np.ndarray) -> dict[str, float]:
     """How compact the clusters are on the map, and how many items' nearest neighbour shares their cluster."""
-    from builder.layout.clusters import NONE
-    from builder.layout.embed import GRID
+    from builder.map.clusters import NONE
+    from builder.map.embed import GRID
 
     xy = points.astype(np.float64) / GRID
     spreads = []
@@ -265,11 +265,11 @@ def write_site(site: Path, categories: list[str], n_networks: int, layouts: list
     from explorer import model
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    from builder.map.atlas import atlas_files
+    from builder.map.data import map_files
+    from builder.map.model import map_page
     from builder.resources import static_dir, templates_dir
-    from builder.site.atlas import atlas_files
     from builder.site.explorer_data import explorer_files
-    from builder.site.map_data import map_files
-    from builder.site.map_model import map_page
 
     site_model = model(len(categories), n_networks, 10, thumb)
     names = [name for name, _ in NETWORKS[:n_networks]]
@@ -322,9 +322,9 @@ def make_site(args: argparse.Namespace, folder: Path) -> dict:
     items: what it took, and where the middle zoom looks (the first network's largest cluster)."""
     from PIL import Image
 
-    from builder.layout.clusters import find_clusters
-    from builder.layout.embed import GRID, LayoutSettings, layout
-    from builder.layout.stage import NetworkLayout
+    from builder.map.clusters import find_clusters
+    from builder.map.embed import GRID, LayoutSettings, layout
+    from builder.map.stage import NetworkLayout
     from builder.search.neighbours import NeighbourSearch
 
     n = args.items
@@ -452,8 +452,8 @@ def main() -> None:
 def made_atlases(n: int, layouts: list, tmp_path: Path) -> tuple[dict, list]:
     """n generated thumbnails made into each network's atlases from an empty cache: their figures, the atlases."""
     from builder.inputs.images import THUMB_FORMATS
+    from builder.map.atlas import atlas_store, default_grid, network_atlases
     from builder.progress import QuietReporter
-    from builder.site.atlas import atlas_store, default_grid, network_atlases
 
     started = time.perf_counter()
     sources = thumbnails(n, tmp_path / "thumbs")

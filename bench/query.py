@@ -18,7 +18,7 @@ only (extracting efficientnet_lite0 from 100,000 images would take about 50 minu
 efficientnet_lite0 case is GENERATED, and labelled so in every figure: a copy of the site (links to its files)
 whose query data adds efficientnet_lite0 with the real model and axes of the run's largest size up to
 --full-max (N items) and, for item i, that build's real codes of item i mod N (same axes and levels),
-written by builder/site/query_data.py with the runtime files. What the browser does with the vectors
+written by builder/query/data.py with the runtime files. What the browser does with the vectors
 (download, decode, one dot product an item) depends only on the number of items and dimensions, not on their
 values (only keeping the best 20 does, a comparison an item), so its load and ranking costs at 100,000 are
 measured for real; which items come first (copies of one another) means nothing.
@@ -184,10 +184,10 @@ def build(pool: Path, n: int, work: Path, cache: Path, networks: list[str], allo
 
 def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_dir: Path):
     """A network of a built site's query data read back as a QueryNetwork: axes, levels, codes, model."""
-    from builder.features.browser import BrowserNetwork
-    from builder.search.compact import CompactVectors
-    from builder.site.model import QueryNetwork
-    from builder.site.query_data import decode_codes
+    from builder.query.browser import BrowserNetwork
+    from builder.query.compact import CompactVectors
+    from builder.query.data import decode_codes
+    from builder.query.model import QueryNetwork
     from tests.sitecheck import read_shard
 
     folder = f"data/query/{net['name']}"
@@ -212,9 +212,9 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
     `source`: the real model and axes, and for item i the source's codes of item i mod its size."""
     from dataclasses import replace
 
-    from builder.site.model import QueryPage
-    from builder.site.query_data import first_search_bytes, query_files
-    from builder.site.query_runtime import write_runtime
+    from builder.query.data import first_search_bytes, query_files
+    from builder.query.runtime import write_runtime
+    from builder.query.model import QueryPage
     from tests.sitecheck import read_global
 
     if dest.exists():

@@ -23,8 +23,8 @@ from builder.cache import BlobStore, HashCache, remove_litter
 from builder.collect.collection import Collection, Item, identify, scan
 from builder.config import BuildConfig
 from builder.errors import VsisError
+from builder.experiment.product import experiment_product
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
-from builder.features.browser import browser_networks
 from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import configured
 from builder.features.ray_engine import RaySettings
@@ -32,19 +32,21 @@ from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
-from builder.layout.stage import NetworkLayout, lay_out
+from builder.map.atlas import NetworkAtlases, atlas_store, default_grid, network_atlases
+from builder.map.product import map_product
+from builder.map.stage import NetworkLayout, lay_out
 from builder.ownership import cache_lock, claim_cache, exclusive, out_lock
 from builder.progress import QuietReporter, Reporter
-from builder.search.compact import CompactSettings
-from builder.search.compact_stage import compact_vectors
+from builder.query.browser import browser_networks
+from builder.query.compact import CompactSettings
+from builder.query.model import query_page
+from builder.query.product import QueryProduct
+from builder.query.stage import compact_vectors
 from builder.search.neighbours import AnnoySettings, NeighbourSearch
 from builder.search.results import NetworkResult
 from builder.search.stage import find_neighbours
-from builder.site.atlas import NetworkAtlases, atlas_store, default_grid, network_atlases
-from builder.site.model import QueryPage
-from builder.site.pages import site_model
+from builder.site.pages import page_items, site_model
 from builder.site.publish import check_destination, publish
-from builder.site.query_model import query_page
 from builder.site.render import page_count
 from builder.site.size import SiteSize, measure, over_budget
 from builder.terminal import shown
@@ -92,7 +94,7 @@ def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = Non
 
 def _atlases(items: list[Item], layouts: list[NetworkLayout], config: BuildConfig,
              reporter: Reporter) -> list[NetworkAtlases]:  # fmt: skip
-    """The map's thumbnail atlases (site/atlas.py): per network, the collection's thumbnails in its map's order."""
+    """The map's thumbnail atlases (map/atlas.py): per network, the collection's thumbnails in its map's order."""
     fmt, thumbs, grid = THUMB_FORMATS[config.thumb_format], _thumb_store(config), default_grid()
     sources = [thumbs.location(i.content_hash) for i in items]
     store = atlas_store(config.cache_dir, fmt, grid, reporter.warn)
@@ -101,7 +103,7 @@ def _atlases(items: list[Item], layouts: list[NetworkLayout], config: BuildConfi
 
 
 def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[NetworkResult], config: BuildConfig,
-           reporter: Reporter) -> QueryPage | None:  # fmt: skip
+           reporter: Reporter) -> QueryProduct | None:  # fmt: skip
     """Search by the visitor's own image: the networks a browser can run (every built one that can, unless
     [query] networks names some), each with the collection's compact vectors."""
     asked = config.query_networks
@@ -114,7 +116,8 @@ def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[Network
     settings = CompactSettings(recall_target=config.query_recall_target)
     compacts = compact_vectors(items, runs, results, [n.name for n in networks], config.cache_dir, reporter,
                                settings)  # fmt: skip
-    return query_page(networks, compacts, refused, len(items))
+    page = query_page(networks, compacts, refused, len(items))
+    return None if page is None else QueryProduct(page)
 
 
 def _page_memo(config: BuildConfig) -> Path:
@@ -283,11 +286,17 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         else []
     )  # fmt: skip
     atlases = _atlases(items, layouts, config, reporter)
-    query = _query(items, runs, results, config, reporter) if config.query_enabled else None
+    thumbs = _thumb_store(config)
+    page_list = page_items(items, thumbs)
+    products = [
+        map_product(page_list, layouts, atlases, thumbs.suffix),
+        _query(items, runs, results, config, reporter) if config.query_enabled else None,
+        experiment_product(experiment, thumbs.suffix),
+    ]  # the site's products, in the navigation's order: one line each
     model = site_model(
         shown(collection.root.resolve().name), items, skipped, collection.unmatched_metadata, results, experiment,
-        config.title, config.k, config.weights, _thumb_store(config), manifest(config, len(items), results),
-        layouts, atlases, query,
+        config.title, config.k, config.weights, thumbs, manifest(config, len(items), results), page_list,
+        [p for p in products if p is not None],
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))

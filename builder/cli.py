@@ -223,7 +223,7 @@ def networks() -> None:
 @_fail_cleanly
 def evaluate(site_dir: Path = typer.Argument(Path("site"), help="A built site.")) -> None:
     """Print the perturbation-recovery tables of a finished build (from its experiments/metrics.json)."""
-    from builder.site.report import load_metrics, metric_tables
+    from builder.experiment.report import load_metrics, metric_tables
 
     for table in metric_tables(load_metrics(site_dir)):
         console.print(table)

@@ -106,16 +106,16 @@ class BuildConfig:
     experiment_seed: int = 71
     profiles: tuple[str, ...] = DEFAULT_PROFILES
     experiment_ks: tuple[int, ...] = (1, 3, 5)
-    # the map: a 2-D layout per network (layout/embed.py) and map.html
+    # the map: a 2-D layout per network (map/embed.py) and map.html
     map_enabled: bool = True
     map_epochs: int = 350
     map_seed: int = 71
-    map_clusters: int = 12  # hotspots per network: k-means on its layout (layout/clusters.py); 0: none
+    map_clusters: int = 12  # hotspots per network: k-means on its layout (map/clusters.py); 0: none
     # search by the visitor's own image (query.html): the network runs in the page
     query_enabled: bool = True
     query_networks: tuple[str, ...] = ()  # () : every built network that can run in a browser
     query_max_model_mb: float = 35.0  # a bigger exported model is not offered (it would pass 50 MB as base64)
-    query_recall_target: float = 0.95  # of the exact top 10, kept by the compact vectors (search/compact.py)
+    query_recall_target: float = 0.95  # of the exact top 10, kept by the compact vectors (query/compact.py)
 
     @property
     def built_networks(self) -> tuple[str, ...]:

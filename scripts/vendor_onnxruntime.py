@@ -12,7 +12,7 @@ file. To move to another version: change VERSION, run once to see the new tarbal
 against `npm view onnxruntime-web@<version> dist.integrity`, write them here, run again.
 
 The npm package ships no LICENSE file (package.json says MIT); the licence written beside the files is
-onnxruntime's LICENSE, whose notice also heads ort.wasm.min.js. builder/site/query_runtime.py publishes the
+onnxruntime's LICENSE, whose notice also heads ort.wasm.min.js. builder/query/runtime.py publishes the
 files into a site and refuses ones that do not match CHECKSUMS.sha256.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout: the builder package beside it
 
-from builder.site.query_runtime import (  # noqa: E402  (after the path is set)
+from builder.query.runtime import (  # noqa: E402  (after the path is set)
     CHECKSUMS,
     LICENSE,
     MODULE,

@@ -234,7 +234,7 @@ def test_the_experiment_page_shows_what_the_published_neighbours_give(tmp_path: 
 
 
 def test_the_page_model_writes_the_cells_the_template_only_places() -> None:
-    from builder.site.pages import category_cell, chance_cell, map_cell, note
+    from builder.experiment.page import category_cell, chance_cell, map_cell, note
 
     assert category_cell(None) == "–"  # no figure: k beyond the lists
     assert category_cell(Estimate(0.5, 0.1, 0.4, 0.625)) == "50.0% [40.0, 62.5]"

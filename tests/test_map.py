@@ -13,13 +13,13 @@ import pytest
 
 from builder.build import build
 from builder.config import make_config
-from builder.layout import embed, stage
-from builder.layout.embed import GRID, LayoutSettings, graph_edges, identical_rows, layout, to_grid
-from builder.layout.stage import LayoutCache, layout_key
+from builder.map import embed, stage
+from builder.map.data import decode_points, encode_points
+from builder.map.embed import GRID, LayoutSettings, graph_edges, identical_rows, layout, to_grid
+from builder.map.model import NONE, OTHER, PALETTE, legend_codes
+from builder.map.stage import LayoutCache, layout_key
 from builder.search.neighbours import exact_neighbours, features_digest
 from builder.site import atlas
-from builder.site.map_data import decode_points, encode_points
-from builder.site.map_model import NONE, OTHER, PALETTE, legend_codes
 
 from .browser import Watched
 from .conftest import write_collection
@@ -167,7 +167,7 @@ def test_the_cache_key_follows_features_lists_and_settings(tmp_path: Path) -> No
     assert cache.get(key, 49) is None and "damaged" in warned[-1]  # another collection's size
     next(tmp_path.rglob("*.npz")).write_bytes(b"garbage")
     assert cache.get(key, 50) is None and len(warned) == 2
-    from builder.layout.clusters import NONE
+    from builder.map.clusters import NONE
 
     labels = np.array([1, NONE, 0, 0, 1], dtype=np.int32)  # image 1 in no cluster
     cache.put("c" * 64, labels)
@@ -624,8 +624,8 @@ def test_the_overviews_picture_shows_each_point_in_its_colour() -> None:
 
     from PIL import Image
 
-    from builder.site.map_picture import SIDE, map_picture
-    from builder.site.model import MapCategory, MapPage
+    from builder.map.model import MapCategory, MapPage
+    from builder.map.picture import SIDE, map_picture
 
     points = np.array([[0, 0], [GRID, GRID], [GRID // 2, 0]], dtype=np.uint16)
     legend = [MapCategory("a", "#ff0000", 2), MapCategory("b", "#0000ff", 1)]
@@ -679,7 +679,7 @@ def blobs(sizes: tuple[int, ...] = (40, 30, 20), seed: int = 0) -> tuple[np.ndar
 
 
 def test_k_means_finds_well_separated_groups_exactly_numbered_by_size() -> None:
-    from builder.layout.clusters import NONE, find_clusters
+    from builder.map.clusters import NONE, find_clusters
 
     points, group = blobs()
     found = find_clusters(points, 3, seed=71)
@@ -696,7 +696,7 @@ def test_k_means_finds_well_separated_groups_exactly_numbered_by_size() -> None:
 
 def test_a_collection_gets_a_cluster_per_five_images_at_most_and_no_cluster_of_one() -> None:
     """With fewer images than clusters asked for, each image was a "(1 of 1)" cluster of its own."""
-    from builder.layout.clusters import NONE, cluster_count, find_clusters
+    from builder.map.clusters import NONE, cluster_count, find_clusters
 
     assert [cluster_count(n, 12) for n in (0, 9, 10, 14, 23, 59, 60, 1000)] == [0, 0, 2, 2, 4, 11, 12, 12]
     assert cluster_count(1000, 1) == 0 and cluster_count(1000, 0) == 0  # one cluster of everything: none
@@ -710,8 +710,8 @@ def test_a_collection_gets_a_cluster_per_five_images_at_most_and_no_cluster_of_o
 
 
 def test_a_cluster_is_named_by_its_members_commonest_value() -> None:
-    from builder.layout.clusters import Clusters
-    from builder.site.map_model import cluster_label, hotspots
+    from builder.map.clusters import Clusters
+    from builder.map.model import cluster_label, hotspots
 
     assert cluster_label(["flowers"] * 12 + ["trees"] * 2 + [""]) == "flowers (12 of 15)"
     assert cluster_label(["b", "a", "b", "a"]) == "a (2 of 4)"  # a tie: the first in order

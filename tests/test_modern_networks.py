@@ -343,7 +343,7 @@ def test_poolings_convnext_offers_gem_the_transformers_their_embedding_alone() -
 
 
 def test_the_search_by_image_page_is_not_offered_them(tmp_path: Path) -> None:
-    from builder.features.browser import browser_networks
+    from builder.query.browser import browser_networks
 
     offered, refused = browser_networks(("convnext_tiny", "clip_vit_b32"), {}, tmp_path, 10**9)
     assert offered == []

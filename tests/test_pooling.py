@@ -151,9 +151,9 @@ def test_the_query_pages_model_pools_as_the_build_does(models: Path, framing: st
     """browser_networks has the model made in the model child (as a build does), from the configured spec:
     the page gets that spec's recipe and dimension, and the model's output equals the torch module's
     within 1e-4 cosine distance."""
-    from builder.features.browser import browser_networks
     from builder.features.runtime.backends import OnnxExtractor
     from builder.inputs.images import decode
+    from builder.query.browser import browser_networks
 
     spec = configured("efficientnet_lite0", framing, pooling)
     (net,), refused = browser_networks(("efficientnet_lite0",), {}, models, 10**9, framing, pooling)

@@ -16,7 +16,7 @@ from builder.config import make_config
 from builder.features.networks import configured
 from builder.inputs.images import decode
 from builder.inputs.perturb import get_profile
-from builder.search.compact import (
+from builder.query.compact import (
     CompactSettings,
     CompactVectors,
     compact,
@@ -35,7 +35,7 @@ from .sitecheck import broken_or_outside, read_global
 SAMPLE = REPO / "samples" / "openclipart"
 
 
-# ---- compact vectors (search/compact.py) ----
+# ---- compact vectors (query/compact.py) ----
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -162,7 +162,7 @@ def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(t
 
 
 def test_a_model_over_the_limit_is_not_offered_and_the_page_says_why(tmp_path: Path) -> None:
-    from builder.features.browser import browser_networks
+    from builder.query.browser import browser_networks
 
     cache = tmp_path / "cache"
     offered, refused = browser_networks(("efficientnet_lite0", "pixels"), {}, cache, max_model_bytes=1_000_000)
@@ -172,7 +172,7 @@ def test_a_model_over_the_limit_is_not_offered_and_the_page_says_why(tmp_path: P
 
 def test_a_model_that_cannot_be_exported_is_not_offered_and_the_build_goes_on(tmp_path: Path) -> None:
     """A network whose weights file is no checkpoint: its export fails, the reason is given."""
-    from builder.features.browser import browser_networks
+    from builder.query.browser import browser_networks
 
     bad = tmp_path / "broken.pth"
     bad.write_bytes(b"not a checkpoint")
@@ -272,7 +272,7 @@ def test_the_browser_computes_the_builders_features_and_ranking(site, sample_sit
     """On 20 images: the page's feature within 0.01 cosine distance of the builder's for the same file, and
     its top 10 (by the compact vectors) overlapping the exact top 10 by the builder's full features, centred
     on the collection's mean as the build's are, by 0.9 or more on average; its scores are the compact
-    vectors' own (search/compact.py), computed in Python."""
+    vectors' own (query/compact.py), computed in Python."""
     from builder.search.retrieval import centred, collection_mean
 
     page = _open(site)

@@ -1,5 +1,5 @@
 """onnxruntime-web for the query page: the vendored files are the pinned ones (scripts/vendor_onnxruntime.py),
-a site gets them in the form a page loads from file:// (builder/site/query_runtime.py), and static/ort-loader.js
+a site gets them in the form a page loads from file:// (builder/query/runtime.py), and static/ort-loader.js
 runs a model in headless Chromium over http (under a sub-path) and from file://, as Python's onnxruntime does,
 with no request leaving the site."""
 
@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 from builder.errors import VsisError
-from builder.resources import static_dir
-from builder.site.query_runtime import (
+from builder.query.runtime import (
     CHECKSUMS,
     MODULE,
     RUNTIME,
@@ -31,6 +30,7 @@ from builder.site.query_runtime import (
     vendor_dir,
     write_runtime,
 )
+from builder.resources import static_dir
 
 from .browser import Watched, served
 

@@ -20,12 +20,14 @@ from builder.features.runtime.backends import PrecisionPlan
 from builder.inputs.images import DecodeLimits, webp_problem
 from builder.inputs.perturb import get_profile
 from builder.inputs.prepare import FileTask, VariantTask, ordered_map, prepare
+from builder.pagekit.charts import line_chart
+from builder.pagekit.datafiles import json_for_script
+from builder.pagekit.item import list_pages, page_item, safe_url
 from builder.search.neighbours import Neighbours
 from builder.search.results import NetworkResult
-from builder.site.charts import line_chart
-from builder.site.explorer_data import explorer_files, json_for_script
-from builder.site.model import SiteModel, list_pages
-from builder.site.pages import page_item, safe_url, site_model
+from builder.site.explorer_data import explorer_files
+from builder.site.model import SiteModel
+from builder.site.pages import page_items, site_model
 from builder.site.publish import MARKER, fingerprint, publish
 from builder.site.render import attribute_value
 
@@ -80,6 +82,7 @@ def small_model(tmp_path: Path, title: str = "") -> SiteModel:
         {},
         thumbs,
         {"vsis": "test"},
+        page_items(items, thumbs),
     )
 
 

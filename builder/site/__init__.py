@@ -1,3 +1,3 @@
-"""Stage 6, the site: page models, pages, charts, the explorer's data, rendering, publishing; the report of `vsis
-evaluate`.
+"""Stage 6, the site: the overview, explorer, list and compare pages, rendering the products it is given
+(pagekit/product.py), publishing, the size budget.
 """

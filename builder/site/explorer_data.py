@@ -24,9 +24,9 @@ script context: '<', '>' and '&' become \\u escapes, so no metadata can close th
 
 from __future__ import annotations
 
-import json
-
-from builder.site.model import PAGE_PATH, THUMB_PATH, Dataset, PageNeighbour, SiteModel
+from builder.pagekit.datafiles import global_script, shard_script
+from builder.pagekit.item import PAGE_PATH, THUMB_PATH
+from builder.site.model import Dataset, PageNeighbour, SiteModel
 
 ITEM_FIELDS = ("id", "title", "artist", "date", "medium", "dimensions", "category")
 SHARD_SIZE = 200  # items (and neighbour rows) per shard: about 30 KB of items and 60 KB a network at k = 10
@@ -35,24 +35,6 @@ FILES = {
     "network": "data/{dataset}/{network}/{n}.js",
     "search": "data/{dataset}/search.js",
 }
-
-
-def json_for_script(data: object) -> str:
-    """JSON that is also safe inside a <script> element or a .js file: '<', '>' and '&' are escaped."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def global_script(name: str, value: object) -> str:
-    """A page's index file: a script that sets window.<name> to `value` (data/index.js, data/map/index.js,
-    data/query/index.js), loaded by the page's own <script> tag."""
-    return f"window.{name} = {json_for_script(value)};\n"
-
-
-def shard_script(name: str, payload: object) -> str:
-    """A data file of the site: a script that hands `payload` to VSIS_SHARD under its own path `name`
-    (static/shards.js). The explorer's, the map's and the query page's files are all written by this."""
-    return f"VSIS_SHARD({json_for_script(name)},{json_for_script(payload)});\n"
 
 
 def _file(kind: str, ds: Dataset, n: int = 0, network: str = "") -> str:

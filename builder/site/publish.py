@@ -54,7 +54,7 @@ from builder.cache import atomic_write, stored_name
 from builder.errors import VsisError
 from builder.ownership import SITE_MARKER as MARKER
 from builder.ownership import made_by_a_dead_build, mark_as_made, remove_stale
-from builder.site.model import MapPage, PageNeighbour, QueryPage, SiteModel
+from builder.site.model import PageNeighbour, SiteModel
 from builder.site.render import Reuse, render, theme_digest
 
 _RENAME_EXCHANGE = 2  # <linux/fs.h>
@@ -280,39 +280,12 @@ def fingerprint(model: SiteModel) -> str:
          "networks": [(name, lists(rows)) for name, rows in d.networks]}
         for d in model.datasets
     ]  # fmt: skip
+    products = [(p.name, p.nav, p.fingerprint()) for p in model.products]
     plain = {**vars(model), "manifest": timeless, "extra_files": sources, "networks": networks, "datasets": datasets,
-             "query": _query_plain(model.query), "map": _map_plain(model.map)}  # fmt: skip
+             "products": products}  # fmt: skip
     h.update(json.dumps(plain, default=_plain, allow_nan=True, separators=(",", ":")).encode())
     h.update(theme_digest().encode())
     return h.hexdigest()
-
-
-def _map_plain(page: MapPage | None) -> object:
-    """The map with its coarse atlases, which are published inside its data files, named as the cache names
-    them (stored_name)."""
-    if page is None or page.atlas is None:
-        return page
-    coarse = [(network, [stored_name(s) for s in sheets]) for network, sheets in page.atlas.coarse]
-    return {**vars(page), "atlas": {**vars(page.atlas), "coarse": coarse}}
-
-
-def _query_plain(query: QueryPage | None) -> object:
-    """The query page with each network's arrays as a digest of their bytes (a museum's codes are 25
-    million numbers, too many to write out as JSON) and its model by its file name, which the model's cache
-    key makes (model_files.onnx_path), not by where the cache lies."""
-    if query is None:
-        return None
-    networks = []
-    for q in query.networks:
-        h = hashlib.sha256()
-        for array in (q.vectors.axes, q.vectors.levels, q.vectors.codes):
-            h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
-        if q.refinement.mean is not None:
-            h.update(b"mean" + np.ascontiguousarray(q.refinement.mean, dtype="<f4").tobytes())
-        network = {**vars(q.network), "model": q.network.model.name if q.network.model else None}
-        vectors = {"arrays": h.hexdigest(), "recall": q.vectors.recall, "k": q.vectors.k, "queries": q.vectors.queries}
-        networks.append({"network": network, "vectors": vectors, "expansion": q.refinement.expansion})
-    return {**vars(query), "networks": networks}
 
 
 def _lists_digest(rows: list[list[PageNeighbour]]) -> str:

@@ -12,9 +12,7 @@ reused from it only when its bytes are still those the previous build wrote (`Re
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -25,19 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from builder.cache import with_filename
-from builder.experiment.metrics import RECOVERY_METRICS
+from builder.pagekit import formats
+from builder.pagekit.item import PageItem, list_pages
+from builder.pagekit.product import Product
 from builder.resources import static_dir, templates_dir
-from builder.site import formats
 from builder.site.explorer_data import explorer_files
-from builder.site.map_data import map_files
-from builder.site.map_picture import map_picture
-from builder.site.model import ExperimentPage, PageItem, PageNeighbour, PageNetwork, SiteModel, list_pages
-from builder.site.query_data import first_search_bytes, query_files
-from builder.site.query_runtime import write_runtime
+from builder.site.model import PageNeighbour, PageNetwork, SiteModel
 
 
 def _seal(digest: str, data: bytes) -> str:
@@ -77,43 +72,6 @@ def _place(source: str, target: str) -> None:
     shutil.copyfile(source, target)
 
 
-def metrics_csv(ex: ExperimentPage) -> str:
-    """One row per network and k: the recovery metrics, mean, standard deviation and interval, and the
-    paired F1 difference against the baseline with its interval and verdict (empty for the baseline)."""
-    stats = ("mean", "std", "low", "high")
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        [
-            "network",
-            "k",
-            *(f"{field}_{stat}" for field, _ in RECOVERY_METRICS for stat in stats),
-            "f1_difference_vs_baseline",
-            "f1_difference_low",
-            "f1_difference_high",
-            "f1_verdict_vs_baseline",
-            "originals",
-            "profiles",
-        ]
-    )
-    for r in ex.recovery:
-        against = ["", "", "", ""]
-        if r.versus_baseline is not None:
-            d = r.versus_baseline.difference
-            against = [f"{d.mean:.6f}", f"{d.low:.6f}", f"{d.high:.6f}", r.versus_baseline.verdict]
-        writer.writerow(
-            [
-                r.network,
-                r.k,
-                *(f"{getattr(getattr(r, field), stat):.6f}" for field, _ in RECOVERY_METRICS for stat in stats),
-                *against,
-                ex.originals,
-                len(ex.profiles),
-            ]
-        )
-    return buf.getvalue()
-
-
 # what an attribute value may hold unquoted (HTML's rule is looser: no space, quote, '=', '<', '>' or '`')
 _BARE = re.compile(r"[A-Za-z0-9._/~:#%+,-]+")
 
@@ -125,9 +83,11 @@ def attribute_value(value: object) -> Markup:
     return Markup(text) if _BARE.fullmatch(text) else Markup('"%s"') % escape(text)
 
 
-def _environment() -> Environment:
+def _environment(products: list[Product]) -> Environment:
+    """The templates of the site, and of each product that brings its own (their names must not clash)."""
+    folders = [templates_dir(), *(p.templates for p in products if p.templates is not None)]
     env = Environment(
-        loader=FileSystemLoader(str(templates_dir())),
+        loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders]),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -150,7 +110,7 @@ def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork,
 
 def page_count(model: SiteModel) -> int:
     """How many pages `render` writes: for the progress bar's total."""
-    extra = (model.experiment is not None) + (model.map is not None) + (model.query is not None)
+    extra = sum(p.page_count() for p in model.products)
     return 2 + len(list_pages(len(model.items))) + len(model.items) + extra
 
 
@@ -201,11 +161,8 @@ def _shared_digest(model: SiteModel) -> str:
     the experiment's and the map's links), footer and the networks' descriptions, and the templates and
     stylesheet (through the version and templates' bytes)."""
     nets = [(n.name, n.dim, n.layer, n.description) for n in model.networks]
-    head = [model.title, model.k, model.manifest.get("vsis"), model.experiment is not None, nets, theme_digest()]
-    if model.map is not None:  # the navigation links to it
-        head.append("map")
-    if model.query is not None:
-        head.append("query")
+    nav = [vars(entry) for entry in model.nav]
+    head = [model.title, model.k, model.manifest.get("vsis"), nav, nets, theme_digest()]
     return hashlib.sha256(json.dumps(head, default=str).encode()).hexdigest()
 
 
@@ -223,17 +180,33 @@ def _not_vendored(folder: str, names: list[str]) -> list[str]:
     return ["vendor"] if Path(folder) == static_dir() else []
 
 
+@dataclass
+class _Kit:
+    """What a product renders its pages with (pagekit/product.py's PageKit)."""
+
+    env: Environment
+    site: SiteModel
+
+    @property
+    def items(self) -> list[PageItem]:
+        return self.site.items
+
+    def render(self, template: str, rel: str, page: str, **values: object) -> str:
+        root = "../" * rel.count("/")
+        return self.env.get_template(template).render(site=self.site, root=root, page=page, **values)
+
+
 def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = None, reuse: Reuse | None = None) -> int:
     """Write every page and asset of the site under `root` (an empty folder); return the page count.
     With `reuse`, a compare page whose digest and bytes are unchanged is hard-linked from the previous site."""
-    env = _environment()
+    env = _environment(model.products)
     pages = 0
 
-    def write(rel: str, text: str) -> bytes:
+    def write(rel: str, text: str | bytes) -> bytes:
         nonlocal pages
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = text.encode("utf-8")
+        data = text.encode("utf-8") if isinstance(text, str) else text
         try:
             path.write_bytes(data)
         except OSError as exc:
@@ -247,21 +220,10 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     common = {"site": model, "root": ""}
     write("index.html", env.get_template("index.html").render(**common, page="index"))
     write("explore.html", env.get_template("explore.html").render(**common, page="explore"))
-    if model.map is not None:
-        write("map.html", env.get_template("map.html").render(**common, page="map", map=model.map))
-        for rel, text in sorted(map_files(model.map, model.items).items()):
-            write(rel, text)
-        (root / "map.png").write_bytes(map_picture(model.map))
-    if model.query is not None:
-        # the network runtime, only where a page runs a network (the pixel baseline needs none)
-        runtime = write_runtime(root) if model.query.runs_models else {}
-        runtime_bytes = sum(size for rel, size in runtime.items() if rel.endswith(".js"))
-        files = query_files(model.query, len(model.items), runtime_bytes)
-        for rel, text in sorted(files.items()):
-            write(rel, text)
-        loads = {n: f"{b / 1e6:.1f} MB" for n, b in first_search_bytes(model.query, files, runtime_bytes).items()}
-        write("query.html", env.get_template("query.html").render(**common, page="query", query=model.query,
-                                                                   loads=loads))  # fmt: skip
+    kit = _Kit(env, model)
+    for product in model.products:
+        for rel, content in sorted(product.files(kit).items()):
+            write(rel, content)
     images = env.get_template("images.html")
     listing = list_pages(len(model.items))
     for part in listing:
@@ -286,13 +248,6 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
         if reuse is not None:
             reuse.fresh[item.page] = _seal(digest, data)
 
-    if model.experiment is not None:
-        write(
-            "experiments/index.html",
-            env.get_template("experiment.html").render(site=model, root="../", page="experiment", ex=model.experiment),
-        )
-        write("experiments/metrics.json", json.dumps(model.experiment.metrics, indent=2, sort_keys=True) + "\n")
-        write("experiments/metrics.csv", metrics_csv(model.experiment))
     for rel, text in sorted(explorer_files(model).items()):
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")

@@ -1,10 +1,23 @@
-"""How the pages write a number: the one place of each format, used by the page models (pages.py, for cells
+"""How the pages write a number: the one place of each format, used by the page models (for cells
 decided before rendering) and by the templates' filters (render.py), so a figure reads the same wherever it
 is shown (the tests look for these strings in the pages)."""
 
 from __future__ import annotations
 
-from builder.experiment.stats import Estimate
+from typing import Protocol
+
+
+class Estimate(Protocol):
+    """A figure with its spread and interval (experiment/stats.py's Estimate, among others)."""
+
+    @property
+    def mean(self) -> float: ...
+    @property
+    def std(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
 
 
 def pct(v: float) -> str:

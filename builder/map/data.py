@@ -12,13 +12,13 @@ that grows with the collection comes before the first draw:
 - `data/map/ids/<n>.js`: `id`, the items' ids: loaded only when the map is zoomed in far enough to show
   thumbnails, which are named by id.
 - `data/map/slots/<network>/<n>.js`: `s`, base64 of little-endian 32-bit integers: each item's cell number
-  in the network's atlases (site/atlas.py): loaded only at a middle zoom, with the atlases.
-- `data/map/coarse/<network>/<n>.js`: `image`, base64 of the network's coarse atlas n (site/atlas.py), whose
+  in the network's atlases (map/atlas.py): loaded only at a middle zoom, with the atlases.
+- `data/map/coarse/<network>/<n>.js`: `image`, base64 of the network's coarse atlas n (map/atlas.py), whose
   pixels the page reads: a browser refuses that for an image file from file://, not for data it decodes.
 
 The index also holds, per network, its hotspots (`hotspots`: label, count, representative item and its id,
 middle and extent on the grid; a few dozen entries whatever the collection's size) and, under `atlas`, the atlases'
-geometry, format (`mime`) and file pattern (`atlases/<network>/<n>.webp`, site/atlas.py): images, loaded only
+geometry, format (`mime`) and file pattern (`atlases/<network>/<n>.webp`, map/atlas.py): images, loaded only
 once every point is drawn, and only those of a view.
 
 Everything else the map shows comes from the explorer's files: an item's metadata from its items shard (on
@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.layout.embed import GRID
-from builder.site.explorer_data import global_script, shard_script
-from builder.site.model import MapAtlas, MapHotspot, MapPage, PageItem
+from builder.map.embed import GRID
+from builder.map.model import MapAtlas, MapHotspot, MapPage
+from builder.pagekit.datafiles import global_script, shard_script
+from builder.pagekit.item import PageItem
 
 MAP_SHARD = 10_000  # items per file: 53 KB of coordinates per network, 13 KB of colours
 MAP_FILES_MOST = 32  # files a kind at most: a million points in 10,000s were 200 requests before the first draw

@@ -19,7 +19,7 @@ from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
 from builder.features.stage import NetworkRun
 from builder.progress import Reporter
-from builder.search.compact import CompactSettings, CompactVectors, compact
+from builder.query.compact import CompactSettings, CompactVectors, compact
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult
 from builder.search.retrieval import Refinement

@@ -9,8 +9,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from builder.layout.embed import GRID
-from builder.site.model import MapPage
+from builder.map.embed import GRID
+from builder.map.model import MapPage
 
 SIDE = 480  # pixels: the picture is square, as the layout's grid is
 

@@ -6,7 +6,7 @@ places on the 16-bit grid (map_order), cut into atlases of per_atlas cells. A st
 compact patch of the map, so the images of a view lie in a few atlases; in the collection's order, which the
 atlases followed before, a view of 4,000 images at 100,000 touched all 25. Item i's cell is number
 slots[i] in that order: atlas slots[i] // per_atlas, at column j % per_row and row j // per_row of it
-(j = slots[i] % per_atlas); the page reads the slots from data/map/slots/ (site/map_data.py). Each cell is
+(j = slots[i] % per_atlas); the page reads the slots from data/map/slots/ (map/data.py). Each cell is
 the image's thumbnail (the very file the site publishes) fitted into CELL x CELL pixels, its aspect kept,
 centred on white (the thumbnails are flattened on white already, inputs/images.py). Each network has its
 own atlases, so a site of two networks publishes the cells twice.
@@ -18,7 +18,7 @@ MAX_TEXTURE_SIZE is 4096 or more on practically every device, 2048 on the oldest
 Each atlas has a coarse copy, the same sheet reduced COARSE times (box filter: CELL / COARSE = 8-pixel
 cells, a sixteenth of the pixels, the same cell numbers): what the map draws zoomed out, where points lie 8
 pixels apart or more but too many are in view for the 32-pixel cells. The page reads their pixels, which a
-browser refuses for an image from file://, so they are published inside data files (site/map_data.py).
+browser refuses for an image from file://, so they are published inside data files (map/data.py).
 
 They are written in the thumbnails' format with its fixed settings (WebP at quality 75 by default: 211
 bytes a cell over the bundled sample's 894 thumbnails, against 361 for JPEG at 85 and 1,123 for PNG), so the
@@ -47,7 +47,7 @@ CELL = 32  # pixels: a cell's side
 SIDE = 2048  # pixels: an atlas' side at most
 ATLAS_PATH = "atlases/{network}/{n}{suffix}"  # in the site
 COARSE = 4  # a coarse atlas is its atlas reduced this many times: 8-pixel cells
-CURVE_BITS = 16  # the Hilbert curve's order: one step per point of the 16-bit grid (layout/embed.py GRID)
+CURVE_BITS = 16  # the Hilbert curve's order: one step per point of the 16-bit grid (map/embed.py GRID)
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,6 @@ def network_atlases(
 
 
 def atlas_files(atlases: list[NetworkAtlases], suffix: str) -> dict[str, str]:
-    """Site path -> cache location of each network's atlases (their coarse copies are data: site/map_data.py)."""
+    """Site path -> cache location of each network's atlases (their coarse copies are data: map/data.py)."""
     return {ATLAS_PATH.format(network=a.network, n=n, suffix=suffix): location
             for a in atlases for n, location in enumerate(a.locations)}  # fmt: skip

@@ -9,7 +9,7 @@
   feature is centred on too. The index says per network whether (`centre`) and over how many results the
   query is expanded (`expansion`).
 - `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of their codes, `width` bytes
-  an item: a level a byte, or two a byte (the lower half the even dimension) (search/compact.py).
+  an item: a level a byte, or two a byte (the lower half the even dimension) (query/compact.py).
 - `data/query/<network>/model.js`: the ONNX model, base64 (networks of kind "model" only).
 
 Nothing here is loaded before the visitor asks for a search; then one network's files, whole: ranking every
@@ -22,8 +22,8 @@ import base64
 
 import numpy as np
 
-from builder.site.explorer_data import global_script, shard_script
-from builder.site.model import QueryPage
+from builder.pagekit.datafiles import global_script, shard_script
+from builder.query.model import QueryPage
 
 QUERY_SHARD = 10_000  # items per codes file: 1.3 MB at 128 dimensions
 QUERY_FILES = {

@@ -20,8 +20,8 @@ import numpy as np
 from builder.cache import ArrayStore, BadEntry
 from builder.collect.collection import Item
 from builder.features.stage import NetworkRun
-from builder.layout.clusters import NONE, Clusters, cluster_count, find_clusters, representatives
-from builder.layout.embed import LayoutSettings, layout
+from builder.map.clusters import NONE, Clusters, cluster_count, find_clusters, representatives
+from builder.map.embed import LayoutSettings, layout
 from builder.progress import Reporter
 from builder.search.neighbours import features_digest
 from builder.search.results import NetworkResult

@@ -20,7 +20,7 @@ from rich.text import Text
 from builder.errors import VsisError
 from builder.experiment.metrics import RECOVERY_METRICS
 from builder.experiment.stats import Estimate
-from builder.site import formats
+from builder.pagekit import formats
 from builder.terminal import printable
 from builder.textfiles import parse_json, read_text
 

@@ -8,13 +8,64 @@ points the script draws cannot disagree, and the page only shows text it is give
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from builder.layout.clusters import Clusters
-from builder.layout.stage import NetworkLayout
-from builder.site.atlas import ATLAS_PATH, COARSE, AtlasGrid, NetworkAtlases, default_grid
-from builder.site.model import MapAtlas, MapCategory, MapHotspot, MapPage, PageItem
+from builder.map.atlas import ATLAS_PATH, COARSE, AtlasGrid, NetworkAtlases, default_grid
+from builder.map.clusters import Clusters
+from builder.map.stage import NetworkLayout
+from builder.pagekit.item import PageItem
+
+
+@dataclass(frozen=True)
+class MapCategory:
+    """One entry of the map's legend: what its points are, their colour and how many there are."""
+
+    label: str
+    colour: str  # "#rrggbb"
+    count: int
+
+
+@dataclass
+class MapHotspot:
+    """One cluster of a network's layout, as the map's list of places to jump to shows it."""
+
+    label: str  # its members' most common category (or other value), e.g. "flowers (12 of 15)"
+    count: int  # its members
+    item: int  # its representative: the member nearest its centre
+    x: int  # its members' middle on the 16-bit grid: the middle of their extent
+    y: int
+    extent: int  # the larger side of its members' bounding box, on the grid: how far to zoom
+
+
+@dataclass(frozen=True)
+class MapAtlas:
+    """The thumbnail atlases (map/atlas.py): per network, item i's cell is cell x cell pixels, number
+    slots[network][i] in the network's atlases, per_atlas cells an atlas."""
+
+    count: int  # atlases a network
+    cell: int  # pixels
+    per_row: int  # cells
+    per_atlas: int
+    path: str  # "atlases/{network}/{n}.webp"
+    coarse_cell: int  # pixels: a cell of the coarse atlases (the same numbering, reduced)
+    mime: str  # the atlases' format, "image/webp"
+    slots: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (network, (n,) uint32 cell numbers)
+    coarse: list[tuple[str, list[str]]] = field(default_factory=list)  # (network, its coarse atlases' files)
+
+
+@dataclass
+class MapPage:
+    """What map.html draws: every item of the collection at its place in each network's layout, coloured by
+    its legend entry."""
+
+    layouts: list[tuple[str, np.ndarray]]  # (network, (n, 2) uint16 points on the 16-bit grid)
+    legend: list[MapCategory]
+    codes: np.ndarray  # (n,) uint8: each item's legend entry
+    hotspots: list[tuple[str, list[MapHotspot]]] = field(default_factory=list)  # per network; none: no clusters
+    atlas: MapAtlas | None = None  # None: no atlases
+
 
 # Tableau's 20 colours less its two greys, darker ones first: told apart on a white page
 PALETTE = (
@@ -84,7 +135,7 @@ def hotspots(points: np.ndarray, clusters: Clusters, values: list[str], titles: 
 
 def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[NetworkAtlases] | None = None,
              suffix: str = ".webp", grid: AtlasGrid | None = None) -> MapPage | None:  # fmt: skip
-    """None where no layout was made (the map is switched off). atlases: each network's (site/atlas.py), in
+    """None where no layout was made (the map is switched off). atlases: each network's (map/atlas.py), in
     `grid` and with the thumbnails' suffix."""
     if not layouts:
         return None
