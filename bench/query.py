@@ -184,11 +184,11 @@ def build(pool: Path, n: int, work: Path, cache: Path, networks: list[str], allo
 
 def read_query_network(site: Path, net: dict, n_items: int, shard: int, model_dir: Path):
     """A network of a built site's query data read back as a QueryNetwork: axes, levels, codes, model."""
+    from builder.pagekit.datafiles import read_shard
     from builder.query.browser import BrowserNetwork
     from builder.query.compact import CompactVectors
     from builder.query.data import decode_codes
     from builder.query.model import QueryNetwork
-    from tests.sitecheck import read_shard
 
     folder = f"data/query/{net['name']}"
     both = read_shard(site, f"{folder}/axes.js")
@@ -212,10 +212,10 @@ def generated_site(real: Path, source: Path, dest: Path) -> dict:
     `source`: the real model and axes, and for item i the source's codes of item i mod its size."""
     from dataclasses import replace
 
+    from builder.pagekit.datafiles import read_global
     from builder.query.data import first_search_bytes, query_files
-    from builder.query.runtime import write_runtime
     from builder.query.model import QueryPage
-    from tests.sitecheck import read_global
+    from builder.query.runtime import write_runtime
 
     if dest.exists():
         shutil.rmtree(dest)
@@ -410,9 +410,9 @@ def main() -> None:
 
     from PIL import Image
 
+    from builder.pagekit.datafiles import read_global
     from builder.site.size import measure
     from tests.browser import launched
-    from tests.sitecheck import read_global
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     roots = [Path(w) for w in args.work if "=" not in w]

@@ -7,6 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from builder.pagekit.datafiles import read_global, read_shard
+
+__all__ = ["read_global", "read_shard"]  # the site's readers, used here and by bench/
+
 
 @dataclass(frozen=True)
 class Ref:
@@ -57,29 +61,6 @@ def broken_or_outside(site: Path) -> list[str]:
         elif not target.is_file():
             problems.append(f"{ref.page.relative_to(site)}: {ref.value!r} does not exist")
     return problems
-
-
-def read_shard(site: Path, rel: str) -> object:
-    """The payload of one explorer data file, `VSIS_SHARD("name", {...});`, named after its own path."""
-    import json
-    import re
-
-    text = (site / rel).read_text(encoding="utf-8")
-    match = re.fullmatch(r'VSIS_SHARD\("([^"]+)",(.*)\);\n', text, re.S)
-    assert match, f"{rel}: not a shard"
-    assert match.group(1) == rel
-    return json.loads(match.group(2))
-
-
-def read_global(site: Path, rel: str, name: str) -> dict:
-    """The value of a page's index file, `window.<name> = {...};` (data/index.js, data/map/index.js, ...)."""
-    import json
-    import re
-
-    text = (site / rel).read_text(encoding="utf-8")
-    match = re.fullmatch(rf"window\.{name} = (.*);\n", text, re.S)
-    assert match, f"{rel}: not window.{name}"
-    return json.loads(match.group(1))
 
 
 def explorer_index(site: Path) -> dict:
