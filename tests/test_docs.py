@@ -1,0 +1,113 @@
+"""The documentation stays true to the code: its TOML examples load, its benchmark tables carry the figures of
+bench/results/, and the README stays a short page that points into docs/."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from builder.config import load_toml
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
+TOML_BLOCK = re.compile(r"^```toml[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def hook() -> ModuleType:
+    """docs/hooks/vsis_docs.py, which MkDocs loads by its path (it is not a package)."""
+    spec = importlib.util.spec_from_file_location("vsis_docs", REPO / "docs" / "hooks" / "vsis_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def toml_blocks() -> list[tuple[str, int, str]]:
+    blocks = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for match in TOML_BLOCK.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            blocks.append((page.relative_to(REPO).as_posix(), line, match.group(1)))
+    return blocks
+
+
+BLOCKS = toml_blocks()
+
+
+def test_the_documentation_has_toml_examples() -> None:
+    assert len(BLOCKS) >= 5, [f"{page}:{line}" for page, line, _ in BLOCKS]
+
+
+@pytest.mark.parametrize("page, line, text", BLOCKS, ids=[f"{p}:{n}" for p, n, _ in BLOCKS])
+def test_every_toml_example_loads(page: str, line: int, text: str, tmp_path: Path) -> None:
+    """Each ```toml block is a vsis.toml the loader accepts, so documented settings cannot drift from it."""
+    config = tmp_path / "vsis.toml"
+    config.write_text(text, encoding="utf-8")
+    values = load_toml(config)
+    assert values, f"{page}:{line}: the example sets nothing"
+
+
+def interval(f: dict[str, float]) -> str:
+    return f"{f['mean']:.3f} [{f['low']:.3f}, {f['high']:.3f}]"
+
+
+def test_the_quality_table_holds_the_figures_of_its_json() -> None:
+    records = json.loads((REPO / "bench" / "results" / "quality.json").read_text(encoding="utf-8"))
+    text = hook().bench_markdown("quality", file="quality.json")
+    lines = text.splitlines()
+    for record in records.values():
+        assert record["cpu"] in text and record["machine"] in text  # the machine beside the table
+        for r in record["rows"]:
+            row = next(
+                (x for x in lines if f"| {r['network']} | {r['setting']}" in x),
+                None,
+            )
+            assert row is not None, (r["network"], r["setting"])
+            for key in ("p@1", "p@10", "map@10", "near_dup_recall@5"):
+                assert interval(r[key]) in row, (r["network"], r["setting"], key)
+            assert f"{r['chance_p']:.3f} / {r['chance_map@10']:.3f}" in row
+            assert f"{r['ms_per_image']:.1f}" in row
+
+
+def test_the_layout_table_holds_the_figures_of_its_json() -> None:
+    records = json.loads((REPO / "bench" / "results" / "layout.json").read_text(encoding="utf-8"))
+    lines = hook().bench_markdown("layout").splitlines()
+    for record in records.values():
+        for r in record["rows"]:
+            figures = [f"{r['items']:,}", r["method"], f"{r['preservation']:.3f}", f"{r['trustworthiness']:.4f}"]
+            assert any(all(f in line for f in figures) for line in lines), figures
+
+
+def test_every_benchmark_marker_in_the_docs_renders() -> None:
+    """What `mkdocs build --strict` would stop on, found without MkDocs: every bench marker has its JSON."""
+    docs = hook()
+    markers = 0
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for match in docs.MARKER.finditer(text):
+            if match.group(1) == "bench":
+                markers += 1
+                kind, options = docs.parse_options(match.group(2))
+                table = docs.bench_markdown(kind, **options)
+                assert table.startswith("|") and "Measured on:" in table, (page.name, match.group(0))
+    assert markers >= 15
+
+
+def test_an_unknown_benchmark_table_is_refused() -> None:
+    docs = hook()
+    with pytest.raises(docs.DocsError):
+        docs.render_markers("<!-- bench: no-such-table -->")
+    with pytest.raises(docs.DocsError):
+        docs.render_markers("<!-- bench: quality file=no-such-file.json -->")
+
+
+def test_the_readme_is_short_and_names_the_two_commands() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    assert "make site" in readme and "make test" in readme
