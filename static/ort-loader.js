@@ -1,10 +1,11 @@
 // vsisOrt: runs an ONNX model in the page with onnxruntime-web's wasm CPU backend, from http and file://.
 //
 // From file:// Chromium refuses the runtime's import() of its .mjs and fetch() of its .wasm, so the site
-// carries both inside classic scripts (builder/site/query_runtime.py), and this hands them to the runtime:
+// carries both inside classic scripts (builder/query/runtime.py), and this hands them to the runtime:
 // the module's source as a data: URL (env.wasm.wasmPaths.mjs), the .wasm as bytes (env.wasm.wasmBinary).
 // One thread, no proxy worker: threads need a cross-origin isolated page, which neither GitHub Pages nor
-// file:// gives. Nothing is requested outside the site.
+// file:// gives. Nothing is requested outside the site. The .wasm's base64 is decoded by vsisShards.bytes
+// (static/shards.js, which the page loads first: the site's static/query.js holds both, builder/site/scripts.py).
 //
 //   await vsisOrt.load();                              // optional: createSession loads on first use
 //   const session = await vsisOrt.createSession(modelBytes);   // a Uint8Array of the .onnx file
@@ -12,7 +13,7 @@
 (function () {
   "use strict";
 
-  // the runtime's folder: ../vendor/onnxruntime-web/ from this script (static/ort-loader.js in a site)
+  // the runtime's folder: ../vendor/onnxruntime-web/ from this script (static/query.js in a site)
   var script = document.currentScript;
   var runtimeFolder = new URL("../vendor/onnxruntime-web/", script ? script.src : location.href).href;
   var ready = null;
@@ -25,14 +26,6 @@
       s.onerror = function () { reject(new Error("cannot load " + src)); };
       document.head.appendChild(s);
     });
-  }
-
-  function fromBase64(text) {
-    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
-    var binary = atob(text);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
   }
 
   async function gunzip(bytes) {
@@ -49,7 +42,7 @@
     var wasm = ort.env.wasm;
     wasm.numThreads = 1;
     wasm.proxy = false;
-    wasm.wasmBinary = await gunzip(fromBase64(window.VSIS_ORT_WASM_GZ));
+    wasm.wasmBinary = await gunzip(vsisShards.bytes(window.VSIS_ORT_WASM_GZ));  // static/shards.js
     wasm.wasmPaths = { mjs: "data:text/javascript," + encodeURIComponent(window.VSIS_ORT_MJS) };
     delete window.VSIS_ORT_WASM_GZ; // 5 MB of text nobody needs any more
     delete window.VSIS_ORT_MJS;

@@ -1,22 +1,19 @@
 // Search by your own image: the page computes the image's feature with the network itself, in this browser,
-// and ranks the collection by the compact vectors the builder published (builder/site/query_data.py).
+// and ranks the collection by the compact vectors the builder published (builder/query/data.py).
 //
 // decode and preprocess: static/query-preprocess.js (the builder's own steps, reproduced exactly);
 // the network: static/ort-loader.js (onnxruntime-web, one thread); the collection's items and their pages:
-// the explorer's data (data/index.js). Nothing leaves the page: the image is read from the visitor's disk,
+// the explorer's data (data/index.js, read by static/reader.js). The site's static/query.js holds these parts
+// and this one (builder/site/scripts.py). Nothing leaves the page: the image is read from the visitor's disk,
 // and every file loaded is one of this site's. Text is set with textContent, never as markup.
 (function () {
   "use strict";
   var index = window.VSIS_INDEX, Q = window.VSIS_QUERY;
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = vsisDom.$, el = vsisDom.el, byName = vsisReader.byName;
   var networkSelect = $("qnetwork"), fileInput = $("qfile"), drop = $("qdrop"), status = $("qstatus");
   var preview = $("qpreview"), results = $("qresults");
   var root = document.documentElement;
 
-  function byName(name) {
-    for (var i = 0; i < Q.networks.length; i++) if (Q.networks[i].name === name) return Q.networks[i];
-    return Q.networks[0];
-  }
   function fileOf(kind, network, n) {
     return Q.files[kind].replace("{network}", network).replace("{n}", String(n));
   }
@@ -158,22 +155,15 @@
   }
 
   // ---- the results, drawn from the explorer's items: thumbnail, title, similarity, links ----
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== "") node.textContent = text;
-    return node;
-  }
-  function itemsFile(n) {
-    return index.files.items.replace("{dataset}", Q.dataset).replace("{n}", String(Math.floor(n / index.shard)));
-  }
-  // The results' items (id, title, artist, category) from the explorer's shards, once these are loaded.
+  var reader = vsisReader.create(index), ds = byName(index.datasets, Q.dataset);
+  // The results' items (id, title, artist, category, page, thumbnail) from the explorer's shards, once
+  // these are loaded.
   function described(best) {
-    return vsisShards.loadAll(best.map(function (b) { return itemsFile(b.n); })).then(function () {
+    return vsisShards.loadAll(best.map(function (b) { return reader.itemsFile(ds, b.n); })).then(function () {
       return best.map(function (b) {
-        var cols = vsisShards.payloads[itemsFile(b.n)], j = b.n - Math.floor(b.n / index.shard) * index.shard;
-        return { n: b.n, score: b.score, id: cols.id[j], title: cols.title[j], artist: cols.artist[j],
-                 category: cols.category[j] };
+        var it = reader.itemAt(ds, b.n);
+        it.score = b.score;
+        return it;
       });
     });
   }
@@ -182,8 +172,8 @@
     shown.forEach(function (it) {
       var li = el("li"), link = el("a", "pick"), img = el("img");
       li.dataset.id = it.id;
-      link.href = index.paths.page.replace("{id}", it.id);
-      img.src = index.paths.thumb.replace("{id}", it.id);
+      link.href = it.page;
+      img.src = it.thumb;
       img.alt = it.title;
       link.appendChild(img);
       link.appendChild(el("span", "t", it.title));
@@ -203,7 +193,7 @@
   var image = null, ticket = 0;
   function search(started) {
     if (!image) return;
-    var mine = ++ticket, net = byName(networkSelect.value), t = { start: started };
+    var mine = ++ticket, net = byName(Q.networks, networkSelect.value), t = { start: started };
     root.dataset.query = "working";
     status.textContent = "Computing the image\u2019s features with " + net.name +
       (sessions[net.name] || net.kind === "input" ? "\u2026" : " (loading the network first)\u2026");

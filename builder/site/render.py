@@ -251,7 +251,7 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     for rel, text in sorted(explorer_files(model).items()):
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
-    shutil.copytree(static_dir(), root / "static", ignore=_not_vendored)
+    __import__("builder.site.scripts", fromlist=["write_static"]).write_static(root / "static")  # scripts joined
     for rel, source in sorted(model.extra_files.items()):
         _place(source, os.path.join(root, rel))  # a string: a museum's site places 100,000 thumbnails
     (root / ".nojekyll").write_text("")

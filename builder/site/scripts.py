@@ -1,0 +1,82 @@
+"""The page scripts as a site publishes them: each page with a script loads one file of static/, joined at build
+time from the parts in the repository's static/ that the page needs, in the order they run.
+
+The parts are plain classic scripts, each defining one global object (`vsisShards`, `vsisReader`...): no
+modules, which Chromium refuses from file://, and no build tool. Kept apart they stay small and about one
+thing, and the explorer, the map and the query page share the readers instead of repeating them; published
+apart, each part would be a request of its own, so a page's first view would load more files than one
+script. `SCRIPTS` says which parts make which published script; `write_static` writes a site's static/.
+
+The templates' <script> tags name the published scripts only (static/explore.js, static/map.js,
+static/query.js). A part's own name may be a published script's (static/explore.js is the explorer's own
+part and the published explorer script): the site has the published one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from builder.resources import static_dir
+
+# what every page script reads: the data files' loader and the one base64 decoder (shards.js), the DOM
+# helpers (dom.js), the explorer's data format and the pages' paths (reader.js)
+SHARED = ("shards.js", "dom.js", "reader.js")
+
+SCRIPTS: dict[str, tuple[str, ...]] = {
+    # url-state.js: the view in the URL's fragment
+    "explore.js": (*SHARED, "url-state.js", "explore.js"),
+    "map.js": (
+        *SHARED,
+        "url-state.js",
+        "map-points.js",  # the points' renderers
+        "map-data.js",  # the map's data
+        "map-view.js",  # the view and the input
+        "map-draw.js",  # the frames
+        "map-panel.js",  # the panel, the matches, the hotspots, the tip
+        "map.js",  # what they share, the view in the URL, what each view loads
+    ),
+    # query-preprocess.js: decode and preprocess as the builder does; ort-loader.js: onnxruntime-web
+    "query.js": (*SHARED, "query-preprocess.js", "ort-loader.js", "query.js"),
+}
+
+VENDOR = "vendor"  # static/vendor/ is not copied: the runtime it holds is written where a page runs it
+
+
+def parts() -> set[str]:
+    """Every file of static/ that is published inside a script rather than on its own."""
+    return {part for names in SCRIPTS.values() for part in names}
+
+
+def join(names: Sequence[str], folder: Path | None = None) -> str:
+    """Parts of static/ as one script: their text in order, each after a line naming it, each ending with a
+    newline (every part is a whole statement, so joining them changes what none of them does)."""
+    folder = folder or static_dir()
+    out = []
+    for part in names:
+        text = (folder / part).read_text(encoding="utf-8")
+        out.append(f"// ---- static/{part}\n" + (text if text.endswith("\n") else text + "\n"))
+    return "".join(out)
+
+
+def joined(name: str, folder: Path | None = None) -> str:
+    """The published script `name` (a key of SCRIPTS): its parts joined."""
+    return join(SCRIPTS[name], folder)
+
+
+def write_static(dest: Path, folder: Path | None = None) -> None:
+    """A site's static/ at dest: the published scripts (SCRIPTS), and every other file of static/ as it is
+    (the style sheet, the icon), but static/vendor/."""
+    folder = folder or static_dir()
+    published, joined_parts = set(SCRIPTS), parts()
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(folder.iterdir()):
+        if path.name == VENDOR or path.name in published or path.name in joined_parts:
+            continue
+        if path.is_dir():
+            shutil.copytree(path, dest / path.name)
+        else:
+            shutil.copy2(path, dest / path.name)
+    for name in sorted(published):
+        (dest / name).write_bytes(joined(name, folder).encode("utf-8"))
