@@ -96,7 +96,7 @@ def main() -> None:
                 networks=(name,),
                 out=out,
                 cache_dir=cache,
-                experiment=False,
+                experiment_enabled=False,
                 workers=workers,
                 precision=args.precision,
                 follow_external_links=True,

@@ -31,7 +31,7 @@ from builder.build import build
 from builder.config import make_config
 args = json.loads(sys.argv[1])
 config = make_config(collection=Path(args["collection"]), networks=tuple(args["networks"]), out=Path(args["out"]),
-                     cache_dir=Path(args["cache"]), experiment=False, engine=args["engine"],
+                     cache_dir=Path(args["cache"]), experiment_enabled=False, engine=args["engine"],
                      follow_external_links=True)  # the collection links OpenClipart's files
 start = time.perf_counter()
 result = build(config)

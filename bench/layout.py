@@ -55,7 +55,7 @@ def real_features(work: Path, n: int = 2000, seed: int = 71) -> np.ndarray:
     chosen = stratified_sample(labelled_files(OPENCLIPART), n, seed, decodable())
     collection = link_sample(chosen, OPENCLIPART, work / "collection")
     config = make_config(collection=collection, networks=("efficientnet_lite0",), out=work / "site",
-                         cache_dir=work / "cache", map_enabled=False, query_enabled=False, experiment=False,
+                         cache_dir=work / "cache", map_enabled=False, query_enabled=False, experiment_enabled=False,
                          follow_external_links=True)  # fmt: skip
     result = build(config)
     (net,) = result.networks

@@ -65,6 +65,9 @@ GUARD_ORIGINALS = 300
 GUARD_K = 5
 GUARD_PROFILES = ("m1", "m2", "m3", "m4", "m5")
 SETTING_FIELDS = {"framing": str, "pooling": str, "centre": bool, "expansion": int}
+# their names as make_config takes them (builder/config.py: a table's key after its table)
+SETTING_FLAT = {"framing": "features_framing", "pooling": "features_pooling", "centre": "features_centre",
+                "expansion": "neighbours_expansion"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,12 @@ def parse_settings(text: str) -> list[dict[str, object]]:
 
 def setting_name(config) -> str:
     """A setting as the table names it, from the config the build ran with: 'crop/avg', 'pad/gem/centre/exp3'."""
-    name = f"{config.framing}/{config.pooling}"
-    return name + ("/centre" if config.centre else "") + (f"/exp{config.expansion}" if config.expansion else "")
+    name = f"{config.features.framing}/{config.features.pooling}"
+    return (
+        name
+        + ("/centre" if config.features.centre else "")
+        + (f"/exp{config.neighbours.expansion}" if config.neighbours.expansion else "")
+    )
 
 
 def cpu_flags() -> list[str]:
@@ -253,10 +260,10 @@ def measure(result, config, digests: dict[tuple[str, str], str]) -> list[dict[st
                 "network": net.name,
                 "setting": setting,
                 "settings": {
-                    "framing": config.framing,
-                    "pooling": config.pooling,
-                    "centre": config.centre,
-                    "expansion": config.expansion,
+                    "framing": config.features.framing,
+                    "pooling": config.features.pooling,
+                    "centre": config.features.centre,
+                    "expansion": config.neighbours.expansion,
                 },  # fmt: skip
                 "same_features_as": same_as if same_as != setting else "",
                 "images": n,
@@ -355,7 +362,7 @@ def main() -> None:
         return print_table(args.out)
 
     from builder.build import build
-    from builder.config import BuildConfig, make_config
+    from builder.config import FeaturesTable, make_config
     from builder.errors import ConfigError
 
     root = args.collection or OPENCLIPART
@@ -387,18 +394,18 @@ def main() -> None:
                     networks=networks,
                     out=work / f"site-{number}",
                     # a feature cache per framing and pooling: what one cached is never read under another
-                    cache_dir=work / f"cache-{setting.get('framing', BuildConfig.framing)}"
-                    f"-{setting.get('pooling', BuildConfig.pooling)}",
+                    cache_dir=work / f"cache-{setting.get('framing', FeaturesTable().framing)}"
+                    f"-{setting.get('pooling', FeaturesTable().pooling)}",
                     k=max(KS),
                     neighbours_method="exact",
                     experiment_originals=GUARD_ORIGINALS,
                     experiment_seed=args.seed,
-                    experiment_ks=(1, GUARD_K, max(KS)),
-                    profiles=GUARD_PROFILES,
+                    experiment_k=(1, GUARD_K, max(KS)),
+                    experiment_profiles=GUARD_PROFILES,
                     map_enabled=False,
                     query_enabled=False,
                     follow_external_links=True,  # the sample is linked in
-                    **setting,
+                    **{SETTING_FLAT[name]: value for name, value in setting.items()},
                 )
             except ConfigError as exc:
                 raise SystemExit(f"--settings {setting}: {exc}") from None

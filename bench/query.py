@@ -147,7 +147,7 @@ def missing(config: dict) -> dict[str, int]:
     items = scan(c.collection, c.metadata, identify=hashes, follow_external_links=True).items
     out = {}
     for name in c.networks:
-        spec = configured(name, c.framing, c.pooling)
+        spec = configured(name, c.features.framing, c.features.pooling)
         key = f"{feature_key(spec, c.weights.get(name), 'fp32')}-{decode_limits(c).key}"
         store = FeatureStore(c.cache_dir, key, spec.dim)
         out[name] = sum(not store.has(i.content_hash) for i in items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import inspect
 import signal
 from collections.abc import Callable
 from dataclasses import replace
@@ -78,65 +79,54 @@ def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _names(text: str | None) -> tuple[str, ...] | None:
-    from builder.config import names
-
-    return names(text) if text else None
+_OPTION_TYPES = {"path": Path, "text": str, "int": int, "number": float, "bool": bool, "names": str, "ints": str}
 
 
-def _numbers(text: str | None, flag: str) -> tuple[int, ...] | None:
-    names = _names(text)
-    try:
-        return tuple(int(n) for n in names) if names else None
-    except ValueError:
-        raise VsisError(f"{flag} takes comma-separated whole numbers, got {text!r}") from None
+def _build_options() -> list[inspect.Parameter]:
+    """The options of `vsis build`, one per setting that declares a flag (config.py's schema): its help is the
+    setting's meaning and default, a switch for a bool (`--x/--no-x`), comma-separated text for a list."""
+    from builder.config import flags
+
+    options = []
+    for name, s, default in flags():
+        assert s.flag is not None
+        decls = [f"{s.flag}/--no-{s.flag[2:]}"] if s.kind == "bool" else [s.flag]
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        if isinstance(shown, bool):
+            shown = "on" if shown else "off"
+        help_text = ("Comma-separated. " if s.kind in ("names", "ints") else "") + s.doc.replace(
+            "[", "\\["
+        )  # not Rich markup
+        show: bool | str = False if default is None or shown == "" else str(shown)
+        option = typer.Option(None, *decls, help=help_text, show_default=show)
+        kind = _OPTION_TYPES[s.kind]
+        options.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind | None))
+    return options
 
 
-@app.command()
-@_fail_cleanly
+def _from_flags(given: dict[str, object]) -> dict[str, object]:
+    """The options given, as make_config takes them: lists from their comma-separated text."""
+    from builder.config import flags, names
+
+    kinds = {name: s for name, s, _default in flags()}
+    out: dict[str, object] = {}
+    for name, value in given.items():
+        if isinstance(value, str) and kinds[name].kind == "names":
+            value = names(value)
+        elif isinstance(value, str) and kinds[name].kind == "ints":
+            try:
+                value = tuple(int(n) for n in names(value))
+            except ValueError:
+                raise VsisError(f"{kinds[name].flag} takes comma-separated whole numbers, got {value!r}") from None
+        out[name] = value
+    return out
+
+
 def build(
     collection: Path | None = typer.Argument(None, help="Folder of images (searched recursively)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="vsis.toml; flags override it."),
-    metadata: Path | None = typer.Option(None, help="CSV or JSON metadata joined onto the images."),
-    metadata_key: str | None = typer.Option(None, help="Metadata column naming each record's file."),
-    networks: str | None = typer.Option(None, help="Comma-separated networks (see `vsis networks`)."),
     weights: list[str] = typer.Option([], help="Local checkpoint: NETWORK=FILE (or FILE with one network)."),
-    k: int | None = typer.Option(None, help="Neighbours per image [default: 10]."),
-    trees: int | None = typer.Option(None, help="Annoy trees [default: 50]."),
-    out: Path | None = typer.Option(None, help="Output folder [default: site]."),
-    cache_dir: Path | None = typer.Option(None, help="Cache folder [default: .vsis-cache]."),
-    title: str | None = typer.Option(None, help="Site title."),
-    batch_size: int | None = typer.Option(None, help="Images per inference batch [default: 16]."),
-    backend: str | None = typer.Option(
-        None, help="auto, torch or onnx (ONNX Runtime) [default: auto: onnx on the CPU]."
-    ),
-    precision: str | None = typer.Option(
-        None, help="fp32, bf16 (torch) or int8 (onnx, calibrated on the collection) [default: fp32]."
-    ),
-    workers: int | None = typer.Option(None, help="Threads decoding ahead of inference; 0: none [default: 2]."),
-    engine: str | None = typer.Option(
-        None,
-        help="Where features are extracted: local, or ray (a Ray cluster; pip install 'vsis[ray]') [default: local].",
-    ),
-    ray_address: str | None = typer.Option(
-        None, help="Ray cluster to join, e.g. ray://head:10001 [default: RAY_ADDRESS, else a new local instance]."
-    ),
-    ray_actors: int | None = typer.Option(None, help="Ray: extraction actors [default: the cluster's CPUs less one]."),
-    ray_gpus: float | None = typer.Option(None, help="Ray: GPUs per actor [default: 0]."),
-    jpeg_draft: bool | None = typer.Option(
-        None, "--jpeg-draft/--no-jpeg-draft", help="Decode large JPEGs at reduced scale [default: on]."
-    ),
-    follow_external_links: bool | None = typer.Option(
-        None,
-        "--follow-external-links/--no-follow-external-links",
-        help="Take images that symbolic links in the collection lead to outside it [default: off: reported, left out].",
-    ),
-    experiment: bool | None = typer.Option(
-        None, "--experiment/--no-experiment", help="Run the perturbation-recovery experiment [default: on]."
-    ),
-    originals: int | None = typer.Option(None, help="Experiment: at most this many originals [default: 1000]."),
-    profiles: str | None = typer.Option(None, help="Experiment: comma-separated profiles [default: m1,...,m5]."),
-    experiment_k: str | None = typer.Option(None, help="Experiment: comma-separated k values [default: 1,3,5]."),
+    **settings: object,
 ) -> None:
     """Build the site: scan, extract features, find neighbours, render."""
     from builder.build import build as run_build
@@ -145,32 +135,7 @@ def build(
 
     if config is None and collection is None and Path("vsis.toml").is_file():
         config = Path("vsis.toml")
-    cfg = make_config(
-        config,
-        collection=collection,
-        metadata=metadata,
-        metadata_key=metadata_key,
-        networks=_names(networks),
-        k=k,
-        annoy_trees=trees,
-        out=out,
-        cache_dir=cache_dir,
-        title=title,
-        batch_size=batch_size,
-        backend=backend,
-        precision=precision,
-        workers=workers,
-        engine=engine,
-        ray_address=ray_address,
-        ray_actors=ray_actors,
-        ray_gpus_per_actor=ray_gpus,
-        jpeg_draft=jpeg_draft,
-        follow_external_links=follow_external_links,
-        experiment=experiment,
-        experiment_originals=originals,
-        profiles=_names(profiles),
-        experiment_ks=_numbers(experiment_k, "--experiment-k"),
-    )
+    cfg = make_config(config, collection=collection, **_from_flags(settings))
     if weights:
         cfg = replace(cfg, weights={**cfg.weights, **parse_weights(weights, cfg.networks)}).validate()
     with RichReporter(err_console) as reporter:
@@ -198,6 +163,18 @@ def build(
         _say(console, f"  site: {result.size.describe()}")
     if result.skipped:
         _say(console, f"  {len(result.skipped)} file(s) skipped; see the build report on the index page")
+
+
+def _register_build() -> None:
+    """`vsis build` with its fixed parameters and one option per setting with a flag."""
+    fixed = list(inspect.signature(build).parameters.values())[:3]
+    command = _fail_cleanly(build)
+    command.__signature__ = inspect.Signature([*fixed, *_build_options()])  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    app.command(name="build")(command)
+
+
+_register_build()
 
 
 @app.command()

@@ -1,16 +1,26 @@
-"""The build configuration, validated in one place.
+"""The build configuration: one schema, validated in one place, from which the rest is made.
 
-Values come from three layers, later ones winning: defaults, `vsis.toml`, command-line flags.
-Paths in `vsis.toml` are relative to the file itself, so a config can be run from anywhere.
+Each table of `vsis.toml` is one frozen dataclass below (the top-level keys are BuildConfig's own fields); each
+of its fields is declared once with `setting()`: its default, what it means, its kind, its bounds or choices,
+its `vsis build` flag. From that one declaration come the TOML loader (`load_toml`), the flags of `vsis build`
+(cli.py builds its options from `flags()`), the build manifest (`manifest_settings`) and the configuration
+reference of the documentation (`reference_markdown`). Each table checks its own values (`check`), with its
+own messages.
+
+Values come from three layers, later ones winning: defaults, `vsis.toml`, command-line flags. Paths in
+`vsis.toml` are relative to the file itself, so a config can be run from anywhere. Outside the TOML file, a
+setting has one flat name: a top-level key as it is (`k`), a table's key after its table (`map_epochs`), as
+`make_config(**overrides)` and `BuildConfig.updated` take them.
 """
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,139 +35,379 @@ from builder.terminal import is_printable
 
 DEFAULT_NETWORKS = ("efficientnet_lite0", "pixels")
 ENGINES = ("local", "ray")
+NEIGHBOUR_METHODS = ("auto", "cells", "annoy", "exact")
 MAX_CLUSTERS = 100  # the map's hotspots are a list of buttons: more would be a second index, not a shortcut
 SEED_LIMIT = 2**31 - 1  # Annoy takes a signed 32-bit seed (numpy any)
-
-# The bounds of every number a user sets: (what the message calls it, least, most). The most is what any
-# collection could use, not what one can afford: each effort setting (trees, epochs, queries) is bounded
-# so that no value accepted here can make a build of a few images run for hours or exhaust memory
-# (`[annoy] trees = 1e9` grew to 21.7 GB before the kernel killed it). Measures of size say in their
-# comment why they stop where they do.
-_BOUNDS: dict[str, tuple[str, float, float]] = {
-    "k": ("k", 1, 1000),  # a neighbour list a page shows
-    "annoy_trees": ("annoy trees", 1, 1000),  # Annoy's authors use 10-100; each costs an index's size again
-    "annoy_seed": ("annoy seed", 0, SEED_LIMIT),
-    "recall_queries": ("recall_queries", 1, 100_000),
-    "expansion": ("neighbours expansion", 0, 50),  # neighbours averaged in: beyond a few it blurs every list
-    "thumb_size": ("thumb_size", 16, 1024),
-    "site_budget_mb": ("site budget_mb", 0.001, 1e9),
-    "batch_size": ("batch_size", 1, 4096),
-    "workers": ("workers", 0, 256),
-    "ray_actors": ("ray actors", 0, 100_000),
-    "ray_gpus_per_actor": ("ray gpus_per_actor", 0, 64),
-    "max_pixels": ("max_pixels", 1, 1_000_000_000),  # a gigapixel: 3 GB decoded
-    # preprocessing scales the shorter side to 256: 1,000 keeps a derived image under 66 megapixels
-    "max_aspect": ("max_aspect", 1, 1000),
-    "experiment_originals": ("experiment originals", 1, 1_000_000),
-    "experiment_seed": ("experiment seed", 0, SEED_LIMIT),
-    "map_epochs": ("map epochs", 0, 5000),  # 350 lay out 100,000 images in about 26 s
-    "map_seed": ("map seed", 0, SEED_LIMIT),
-    "map_clusters": ("map clusters", 0, MAX_CLUSTERS),
-    "query_max_model_mb": ("query max_model_mb", 0.001, 1e6),
-}
 MAX_TITLE = 500  # characters: the site's title heads every page
+KINDS = ("path", "text", "int", "number", "bool", "names", "ints")  # what a setting's value is (`_typed`)
 
 
 @dataclass(frozen=True)
-class BuildConfig:
-    """Everything `vsis build` needs to know; see the README's config reference."""
+class Setting:
+    """One setting as the schema declares it (the metadata of its dataclass field)."""
 
-    collection: Path = Path("images")
-    metadata: Path | None = None
-    metadata_key: str | None = None
-    networks: tuple[str, ...] = DEFAULT_NETWORKS
-    weights: Mapping[str, Path] = field(default_factory=dict)
-    k: int = 10
-    annoy_trees: int = 50
-    annoy_search_k: int | None = None  # None: 20 x trees x (k + 1); -1: Annoy's own default
-    annoy_seed: int = 71
-    neighbours_method: str = "auto"  # "cells", "annoy", "exact", or auto: cells, exact where cheaper
-    recall_target: float = 0.98  # the search effort (cells or Annoy) is raised until sampled recall@k reaches this
-    recall_queries: int = 1000  # items sampled to measure it (all of them in a smaller collection)
-    expansion: int = 0  # database-side augmentation and query expansion over this many neighbours; 0: off
-    # How features are made for retrieval (features/networks/registry.py FRAMINGS, POOLING_CHOICES). The
-    # defaults are what bench/quality.py measured best on 2,000 labelled OpenClipart drawings with
-    # efficientnet_lite0: mAP@10 0.545 -> 0.604, near-duplicate recall@5 0.847 -> 0.848 (README, Retrieval
-    # quality; efficientnet_lite.py's FAMILY says which stages, and why).
-    framing: str = "pad"
-    pooling: str = "auto"  # "stages" where the network declares them, else "avg"
-    centre: bool = True  # features centred on the collection's mean (then unit length) before comparing
-    out: Path = Path("site")
-    cache_dir: Path = Path(".vsis-cache")
-    title: str = ""
-    thumb_size: int = 224  # the compare pages' tiles: 217 CSS pixels wide in a 72rem page of 5 columns
-    thumb_format: str = "webp"  # or "jpeg": WebP is about half the bytes (inputs/images.py)
-    site_budget_mb: float = 1000.0  # the published site's size limit (GitHub Pages': 1 GB), checked every build
-    batch_size: int = 16
-    backend: str = "auto"  # auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py)
-    precision: str = "fp32"  # bf16 (torch) and int8 (onnx) trade a little fidelity for speed
-    workers: int = 2  # threads decoding and preprocessing ahead of inference; 0: none
-    engine: str = "local"  # or "ray": extraction on a Ray cluster (features/ray_engine.py)
-    ray_address: str | None = None  # None: RAY_ADDRESS, else a new local instance
-    ray_actors: int = 0  # 0: the cluster's CPUs less one
-    ray_gpus_per_actor: float = 0.0
-    max_pixels: int = 64_000_000
-    jpeg_draft: bool = True  # decode large JPEGs at a reduced scale (inputs/images.py)
-    max_aspect: float = 50.0  # longer side / shorter side above which an image is refused
-    follow_external_links: bool = False  # symbolic links leading outside the collection (collect/collection.py)
-    # the perturbation-recovery experiment
-    experiment: bool = True
-    experiment_originals: int = 1000
-    experiment_seed: int = 71
-    profiles: tuple[str, ...] = DEFAULT_PROFILES
-    experiment_ks: tuple[int, ...] = (1, 3, 5)
-    # the map: a 2-D layout per network (map/embed.py) and map.html
-    map_enabled: bool = True
-    map_epochs: int = 350
-    map_seed: int = 71
-    map_clusters: int = 12  # hotspots per network: k-means on its layout (map/clusters.py); 0: none
-    # search by the visitor's own image (query.html): the network runs in the page
-    query_enabled: bool = True
-    query_networks: tuple[str, ...] = ()  # () : every built network that can run in a browser
-    query_max_model_mb: float = 35.0  # a bigger exported model is not offered (it would pass 50 MB as base64)
-    query_recall_target: float = 0.95  # of the exact top 10, kept by the compact vectors (query/compact.py)
+    doc: str  # what it means, for the flag's help and the reference
+    kind: str  # one of KINDS
+    bounds: tuple[float, float] | None = None  # least and most, for numbers: what any collection could use
+    choices: tuple[str, ...] = ()  # the values allowed, for text
+    flag: str | None = None  # its `vsis build` option ("--k"); None: set in vsis.toml only
+    optional: bool = False  # None is a value (not given: a default worked out later)
+    manifest: bool = True  # written into the build manifest (paths are not: they are the builder's machine's)
 
-    @property
-    def built_networks(self) -> tuple[str, ...]:
-        """The networks whose features are extracted: the experiment always runs the pixel baseline
-        beside the networks, so that the site can show whether they beat it."""
-        if self.experiment and BASELINE not in self.networks:
-            return (*self.networks, BASELINE)
-        return self.networks
 
-    def validate(self) -> BuildConfig:
-        """Check values that types alone cannot; return self so calls chain."""
-        for name, (label, least, most) in _BOUNDS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{label} must be a number, got {value!r}")
-            if not least <= value <= most:  # nan is refused too
-                raise ConfigError(f"{label} must be {_number(least)} ... {_number(most)}, got {value!r}")
-        if self.annoy_search_k is not None and not (self.annoy_search_k == -1 or 1 <= self.annoy_search_k <= 10**9):
-            raise ConfigError(f"annoy search_k must be -1 (Annoy's default) or 1 ... 1e9, got {self.annoy_search_k}")
-        if len(self.title) > MAX_TITLE:
-            raise ConfigError(f"title must be at most {MAX_TITLE} characters, got {len(self.title):,}")
-        for name in ("title", "metadata_key", "ray_address"):
-            text = getattr(self, name)
-            if text is not None and not is_printable(text):
-                raise ConfigError(f"{name} must be text without control characters or undecodable bytes: {text!r}")
-        paths = {"collection": self.collection, "metadata": self.metadata, "out": self.out, "cache_dir": self.cache_dir,
-                 **{f"weights.{n}": p for n, p in self.weights.items()}}  # fmt: skip
-        for name, path in paths.items():
-            if path is not None and "\x00" in str(path):
-                raise ConfigError(f"{name}: a path cannot hold a NUL character: {str(path)!r}")
-        if not self.networks:
-            raise ConfigError("no networks selected")
-        if len(set(self.networks)) != len(self.networks):
-            raise ConfigError(f"a network is listed twice: {', '.join(self.networks)}")
-        from builder.features.networks.registry import FRAMINGS, POOLING_CHOICES  # local: see backends below
+def setting(default: Any, doc: str, kind: str, **how: Any) -> Any:
+    """A field of a settings table: its default and its `Setting`. Bounds are what any collection could use,
+    not what one can afford: each effort setting (trees, epochs, queries) is bounded so that no value
+    accepted can make a build of a few images run for hours or exhaust memory (`[annoy] trees = 1e9` grew to
+    21.7 GB before the kernel killed it)."""
+    assert kind in KINDS, kind
+    meta = {"setting": Setting(doc, kind, **{"manifest": kind != "path", **how})}
+    if isinstance(default, (tuple, dict)) and not default:
+        return field(default_factory=type(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+class Table:
+    """A table of vsis.toml (the top level is BuildConfig's own). `check` tests each value against its
+    setting's kind, bounds and choices; a table with rules across its values adds them in `check_more`."""
+
+    TABLE: ClassVar[str] = ""  # its name in vsis.toml ("" for the top level)
+
+    @classmethod
+    def settings(cls) -> Iterator[tuple[str, Setting, Any]]:
+        """(key, setting, default) of each of its settings, in the order declared."""
+        for f in fields(cls):  # type: ignore[arg-type]
+            if "setting" in f.metadata:
+                default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[operator]
+                yield f.name, f.metadata["setting"], default
+
+    @classmethod
+    def label(cls, key: str) -> str:
+        """How messages and the reference name a setting: 'k', 'annoy trees'."""
+        return f"{cls.TABLE} {key}" if cls.TABLE else key
+
+    @classmethod
+    def flat(cls, key: str) -> str:
+        """Its one name outside the TOML file: 'k', 'annoy_trees'."""
+        return f"{cls.TABLE}_{key}" if cls.TABLE else key
+
+    def check(self) -> None:
+        for key, s, _default in self.settings():
+            value, label = getattr(self, key), self.label(key)
+            if value is None and s.optional:
+                continue
+            if s.bounds is not None:
+                least, most = s.bounds
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(f"{label} must be a number, got {value!r}")
+                if not least <= value <= most:  # nan is refused too
+                    raise ConfigError(f"{label} must be {_number(least)} ... {_number(most)}, got {value!r}")
+            if s.choices and value not in s.choices:
+                raise ConfigError(f"{label} must be one of {', '.join(s.choices)}, got {value!r}")
+            if s.kind == "text" and value is not None and not is_printable(value):
+                raise ConfigError(f"{label} must be text without control characters or undecodable bytes: {value!r}")
+            if s.kind == "path" and value is not None and "\x00" in str(value):
+                raise ConfigError(f"{label}: a path cannot hold a NUL character: {str(value)!r}")
+            if s.kind == "names" and len(set(value)) != len(value):
+                raise ConfigError(f"{label}: a name is listed twice: {', '.join(value)}")
+        self.check_more()
+
+    def check_more(self) -> None:
+        """Rules across this table's values, beyond each value's own."""
+
+
+@dataclass(frozen=True)
+class AnnoyTable(Table):
+    """[annoy]: Annoy's index, where `[neighbours] method` is annoy (or auto picks it)."""
+
+    TABLE: ClassVar[str] = "annoy"
+    trees: int = setting(
+        50,
+        "Trees of the index (Annoy's authors use 10-100; each costs an index's size again).",
+        "int",
+        bounds=(1, 1000),
+        flag="--trees",
+    )
+    search_k: int | None = setting(
+        None,
+        "Nodes searched per query; not set: 20 x trees x (k + 1); -1: Annoy's own "
+        "default. The recall target raises it where needed.",
+        "int",
+        optional=True,
+    )
+    seed: int = setting(71, "Seed of the index.", "int", bounds=(0, SEED_LIMIT))
+
+    def check_more(self) -> None:
+        if self.search_k is not None and not (self.search_k == -1 or 1 <= self.search_k <= 10**9):
+            raise ConfigError(f"annoy search_k must be -1 (Annoy's default) or 1 ... 1e9, got {self.search_k}")
+
+
+@dataclass(frozen=True)
+class NeighboursTable(Table):
+    """[neighbours]: how each image's nearest neighbours are found (search/)."""
+
+    TABLE: ClassVar[str] = "neighbours"
+    method: str = setting(
+        "auto",
+        "cells (k-means cells), annoy, exact, or auto: cells, exact where cheaper.",
+        "text",
+        choices=NEIGHBOUR_METHODS,
+    )
+    recall_target: float = setting(
+        0.98,
+        "The search effort (cells or Annoy) is raised until the sampled recall@k reaches this: in (0, 1].",
+        "number",
+    )
+    recall_queries: int = setting(
+        1000, "Items sampled to measure the recall (all of a smaller collection).", "int", bounds=(1, 100_000)
+    )
+    expansion: int = setting(
+        0,
+        "Database-side augmentation and query expansion over this many neighbours; 0: off "
+        "(beyond a few it blurs every list).",
+        "int",
+        bounds=(0, 50),
+    )
+
+
+def _share(label: str, value: float) -> None:
+    """A target that is a share: above 0, at most 1."""
+    if not 0 < value <= 1:
+        raise ConfigError(f"{label} must be in (0, 1], got {value}")
+
+    def check_more(self) -> None:
+        _share("neighbours recall_target", self.recall_target)
+
+
+@dataclass(frozen=True)
+class FeaturesTable(Table):
+    """[features]: how features are made for retrieval (features/networks/registry.py FRAMINGS, POOLING_CHOICES).
+    The defaults are what bench/quality.py measured best on 2,000 labelled OpenClipart drawings with
+    efficientnet_lite0: mAP@10 0.545 -> 0.604, near-duplicate recall@5 0.847 -> 0.848."""
+
+    TABLE: ClassVar[str] = "features"
+    framing: str = setting("pad", "crop (the centre square, as ImageNet) or pad (the whole image on a square).", "text")
+    pooling: str = setting(
+        "auto",
+        "avg, or stages (pooled from several stages, where the network declares them); "
+        "auto: stages where declared, else avg.",
+        "text",
+    )
+    centre: bool = setting(
+        True, "Features centred on the collection's mean (then unit length) before comparing.", "bool"
+    )
+
+    def check_more(self) -> None:
+        from builder.features.networks.registry import FRAMINGS, POOLING_CHOICES  # local: the registry pulls in torch
 
         if self.framing not in FRAMINGS:
             raise ConfigError(f"features framing must be one of {', '.join(FRAMINGS)}, got {self.framing!r}")
         if self.pooling not in POOLING_CHOICES:
             raise ConfigError(f"features pooling must be one of {', '.join(POOLING_CHOICES)}, got {self.pooling!r}")
-        if self.thumb_format not in THUMB_FORMATS:
-            raise ConfigError(f"thumb_format must be one of {', '.join(THUMB_FORMATS)}, got '{self.thumb_format}'")
+
+
+@dataclass(frozen=True)
+class SiteTable(Table):
+    """[site]: the published site."""
+
+    TABLE: ClassVar[str] = "site"
+    budget_mb: float = setting(
+        1000.0,
+        "The published site's size limit in MB (GitHub Pages': 1 GB), checked every build.",
+        "number",
+        bounds=(0.001, 1e9),
+    )
+
+
+@dataclass(frozen=True)
+class RayTable(Table):
+    """[ray]: extraction on a Ray cluster, where `engine = "ray"` (features/ray_engine.py)."""
+
+    TABLE: ClassVar[str] = "ray"
+    address: str | None = setting(
+        None,
+        "The cluster to join, e.g. ray://head:10001; not set: RAY_ADDRESS, else a new local instance.",
+        "text",
+        optional=True,
+        flag="--ray-address",
+        manifest=False,
+    )
+    actors: int = setting(
+        0, "Extraction actors; 0: the cluster's CPUs less one.", "int", bounds=(0, 100_000), flag="--ray-actors"
+    )
+    gpus_per_actor: float = setting(0.0, "GPUs per actor.", "number", bounds=(0, 64), flag="--ray-gpus")
+
+
+@dataclass(frozen=True)
+class MapTable(Table):
+    """[map]: a 2-D layout per network (map/embed.py) and map.html."""
+
+    TABLE: ClassVar[str] = "map"
+    enabled: bool = setting(True, "Build the map.", "bool")
+    epochs: int = setting(
+        350, "Steps of the layout (350 lay out 100,000 images in about 26 s).", "int", bounds=(0, 5000)
+    )
+    seed: int = setting(71, "Seed of the layout.", "int", bounds=(0, SEED_LIMIT))
+    clusters: int = setting(
+        12, "Hotspots per network: k-means on its layout (map/clusters.py); 0: none.", "int", bounds=(0, MAX_CLUSTERS)
+    )
+
+
+@dataclass(frozen=True)
+class QueryTable(Table):
+    """[query]: search by the visitor's own image (query.html): the network runs in the page."""
+
+    TABLE: ClassVar[str] = "query"
+    enabled: bool = setting(True, "Offer search by image.", "bool")
+    networks: tuple[str, ...] = setting(
+        (), "The networks offered; empty: every built network that can run in a browser.", "names"
+    )
+    max_model_mb: float = setting(
+        35.0, "A bigger exported model is not offered (it would pass 50 MB as base64).", "number", bounds=(0.001, 1e6)
+    )
+    recall_target: float = setting(
+        0.95, "Of the exact top 10, the share the compact vectors keep (query/compact.py): in (0, 1].", "number"
+    )
+
+    def check_more(self) -> None:
+        _share("query recall_target", self.recall_target)
+
+
+@dataclass(frozen=True)
+class ExperimentTable(Table):
+    """[experiment]: the perturbation-recovery experiment."""
+
+    TABLE: ClassVar[str] = "experiment"
+    enabled: bool = setting(True, "Run the perturbation-recovery experiment.", "bool", flag="--experiment")
+    originals: int = setting(1000, "At most this many originals.", "int", bounds=(1, 1_000_000), flag="--originals")
+    seed: int = setting(71, "Seed of the originals' choice and the intervals.", "int", bounds=(0, SEED_LIMIT))
+    profiles: tuple[str, ...] = setting(
+        DEFAULT_PROFILES, "The perturbation profiles (inputs/perturb.py).", "names", flag="--profiles"
+    )
+    k: tuple[int, ...] = setting((1, 3, 5), "The k of precision, recall and F1 at k.", "ints", flag="--experiment-k")
+
+    def check_more(self) -> None:
+        if not self.enabled:
+            return
+        if not self.profiles:
+            raise ConfigError("the experiment needs at least one perturbation profile")
+        if not self.k or not 1 <= min(self.k) <= max(self.k) <= 1000:
+            raise ConfigError(f"experiment k values must be 1 ... 1,000, got {list(self.k)}")
+        for name in self.profiles:
+            get_profile(name)  # raises ConfigError naming the unknown profile
+
+
+@dataclass(frozen=True)
+class BuildConfig(Table):
+    """Everything `vsis build` needs to know: the top-level keys of vsis.toml, then one field per table."""
+
+    collection: Path = setting(Path("images"), "Folder of images (searched recursively).", "path")
+    metadata: Path | None = setting(
+        None, "CSV, TSV or JSON metadata joined onto the images.", "path", optional=True, flag="--metadata"
+    )
+    metadata_key: str | None = setting(
+        None, "Metadata column naming each record's file.", "text", optional=True, flag="--metadata-key"
+    )
+    networks: tuple[str, ...] = setting(
+        DEFAULT_NETWORKS, "The networks built (see `vsis networks`).", "names", flag="--networks"
+    )
+    k: int = setting(10, "Neighbours per image.", "int", bounds=(1, 1000), flag="--k")
+    out: Path = setting(Path("site"), "Output folder.", "path", flag="--out")
+    cache_dir: Path = setting(Path(".vsis-cache"), "Cache folder.", "path", flag="--cache-dir")
+    title: str = setting("", "Site title; empty: made from the collection's folder name.", "text", flag="--title")
+    thumb_size: int = setting(
+        224,
+        "Thumbnails' longer side in pixels (the compare pages' tiles: 217 CSS pixels "
+        "wide in a 72rem page of 5 columns).",
+        "int",
+        bounds=(16, 1024),
+    )
+    thumb_format: str = setting(
+        "webp", "webp or jpeg: WebP is about half the bytes (inputs/images.py).", "text", choices=tuple(THUMB_FORMATS)
+    )
+    batch_size: int = setting(16, "Images per inference batch.", "int", bounds=(1, 4096), flag="--batch-size")
+    backend: str = setting(
+        "auto",
+        "auto, torch or onnx (ONNX Runtime); auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py).",
+        "text",
+        flag="--backend",
+    )
+    precision: str = setting(
+        "fp32",
+        "fp32, bf16 (torch) or int8 (onnx, calibrated on the collection): less "
+        "fidelity for speed, used only where checked faithful.",
+        "text",
+        flag="--precision",
+    )
+    workers: int = setting(
+        2, "Threads decoding and preprocessing ahead of inference; 0: none.", "int", bounds=(0, 256), flag="--workers"
+    )
+    engine: str = setting(
+        "local",
+        "Where features are extracted: local, or ray (a Ray cluster; pip install 'vsis[ray]').",
+        "text",
+        choices=ENGINES,
+        flag="--engine",
+    )
+    max_pixels: int = setting(
+        64_000_000, "Largest image decoded, in pixels (a gigapixel is 3 GB decoded).", "int", bounds=(1, 1_000_000_000)
+    )
+    jpeg_draft: bool = setting(
+        True, "Decode large JPEGs at a reduced scale (inputs/images.py).", "bool", flag="--jpeg-draft"
+    )
+    max_aspect: float = setting(
+        50.0,
+        "Longer side / shorter side above which an image is refused (preprocessing "
+        "scales the shorter side to 256: 1,000 keeps a derived image under 66 megapixels).",
+        "number",
+        bounds=(1, 1000),
+    )
+    follow_external_links: bool = setting(
+        False,
+        "Take images that symbolic links in the collection lead to outside it (otherwise reported and left out).",
+        "bool",
+        flag="--follow-external-links",
+    )
+    weights: Mapping[str, Path] = field(default_factory=dict)  # [weights]: network = local checkpoint file
+    annoy: AnnoyTable = field(default_factory=AnnoyTable)
+    neighbours: NeighboursTable = field(default_factory=NeighboursTable)
+    features: FeaturesTable = field(default_factory=FeaturesTable)
+    site: SiteTable = field(default_factory=SiteTable)
+    ray: RayTable = field(default_factory=RayTable)
+    map: MapTable = field(default_factory=MapTable)
+    query: QueryTable = field(default_factory=QueryTable)
+    experiment: ExperimentTable = field(default_factory=ExperimentTable)
+
+    @property
+    def built_networks(self) -> tuple[str, ...]:
+        """The networks whose features are extracted: the experiment always runs the pixel baseline
+        beside the networks, so that the site can show whether they beat it."""
+        if self.experiment.enabled and BASELINE not in self.networks:
+            return (*self.networks, BASELINE)
+        return self.networks
+
+    def updated(self, **flat: Any) -> BuildConfig:
+        """This configuration with settings changed by their flat names (`k=2`, `map_epochs=20`), checked."""
+        return _with(self, flat).validate()
+
+    def validate(self) -> BuildConfig:
+        """Check every table's values, then the rules across tables; return self so calls chain."""
+        for table in (*(getattr(self, name) for name in TABLES), self):  # the tables' own rules first
+            table.check()
+        return self
+
+    def check_more(self) -> None:
+        if len(self.title) > MAX_TITLE:
+            raise ConfigError(f"title must be at most {MAX_TITLE} characters, got {len(self.title):,}")
+        for name, path in self.weights.items():
+            if "\x00" in str(path):
+                raise ConfigError(f"weights.{name}: a path cannot hold a NUL character: {str(path)!r}")
+        if not self.networks:
+            raise ConfigError("no networks selected")
         from builder.features.runtime.backends import (  # local import: backends pull in the network registry
             BACKENDS,
             check_precision,
@@ -166,112 +416,51 @@ class BuildConfig:
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{self.backend}' (known: {', '.join(BACKENDS)})")
         check_precision(self.backend, self.precision)
-        if self.engine not in ENGINES:
-            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got '{self.engine}'")
-        if self.neighbours_method not in ("auto", "cells", "annoy", "exact"):
-            raise ConfigError(f"neighbours method must be auto, cells, annoy or exact, got '{self.neighbours_method}'")
-        if not 0 < self.recall_target <= 1:
-            raise ConfigError(f"recall_target must be in (0, 1], got {self.recall_target}")
-        if len(set(self.query_networks)) != len(self.query_networks):
-            raise ConfigError(f"a query network is listed twice: {', '.join(self.query_networks)}")
-        if not 0 < self.query_recall_target <= 1:
-            raise ConfigError(f"query recall_target must be in (0, 1], got {self.query_recall_target}")
-        unknown = [n for n in self.query_networks if n not in self.built_networks]
+        unknown = [n for n in self.query.networks if n not in self.built_networks]
         if unknown:
             built = ", ".join(self.built_networks)
             raise ConfigError(f"query networks {', '.join(unknown)} are not built (built: {built})")
-        if self.experiment:
-            if not self.profiles:
-                raise ConfigError("the experiment needs at least one perturbation profile")
-            if len(set(self.profiles)) != len(self.profiles):
-                raise ConfigError(f"a profile is listed twice: {', '.join(self.profiles)}")
-            if not self.experiment_ks or not 1 <= min(self.experiment_ks) <= max(self.experiment_ks) <= 1000:
-                raise ConfigError(f"experiment k values must be 1 ... 1,000, got {list(self.experiment_ks)}")
-            for name in self.profiles:
-                get_profile(name)  # raises ConfigError naming the unknown profile
         from builder.features.networks import registry  # local import: the registry pulls in torch
 
         for name in self.networks:
             registry.get(name)  # raises ConfigError naming the unknown network
-            registry.configured(name, self.framing, self.pooling)  # ConfigError: a pooling it does not offer
+            registry.configured(name, self.features.framing, self.features.pooling)  # a pooling it does not offer
         for name in self.weights:
             if name not in self.networks:
                 raise ConfigError(f"weights given for '{name}', which is not among the networks built")
-        return self
 
 
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
-
-
-# Keys of vsis.toml: top-level keys map onto BuildConfig fields; [annoy] and [weights] are tables.
-_TOP_KEYS = {
-    "collection": "path",
-    "metadata": "path",
-    "metadata_key": "str",
-    "networks": "list",
-    "k": "int",
-    "out": "path",
-    "cache_dir": "path",
-    "title": "str",
-    "thumb_size": "int",
-    "thumb_format": "str",
-    "batch_size": "int",
-    "backend": "str",
-    "precision": "str",
-    "workers": "int",
-    "engine": "str",
-    "max_pixels": "int",
-    "jpeg_draft": "bool",
-    "max_aspect": "number",
-    "follow_external_links": "bool",
+# The tables of vsis.toml, by name: BuildConfig's field of each
+TABLES: dict[str, type[Table]] = {
+    t.TABLE: t
+    for t in (AnnoyTable, NeighboursTable, FeaturesTable, SiteTable, RayTable, MapTable, QueryTable, ExperimentTable)
 }
-# Tables of vsis.toml: [table] key -> (BuildConfig field, kind).
-_TABLES = {
-    "annoy": {
-        "trees": ("annoy_trees", "int"),
-        "search_k": ("annoy_search_k", "int"),
-        "seed": ("annoy_seed", "int"),
-    },
-    "site": {
-        "budget_mb": ("site_budget_mb", "number"),
-    },
-    "ray": {
-        "address": ("ray_address", "str"),
-        "actors": ("ray_actors", "int"),
-        "gpus_per_actor": ("ray_gpus_per_actor", "number"),
-    },
-    "neighbours": {
-        "method": ("neighbours_method", "str"),
-        "recall_target": ("recall_target", "number"),
-        "recall_queries": ("recall_queries", "int"),
-        "expansion": ("expansion", "int"),
-    },
-    "features": {
-        "framing": ("framing", "str"),
-        "pooling": ("pooling", "str"),
-        "centre": ("centre", "bool"),
-    },
-    "map": {
-        "enabled": ("map_enabled", "bool"),
-        "epochs": ("map_epochs", "int"),
-        "seed": ("map_seed", "int"),
-        "clusters": ("map_clusters", "int"),
-    },
-    "query": {
-        "enabled": ("query_enabled", "bool"),
-        "networks": ("query_networks", "list"),
-        "max_model_mb": ("query_max_model_mb", "number"),
-        "recall_target": ("query_recall_target", "number"),
-    },
-    "experiment": {
-        "enabled": ("experiment", "bool"),
-        "originals": ("experiment_originals", "int"),
-        "seed": ("experiment_seed", "int"),
-        "profiles": ("profiles", "list"),
-        "k": ("experiment_ks", "intlist"),
-    },
-}
+
+
+def every_setting() -> Iterator[tuple[type[Table], str, Setting, Any]]:
+    """(table, key, setting, default) of every setting: the top level's, then each table's."""
+    tables: list[type[Table]] = [BuildConfig, *TABLES.values()]
+    for table in tables:
+        for key, s, default in table.settings():
+            yield table, key, s, default
+
+
+def _with(config: BuildConfig, flat: Mapping[str, Any]) -> BuildConfig:
+    """`config` with settings replaced by their flat names (unchecked)."""
+    where = {table.flat(key): (table, key) for table, key, _s, _d in every_setting()}
+    top: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    for name, value in flat.items():
+        if name == "weights":
+            top["weights"] = value
+            continue
+        if name not in where:
+            raise ConfigError(f"unknown setting '{name}'")
+        table, key = where[name]
+        (tables.setdefault(table.TABLE, {}) if table.TABLE else top)[key] = value
+    for name, values in tables.items():
+        top[name] = replace(getattr(config, name), **values)
+    return replace(config, **top)
 
 
 def names(text: str) -> tuple[str, ...]:
@@ -279,7 +468,9 @@ def names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
+def _typed(key: str, value: Any, s: Setting, base: Path) -> Any:
+    """A value of vsis.toml as its setting's kind, or a ConfigError naming the key."""
+    kind = s.kind
     if kind == "path":
         if not isinstance(value, str):
             raise ConfigError(f"'{key}' must be a path string, got {value!r}")
@@ -292,7 +483,7 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ConfigError(f"'{key}' must be a number, got {value!r}")
         return float(value)
-    if kind == "str":
+    if kind == "text":
         if not isinstance(value, str):
             raise ConfigError(f"'{key}' must be a string, got {value!r}")
         return value
@@ -300,13 +491,13 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"'{key}' must be true or false, got {value!r}")
         return value
-    if kind == "intlist":
+    if kind == "ints":
         if isinstance(value, int) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise ConfigError(f"'{key}' must be a list of integers, got {value!r}")
         return tuple(sorted(set(value)))
-    if kind == "list":
+    if kind == "names":
         if isinstance(value, str):
             value = list(names(value))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -315,8 +506,7 @@ def _typed(key: str, value: Any, kind: str, base: Path) -> Any:
     raise AssertionError(kind)
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read vsis.toml into BuildConfig field values; unknown keys are errors that name the key."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -331,27 +521,34 @@ def load_toml(path: Path) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return raw
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read vsis.toml into flat setting values; unknown keys are errors that name the key."""
+    raw = _read_toml(path)
     base = path.parent
+    top = {key: s for key, s, _d in BuildConfig.settings()}
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in _TOP_KEYS:
-            values[key] = _typed(key, value, _TOP_KEYS[key], base)
-        elif key in _TABLES:
+        if key in top:
+            values[key] = _typed(key, value, top[key], base)
+        elif key in TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] must be a table")
-            table = _TABLES[key]
+            table = TABLES[key]
+            known = {sub: s for sub, s, _d in table.settings()}
             for sub, sub_value in value.items():
-                if sub not in table:
-                    raise ConfigError(f"{path}: unknown key '{key}.{sub}' (known: {', '.join(table)})")
-                field_name, kind = table[sub]
-                values[field_name] = _typed(f"{key}.{sub}", sub_value, kind, base)
+                if sub not in known:
+                    raise ConfigError(f"{path}: unknown key '{key}.{sub}' (known: {', '.join(known)})")
+                values[table.flat(sub)] = _typed(f"{key}.{sub}", sub_value, known[sub], base)
         elif key == "weights":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [weights] must be a table of network = file")
-            values["weights"] = {n: _typed(f"weights.{n}", v, "path", base) for n, v in value.items()}
+            values["weights"] = {n: _typed(f"weights.{n}", v, Setting("", "path"), base) for n, v in value.items()}
         else:
-            known = ", ".join([*_TOP_KEYS, *_TABLES, "weights"])
-            raise ConfigError(f"{path}: unknown key '{key}' (known: {known})")
+            known_keys = ", ".join([*top, *TABLES, "weights"])
+            raise ConfigError(f"{path}: unknown key '{key}' (known: {known_keys})")
     return values
 
 
@@ -372,21 +569,73 @@ def parse_weights(specs: list[str], networks: tuple[str, ...]) -> dict[str, Path
 
 
 def make_config(config_file: Path | None = None, **overrides: Any) -> BuildConfig:
-    """Defaults, then the config file, then every override that is not None."""
+    """Defaults, then the config file, then every override (by flat name) that is not None."""
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(load_toml(config_file))
-    known = {f.name for f in fields(BuildConfig)}
-    for key, value in overrides.items():
-        if key not in known:
-            raise ConfigError(f"unknown setting '{key}'")
-        if value is not None:
-            values[key] = value
-    for key in ("networks", "profiles"):
-        if isinstance(values.get(key), str):
-            values[key] = _typed(key, values[key], "list", Path("."))
-        if key in values:
-            values[key] = tuple(values[key])
-    if "experiment_ks" in values:
-        values["experiment_ks"] = tuple(sorted(set(values["experiment_ks"])))
-    return replace(BuildConfig(), **values).validate()
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    kinds = {table.flat(key): s.kind for table, key, s, _d in every_setting()}
+    for key, value in values.items():  # lists given as text or lists, in code as on the command line
+        if kinds.get(key) == "names" and isinstance(value, (str, list)):
+            values[key] = _typed(key, value, Setting("", "names"), Path("."))
+        elif kinds.get(key) == "ints":
+            values[key] = tuple(sorted(set(value)))
+    return _with(BuildConfig(), values).validate()
+
+
+def flags() -> Iterator[tuple[str, Setting, Any]]:
+    """(flat name, setting, default) of every setting that `vsis build` takes as a flag (cli.py)."""
+    for table, key, s, default in every_setting():
+        if s.flag:
+            yield table.flat(key), s, default
+
+
+def manifest_settings(config: BuildConfig) -> dict[str, object]:
+    """The settings a site was built with, by flat name, as the manifest records them (lists as text)."""
+    out: dict[str, object] = {}
+    for table, key, s, _d in every_setting():
+        if s.manifest:
+            value = getattr(getattr(config, table.TABLE) if table.TABLE else config, key)
+            out[table.flat(key)] = ", ".join(map(str, value)) if isinstance(value, tuple) else value
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, Path)):
+        return f'"{value}"'
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return f"{value:.1f}"
+    return "not set" if value is None else str(value)
+
+
+def reference_markdown() -> str:
+    """The configuration reference of the documentation (docs/reference/configuration.md), made from the schema:
+    a table per TOML table, each setting with its default, what it accepts, its flag and what it means."""
+    lines: list[str] = []
+    tables: list[type[Table]] = [BuildConfig, *TABLES.values()]
+    for table in tables:
+        title = f"[{table.TABLE}]" if table.TABLE else "Top-level keys"
+        doc = " ".join((table.__doc__ or "").split())
+        lines += [f"## {title}", "", doc if table.TABLE else "Keys outside any table.", ""]
+        lines += ["| key | default | accepts | flag | meaning |", "| --- | --- | --- | --- | --- |"]
+        for key, s, default in table.settings():
+            accepts = s.kind.replace("names", "list of names").replace("ints", "list of integers")
+            if s.bounds:
+                accepts += f" {_number(s.bounds[0])} ... {_number(s.bounds[1])}"
+            if s.choices:
+                accepts += ": " + ", ".join(s.choices)
+            flag = f"`{s.flag}`" if s.flag else ""
+            lines.append(f"| `{key}` | `{_shown(default)}` | {accepts} | {flag} | {s.doc} |")
+        lines.append("")
+    lines += [
+        "## [weights]",
+        "",
+        '`network = "file"`: a local checkpoint for a network built (flag `--weights '
+        "NETWORK=FILE`, or `--weights FILE` where one network is built).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -74,14 +74,13 @@ def build_in_fresh_process(**config: object) -> tuple[int, bool]:
 def sample_site(tmp_path_factory) -> Path:
     """The bundled sample, built once for the session as `make site` builds it, under www/vsis/ (a project
     sub-path); the browser tests only read it."""
-    from dataclasses import replace
 
     from builder.build import build
     from builder.config import make_config
 
     tmp = tmp_path_factory.mktemp("sample")
     config = make_config(REPO / "vsis.toml")
-    config = replace(config, out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
+    config = config.updated(out=tmp / "www" / "vsis", cache_dir=tmp / "cache").validate()
     build(config)
     return config.out
 
@@ -114,3 +113,21 @@ def site(request, sample_site: Path, browser):
     page.close()
     assert watched.errors == []
     assert watched.outside == []
+
+
+# Markers (pyproject.toml registers them), set here from what a test uses, so that none is forgotten:
+# `pytest -m "not browser and not ray and not slow"` is the quick loop; `make test` runs everything.
+_BROWSER_FIXTURES = {"browser", "site", "http_base"}
+_RAY_FIXTURES = {"local_ray"}
+_SLOW_FIXTURES = {"sample_site"}  # builds the sample collection with its network (about 40 s)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & _RAY_FIXTURES:
+            item.add_marker(pytest.mark.ray)
+        if used & (_SLOW_FIXTURES | _BROWSER_FIXTURES | _RAY_FIXTURES):
+            item.add_marker(pytest.mark.slow)

@@ -55,7 +55,7 @@ def test_a_build_with_onnx_finds_the_torch_neighbours(tmp_path: Path) -> None:
             collection=tmp_path / "images",
             networks=("efficientnet_lite0",),
             k=3,
-            experiment=False,
+            experiment_enabled=False,
             backend=backend,
             out=tmp_path / f"site-{backend}",
             cache_dir=tmp_path / f"cache-{backend}",
@@ -133,14 +133,16 @@ def test_an_int8_build_calibrates_once_and_its_features_follow_its_model(tmp_pat
         collection=tmp_path / "images",
         networks=("efficientnet_lite0",),
         k=3,
-        experiment=False,
+        experiment_enabled=False,
         precision="int8",
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     )
     first = build(cfg)
     assert first.networks[0].extracted == 10 and first.networks[0].precision.used == "int8"
-    model = onnx_path(configured("efficientnet_lite0", cfg.framing, cfg.pooling), None, tmp_path / "cache", "int8")
+    model = onnx_path(
+        configured("efficientnet_lite0", cfg.features.framing, cfg.features.pooling), None, tmp_path / "cache", "int8"
+    )
     assert model.is_file() and model.with_suffix(".json").is_file()
     assert build(cfg).networks[0].extracted == 0  # model and features reused
     model.unlink()  # a model calibrated anew would not reproduce the cached int8 features
@@ -155,11 +157,11 @@ def test_an_onnx_build_exports_in_a_child_and_never_imports_torch_itself(tmp_pat
         collection=tmp_path / "images",
         networks=("efficientnet_lite0",),
         k=2,
-        experiment=False,
+        experiment_enabled=False,
         backend="onnx",
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     ) == (4, False)
     defaults = make_config()
-    spec = configured("efficientnet_lite0", defaults.framing, defaults.pooling)
+    spec = configured("efficientnet_lite0", defaults.features.framing, defaults.features.pooling)
     assert onnx_path(spec, None, tmp_path / "cache").is_file()

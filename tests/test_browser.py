@@ -189,7 +189,7 @@ def test_hostile_metadata_is_shown_as_text_and_never_runs(tmp_path: Path, browse
         metadata=tmp_path / "meta.csv",
         networks=("pixels",),
         k=3,
-        experiment=False,
+        experiment_enabled=False,
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     )
@@ -228,7 +228,7 @@ def test_a_sharded_explorer_finds_an_item_in_the_last_shard_by_url_and_by_search
 
     monkeypatch.setattr(shards, "SHARD_SIZE", 8)
     write_collection(tmp_path / "images", {"": 40})
-    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment_enabled=False,
                          out=tmp_path / "site", cache_dir=tmp_path / "cache")  # fmt: skip
     build(config)
     items = explorer_data(config.out)["datasets"][0]["items"]

@@ -39,7 +39,7 @@ def config_for(project: Path, **overrides):
         out=project / "site",
         cache_dir=project / "cache",
         title="Test collection",
-        experiment=False,
+        experiment_enabled=False,
     )
     values.update(overrides)
     return make_config(**values)
@@ -150,8 +150,12 @@ def test_a_collection_too_small_for_neighbours_is_an_error(tmp_path: Path) -> No
 
 def test_worker_threads_change_nothing_but_speed(project: Path) -> None:
     (project / "images" / "bad.png").write_bytes(b"nope")
-    inline = build(config_for(project, workers=0, experiment=True, cache_dir=project / "c0", out=project / "s0"))
-    threaded = build(config_for(project, workers=3, experiment=True, cache_dir=project / "c3", out=project / "s3"))
+    inline = build(
+        config_for(project, workers=0, experiment_enabled=True, cache_dir=project / "c0", out=project / "s0")
+    )
+    threaded = build(
+        config_for(project, workers=3, experiment_enabled=True, cache_dir=project / "c3", out=project / "s3")
+    )
     assert inline.skipped == threaded.skipped
     for a, b in zip(inline.networks, threaded.networks, strict=False):
         assert (a.neighbours.indices == b.neighbours.indices).all()
@@ -187,7 +191,7 @@ def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) ->
         out=project / "site",
         cache_dir=project / "cache",
         title="Test collection",
-        experiment=False,
+        experiment_enabled=False,
     ) == (0, False)
 
 
@@ -198,7 +202,7 @@ def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_p
         collection=tmp_path / "images",
         networks=("pixels",),
         k=2,
-        experiment=False,
+        experiment_enabled=False,
         batch_size=2,
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
@@ -211,8 +215,8 @@ def test_byte_identical_files_are_extracted_once_even_in_different_batches(tmp_p
 def test_an_added_image_renders_only_the_pages_that_change_and_the_site_is_as_if_built_anew(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 30})
     # not centred: centring on the collection's mean moves every score a little when an image is added
-    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
-                         out=tmp_path / "site", cache_dir=tmp_path / "cache", centre=False)  # fmt: skip
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment_enabled=False,
+                         out=tmp_path / "site", cache_dir=tmp_path / "cache", features_centre=False)  # fmt: skip
     build(config)
     inodes = {p.name: p.stat().st_ino for p in (tmp_path / "site" / "compare").glob("*.html")}
     drawing(77).save(tmp_path / "images" / "added.png")
@@ -226,8 +230,17 @@ def test_an_added_image_renders_only_the_pages_that_change_and_the_site_is_as_if
     for row, item_id in zip(net.neighbours.indices.tolist(), ids, strict=True):
         if added in row or item_id == ids[added]:
             assert f"{item_id}.html" not in kept  # its neighbours changed: rendered again
-    fresh = build(make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
-                              out=tmp_path / "fresh", cache_dir=tmp_path / "cache2", centre=False))  # fmt: skip
+    fresh = build(
+        make_config(
+            collection=tmp_path / "images",
+            networks=("pixels",),
+            k=3,
+            experiment_enabled=False,
+            out=tmp_path / "fresh",
+            cache_dir=tmp_path / "cache2",
+            features_centre=False,
+        )
+    )
     assert (fresh.networks[0].neighbours.indices == net.neighbours.indices).all()
     for name in after:
         assert (tmp_path / "site" / "compare" / name).read_bytes() == (

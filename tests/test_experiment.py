@@ -74,7 +74,7 @@ def identity_profiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_identity_copies_are_recovered_perfectly_at_k5(tmp_path: Path, images: Path, identity_profiles) -> None:
-    result = build(config_for(tmp_path, images, profiles=tuple(identity_profiles), experiment_ks=(1, 3, 5)))
+    result = build(config_for(tmp_path, images, experiment_profiles=tuple(identity_profiles), experiment_k=(1, 3, 5)))
     assert result.experiment is not None
     for net in result.experiment.networks:
         at = {r.k: r for r in net.recovery}
@@ -330,7 +330,7 @@ def test_the_figures_at_k_do_not_depend_on_the_depth_searched(monkeypatch: pytes
 
 
 def test_the_experiment_can_be_turned_off(tmp_path: Path, images: Path) -> None:
-    result = build(config_for(tmp_path, images, experiment=False))
+    result = build(config_for(tmp_path, images, experiment_enabled=False))
     assert result.experiment is None
     assert [n.name for n in result.networks] == ["efficientnet_lite0"]  # no baseline added
     assert not (tmp_path / "site" / "experiments").exists()
@@ -338,7 +338,7 @@ def test_the_experiment_can_be_turned_off(tmp_path: Path, images: Path) -> None:
 
 
 def test_copies_are_cached_like_originals(tmp_path: Path, images: Path) -> None:
-    cfg = config_for(tmp_path, images, networks=("pixels",), profiles=("m1", "flip"))
+    cfg = config_for(tmp_path, images, networks=("pixels",), experiment_profiles=("m1", "flip"))
     first = build(cfg)
     assert first.networks[0].extracted == 12 * 3
     second = build(cfg)

@@ -45,7 +45,12 @@ def build_command(images: Path, root: Path, *extra: str, networks: str = "pixels
 
 def pixels_config(images: Path, root: Path, **overrides):
     values = dict(
-        collection=images, networks=("pixels",), k=3, experiment=False, out=root / "site", cache_dir=root / "cache"
+        collection=images,
+        networks=("pixels",),
+        k=3,
+        experiment_enabled=False,
+        out=root / "site",
+        cache_dir=root / "cache",
     )
     values.update(overrides)
     return make_config(**values)

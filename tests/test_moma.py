@@ -345,7 +345,7 @@ def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, mus
         metadata=out / "metadata.csv",
         networks=("pixels",),
         k=2,
-        experiment=False,
+        experiment_enabled=False,
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     )
@@ -372,7 +372,7 @@ def test_the_builder_reads_moma_records_directly(tmp_path: Path, museum: str) ->
         metadata=tmp_path / "Artworks.json",
         networks=("pixels",),
         k=2,
-        experiment=False,
+        experiment_enabled=False,
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     )
@@ -390,6 +390,6 @@ def test_the_example_config_is_the_original_study() -> None:
 
     config = make_config(REPO / "examples" / "moma.toml")
     assert config.networks == ("vgg16", "resnet152", "densenet201")
-    assert (config.experiment, config.experiment_originals, config.experiment_ks) == (True, 1000, (1, 3, 5))
-    assert config.profiles == ("m1", "m2", "m3", "m4", "m5")
+    assert (config.experiment.enabled, config.experiment.originals, config.experiment.k) == (True, 1000, (1, 3, 5))
+    assert config.experiment.profiles == ("m1", "m2", "m3", "m4", "m5")
     assert config.collection.resolve() == (REPO / "data" / "moma" / "images").resolve()

@@ -133,3 +133,30 @@ def test_recall_measured_on_one_sampled_row_has_the_widest_interval() -> None:
     mean, low, high = two.interval(np.array([0.5, 1.0]))
     assert mean == 0.75 and low == pytest.approx(0.75 - 1.96 * np.std([0.5, 1.0], ddof=1) / np.sqrt(2)) and high == 1.0
     assert _Sample.of(x, 2, 6, seed=0).interval(np.array([1.0] * 6)) == (1.0, 1.0, 1.0)  # every row measured
+
+
+def test_annoy_is_imported_only_where_its_method_runs() -> None:
+    """A build by cells or exact search never imports Annoy (an extra, compiled where no wheel exists); asked for
+    without it installed, method = "annoy" says how to get it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import builder.build, builder.cli\n"
+        "from builder.search.neighbours import AnnoySettings, NeighbourSearch\n"
+        "x = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)\n"
+        "x /= np.linalg.norm(x, axis=1, keepdims=True)\n"
+        "found, recall = NeighbourSearch(AnnoySettings(), None).tuned(x, 5, 0.9, 100, method='auto')\n"
+        "print(recall.method, 'annoy' in sys.modules)\n"
+        "sys.modules['annoy'] = None  # as if not installed\n"
+        "try:\n"
+        "    NeighbourSearch(AnnoySettings(), None).tuned(x, 5, 0.9, 100, method='annoy')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = done.stdout.splitlines()
+    assert first.split()[1] == "False" and first.split()[0] in ("cells", "exact")
+    assert second == "VsisError [neighbours] method = \"annoy\" needs Annoy: pip install 'vsis[annoy]'"

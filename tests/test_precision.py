@@ -161,7 +161,7 @@ def int8_build(root: Path, name: str, precision: str = "int8", cache: str = "cac
         collection=root / "images",
         networks=("efficientnet_lite0",),
         k=3,
-        experiment=False,
+        experiment_enabled=False,
         precision=precision,
         out=root / f"site-{name}",
         cache_dir=root / cache,

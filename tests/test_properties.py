@@ -18,7 +18,7 @@ from markupsafe import escape
 from PIL import Image
 
 from builder.build import build
-from builder.config import _TABLES, MAX_CLUSTERS, make_config
+from builder.config import MAX_CLUSTERS, TABLES, BuildConfig, make_config
 from builder.errors import ConfigError
 
 from .conftest import drawing
@@ -71,7 +71,7 @@ def test_any_names_values_and_shapes_build_a_complete_escaped_site_or_are_report
         metadata=root / "meta.csv",
         networks=("pixels",),
         k=2,
-        experiment=False,
+        experiment_enabled=False,
         out=root / "site",
         cache_dir=root / "cache",
     )
@@ -121,7 +121,7 @@ def test_names_of_any_bytes_and_any_json_values_build_a_readable_site(tmp_path_f
         records.append({"file": file_name, "title": title})
     (root / "meta.json").write_text(json.dumps(records), encoding="ascii")  # surrogates as \u escapes
     config = make_config(collection=images, metadata=root / "meta.json", networks=("pixels",), k=2,
-                         experiment=False, out=root / "site", cache_dir=root / "cache")  # fmt: skip
+                         experiment_enabled=False, out=root / "site", cache_dir=root / "cache")  # fmt: skip
     result = build(config)
     assert len(result.items) == len(files) + 2 and not result.skipped  # every name is a file to build
     assert len({i.id for i in result.items}) == len(result.items)
@@ -167,9 +167,8 @@ scalars = (
     | st.sampled_from(["pixels", "efficientnet_lite0", "annoy", "exact", "cells", "m1", "webp", "ray", "int8"])
 )
 config_values = scalars | st.lists(scalars, max_size=3)
-TOP_KEYS = ["k", "title", "thumb_size", "thumb_format", "batch_size", "backend", "precision", "workers", "engine",
-            "max_pixels", "jpeg_draft", "max_aspect", "follow_external_links", "networks", "metadata_key"]  # fmt: skip
-TABLE_KEYS = [(t, k) for t, keys in _TABLES.items() for k in keys]
+TOP_KEYS = [key for key, s, _default in BuildConfig.settings() if s.kind != "path"]  # paths: a folder anywhere
+TABLE_KEYS = [(name, key) for name, table in TABLES.items() for key, _s, _d in table.settings()]
 
 
 @settings(max_examples=300, deadline=None)
@@ -192,8 +191,8 @@ def test_any_config_value_is_accepted_or_refused_in_one_line_at_once(tmp_path_fa
         assert message and "\n" not in message and "\r" not in message, message
     else:
         assert config.validate() is config
-        assert 1 <= config.k <= 1000 and 1 <= config.annoy_trees <= 1000 and 0 <= config.map_epochs <= 5000
-        assert all(0 <= s <= 2**31 - 1 for s in (config.annoy_seed, config.map_seed, config.experiment_seed))
+        assert 1 <= config.k <= 1000 and 1 <= config.annoy.trees <= 1000 and 0 <= config.map.epochs <= 5000
+        assert all(0 <= s <= 2**31 - 1 for s in (config.annoy.seed, config.map.seed, config.experiment.seed))
     assert time.perf_counter() - started < 1.0
 
 
@@ -207,8 +206,8 @@ def test_a_build_at_either_end_of_every_bound_finishes(tmp_path: Path, end: str)
         drawing(n).save(images / f"{n}.png")
     settings_at = {
         "least": dict(k=1, annoy_trees=1, annoy_seed=0, map_epochs=0, map_seed=0, map_clusters=0, thumb_size=16,
-                      batch_size=1, workers=0, recall_queries=1, experiment_originals=1, experiment_seed=0,
-                      experiment_ks=(1,)),
+                      batch_size=1, workers=0, neighbours_recall_queries=1, experiment_originals=1, experiment_seed=0,
+                      experiment_k=(1,)),
         "most": dict(k=1000, annoy_trees=1000, annoy_seed=2**31 - 1, map_epochs=5000, map_seed=2**31 - 1,
                      map_clusters=MAX_CLUSTERS, thumb_size=1024, batch_size=4096, workers=256,
                      recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**31 - 1,

@@ -24,7 +24,7 @@ from .test_units import small_model
 
 
 def pixels_config(images: Path, out: Path, cache: Path):
-    return make_config(collection=images, networks=("pixels",), k=3, experiment=False, out=out, cache_dir=cache)
+    return make_config(collection=images, networks=("pixels",), k=3, experiment_enabled=False, out=out, cache_dir=cache)
 
 
 # The exchange, and the two renames where there is none.

@@ -125,7 +125,10 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     eff, pix = q["networks"]
     assert eff["kind"] == "model" and pix["kind"] == "input"
     config = make_config(REPO / "vsis.toml")
-    assert eff["recipe"] == configured("efficientnet_lite0", config.framing, config.pooling).preprocess.recipe()
+    assert (
+        eff["recipe"]
+        == configured("efficientnet_lite0", config.features.framing, config.features.pooling).preprocess.recipe()
+    )
     assert eff["recipe"]["kind"] == "pad_resize_normalize"  # the default framing: the whole image
     assert (sample_site / "data/query/efficientnet_lite0/model.js").is_file()
     assert not (sample_site / "data/query/pixels/model.js").exists()
@@ -141,7 +144,7 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     assert 'href="query.html"' in (sample_site / "index.html").read_text(encoding="utf-8")
     assert broken_or_outside(sample_site) == []
     manifest = json.loads((sample_site / "data/manifest.json").read_text(encoding="utf-8"))
-    assert (manifest["query"], manifest["query_recall_target"], manifest["map_clusters"]) == (True, 0.95, 12)
+    assert (manifest["query_enabled"], manifest["query_recall_target"], manifest["map_clusters"]) == (True, 0.95, 12)
 
 
 def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(tmp_path: Path) -> None:
@@ -149,7 +152,7 @@ def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(t
     from builder.config import make_config
 
     base = make_config(REPO / "vsis.toml")
-    off = replace(base, out=tmp_path / "off", cache_dir=tmp_path / "cache", experiment=False, map_enabled=False,
+    off = base.updated(out=tmp_path / "off", cache_dir=tmp_path / "cache", experiment_enabled=False, map_enabled=False,
                   networks=("pixels",), query_enabled=False).validate()  # fmt: skip
     build(off)
     assert not (off.out / "query.html").exists() and not (off.out / "data/query").exists()
@@ -186,10 +189,10 @@ def test_a_model_that_cannot_be_exported_is_not_offered_and_the_build_goes_on(tm
 def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Path, monkeypatch) -> None:
     from builder.build import build
     from builder.config import make_config
-    from builder.search import compact_stage
+    from builder.query import stage as compact_stage
 
     config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
-                     experiment=False, map_enabled=False, networks=("pixels",)).validate()  # fmt: skip
+                     experiment_enabled=False, map_enabled=False, networks=("pixels",)).validate()  # fmt: skip
     build(config)
     first = (config.out / "data/query/pixels/codes/0.js").read_bytes()
 
@@ -202,10 +205,10 @@ def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Pa
     monkeypatch.undo()
     [entry] = (config.cache_dir / "compact").rglob("*.npz")
     entry.write_bytes(b"garbage")  # a damaged entry is said and computed again, to the same bytes
-    rebuilt = build(replace(config, out=tmp_path / "again").validate())
+    rebuilt = build(config.updated(out=tmp_path / "again").validate())
     assert any("damaged cache entry" in w for w in rebuilt.warnings)
     assert (tmp_path / "again/data/query/pixels/codes/0.js").read_bytes() == first
-    fewer = replace(config, query_recall_target=0.3).validate()  # fewer axes: new vectors, a new site
+    fewer = config.updated(query_recall_target=0.3).validate()  # fewer axes: new vectors, a new site
     build(fewer)
     assert read_global(fewer.out, "data/query/index.js", "VSIS_QUERY")["networks"][0]["dims"] < 128
     assert (config.out / "data/query/pixels/codes/0.js").read_bytes() != first
@@ -219,7 +222,7 @@ def _builder_features(sample_site: Path, network: str) -> tuple[list[str], list[
     items = scan(SAMPLE, SAMPLE / "metadata.csv").items
     cache = sample_site.parent.parent / "cache"
     config = make_config(REPO / "vsis.toml")
-    spec = configured(network, config.framing, config.pooling)
+    spec = configured(network, config.features.framing, config.features.pooling)
     [folder] = [p for p in (cache / "features").iterdir() if p.name.startswith(f"{network}-") and "int8" not in p.name]
     x = FeatureStore(cache, folder.name, spec.dim).matrix([i.content_hash for i in items])
     return [i.id for i in items], [i.path for i in items], np.asarray(x)
@@ -318,8 +321,8 @@ def test_a_refined_collection_is_searched_with_the_visitors_feature_refined_alik
     from .browser import Watched
 
     config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
-                     experiment=False, map_enabled=False, networks=("pixels",), centre=True,
-                     expansion=3).validate()  # fmt: skip
+                     experiment_enabled=False, map_enabled=False, networks=("pixels",), features_centre=True,
+                     neighbours_expansion=3).validate()  # fmt: skip
     result = build(config)
     (net,) = result.networks
     assert net.searched is not None and net.refinement.mean is not None

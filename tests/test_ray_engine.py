@@ -39,7 +39,7 @@ def local_ray():
 
 def config_for(root: Path, name: str, engine: str, **overrides):
     values = dict(collection=root / "images", networks=NETWORKS, k=3, out=root / f"site-{name}",
-                  cache_dir=root / f"cache-{name}", experiment=True, experiment_originals=4,
+                  cache_dir=root / f"cache-{name}", experiment_enabled=True, experiment_originals=4,
                   title="Ray", engine=engine, ray_actors=1)  # fmt: skip
     values.update(overrides)
     return make_config(**values)
@@ -79,7 +79,7 @@ def test_ray_extraction_gives_the_same_keys_vectors_and_site_as_in_process(local
 
 def test_a_second_ray_run_sends_nothing(local_ray, tmp_path: Path, monkeypatch) -> None:
     write_collection(tmp_path / "images", {"": 6})
-    first = build(config_for(tmp_path, "a", "ray", experiment=False), QuietReporter())
+    first = build(config_for(tmp_path, "a", "ray", experiment_enabled=False), QuietReporter())
     assert [r.extracted for r in first.networks] == [6, 6]
     sent: list[int] = []
     original = ray_engine.extract_on_ray
@@ -89,10 +89,10 @@ def test_a_second_ray_run_sends_nothing(local_ray, tmp_path: Path, monkeypatch) 
         return original(tasks, *args, **kwargs)
 
     monkeypatch.setattr("builder.features.stage.extract_on_ray", counting)
-    again = build(config_for(tmp_path, "a", "ray", experiment=False, out=tmp_path / "site-b"), QuietReporter())
+    again = build(config_for(tmp_path, "a", "ray", experiment_enabled=False, out=tmp_path / "site-b"), QuietReporter())
     assert [r.extracted for r in again.networks] == [0, 0] and sent == []
     write_collection(tmp_path / "images", {"": 1}, start_seed=50)
-    grown = build(config_for(tmp_path, "a", "ray", experiment=False), QuietReporter())
+    grown = build(config_for(tmp_path, "a", "ray", experiment_enabled=False), QuietReporter())
     assert [r.extracted for r in grown.networks] == [1, 1] and sent == [1]
 
 
@@ -106,7 +106,7 @@ def test_a_file_a_worker_cannot_read_is_a_skipped_file_not_a_crash(local_ray, tm
         return ray_engine.extract_on_ray(tasks, *args, **kwargs)
 
     monkeypatch.setattr("builder.features.stage.extract_on_ray", vanish_then_send)
-    result = build(config_for(tmp_path, "v", "ray", experiment=False), QuietReporter())
+    result = build(config_for(tmp_path, "v", "ray", experiment_enabled=False), QuietReporter())
     assert [rel for rel, _ in result.skipped] == ["img_002.png"]
     assert "cannot read" in result.skipped[0][1] and "same path" in result.skipped[0][1]
     assert len(result.items) == 4 and [r.extracted for r in result.networks] == [4, 4]
@@ -131,7 +131,8 @@ def test_the_local_engine_never_imports_ray(tmp_path: Path) -> None:
         "import sys\nfrom pathlib import Path\nfrom builder.build import build\n"
         "from builder.config import make_config\n"
         f"build(make_config(collection=Path({str(tmp_path / 'images')!r}), networks=('pixels',), k=2, "
-        f"out=Path({str(tmp_path / 'site')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}), experiment=False))\n"
+        f"out=Path({str(tmp_path / 'site')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}), "
+        "experiment_enabled=False))\n"
         "print('ray' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -62,7 +62,10 @@ def test_the_build_searches_the_refined_features_and_every_later_stage_reads_the
                              cache_dir=tmp_path / "cache", experiment_originals=4, **settings)  # fmt: skip
         return build(config)
 
-    plain, refined = built("plain", centre=False), built("refined", centre=True, expansion=2)
+    plain, refined = (
+        built("plain", features_centre=False),
+        built("refined", features_centre=True, neighbours_expansion=2),
+    )
     (p,), (r,) = [r for r in plain.networks], [r for r in refined.networks]
     assert r.features != p.features  # the digest every later cache keys by: a changed setting computes anew
     assert r.searched is not None and p.searched is not None
@@ -74,5 +77,5 @@ def test_the_build_searches_the_refined_features_and_every_later_stage_reads_the
     # the manifest says how the lists were made
     manifest = (tmp_path / "refined" / "data" / "manifest.json").read_text()
     assert '"centre": true' in manifest and '"expansion": 2' in manifest
-    again = built("again", centre=True, expansion=2)
+    again = built("again", features_centre=True, neighbours_expansion=2)
     assert (again.networks[0].neighbours.indices == r.neighbours.indices).all()  # remembered, the same lists

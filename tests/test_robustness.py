@@ -86,7 +86,7 @@ def test_a_corpus_of_bad_files_is_reported_and_the_build_goes_on(tmp_path: Path)
         collection=tmp_path / "images",
         networks=("pixels",),
         k=3,
-        experiment=False,
+        experiment_enabled=False,
         out=tmp_path / "site",
         cache_dir=tmp_path / "cache",
     )

@@ -169,11 +169,15 @@ def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> 
     from .conftest import write_collection
 
     write_collection(tmp_path / "images", {"": 12})
-    common = dict(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False)
+    common = dict(collection=tmp_path / "images", networks=("pixels",), k=3, experiment_enabled=False)
     exact = build(make_config(**common, neighbours_method="exact", out=tmp_path / "s1", cache_dir=tmp_path / "c1"))
     tuned = build(
         make_config(
-            **common, neighbours_method="annoy", recall_target=1.0, out=tmp_path / "s2", cache_dir=tmp_path / "c2"
+            **common,
+            neighbours_method="annoy",
+            neighbours_recall_target=1.0,
+            out=tmp_path / "s2",
+            cache_dir=tmp_path / "c2",
         )
     )
     assert exact.networks[0].recall_note == "exact search" and exact.networks[0].search_k == 0
@@ -183,4 +187,4 @@ def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> 
     with pytest.raises(ConfigError, match="neighbours method must be auto, cells, annoy or exact"):
         make_config(neighbours_method="faiss")
     with pytest.raises(ConfigError, match="recall_target"):
-        make_config(recall_target=1.5)
+        make_config(neighbours_recall_target=1.5)
