@@ -24,12 +24,30 @@ def test_each_published_script_is_its_parts_in_order(tmp_path: Path) -> None:
         text = (tmp_path / "static" / name).read_text(encoding="utf-8")
         at = 0
         for part in parts:
-            block = f"// ---- static/{part}\n" + (static_dir() / part).read_text(encoding="utf-8")
+            source = (static_dir() / part).read_text(encoding="utf-8")
+            block = f"// ---- static/{part}\n" + scripts.uncommented(source)
             found = text.find(block, at)
             assert found >= at, f"{name}: static/{part} missing or out of order"
             at = found + len(block)
         assert text[at:].strip() == "", f"{name}: more than its parts"
         assert parts[0] == "shards.js", f"{name}: the data files' loader first, which the other parts use"
+
+
+def test_a_published_script_leaves_out_only_the_lines_that_are_only_a_comment() -> None:
+    source = (
+        '// the header\n(function () {\n  "use strict";\n    // indented\n'
+        '  var u = "http://example"; // kept: code before it\n  var t = `a${u}b`;  // `slot`\n\n})();'
+    )
+    assert scripts.uncommented(source) == (
+        '(function () {\n  "use strict";\n  var u = "http://example"; // kept: code before it\n'
+        "  var t = `a${u}b`;  // `slot`\n\n})();\n"
+    )
+    for risky in ("var s = `one\n// two\n`;", 'var s = "one \\\n// two";'):
+        with pytest.raises(ValueError, match="span lines"):
+            scripts.uncommented(risky)
+    for name in scripts.SCRIPTS:
+        comments = [line for line in scripts.joined(name).splitlines() if line.lstrip().startswith("//")]
+        assert comments == [f"// ---- static/{part}" for part in scripts.SCRIPTS[name]]
 
 
 def test_the_site_static_folder_holds_the_published_scripts_and_the_other_files_but_no_part(tmp_path: Path) -> None:
