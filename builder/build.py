@@ -7,7 +7,6 @@ outputs. What is here besides: turning the config into the stages' arguments, th
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import time
@@ -19,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from builder import __version__
-from builder.cache import BlobStore, HashCache, remove_litter
+from builder.cache import BlobStore, CacheLayout, HashCache, remove_litter
 from builder.collect.collection import Collection, Item, identify, scan
 from builder.config import BuildConfig
 from builder.errors import VsisError
@@ -70,7 +69,7 @@ def _annoy(config: BuildConfig) -> AnnoySettings:
 
 
 def _search(config: BuildConfig, reporter: Reporter) -> NeighbourSearch:
-    return NeighbourSearch(_annoy(config), config.cache_dir / "neighbours", reporter.warn)
+    return NeighbourSearch(_annoy(config), CacheLayout(config.cache_dir).neighbours, reporter.warn)
 
 
 def decode_limits(config: BuildConfig) -> DecodeLimits:
@@ -88,7 +87,7 @@ def _ray_settings(config: BuildConfig) -> RaySettings | None:
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
     fmt = THUMB_FORMATS[config.thumb_format]
-    folder = config.cache_dir / "thumbs" / f"{config.thumb_size}-{fmt.settings}-{decode_limits(config).key}"
+    folder = CacheLayout(config.cache_dir).thumbs(f"{config.thumb_size}-{fmt.settings}-{decode_limits(config).key}")
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 
@@ -122,8 +121,7 @@ def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[Network
 
 def _page_memo(config: BuildConfig) -> Path:
     """Where the cache remembers what the site at config.out was rendered from (site/publish.py)."""
-    out = os.fsencode(config.out.resolve())  # its bytes: a path need not be UTF-8
-    return config.cache_dir / "site-pages" / f"{hashlib.sha256(out).hexdigest()[:16]}.json"
+    return CacheLayout(config.cache_dir).page_memo(config.out)
 
 
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
@@ -144,7 +142,7 @@ def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str
 
 def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
     """The collection, with each file's hash and size remembered by its size, times and inode."""
-    hashes = HashCache(config.cache_dir / "hashes.json", identify)
+    hashes = HashCache(CacheLayout(config.cache_dir).hashes, identify, reporter.warn)
     with reporter.task("scanning", None) as task:
         collection = scan(
             config.collection,

@@ -1,4 +1,11 @@
-"""Small on-disk caches, written atomically: a kill at any moment leaves no half-written entry."""
+"""The cache: its layout (CacheLayout, the one place a path in it is composed) and its stores, each entry
+written atomically (a kill at any moment leaves no half-written entry) and vetted when read, a damaged one
+said in one way (damaged_entry) and computed again.
+
+The stores: EntryStore (keyed entries of arrays or JSON, versioned: the search's memo, the map's layouts and
+clusters, the compact vectors), FeatureStore (a vector per image, packed), BlobStore (bytes per key: the
+thumbnails and atlases) and HashCache (each file's facts by its path and times).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +20,84 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """What lies where in the cache folder `root`: every store's folder and every file vsis keeps there is
+    named here and nowhere else (tests/test_cache_kit.py holds the other modules to it). The cache's tag and
+    lock files (ownership.py: CACHE_TAG, cache_lock) are the exception: they say whose the folder is, and are
+    read before any store is.
+
+        features/<key>/           FeatureStore: a vector per image, per network configuration (the key)
+        models/<name>             exported and quantized ONNX models (features/runtime/model_files.py)
+        thumbs/<settings>/        BlobStore: a thumbnail per image, per size, format and decoding
+        atlases/<settings>/       BlobStore: the map's atlases, per geometry and format
+        neighbours/               EntryStore: the search's lists, cells and recall; neighbours/cells/: the
+                                  cells last used per network, for the next build to continue from
+        layouts/                  EntryStore: the map's layouts and clusters
+        compact/                  EntryStore: the compact vectors of search by image
+        hashes.json               HashCache: each file's facts by its path and times
+        site-pages/<out>.json     what the site at <out> was rendered from (site/publish.py)
+    """
+
+    root: Path
+
+    @property
+    def all_features(self) -> Path:
+        """The folder of every configuration's features."""
+        return self.root / "features"
+
+    def features(self, key: str) -> Path:
+        return self.all_features / key
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    def model(self, name: str) -> Path:
+        return self.models / name
+
+    @property
+    def all_thumbs(self) -> Path:
+        return self.root / "thumbs"
+
+    def thumbs(self, settings: str) -> Path:
+        return self.all_thumbs / settings
+
+    def atlases(self, settings: str) -> Path:
+        return self.root / "atlases" / settings
+
+    @property
+    def neighbours(self) -> Path:
+        return self.root / "neighbours"
+
+    @property
+    def layouts(self) -> Path:
+        return self.root / "layouts"
+
+    @property
+    def compact(self) -> Path:
+        return self.root / "compact"
+
+    @property
+    def hashes(self) -> Path:
+        return self.root / "hashes.json"
+
+    def page_memo(self, out: Path) -> Path:
+        """Where what the site at `out` was rendered from is remembered: a file per site folder, named by its
+        resolved path's bytes (a path need not be UTF-8)."""
+        return self.root / "site-pages" / f"{hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]}.json"
+
+    @property
+    def litter_folders(self) -> tuple[Path, ...]:
+        """The folders a killed build may leave temporary files in (remove_litter)."""
+        return (self.root, self.models, self.all_thumbs)
 
 
 @contextmanager
@@ -65,7 +147,7 @@ def remove_litter(cache_dir: Path) -> None:
     writes, exports, quantizations, the model child's scratch). Called with the cache's lock held, when no
     other build can be writing them. The feature folders are left alone: there a killed build leaves at most
     one batch of small files, and walking 100,000 entries at every build would cost more."""
-    for folder in (cache_dir, cache_dir / "models", cache_dir / "thumbs"):
+    for folder in CacheLayout(cache_dir).litter_folders:
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():
@@ -79,47 +161,136 @@ class BadEntry(Exception):
     """A cache entry that cannot be what was written there (truncated, garbled, of another shape)."""
 
 
-class ArrayStore:
-    """Results computed from the features and remembered by a key of what they depend on (the map's layouts
-    and clusters, the compact vectors of search by image): a few named arrays a key, in one .npz file written
-    atomically. An entry that cannot be read, or that the caller's `check` refuses (raising BadEntry or
-    ValueError), is said through `on_bad` and counts as missing, so it is computed again. root None: nothing
-    is remembered."""
+def damaged_entry(path: Path | str, why: str) -> str:
+    """What every store says of a damaged entry, which it then computes again."""
+    return f"{path}: damaged cache entry ({why}); computed again"
 
-    def __init__(self, root: Path | None, on_bad: Callable[[str], None] | None = None) -> None:
+
+def versioned_key(version: str, *parts: str, data: bytes = b"") -> str:
+    """The sha256 of the version and the parts joined by '|', then of `data`: an entry's key, which a
+    change of version (the code that computes the entry changed its results) moves elsewhere."""
+    h = hashlib.sha256("|".join((version, *parts)).encode())
+    h.update(data)
+    return h.hexdigest()
+
+
+class EntryStore:
+    """Results remembered by a key of what they depend on (the search's lists, cells and recall, the map's
+    layouts and clusters, the compact vectors of search by image), one file an entry under root: a few named
+    arrays in a .npz file (get, put, read, remembered), or a small JSON value (read_json, put_json), written
+    atomically. An entry that cannot be read, or that the caller's `check` or `convert` refuses (raising
+    anything: BadEntry, ValueError, a missing name), is said once through `on_bad` (damaged_entry) and counts
+    as missing, so it is computed again (and written over). root None: nothing is remembered.
+
+    version: part of every key made by `key`, so entries of another version are never read. suffix: the
+    entries' file ending (each kind of entry has its own: with_suffix). sharded: entries lie in a folder
+    per the key's first two characters (a store of few entries lies flat: sharded False)."""
+
+    def __init__(
+        self,
+        root: Path | None,
+        on_bad: Callable[[str], None] | None = None,
+        *,
+        version: str = "",
+        suffix: str = ".npz",
+        sharded: bool = True,
+    ) -> None:
         self.root = root
         self.on_bad = on_bad
+        self.version = version
+        self.suffix = suffix
+        self.sharded = sharded
+
+    def with_suffix(self, suffix: str) -> EntryStore:
+        """Another kind of entry beside these (the same folder, version and reporting), ending in `suffix`."""
+        return EntryStore(self.root, self.on_bad, version=self.version, suffix=suffix, sharded=self.sharded)
+
+    def sub(self, name: str, *, suffix: str = ".npz", sharded: bool = False) -> EntryStore:
+        """A store in the sub-folder `name` (not remembering where this one does not)."""
+        root = None if self.root is None else self.root / name
+        return EntryStore(root, self.on_bad, version=self.version, suffix=suffix, sharded=sharded)
+
+    def key(self, *parts: str, data: bytes = b"") -> str:
+        return versioned_key(self.version, *parts, data=data)
 
     def path(self, key: str) -> Path:
         assert self.root is not None
-        return self.root / key[:2] / f"{key}.npz"
+        folder = self.root / key[:2] if self.sharded else self.root
+        return folder / f"{key}{self.suffix}"
 
-    def get(self, key: str, check: Callable[[dict[str, np.ndarray]], None]) -> dict[str, np.ndarray] | None:
-        if self.root is None or not self.path(key).is_file():
+    def has(self, key: str) -> bool:
+        """An entry is there (not vetted: read says whether it is sound)."""
+        return self.root is not None and self.path(key).is_file()
+
+    def _load(self, key: str, parse: Callable[[Path], Any], convert: Callable[[Any], T]) -> T | None:
+        if not self.has(key):
             return None
+        path = self.path(key)
         try:
-            with np.load(self.path(key), allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-            check(arrays)
-        except Exception as exc:  # noqa: BLE001 - zipfile, numpy, EOF, a missing name, the check: all mean damaged
+            return convert(parse(path))
+        except Exception as exc:  # noqa: BLE001 - zipfile, numpy, JSON, EOF, a missing name, the check: all mean damaged
             if self.on_bad:
-                self.on_bad(f"{self.path(key)}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
+                self.on_bad(damaged_entry(path, f"{type(exc).__name__}: {exc}"))
             return None
-        return arrays
 
-    def put(self, key: str, **arrays: np.ndarray) -> None:
+    def read(self, key: str, convert: Callable[[dict[str, np.ndarray]], T]) -> T | None:
+        """The entry's arrays made into what they hold by `convert` (which raises where they cannot be)."""
+        return self._load(key, _load_arrays, convert)
+
+    def get(
+        self, key: str, check: Callable[[dict[str, np.ndarray]], None] | None = None
+    ) -> dict[str, np.ndarray] | None:
+        """The entry's arrays by name, `check`ed (which raises where they are not what was written)."""
+
+        def checked(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            if check is not None:
+                check(arrays)
+            return arrays
+
+        return self.read(key, checked)
+
+    def put(self, key: str, /, **arrays: np.ndarray) -> None:
         if self.root is None:
             return
-        buf = io.BytesIO()
         named: dict[str, Any] = dict(arrays)  # (numpy's stubs would read a name as one of savez's own options)
-        np.savez(buf, **named)
-        atomic_write(self.path(key), buf.getvalue())
+        with atomic_path(self.path(key)) as tmp, tmp.open("wb") as fh:
+            np.savez(fh, **named)
+
+    def read_json(self, key: str, convert: Callable[[Any], T]) -> T | None:
+        """The entry's JSON value made into what it holds by `convert` (which raises where it cannot be)."""
+        return self._load(key, lambda path: json.loads(path.read_bytes()), convert)
+
+    def put_json(self, key: str, value: object) -> None:
+        if self.root is None:
+            return
+        with atomic_path(self.path(key)) as tmp:
+            tmp.write_bytes(json.dumps(value).encode())
+
+    def remembered(
+        self,
+        key: str,
+        compute: Callable[[], T],
+        convert: Callable[[dict[str, np.ndarray]], T],
+        arrays: Callable[[T], dict[str, np.ndarray]],
+    ) -> T:
+        """The entry of `key` made into a result by `convert`; where there is none sound, `compute`d and
+        remembered as its `arrays`."""
+        found = self.read(key, convert)
+        if found is None:
+            found = compute()
+            self.put(key, **arrays(found))
+        return found
+
+
+def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
 
 
 def _discard(path: Path, why: str, on_bad: Callable[[str], None] | None) -> None:
     path.unlink(missing_ok=True)
     if on_bad:
-        on_bad(f"{path}: damaged cache entry ({why}); computed again")
+        on_bad(damaged_entry(path, why))
 
 
 def _check_rows(matrix: np.ndarray, dim: int | None, n: int) -> None:
@@ -156,7 +327,7 @@ class FeatureStore:
     def __init__(
         self, cache_dir: Path, key: str, dim: int | None = None, on_bad: Callable[[str], None] | None = None
     ) -> None:
-        self.root = cache_dir / "features" / key
+        self.root = CacheLayout(cache_dir).features(key)
         self.dim = dim
         self.on_bad = on_bad
         self._packed: tuple[np.ndarray, dict[str, int]] | None = None
@@ -262,7 +433,7 @@ class FeatureStore:
     def clear_all(cache_dir: Path, key_prefix: str) -> None:
         """Drop the vectors of every configuration whose key starts with key_prefix (the folders are the
         cache's own, never the user's)."""
-        for root in (cache_dir / "features").glob(f"{key_prefix}*"):
+        for root in CacheLayout(cache_dir).all_features.glob(f"{key_prefix}*"):
             shutil.rmtree(root, ignore_errors=True)
 
 
@@ -338,17 +509,25 @@ class HashCache:
 
     VERSION = 2
 
-    def __init__(self, path: Path, identify: Callable[[Path], FileFacts]) -> None:
+    def __init__(
+        self, path: Path, identify: Callable[[Path], FileFacts], on_bad: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path
         self.identify = identify
         self.entries: dict[str, list[object]] = {}
         self.fresh: dict[str, list[object]] = {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") == self.VERSION:
+            if data.get("version") == self.VERSION:  # another version's: read everything, say nothing
                 self.entries = data["files"]
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass  # no cache yet, or an unreadable one: read everything
+                if not isinstance(self.entries, dict):
+                    raise TypeError(f"files: {type(self.entries).__name__}, expected an object")
+        except FileNotFoundError:
+            pass  # no cache yet: read everything
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.entries = {}  # an unreadable one: read everything (written anew by save)
+            if on_bad:
+                on_bad(damaged_entry(path, f"{type(exc).__name__}: {exc}"))
 
     def __call__(self, file: Path) -> FileFacts:
         st = file.stat()

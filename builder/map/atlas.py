@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from builder.cache import BlobStore, stored_name
+from builder.cache import BlobStore, CacheLayout, stored_name
 from builder.inputs.images import ThumbFormat
 from builder.progress import Reporter
 
@@ -125,7 +125,7 @@ def default_grid() -> AtlasGrid:
 
 def atlas_store(cache_dir: Path, fmt: ThumbFormat, grid: AtlasGrid, on_bad: Callable[[str], None] | None) -> BlobStore:
     """Where atlases are remembered: a folder per geometry and format, a file per key."""
-    folder = cache_dir / "atlases" / f"{grid.cell}-{grid.side}-{fmt.name}-{fmt.settings}"
+    folder = CacheLayout(cache_dir).atlases(f"{grid.cell}-{grid.side}-{fmt.name}-{fmt.settings}")
     return BlobStore(folder, fmt.suffix, fmt.problem, on_bad)
 
 

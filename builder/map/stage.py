@@ -9,7 +9,6 @@ k-means either.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.cache import ArrayStore, BadEntry
+from builder.cache import BadEntry, CacheLayout, EntryStore, versioned_key
 from builder.collect.collection import Item
 from builder.features.stage import NetworkRun
 from builder.map.clusters import NONE, Clusters, cluster_count, find_clusters, representatives
@@ -43,22 +42,21 @@ class NetworkLayout:
 def layout_key(features: str, indices: np.ndarray, settings: LayoutSettings) -> str:
     """features: the search stage's features_digest of the matrix laid out, so that a rebuild that finds
     the layout remembered never reads the features (100,000 x 1,280 floats) again."""
-    h = hashlib.sha256(f"{LAYOUT_VERSION}|{settings.key}|{features}|{indices.shape}".encode())
-    h.update(np.ascontiguousarray(indices, dtype=np.int64).data)
-    return h.hexdigest()
+    data = np.ascontiguousarray(indices, dtype=np.int64).tobytes()
+    return versioned_key(LAYOUT_VERSION, settings.key, features, str(indices.shape), data=data)
 
 
 def clusters_key(layout: str, k: int, seed: int) -> str:
     """layout: the layout's key; the clusters are a function of its points, their number and the seed."""
-    return hashlib.sha256(f"{CLUSTERS_VERSION}|{layout}|clusters={k},seed={seed}".encode()).hexdigest()
+    return versioned_key(CLUSTERS_VERSION, layout, f"clusters={k},seed={seed}")
 
 
 class LayoutCache:
-    """Layouts and clusters by key under root (None: nothing remembered), each one array in an ArrayStore
+    """Layouts and clusters by key under root (None: nothing remembered), each one array in an EntryStore
     entry; a damaged entry is said and computed again."""
 
     def __init__(self, root: Path | None, on_bad: Callable[[str], None] | None = None) -> None:
-        self.store = ArrayStore(root, on_bad)
+        self.store = EntryStore(root, on_bad)
 
     def get(self, key: str, n: int) -> np.ndarray | None:
         """A layout: (n, 2) uint16 points."""
@@ -104,7 +102,7 @@ def lay_out(
     with `clusters` > 0 up to that many clusters of it (the seed's k-means; clusters.cluster_count)."""
     settings = LayoutSettings(epochs=epochs, seed=seed)
     hashes = [i.content_hash for i in items]
-    cache = LayoutCache(cache_dir / "layouts" if cache_dir is not None else None, reporter.warn)
+    cache = LayoutCache(CacheLayout(cache_dir).layouts if cache_dir is not None else None, reporter.warn)
     layouts = []
     with reporter.task("laying out the map", len(results)) as task:
         for result in results:

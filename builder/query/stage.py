@@ -6,7 +6,6 @@ network and neither reads nor projects the features again) and the settings.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.cache import ArrayStore, BadEntry
+from builder.cache import BadEntry, CacheLayout, EntryStore
 from builder.collect.collection import Item
 from builder.features.stage import NetworkRun
 from builder.progress import Reporter
@@ -33,10 +32,6 @@ class NetworkCompact:
     name: str
     vectors: CompactVectors
     refinement: Refinement = field(default_factory=Refinement)  # what the vectors were refined by: a query too
-
-
-def compact_key(features: str, settings: CompactSettings) -> str:
-    return hashlib.sha256(f"{COMPACT_VERSION}|{settings.key}|{features}".encode()).hexdigest()
 
 
 def _checked(n: int, dim: int) -> Callable[[dict[str, np.ndarray]], None]:
@@ -69,12 +64,13 @@ def compact_vectors(
     hashes = [i.content_hash for i in items]
     by_name = {r.name: r for r in results}
     out = []
-    store = ArrayStore(cache_dir / "compact" if cache_dir is not None else None, on_bad or reporter.warn)
+    root = CacheLayout(cache_dir).compact if cache_dir is not None else None
+    store = EntryStore(root, on_bad or reporter.warn, version=COMPACT_VERSION)
     with reporter.task("compacting vectors for search by image", len(names)) as task:
         for name in names:
             run, result = runs[name], by_name[name]
             matrix = partial(searched_vectors, result, run, hashes)  # read only where needed
-            key = compact_key(result.features or features_digest(matrix()), settings)
+            key = store.key(settings.key, result.features or features_digest(matrix()))
             found = store.get(key, _checked(len(items), run.spec.dim))
             if found is not None:
                 recall, k, queries = found["said"].tolist()  # read and vetted by the check

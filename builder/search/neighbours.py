@@ -8,8 +8,6 @@ and the cosine similarity is cos = 1 - d^2 / 2. (The seed's `1 - d` is not a cos
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from annoy import AnnoyIndex
 
-from builder.cache import atomic_write
+from builder.cache import EntryStore
 from builder.search import cells
 
 
@@ -359,8 +357,11 @@ AUTO_EXACT_ABOVE = 0.25  # auto searches exactly where the cells would search ov
 
 class NeighbourSearch:
     """Annoy and brute-force search, remembered on disk by what determines their result (the features'
-    bytes, k, the settings, the queries), so a rebuild whose features did not change skips both.
-    root None: nothing is remembered."""
+    bytes, k, the settings, the queries), so a rebuild whose features did not change skips both. The search
+    functions stay pure; this remembers them, in an EntryStore under root: per key the lists (.npz), and for
+    a tuned search the recall reached (.recall.json) and the cells used (.cells.npz); under root/cells/ the
+    cells last used per network (`place`), for the next build to continue from. root None: nothing is
+    remembered."""
 
     def __init__(
         self,
@@ -371,6 +372,10 @@ class NeighbourSearch:
         self.settings = settings
         self.root = root
         self.on_bad = on_bad  # told of a damaged entry, which is computed again
+        self._lists = EntryStore(root, on_bad, version=SEARCH_VERSION)
+        self._used = self._lists.with_suffix(".cells.npz")
+        self._recalls = self._lists.with_suffix(".recall.json")
+        self._places = self._lists.sub("cells")
 
     def annoy(self, x: np.ndarray, k: int, queries: Sequence[int] | None = None) -> Neighbours:
         rows = None if queries is None else np.asarray(list(queries), dtype=np.int64)
@@ -395,26 +400,23 @@ class NeighbourSearch:
         if method not in SEARCH_METHODS:
             raise ValueError(f"unknown search method {method!r}")
         key = self._key(x, "tuned", k, self.settings, target, sample, method, digest=digest)
-        remembered = self._remembered_recall(key)
-        used = self._cells(self._path(key, ".cells.npz")) if remembered and remembered.method == "cells" else None
+        remembered = self._recalls.read_json(key, lambda value: Recall(**value))
+        used = self._used.read(key, _read_cells) if remembered and remembered.method == "cells" else None
         if remembered is not None and (remembered.method != "cells" or used is not None):
             return self._remembered(key, lambda: self._again(x, k, remembered, used), len(x)), remembered
-        kept = self._place(place)
+        kept = hashlib.sha256(place.encode()).hexdigest()[:16] if place else None  # the place's cells' key
         if method == "annoy":
             found, recall = tuned_annoy(x, k, self.settings, target, sample)
         else:
             exact_above = AUTO_EXACT_ABOVE if method == "auto" else 1.0
-            previous = self._cells(kept)
+            previous = self._places.read(kept, _read_cells) if kept else None
             found, recall, used = continued_cells(x, k, target, sample, self.settings.seed, exact_above, previous)
-        if self.root is not None:
-            self._save(key, found)
-            if used is not None:
-                buf = io.BytesIO()
-                np.savez(buf, centres=used.centres, probes=np.int64(used.probes))
-                for path in (self._path(key, ".cells.npz"), kept):
-                    if path is not None:
-                        atomic_write(path, buf.getvalue())
-            atomic_write(self._path(key, ".recall.json"), json.dumps(asdict(recall)).encode())
+        self._lists.put(key, **_neighbour_arrays(found))
+        if used is not None:
+            self._used.put(key, **_cells_arrays(used))
+            if kept:
+                self._places.put(kept, **_cells_arrays(used))
+        self._recalls.put_json(key, asdict(recall))
         return found, recall
 
     def _again(self, x: np.ndarray, k: int, recall: Recall, used: cells.Cells | None) -> Neighbours:
@@ -423,38 +425,6 @@ class NeighbourSearch:
         if used is not None:
             return cells_neighbours(x, k, used)
         return rescored(x, annoy_neighbours(x, k, replace(self.settings, trees=recall.trees, search_k=recall.search_k)))
-
-    def _place(self, place: str) -> Path | None:
-        """Where the cells last used for `place` are kept (None: nowhere)."""
-        if self.root is None or not place:
-            return None
-        return self.root / "cells" / f"{hashlib.sha256(place.encode()).hexdigest()[:16]}.npz"
-
-    def _cells(self, path: Path | None) -> cells.Cells | None:
-        """Cells kept at path, checked to be some: finite centres of one width and a positive probe count."""
-        if path is None or not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                centres, probes = data["centres"], int(data["probes"])
-            if centres.ndim != 2 or not len(centres) or probes < 1 or not np.isfinite(centres).all():
-                raise ValueError(f"centres of shape {centres.shape}, {probes} probes")
-            return cells.Cells(centres.astype(np.float32, copy=False), probes)
-        except Exception as exc:  # noqa: BLE001 - zipfile, numpy and EOF errors: any of them means damaged
-            if self.on_bad:
-                self.on_bad(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
-            return None
-
-    def _remembered_recall(self, key: str) -> Recall | None:
-        if self.root is None or not self._path(key, ".recall.json").is_file():
-            return None
-        path = self._path(key, ".recall.json")
-        try:
-            return Recall(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError) as exc:
-            if self.on_bad:
-                self.on_bad(f"{path}: damaged cache entry ({exc}); computed again")
-            return None
 
     def exact(self, x: np.ndarray, k: int, rows: Sequence[int] | None = None) -> Neighbours:
         """Exact neighbours of every row of x, or of `rows` only (each searched against all rows: row r of the
@@ -465,34 +435,12 @@ class NeighbourSearch:
         key = self._key(x, "exact", k, picked.tobytes())
         return self._remembered(key, lambda: exact_neighbours(x, k, rows=picked.tolist()), len(x))
 
-    @staticmethod
-    def _key(x: np.ndarray, *parts: object, digest: str | None = None) -> str:
-        features = digest or features_digest(x)
-        return hashlib.sha256(f"{SEARCH_VERSION}|{features}|{parts!r}".encode()).hexdigest()
+    def _key(self, x: np.ndarray, *parts: object, digest: str | None = None) -> str:
+        return self._lists.key(digest or features_digest(x), repr(parts))
 
     def _remembered(self, key: str, compute: Callable[[], Neighbours], n: int) -> Neighbours:
         """n: the rows the result indexes into, to vet a remembered one."""
-        if self.root is None:
-            return compute()
-        path = self._path(key, ".npz")
-        if path.is_file():
-            try:
-                return _read_neighbours(path, n)
-            except Exception as exc:  # noqa: BLE001 - zipfile, numpy and EOF errors: any of them means damaged
-                if self.on_bad:
-                    self.on_bad(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); computed again")
-        found = compute()
-        self._save(key, found)
-        return found
-
-    def _path(self, key: str, suffix: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / f"{key}{suffix}"
-
-    def _save(self, key: str, found: Neighbours) -> None:
-        buf = io.BytesIO()
-        np.savez(buf, indices=found.indices, scores=found.scores)
-        atomic_write(self._path(key, ".npz"), buf.getvalue())
+        return self._lists.remembered(key, compute, lambda arrays: _read_neighbours(arrays, n), _neighbour_arrays)
 
 
 SEARCH_VERSION = "4"  # bump when the search code changes its results (4: keys from features_digest)
@@ -507,11 +455,14 @@ def features_digest(x: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _read_neighbours(path: Path, n: int) -> Neighbours:
+def _neighbour_arrays(found: Neighbours) -> dict[str, np.ndarray]:
+    return {"indices": found.indices, "scores": found.scores}
+
+
+def _read_neighbours(arrays: dict[str, np.ndarray], n: int) -> Neighbours:
     """A remembered result, checked to be one: two arrays of one (rows, k) shape, indices among the n rows,
     scores finite cosines."""
-    with np.load(path, allow_pickle=False) as data:
-        indices, scores = data["indices"], data["scores"]
+    indices, scores = arrays["indices"], arrays["scores"]
     if indices.ndim != 2 or indices.shape != scores.shape or indices.dtype.kind not in "iu":
         raise ValueError(f"arrays of shapes {indices.shape} and {scores.shape}")
     if indices.size and (indices.min() < 0 or indices.max() >= n):
@@ -519,3 +470,15 @@ def _read_neighbours(path: Path, n: int) -> Neighbours:
     if not np.isfinite(scores).all() or np.abs(scores).max(initial=0) > 1.0 + 1e-4:
         raise ValueError("scores that are not cosines")
     return Neighbours(indices=indices, scores=scores)
+
+
+def _cells_arrays(used: cells.Cells) -> dict[str, np.ndarray]:
+    return {"centres": used.centres, "probes": np.asarray(used.probes, dtype=np.int64)}
+
+
+def _read_cells(arrays: dict[str, np.ndarray]) -> cells.Cells:
+    """Remembered cells, checked to be some: finite centres of one width and a positive probe count."""
+    centres, probes = arrays["centres"], int(arrays["probes"])
+    if centres.ndim != 2 or not len(centres) or probes < 1 or not np.isfinite(centres).all():
+        raise ValueError(f"centres of shape {centres.shape}, {probes} probes")
+    return cells.Cells(centres.astype(np.float32, copy=False), probes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from builder.cache import atomic_path
+from builder.cache import CacheLayout, atomic_path
 from builder.errors import ConfigError
 from builder.features.networks.registry import NetworkSpec
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
@@ -38,7 +38,7 @@ def onnx_path(
     precision: str = "fp32",
     cpu: CpuFeatures | None = None,
 ) -> Path:
-    return cache_dir / "models" / f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}.onnx"
+    return CacheLayout(cache_dir).model(f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}.onnx")
 
 
 def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
