@@ -30,7 +30,7 @@ from builder.query.runtime import (
     vendor_dir,
     write_runtime,
 )
-from builder.resources import static_dir
+from builder.site import scripts
 
 from .browser import Watched, served
 
@@ -174,11 +174,11 @@ window.infer = async function (input, dims, times) {
 
 
 def write_test_site(site: Path, model: bytes) -> Path:
-    """A site folder as the builder lays it out: the runtime (query_runtime.py), static/ort-loader.js, a
-    page, and the model in a classic script (file:// refuses fetch())."""
+    """A site folder as the builder lays it out: the runtime (query/runtime.py), static/ort-loader.js with the
+    shared decoder it uses (shards.js), a page, and the model in a classic script (file:// refuses fetch())."""
     write_runtime(site)
     (site / "static").mkdir(parents=True, exist_ok=True)
-    shutil.copy(static_dir() / "ort-loader.js", site / "static" / "ort-loader.js")
+    (site / "static" / "ort-loader.js").write_text(scripts.join(("shards.js", "ort-loader.js")), encoding="utf-8")
     encoded = base64.b64encode(model).decode("ascii")
     (site / "model.js").write_text(f"window.TEST_MODEL = {json.dumps(encoded)};\n", encoding="ascii")
     (site / "index.html").write_text(TEST_PAGE, encoding="utf-8")

@@ -31,8 +31,10 @@ from builder.pagekit import formats
 from builder.pagekit.item import PageItem, list_pages
 from builder.pagekit.product import Product
 from builder.resources import static_dir, templates_dir
+from builder.site import scripts
 from builder.site.explorer_data import explorer_files
 from builder.site.model import PageNeighbour, PageNetwork, SiteModel
+from builder.site.scripts import write_static
 
 
 def _seal(digest: str, data: bytes) -> str:
@@ -167,17 +169,14 @@ def _shared_digest(model: SiteModel) -> str:
 
 
 def theme_digest() -> str:
-    """A digest of the templates and static files, whose bytes every page depends on."""
+    """A digest of the templates and static files, whose bytes every page depends on, and of the rule that joins
+    the page scripts from their parts (scripts.py)."""
     h = hashlib.sha256()
     for folder in (templates_dir(), static_dir()):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(Path(scripts.__file__).read_bytes())
     return h.hexdigest()
-
-
-def _not_vendored(folder: str, names: list[str]) -> list[str]:
-    """static/vendor/ is left out of a site's static/: the runtime it holds is written where a page runs it."""
-    return ["vendor"] if Path(folder) == static_dir() else []
 
 
 @dataclass
@@ -251,7 +250,7 @@ def render(model: SiteModel, root: Path, on_page: Callable[[], None] | None = No
     for rel, text in sorted(explorer_files(model).items()):
         write(rel, text)
     write("data/manifest.json", json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
-    __import__("builder.site.scripts", fromlist=["write_static"]).write_static(root / "static")  # scripts joined
+    write_static(root / "static")  # the page scripts joined from their parts (scripts.py)
     for rel, source in sorted(model.extra_files.items()):
         _place(source, os.path.join(root, rel))  # a string: a museum's site places 100,000 thumbnails
     (root / ".nojekyll").write_text("")
