@@ -20,7 +20,7 @@ from pathlib import Path
 from builder import __version__
 from builder.cache import BlobStore, CacheLayout, HashCache, remove_litter
 from builder.collect.collection import Collection, Item, identify, scan
-from builder.config import BuildConfig
+from builder.config import BuildConfig, manifest_settings
 from builder.errors import VsisError
 from builder.experiment.product import experiment_product
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
@@ -65,7 +65,7 @@ class BuildResult:
 
 
 def _annoy(config: BuildConfig) -> AnnoySettings:
-    return AnnoySettings(trees=config.annoy_trees, search_k=config.annoy_search_k, seed=config.annoy_seed)
+    return AnnoySettings(trees=config.annoy.trees, search_k=config.annoy.search_k, seed=config.annoy.seed)
 
 
 def _search(config: BuildConfig, reporter: Reporter) -> NeighbourSearch:
@@ -82,7 +82,7 @@ def decode_limits(config: BuildConfig) -> DecodeLimits:
 def _ray_settings(config: BuildConfig) -> RaySettings | None:
     if config.engine != "ray":
         return None
-    return RaySettings(config.ray_address, config.ray_actors, config.ray_gpus_per_actor, config.batch_size)
+    return RaySettings(config.ray.address, config.ray.actors, config.ray.gpus_per_actor, config.batch_size)
 
 
 def _thumb_store(config: BuildConfig, on_bad: Callable[[str], None] | None = None) -> BlobStore:
@@ -105,14 +105,14 @@ def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[Network
            reporter: Reporter) -> QueryProduct | None:  # fmt: skip
     """Search by the visitor's own image: the networks a browser can run (every built one that can, unless
     [query] networks names some), each with the collection's compact vectors."""
-    asked = config.query_networks
+    asked = config.query.networks
     names = asked or tuple(r.name for r in results)
     networks, refused = browser_networks(names, dict(config.weights), config.cache_dir,
-                                         int(config.query_max_model_mb * 1e6), config.framing,
-                                         config.pooling)  # fmt: skip
+                                         int(config.query.max_model_mb * 1e6), config.features.framing,
+                                         config.features.pooling)  # fmt: skip
     for reason in refused if asked else []:  # said where the config asked for it; on the page in any case
         reporter.warn(f"search by image: {reason}")
-    settings = CompactSettings(recall_target=config.query_recall_target)
+    settings = CompactSettings(recall_target=config.query.recall_target)
     compacts = compact_vectors(items, runs, results, [n.name for n in networks], config.cache_dir, reporter,
                                settings)  # fmt: skip
     page = query_page(networks, compacts, refused, len(items))
@@ -127,7 +127,7 @@ def _page_memo(config: BuildConfig) -> Path:
 def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str, NetworkRunner]:
     return {
         name: make_runner(
-            configured(name, config.framing, config.pooling),
+            configured(name, config.features.framing, config.features.pooling),
             config.cache_dir,
             config.weights.get(name),
             config.batch_size,
@@ -179,7 +179,7 @@ def _extract(
         reporter=reporter,
         ray=_ray_settings(config),
     )
-    cap, seed = config.experiment_originals, config.experiment_seed
+    cap, seed = config.experiment.originals, config.experiment.seed
     chosen = {i.id for i in choose_originals(items, cap, seed)} if profiles else set()
     extraction = run(items, {i: profiles for i in chosen})
     if len(extraction.usable) < 2:
@@ -203,45 +203,23 @@ def _package_version(name: str) -> str:
 
 def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) -> dict[str, object]:
     """Versions and settings, so a reader can tell how a site was made. The build time honours
-    SOURCE_DATE_EPOCH, for reproducible output. The backend is the configured one ('auto': ONNX Runtime on
-    a CPU, PyTorch on a GPU); fp32 features are the same from either. `precision` is the one asked for,
-    `precision_used` what each network really ran in (fp32 where the asked one was slow or unfaithful here)."""
+    SOURCE_DATE_EPOCH, for reproducible output. Every setting but the paths is written (config.py's schema says
+    which), by its flat name; `networks` are those built (the pixel baseline added for the experiment). The
+    backend is the configured one ('auto': ONNX Runtime on a CPU, PyTorch on a GPU); fp32 features are the same
+    from either. `precision` is the one asked for, `precision_used` what each network really ran in (fp32 where
+    the asked one was slow or unfaithful here), `annoy_search_k_used` the effort each network's search needed."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return {
         "vsis": __version__,
         "python": platform.python_version(),
-        "torch": _package_version("torch"),
-        "torchvision": _package_version("torchvision"),
-        "annoy": _package_version("annoy"),
-        "numpy": _package_version("numpy"),
-        "pillow": _package_version("pillow"),
+        **{name: _package_version(name) for name in ("torch", "torchvision", "annoy", "numpy", "pillow")},
         "built_at": when.replace(microsecond=0).isoformat(),
         "items": n_items,
+        **manifest_settings(config),
         "networks": ", ".join(config.built_networks),
-        "k": config.k,
-        "annoy_trees": config.annoy_trees,
-        "neighbours": config.neighbours_method,
-        "recall_target": config.recall_target,
-        "expansion": config.expansion,
-        "framing": config.framing,
-        "pooling": config.pooling,
-        "centre": config.centre,
-        "annoy_search_k": ", ".join(f"{r.name} {r.search_k}" for r in results),
-        "annoy_seed": config.annoy_seed,
-        "thumb_size": config.thumb_size,
-        "thumb_format": config.thumb_format,
-        "backend": config.backend,
-        "jpeg_draft": config.jpeg_draft,
-        "precision": config.precision,
+        "annoy_search_k_used": ", ".join(f"{r.name} {r.search_k}" for r in results),
         "precision_used": ", ".join(f"{r.name} {r.precision.used}" for r in results),
-        "map": config.map_enabled,
-        "map_epochs": config.map_epochs,
-        "map_seed": config.map_seed,
-        "map_clusters": config.map_clusters,
-        "query": config.query_enabled,
-        "query_recall_target": config.query_recall_target,
-        "query_max_model_mb": config.query_max_model_mb,
     }
 
 
@@ -262,7 +240,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     """The stages in order: collection -> inputs and features -> neighbours -> experiment -> site."""
     started = time.perf_counter()
     collection = _collect(config, reporter)
-    profiles = [get_profile(name) for name in config.profiles] if config.experiment else []
+    profiles = [get_profile(name) for name in config.experiment.profiles] if config.experiment.enabled else []
     runners = make_runners(config, reporter.warn)
     extraction, originals = _extract(collection.items, profiles, runners, config, reporter)
     items, skipped = extraction.usable, collection.skipped + extraction.skipped
@@ -270,17 +248,26 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     layout = ExperimentLayout(originals, profiles) if profiles else None
     n_keys = len({i.content_hash for i in items} | set(layout.keys if layout else []))
     search = _search(config, reporter)
-    results = find_neighbours(items, runs, search, config.k, n_keys, reporter, config.neighbours_method,
-                              config.recall_target, config.recall_queries, config.centre, config.expansion)  # fmt: skip
+    results = find_neighbours(
+        items,
+        runs,
+        search,
+        config.k,
+        n_keys,
+        reporter,
+        config.neighbours.method,
+        config.neighbours.recall_target,
+        config.neighbours.recall_queries,
+        config.features.centre,
+        config.neighbours.expansion,
+    )
     experiment = None
     if layout is not None:
-        experiment = run_experiment(
-            layout, items, runs, results, search, list(config.experiment_ks), config.k, reporter
-        )
+        experiment = run_experiment(layout, items, runs, results, search, list(config.experiment.k), config.k, reporter)
     layouts = (
-        lay_out(items, runs, results, config.cache_dir, reporter, config.map_epochs, config.map_seed,
-                config.map_clusters)
-        if config.map_enabled
+        lay_out(items, runs, results, config.cache_dir, reporter, config.map.epochs, config.map.seed,
+                config.map.clusters)
+        if config.map.enabled
         else []
     )  # fmt: skip
     atlases = _atlases(items, layouts, config, reporter)
@@ -288,7 +275,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     page_list = page_items(items, thumbs)
     products = [
         map_product(page_list, layouts, atlases, thumbs.suffix),
-        _query(items, runs, results, config, reporter) if config.query_enabled else None,
+        _query(items, runs, results, config, reporter) if config.query.enabled else None,
         experiment_product(experiment, thumbs.suffix),
     ]  # the site's products, in the navigation's order: one line each
     model = site_model(
@@ -299,7 +286,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))
     size = measure(config.out)
-    for problem in over_budget(size, int(config.site_budget_mb * 1e6)):
+    for problem in over_budget(size, int(config.site.budget_mb * 1e6)):
         reporter.warn(problem)
     return BuildResult(config.out, items, pages, results, skipped, time.perf_counter() - started, experiment,
                        size, list(reporter.warnings))  # fmt: skip

@@ -4,7 +4,6 @@ Chromium over http (from a sub-path) and file://, checked against the published 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -13,13 +12,12 @@ import pytest
 
 from builder.build import build
 from builder.config import make_config
-from builder.map import embed, stage
+from builder.map import atlas, embed, stage
 from builder.map.data import decode_points, encode_points
 from builder.map.embed import GRID, LayoutSettings, graph_edges, identical_rows, layout, to_grid
 from builder.map.model import NONE, OTHER, PALETTE, legend_codes
 from builder.map.stage import LayoutCache, layout_key
 from builder.search.neighbours import exact_neighbours, features_digest
-from builder.site import atlas
 
 from .browser import Watched
 from .conftest import write_collection
@@ -209,12 +207,12 @@ def test_a_no_change_rebuild_lays_nothing_out_and_publishes_the_same_bytes(tmp_p
     build(config)
     assert calls == [16] and read == []  # remembered, found by the search's digest: the features not even read
     assert clustered == [3] and sheets == [16]  # no k-means, no atlas: remembered too
-    build(replace(config, cache_dir=tmp_path / "fresh-cache", out=tmp_path / "site2"))
+    build(config.updated(cache_dir=tmp_path / "fresh-cache", out=tmp_path / "site2"))
     assert calls == [16, 16] and clustered == [3, 3] and sheets == [16, 16]  # from nothing: the same bytes
     site2 = tmp_path / "site2"
     again = {p.relative_to(site2): p.read_bytes() for p in map_files(site2)}
     assert again == first
-    build(replace(config, map_epochs=20))
+    build(config.updated(map_epochs=20))
     assert calls == [16, 16, 16]  # another setting, another layout
     assert clustered == [3, 3, 3]  # its own clusters
     assert sheets == [16, 16, 16]  # and its own atlas: the same thumbnails in its map's order
@@ -225,7 +223,7 @@ def test_the_map_can_be_switched_off(tmp_path: Path) -> None:
     build(config)
     assert not (config.out / "map.html").exists() and not (config.out / "data" / "map").exists()
     assert "map.html" not in (config.out / "index.html").read_text()
-    build(replace(config, map_enabled=True))
+    build(config.updated(map_enabled=True))
     assert (config.out / "map.html").is_file()
     page = next((config.out / "compare").glob("*.html")).read_text()
     assert "href=../map.html" in page or 'href="../map.html"' in page  # the compare pages link to it now
@@ -235,7 +233,7 @@ def test_the_map_can_be_switched_off(tmp_path: Path) -> None:
 def test_map_settings_come_from_vsis_toml(tmp_path: Path) -> None:
     (tmp_path / "vsis.toml").write_text("[map]\nenabled = false\nepochs = 50\nseed = 3\n")
     config = make_config(tmp_path / "vsis.toml")
-    assert (config.map_enabled, config.map_epochs, config.map_seed) == (False, 50, 3)
+    assert (config.map.enabled, config.map.epochs, config.map.seed) == (False, 50, 3)
     from builder.errors import ConfigError
 
     with pytest.raises(ConfigError, match="epochs"):
@@ -646,7 +644,7 @@ def test_before_its_first_draw_a_large_map_loads_its_points_and_nothing_else(
 
     monkeypatch.setattr(files, "MAP_SHARD", 100)
     write_collection(tmp_path / "images", {"": 320})
-    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment=False,
+    config = make_config(collection=tmp_path / "images", networks=("pixels",), k=3, experiment_enabled=False,
                          out=tmp_path / "site", cache_dir=tmp_path / "cache")  # fmt: skip
     build(config)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -750,10 +748,10 @@ def test_the_hotspots_are_published_per_network_with_their_representatives(tmp_p
             assert h["label"].startswith(("a (", "b (")) and h["label"].endswith(f" of {h['count']})")
             x, y = data["layouts"][network][h["item"]] * data["index"]["grid"]
             assert abs(x - h["x"]) <= h["extent"] / 2 + 1 and abs(y - h["y"]) <= h["extent"] / 2 + 1
-    build(replace(config, map_clusters=12))  # 16 images: 3 clusters at most, none of a single image
+    build(config.updated(map_clusters=12))  # 16 images: 3 clusters at most, none of a single image
     for spots in map_data(config.out)["index"]["hotspots"].values():
         assert 2 <= len(spots) <= 3 and min(h["count"] for h in spots) >= 2
-    build(replace(config, map_clusters=0))
+    build(config.updated(map_clusters=0))
     assert map_data(config.out)["index"]["hotspots"] == {}
     assert "hotspots" not in (config.out / "map.html").read_text()
 
@@ -875,7 +873,7 @@ def middle_site(tmp_path_factory) -> Path:
     64 cells: five of them."""
     tmp = tmp_path_factory.mktemp("middle")
     write_collection(tmp / "www" / "images", {"": 320})
-    config = make_config(collection=tmp / "www" / "images", networks=("pixels",), k=3, experiment=False,
+    config = make_config(collection=tmp / "www" / "images", networks=("pixels",), k=3, experiment_enabled=False,
                          out=tmp / "www" / "site", cache_dir=tmp / "cache")  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(atlas, "SIDE", 256)

@@ -368,7 +368,7 @@ def test_the_site_size_is_measured_and_a_budget_overrun_named(tmp_path: Path) ->
     write_collection(tmp_path / "images", {"": 4})
     reporter = QuietReporter()
     config = make_config(
-        collection=tmp_path / "images", networks=("pixels",), k=2, experiment=False,
+        collection=tmp_path / "images", networks=("pixels",), k=2, experiment_enabled=False,
         out=tmp_path / "site", cache_dir=tmp_path / "cache", site_budget_mb=0.001,
     )  # fmt: skip
     result = build(config, reporter)

@@ -13,12 +13,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from annoy import AnnoyIndex
 
 from builder.cache import EntryStore
+from builder.errors import VsisError
 from builder.search import cells
+
+if TYPE_CHECKING:
+    from annoy import AnnoyIndex
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,13 @@ def effective_k(n: int, k: int) -> int:
 
 
 def build_index(x: np.ndarray, trees: int, seed: int) -> AnnoyIndex:
-    """An angular Annoy index of every row of x, built in one job so that a seeded build is reproducible."""
+    """An angular Annoy index of every row of x, built in one job so that a seeded build is reproducible.
+    Annoy is imported here, where `[neighbours] method = "annoy"` runs, and nowhere else: it is an extra
+    (`pip install 'vsis[annoy]'`), compiled from source where no wheel exists."""
+    try:
+        from annoy import AnnoyIndex
+    except ImportError:
+        raise VsisError("[neighbours] method = \"annoy\" needs Annoy: pip install 'vsis[annoy]'") from None
     index = AnnoyIndex(x.shape[1], "angular")
     index.set_seed(seed)
     for i in range(x.shape[0]):
