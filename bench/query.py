@@ -136,14 +136,14 @@ def missing(config: dict) -> dict[str, int]:
     """How many of the collection's images the build would extract again, per network and for thumbnails:
     the cache's content hashes (hashes.json, not rewritten here) against its features and thumbnails."""
     from builder.build import _thumb_store, decode_limits
-    from builder.cache import FeatureStore, HashCache
+    from builder.cache import CacheLayout, FeatureStore, HashCache
     from builder.collect.collection import identify, scan
     from builder.config import make_config
     from builder.features.networks import configured
     from builder.features.runtime.model_files import feature_key
 
     c = make_config(**{**config, **{k: Path(config[k]) for k in ("collection", "metadata", "out", "cache_dir")}})
-    hashes = HashCache(c.cache_dir / "hashes.json", identify)
+    hashes = HashCache(CacheLayout(c.cache_dir).hashes, identify)
     items = scan(c.collection, c.metadata, identify=hashes, follow_external_links=True).items
     out = {}
     for name in c.networks:
@@ -161,7 +161,7 @@ def build(pool: Path, n: int, work: Path, cache: Path, networks: list[str], allo
     folder, meta = collection(pool, n, work)
     config = {
         "collection": str(folder), "metadata": str(meta), "networks": networks, "out": str(work / SITE),
-        "cache_dir": str(cache), "experiment": False, "map_enabled": False, "follow_external_links": True,
+        "cache_dir": str(cache), "experiment_enabled": False, "map_enabled": False, "follow_external_links": True,
     }  # fmt: skip
     todo = missing(config)
     if any(todo[k] for k in (*networks, "thumbnails")) and not allow_extract:

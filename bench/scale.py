@@ -289,7 +289,7 @@ def main() -> None:
         collection, meta = collection_of(args.pool, n, work / "collection")
         config = {
             "collection": str(collection), "metadata": str(meta), "networks": networks,
-            "out": str(work / "site"), "cache_dir": str(work / "cache"), "experiment": args.experiment,
+            "out": str(work / "site"), "cache_dir": str(work / "cache"), "experiment_enabled": args.experiment,
             "follow_external_links": True,  # the collection links the pool's folders
         }  # fmt: skip
         cold = run_build(config)
