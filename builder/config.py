@@ -173,14 +173,14 @@ class NeighboursTable(Table):
         bounds=(0, 50),
     )
 
+    def check_more(self) -> None:
+        _share("neighbours recall_target", self.recall_target)
+
 
 def _share(label: str, value: float) -> None:
     """A target that is a share: above 0, at most 1."""
     if not 0 < value <= 1:
         raise ConfigError(f"{label} must be in (0, 1], got {value}")
-
-    def check_more(self) -> None:
-        _share("neighbours recall_target", self.recall_target)
 
 
 @dataclass(frozen=True)

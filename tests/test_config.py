@@ -141,3 +141,11 @@ def test_the_manifest_records_every_setting_but_the_paths() -> None:
     paths = {t.flat(key) for t, key, s, _d in every_setting() if s.kind == "path"}
     assert paths == {"collection", "metadata", "out", "cache_dir"} and paths.isdisjoint(written)
     assert "ray_address" not in written  # may name a host
+
+
+@pytest.mark.parametrize("key", ["neighbours_recall_target", "query_recall_target"])
+@pytest.mark.parametrize("value", [0.0, -0.5, 1.5, float("nan")])
+def test_a_recall_target_is_a_share(key: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=r"recall_target must be in \(0, 1\]"):
+        make_config(**{key: value})
+    assert make_config(**{key: 1.0}).validate()

@@ -343,7 +343,7 @@ def test_copies_are_cached_like_originals(tmp_path: Path, images: Path) -> None:
     assert first.networks[0].extracted == 12 * 3
     second = build(cfg)
     assert (second.networks[0].extracted, second.networks[0].cached) == (0, 36)
-    third = build(make_config(**{**cfg.__dict__, "profiles": ("m1", "flip", "blur")}))
+    third = build(cfg.updated(experiment_profiles=("m1", "flip", "blur")))
     assert third.networks[0].extracted == 12  # only the new profile's copies
 
 

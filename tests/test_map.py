@@ -181,7 +181,7 @@ def map_files(site: Path) -> list[Path]:
 def small_config(tmp_path: Path, **overrides: object):
     if not (tmp_path / "images").exists():
         write_collection(tmp_path / "images", {"a": 8, "b": 8})
-    settings = {"collection": tmp_path / "images", "networks": ("pixels",), "k": 3, "experiment": False,
+    settings = {"collection": tmp_path / "images", "networks": ("pixels",), "k": 3, "experiment_enabled": False,
                 "out": tmp_path / "site", "cache_dir": tmp_path / "cache"}  # fmt: skip
     return make_config(**{**settings, **overrides})
 
@@ -268,7 +268,7 @@ def test_the_data_files_hold_every_items_place_colour_and_id_in_shards(
     tmp_path: Path, monkeypatch, most: int, shard: int, shards: int
 ) -> None:
     """16 items in shards of 5, or, where that would be more than `most` files, in as few larger ones."""
-    from builder.site import map_data as files
+    from builder.map import data as files
 
     monkeypatch.setattr(files, "MAP_SHARD", 5)
     monkeypatch.setattr(files, "MAP_FILES_MOST", most)
@@ -640,7 +640,7 @@ def test_before_its_first_draw_a_large_map_loads_its_points_and_nothing_else(
     and colours' shards and the two indexes, no ids, items or search; the cells' numbers in the atlases too,
     since all 320 are drawn as cells (asked for after the first draw, as the atlases are: drawCells); zoomed
     in, the ids come for the thumbnails."""
-    from builder.site import map_data as files
+    from builder.map import data as files
 
     monkeypatch.setattr(files, "MAP_SHARD", 100)
     write_collection(tmp_path / "images", {"": 320})
@@ -729,7 +729,7 @@ def test_clusters_and_their_settings_come_from_vsis_toml(tmp_path: Path) -> None
     from builder.errors import ConfigError
 
     (tmp_path / "vsis.toml").write_text("[map]\nclusters = 5\n")
-    assert make_config(tmp_path / "vsis.toml").map_clusters == 5
+    assert make_config(tmp_path / "vsis.toml").map.clusters == 5
     for bad in (-1, 101):
         with pytest.raises(ConfigError, match="clusters"):
             make_config(map_clusters=bad)

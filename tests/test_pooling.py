@@ -114,7 +114,7 @@ def test_a_pooling_a_network_does_not_declare_is_a_config_error(tmp_path: Path) 
     with pytest.raises(ConfigError, match=r"densenet121 offers no pooling 'stages' \(.*it offers avg, gem\)"):
         configured("densenet121", "crop", "stages")
     with pytest.raises(ConfigError, match="offers no pooling 'stages'"):  # at validation, before any work
-        make_config(collection=tmp_path, networks=("densenet121",), pooling="stages").validate()
+        make_config(collection=tmp_path, networks=("densenet121",), features_pooling="stages").validate()
     with pytest.raises(ConfigError, match="unknown framing 'letterbox'"):
         configured("efficientnet_lite0", "letterbox", "avg")
 
@@ -182,4 +182,4 @@ def test_auto_pooling_is_the_stages_where_a_network_declares_them_else_the_avera
     assert configured("pixels", "pad", "auto").dim == 768
     from builder.config import make_config
 
-    assert make_config(networks=("vgg16", "densenet201")).pooling == "auto"  # the default builds every network
+    assert make_config(networks=("vgg16", "densenet201")).features.pooling == "auto"  # the default builds every network

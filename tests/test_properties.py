@@ -210,8 +210,8 @@ def test_a_build_at_either_end_of_every_bound_finishes(tmp_path: Path, end: str)
                       experiment_k=(1,)),
         "most": dict(k=1000, annoy_trees=1000, annoy_seed=2**31 - 1, map_epochs=5000, map_seed=2**31 - 1,
                      map_clusters=MAX_CLUSTERS, thumb_size=1024, batch_size=4096, workers=256,
-                     recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**31 - 1,
-                     experiment_ks=(1, 1000)),
+                     neighbours_recall_queries=100_000, experiment_originals=1_000_000, experiment_seed=2**31 - 1,
+                     experiment_k=(1, 1000)),
     }[end]  # fmt: skip
     config = make_config(collection=images, networks=("pixels",), neighbours_method="annoy", out=tmp_path / "site",
                          cache_dir=tmp_path / "cache", **settings_at)  # fmt: skip

@@ -4,7 +4,6 @@ headless Chromium over http and file:// on the bundled sample, against the build
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +156,7 @@ def test_no_query_page_where_it_is_switched_off_and_no_runtime_without_a_model(t
     build(off)
     assert not (off.out / "query.html").exists() and not (off.out / "data/query").exists()
     assert "query.html" not in (off.out / "index.html").read_text(encoding="utf-8")
-    pixels = replace(off, out=tmp_path / "pixels", query_enabled=True).validate()
+    pixels = off.updated(out=tmp_path / "pixels", query_enabled=True)
     build(pixels)
     assert (pixels.out / "query.html").is_file()
     assert not (pixels.out / "vendor").exists()  # the pixel baseline needs no network runtime
@@ -191,7 +190,7 @@ def test_a_rebuild_that_changes_nothing_computes_no_compact_vectors(tmp_path: Pa
     from builder.config import make_config
     from builder.query import stage as compact_stage
 
-    config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
+    config = make_config(REPO / "vsis.toml").updated(out=tmp_path / "site", cache_dir=tmp_path / "cache",
                      experiment_enabled=False, map_enabled=False, networks=("pixels",)).validate()  # fmt: skip
     build(config)
     first = (config.out / "data/query/pixels/codes/0.js").read_bytes()
@@ -280,7 +279,7 @@ def test_the_browser_computes_the_builders_features_and_ranking(site, sample_sit
 
     page = _open(site)
     ids, files, x = _builder_features(sample_site, "efficientnet_lite0")
-    assert make_config(REPO / "vsis.toml").centre  # the default the exact ranking below follows
+    assert make_config(REPO / "vsis.toml").features.centre  # the default the exact ranking below follows
     searched = centred(x, collection_mean(x))
     picked = np.random.default_rng(18).choice(len(ids), 20, replace=False)
     distances, overlaps = [], []
@@ -320,7 +319,7 @@ def test_a_refined_collection_is_searched_with_the_visitors_feature_refined_alik
 
     from .browser import Watched
 
-    config = replace(make_config(REPO / "vsis.toml"), out=tmp_path / "site", cache_dir=tmp_path / "cache",
+    config = make_config(REPO / "vsis.toml").updated(out=tmp_path / "site", cache_dir=tmp_path / "cache",
                      experiment_enabled=False, map_enabled=False, networks=("pixels",), features_centre=True,
                      neighbours_expansion=3).validate()  # fmt: skip
     result = build(config)

@@ -76,6 +76,6 @@ def test_the_build_searches_the_refined_features_and_every_later_stage_reads_the
     assert r.refinement.expansion == 2 and r.refinement.mean == pytest.approx(collection_mean(x))
     # the manifest says how the lists were made
     manifest = (tmp_path / "refined" / "data" / "manifest.json").read_text()
-    assert '"centre": true' in manifest and '"expansion": 2' in manifest
+    assert '"features_centre": true' in manifest and '"neighbours_expansion": 2' in manifest
     again = built("again", features_centre=True, neighbours_expansion=2)
     assert (again.networks[0].neighbours.indices == r.neighbours.indices).all()  # remembered, the same lists

@@ -184,7 +184,7 @@ def test_a_build_publishes_exact_or_tuned_neighbours_as_configured(tmp_path) -> 
     assert tuned.networks[0].search_recall == 1.0 and "every item measured" in tuned.networks[0].recall_note
     assert (exact.networks[0].neighbours.indices == tuned.networks[0].neighbours.indices).all()
     assert "every item measured" in (tmp_path / "s2" / "index.html").read_text()
-    with pytest.raises(ConfigError, match="neighbours method must be auto, cells, annoy or exact"):
+    with pytest.raises(ConfigError, match="neighbours method must be one of auto, cells, annoy, exact"):
         make_config(neighbours_method="faiss")
     with pytest.raises(ConfigError, match="recall_target"):
         make_config(neighbours_recall_target=1.5)

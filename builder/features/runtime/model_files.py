@@ -48,7 +48,8 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
     if spec.build_module is None:
         raise ConfigError(f"{spec.name}: not a torch network, nothing to export")
     module = spec.build_module(weights_file).eval()
-    dummy = torch.zeros((1, *spec.preprocess.input_shape), dtype=torch.float32)
+    # two images: torch.export takes a dimension of size 1 for a constant, and the batch must stay free
+    dummy = torch.zeros((2, *spec.preprocess.input_shape), dtype=torch.float32)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its passes
         torch.onnx.export(
