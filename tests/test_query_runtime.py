@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from builder.errors import VsisError
+from builder.features.runtime.model_files import OPSET
 from builder.query.runtime import (
     CHECKSUMS,
     MODULE,
@@ -135,8 +136,8 @@ def tiny_model() -> bytes:
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 5])],
         [numpy_helper.from_array(w, name) for name, w in weights.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8  # what the builder's exports carry (torch.onnx, opset 17)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 10  # what the builder's exports carry (torch.onnx's dynamo exporter, opset 18)
     onnx.checker.check_model(model)
     return model.SerializeToString()
 

@@ -17,6 +17,9 @@ from builder.features.networks.registry import NetworkSpec
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
 
 OPSET = 18  # the least the dynamo exporter writes
+# How a model is exported, in its file's name: raised whenever the export writes other bytes (another exporter,
+# other settings, other clean-up), so that a cached model made the old way is never taken for the new one
+EXPORT = "dynamo1"
 
 
 def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str, cpu: CpuFeatures | None = None) -> str:
@@ -38,7 +41,7 @@ def onnx_path(
     precision: str = "fp32",
     cpu: CpuFeatures | None = None,
 ) -> Path:
-    return CacheLayout(cache_dir).model(f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}.onnx")
+    return CacheLayout(cache_dir).model(f"{feature_key(spec, weights_file, precision, cpu)}-opset{OPSET}-{EXPORT}.onnx")
 
 
 def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
