@@ -111,3 +111,12 @@ def test_the_readme_is_short_and_names_the_two_commands() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 150
     assert "make site" in readme and "make test" in readme
+
+
+def test_the_first_view_table_holds_each_pages_requests_and_bytes() -> None:
+    data = json.loads((REPO / "bench" / "results" / "first_view.json").read_text(encoding="utf-8"))
+    text = hook().bench_markdown("first-view")
+    for label, schemes in data["results"].items():
+        for scheme, pages in schemes.items():
+            for page, got in pages.items():
+                assert f"{got['bytes_median']:,}" in text and page in text and scheme in text, (label, page)

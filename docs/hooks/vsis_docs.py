@@ -557,13 +557,42 @@ def parse_options(text: str) -> tuple[str, dict[str, str]]:
     return kind, options
 
 
+def first_view_table(name: str) -> str:
+    """Each page's first view, before and after (bench/first_view.py): requests and bytes over http and file://,
+    and the machine and browser it was measured with."""
+    data = load(name)
+    labels = list(data["results"])
+    pages = list(next(iter(next(iter(data["results"].values())).values())))
+    body = []
+    for page in pages:
+        for scheme in data["results"][labels[0]]:
+            row: list[object] = [page, scheme]
+            for label in labels:
+                got = data["results"][label][scheme][page]
+                row += [got["requests_median"], f"{got['bytes_median']:,}"]
+            body.append(row)
+    header = ["page", "scheme", *(f"{label} {what}" for label in labels for what in ("requests", "bytes"))]
+    cpu = data.get("cpu", {})
+    flags = [f for f in cpu.get("flags", []) if f.startswith(("avx", "amx", "fma"))]
+    where = (
+        f"Measured on: `{name}`: {data.get('machine', 'machine not recorded')}, {cpu.get('model', 'CPU not recorded')} "
+        f"(flags {' '.join(flags) or 'not recorded'}); {data.get('chromium', 'browser not recorded')}, "
+        f"{data.get('runs', '?')} fresh loads a page (medians)"
+    )
+    return table(header, body, right=range(2, len(header))) + "\n\n" + where
+
+
 def bench_markdown(kind: str, file: str | None = None, record: str | None = None, network: str | None = None) -> str:
     """The table of KIND from its results files, and beneath it the machines they were measured on."""
+    if kind == "first-view":
+        return first_view_table(file or "first_view.json")
     if kind == "experiment":
         text, found = experiment_table(file.split(",") if file else ["experiment.json"])
         return text + "\n\n" + machines(found)
     if kind not in BENCH_TABLES:
-        raise DocsError(f"unknown benchmark table {kind!r} (known: {', '.join([*BENCH_TABLES, 'experiment'])})")
+        raise DocsError(
+            f"unknown benchmark table {kind!r} (known: {', '.join([*BENCH_TABLES, 'experiment', 'first-view'])})"
+        )
     renderer, defaults = BENCH_TABLES[kind]
     found = records(file.split(",") if file else defaults, record)
     if kind in ROWS_SHOWN:
