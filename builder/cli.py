@@ -105,15 +105,14 @@ def _build_options() -> list[inspect.Parameter]:
 
 
 def _from_flags(given: dict[str, object]) -> dict[str, object]:
-    """The options given, as make_config takes them: lists from their comma-separated text."""
+    """The options given, as make_config takes them: whole numbers from their comma-separated text, with the
+    flag named where one is not a number (lists of names make_config reads from their text itself)."""
     from builder.config import flags, names
 
     kinds = {name: s for name, s, _default in flags()}
     out: dict[str, object] = {}
     for name, value in given.items():
-        if isinstance(value, str) and kinds[name].kind == "names":
-            value = names(value)
-        elif isinstance(value, str) and kinds[name].kind == "ints":
+        if isinstance(value, str) and kinds[name].kind == "ints":
             try:
                 value = tuple(int(n) for n in names(value))
             except ValueError:
