@@ -92,7 +92,7 @@ def main() -> None:
             out, cache = tmp_path / f"site-{name}", tmp_path / f"cache-{name}-{workers}"
             config = make_config(
                 collection=collection,
-                metadata=metadata,
+                metadata_file=metadata,
                 networks=(name,),
                 out=out,
                 cache_dir=cache,

@@ -142,9 +142,9 @@ def missing(config: dict) -> dict[str, int]:
     from builder.features.networks import configured
     from builder.features.runtime.model_files import feature_key
 
-    c = make_config(**{**config, **{k: Path(config[k]) for k in ("collection", "metadata", "out", "cache_dir")}})
+    c = make_config(**{**config, **{k: Path(config[k]) for k in ("collection", "metadata_file", "out", "cache_dir")}})
     hashes = HashCache(CacheLayout(c.cache_dir).hashes, identify)
-    items = scan(c.collection, c.metadata, identify=hashes, follow_external_links=True).items
+    items = scan(c.collection, c.metadata.file, identify=hashes, follow_external_links=True).items
     out = {}
     for name in c.networks:
         spec = configured(name, c.features.framing, c.features.pooling)
@@ -160,7 +160,7 @@ def missing(config: dict) -> dict[str, int]:
 def build(pool: Path, n: int, work: Path, cache: Path, networks: list[str], allow_extract: bool) -> tuple[Path, dict]:
     folder, meta = collection(pool, n, work)
     config = {
-        "collection": str(folder), "metadata": str(meta), "networks": networks, "out": str(work / SITE),
+        "collection": str(folder), "metadata_file": str(meta), "networks": networks, "out": str(work / SITE),
         "cache_dir": str(cache), "experiment_enabled": False, "map_enabled": False, "follow_external_links": True,
     }  # fmt: skip
     todo = missing(config)

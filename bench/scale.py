@@ -191,7 +191,7 @@ class Timing:
 
 from pathlib import Path
 args = json.loads(sys.argv[1])
-paths = {k: Path(args[k]) for k in ("collection", "metadata", "out", "cache_dir")}
+paths = {k: Path(args[k]) for k in ("collection", "metadata_file", "out", "cache_dir")}
 config = make_config(**{**args, **paths, "networks": tuple(args["networks"])})
 reporter, start = Timing(), time.perf_counter()
 result = build(config, reporter)
@@ -288,7 +288,7 @@ def main() -> None:
         work = args.work / f"{n}-{'-'.join(networks)}{'-experiment' if args.experiment else ''}"
         collection, meta = collection_of(args.pool, n, work / "collection")
         config = {
-            "collection": str(collection), "metadata": str(meta), "networks": networks,
+            "collection": str(collection), "metadata_file": str(meta), "networks": networks,
             "out": str(work / "site"), "cache_dir": str(work / "cache"), "experiment_enabled": args.experiment,
             "follow_external_links": True,  # the collection links the pool's folders
         }  # fmt: skip

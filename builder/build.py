@@ -146,8 +146,8 @@ def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
     with reporter.task("scanning", None) as task:
         collection = scan(
             config.collection,
-            config.metadata,
-            config.metadata_key,
+            config.metadata.file,
+            config.metadata.key,
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
             identify=hashes,

@@ -302,16 +302,38 @@ class ExperimentTable(Table):
 
 
 @dataclass(frozen=True)
+class MetadataTable(Table):
+    """[metadata]: the records joined onto the images, and the columns a visitor filters by (facets). A
+    top-level `metadata = "file.csv"` is short for `[metadata] file = "file.csv"`."""
+
+    TABLE: ClassVar[str] = "metadata"
+    file: Path | None = setting(
+        None, "CSV, TSV or JSON metadata joined onto the images.", "path", optional=True, flag="--metadata"
+    )
+    key: str | None = setting(
+        None, "Metadata column naming each record's file.", "text", optional=True, flag="--metadata-key"
+    )
+    facets: tuple[str, ...] = setting(
+        (),
+        "Columns a visitor filters and colours by (snake_case, as `date`, `department`); empty: every "
+        "column with at most `facet_values` values or with several values a cell (split on ';'), and the date.",
+        "names",
+        flag="--facets",
+    )
+    facet_values: int = setting(
+        40,
+        "Most distinct values a column may have to be taken as a facet when none are named (a named facet "
+        "shows its most common values up to 200, the rest counted as other).",
+        "int",
+        bounds=(2, 200),
+    )
+
+
+@dataclass(frozen=True)
 class BuildConfig(Table):
     """Everything `vsis build` needs to know: the top-level keys of vsis.toml, then one field per table."""
 
     collection: Path = setting(Path("images"), "Folder of images (searched recursively).", "path")
-    metadata: Path | None = setting(
-        None, "CSV, TSV or JSON metadata joined onto the images.", "path", optional=True, flag="--metadata"
-    )
-    metadata_key: str | None = setting(
-        None, "Metadata column naming each record's file.", "text", optional=True, flag="--metadata-key"
-    )
     networks: tuple[str, ...] = setting(
         DEFAULT_NETWORKS, "The networks built (see `vsis networks`).", "names", flag="--networks"
     )
@@ -373,6 +395,7 @@ class BuildConfig(Table):
         flag="--follow-external-links",
     )
     weights: Mapping[str, Path] = field(default_factory=dict)  # [weights]: network = local checkpoint file
+    metadata: MetadataTable = field(default_factory=MetadataTable)
     annoy: AnnoyTable = field(default_factory=AnnoyTable)
     neighbours: NeighboursTable = field(default_factory=NeighboursTable)
     features: FeaturesTable = field(default_factory=FeaturesTable)
@@ -433,7 +456,17 @@ class BuildConfig(Table):
 # The tables of vsis.toml, by name: BuildConfig's field of each
 TABLES: dict[str, type[Table]] = {
     t.TABLE: t
-    for t in (AnnoyTable, NeighboursTable, FeaturesTable, SiteTable, RayTable, MapTable, QueryTable, ExperimentTable)
+    for t in (
+        MetadataTable,
+        AnnoyTable,
+        NeighboursTable,
+        FeaturesTable,
+        SiteTable,
+        RayTable,
+        MapTable,
+        QueryTable,
+        ExperimentTable,
+    )
 }
 
 
@@ -524,12 +557,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return raw
 
 
+# Top-level keys read as a table's (the form of earlier versions, and shorter where nothing else is set)
+SHORTHANDS = {"metadata": "metadata.file", "metadata_key": "metadata.key"}
+
+
 def load_toml(path: Path) -> dict[str, Any]:
     """Read vsis.toml into flat setting values; unknown keys are errors that name the key."""
     raw = _read_toml(path)
     base = path.parent
     top = {key: s for key, s, _d in BuildConfig.settings()}
     values: dict[str, Any] = {}
+    for short, long in SHORTHANDS.items():  # `metadata = "file.csv"` for `[metadata] file = "file.csv"`
+        if short in raw and not isinstance(raw[short], dict):
+            table, _, sub = long.partition(".")
+            given = raw.pop(short)
+            existing = raw.get(table, {})
+            if not isinstance(existing, dict):
+                continue  # `metadata` given as text and a table at once cannot be TOML; the table check names it
+            if sub in existing:
+                raise ConfigError(f"{path}: '{short}' and '{long}' both given; keep one")
+            raw[table] = {**existing, sub: given}
     for key, value in raw.items():
         if key in top:
             values[key] = _typed(key, value, top[key], base)

@@ -186,7 +186,7 @@ def test_hostile_metadata_is_shown_as_text_and_never_runs(tmp_path: Path, browse
         )
     config = make_config(
         collection=tmp_path / "images",
-        metadata=tmp_path / "meta.csv",
+        metadata_file=tmp_path / "meta.csv",
         networks=("pixels",),
         k=3,
         experiment_enabled=False,

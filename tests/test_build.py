@@ -33,7 +33,7 @@ def project(tmp_path: Path) -> Path:
 def config_for(project: Path, **overrides):
     values = dict(
         collection=project / "images",
-        metadata=project / "meta.csv",
+        metadata_file=project / "meta.csv",
         networks=NETWORKS,
         k=3,
         out=project / "site",
@@ -185,7 +185,7 @@ def test_a_rebuild_with_nothing_to_extract_never_imports_torch(project: Path) ->
     build(config_for(project))
     assert build_in_fresh_process(
         collection=project / "images",
-        metadata=project / "meta.csv",
+        metadata_file=project / "meta.csv",
         networks=NETWORKS,
         k=3,
         out=project / "site",

@@ -18,7 +18,7 @@ def test_toml_values_with_paths_relative_to_the_file(tmp_path: Path) -> None:
     )
     cfg = make_config(cfg_file)
     assert cfg.collection == tmp_path / "proj" / "imgs"
-    assert cfg.metadata == tmp_path / "proj" / "meta.csv"
+    assert cfg.metadata.file == tmp_path / "proj" / "meta.csv"
     assert cfg.out == Path("/abs/site")
     assert (cfg.networks, cfg.k, cfg.annoy.trees, cfg.annoy.seed) == (("pixels",), 4, 7, 3)
 
@@ -139,7 +139,7 @@ def test_the_manifest_records_every_setting_but_the_paths() -> None:
     written = manifest_settings(make_config(k=3, map_epochs=20))
     assert (written["k"], written["map_epochs"], written["experiment_k"]) == (3, 20, "1, 3, 5")
     paths = {t.flat(key) for t, key, s, _d in every_setting() if s.kind == "path"}
-    assert paths == {"collection", "metadata", "out", "cache_dir"} and paths.isdisjoint(written)
+    assert paths == {"collection", "metadata_file", "out", "cache_dir"} and paths.isdisjoint(written)
     assert "ray_address" not in written  # may name a host
 
 

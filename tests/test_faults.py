@@ -503,7 +503,7 @@ def test_a_huge_metadata_value_is_cut_with_a_warning(tmp_path: Path) -> None:
     title = "long title " * 100_000  # 1.1 MB
     (tmp_path / "meta.json").write_text(json.dumps([{"file": "img_000.png", "title": title}]), encoding="utf-8")
     reporter = QuietReporter()
-    result = build(pixels_config(tmp_path / "images", tmp_path, metadata=tmp_path / "meta.json"), reporter)
+    result = build(pixels_config(tmp_path / "images", tmp_path, metadata_file=tmp_path / "meta.json"), reporter)
     kept = next(i.title for i in result.items if i.relpath == "img_000.png")
     assert len(kept) == MAX_FIELD_CHARS and kept.endswith("\u2026") and title.startswith(kept[:-1])
     assert any("1 value(s) longer than 2,000 characters cut" in w for w in reporter.warnings), reporter.warnings

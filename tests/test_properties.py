@@ -68,7 +68,7 @@ def test_any_names_values_and_shapes_build_a_complete_escaped_site_or_are_report
         writer.writerows(rows)
     config = make_config(
         collection=images,
-        metadata=root / "meta.csv",
+        metadata_file=root / "meta.csv",
         networks=("pixels",),
         k=2,
         experiment_enabled=False,
@@ -120,7 +120,7 @@ def test_names_of_any_bytes_and_any_json_values_build_a_readable_site(tmp_path_f
         drawing(10 + n).save(os.path.join(os.fsencode(images), name + b".png"))
         records.append({"file": file_name, "title": title})
     (root / "meta.json").write_text(json.dumps(records), encoding="ascii")  # surrogates as \u escapes
-    config = make_config(collection=images, metadata=root / "meta.json", networks=("pixels",), k=2,
+    config = make_config(collection=images, metadata_file=root / "meta.json", networks=("pixels",), k=2,
                          experiment_enabled=False, out=root / "site", cache_dir=root / "cache")  # fmt: skip
     result = build(config)
     assert len(result.items) == len(files) + 2 and not result.skipped  # every name is a file to build
