@@ -20,6 +20,7 @@ from pathlib import Path
 from builder import __version__
 from builder.cache import BlobStore, CacheLayout, HashCache, remove_litter
 from builder.collect.collection import Collection, Item, identify, scan
+from builder.collect.facets import facet_problems, facets_of
 from builder.config import BuildConfig, manifest_settings
 from builder.errors import VsisError
 from builder.experiment.product import experiment_product
@@ -270,6 +271,9 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         if config.map.enabled
         else []
     )  # fmt: skip
+    facets = facets_of(items, config.metadata.facets, config.metadata.facet_values)
+    for problem in facet_problems(facets, config.metadata.facets):
+        reporter.warn(problem)
     atlases = _atlases(items, layouts, config, reporter)
     thumbs = _thumb_store(config)
     page_list = page_items(items, thumbs)
@@ -281,7 +285,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     model = site_model(
         shown(collection.root.resolve().name), items, skipped, collection.unmatched_metadata, results, experiment,
         config.title, config.k, config.weights, thumbs, manifest(config, len(items), results), page_list,
-        [p for p in products if p is not None],
+        [p for p in products if p is not None], facets,
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))

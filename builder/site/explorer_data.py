@@ -15,6 +15,7 @@ collection (a museum's 100,000 images are 500 shards, of which the first page ne
   and, for a perturbed copy, [id, title, profile, page]. The neighbours of a row lie anywhere in the
   collection; carrying their tiles here is what lets a page of rows draw from two files instead of dozens.
 - `data/<dataset>/search.js`: every item's title and artist, loaded on the first search only.
+- `data/<dataset>/facets.js` and `facets/`: what a visitor filters by, loaded when first used (facet_data.py).
 
 Items with a neighbour row are the first `queries` of the dataset (all of the collection; the originals of
 the perturbation set). When a dataset's items are in id order (the collection's always are), index.js lists
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from builder.pagekit.datafiles import global_script, shard_script
 from builder.pagekit.item import PAGE_PATH, THUMB_PATH
+from builder.site.facet_data import facet_files
 from builder.site.model import Dataset, PageNeighbour, SiteModel
 
 ITEM_FIELDS = ("id", "title", "artist", "date", "medium", "dimensions", "category")
@@ -116,6 +118,10 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
                 path = _file("network", ds, n, name)
                 files[path] = shard_script(path, neighbours_payload(ds, neighbours[rows.start : rows.stop]))
         files[_file("search", ds)] = shard_script(_file("search", ds), search_payload(ds))
+        summary = None
+        if ds.facets:
+            more, summary = facet_files(ds.name, ds.facets, len(ds.items))
+            files.update(more)
         ids = [i.id for i in ds.items]
         ordered = in_js_order(ids)
         datasets.append(
@@ -127,6 +133,7 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
                 "networks": [name for name, _ in ds.networks],
                 # each shard's first id, when ids are in order: the shard that holds an id is found at once
                 "first": [ids[rows.start] for rows in parts] if ordered else None,
+                "facets": summary,  # the facets' summary file (facet_data.py); null: none
             }
         )
     files["data/index.js"] = global_script("VSIS_INDEX", index)

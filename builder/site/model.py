@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from builder.collect.facets import Facets
 from builder.pagekit.item import PageItem
 from builder.pagekit.product import NavEntry, Product
 
@@ -51,6 +52,7 @@ class Dataset:
     queries: list[int] | None = None
     profile_of: dict[int, str] = field(default_factory=dict)  # item index -> profile label (copies)
     owner_of: dict[int, int] = field(default_factory=dict)  # item index -> its original's index
+    facets: Facets | None = None  # what a visitor filters its items by (collect/facets.py)
 
 
 @dataclass

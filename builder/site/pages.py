@@ -13,6 +13,7 @@ import numpy as np
 
 from builder.cache import BlobStore
 from builder.collect.collection import Item
+from builder.collect.facets import Facets
 from builder.experiment.page import experiment_items
 from builder.experiment.run import ExperimentResult
 from builder.inputs.perturb import copy_key
@@ -43,10 +44,12 @@ def site_model(
     manifest: dict[str, object],
     pages: list[PageItem],
     products: list[Product] | None = None,
+    facets: Facets | None = None,
 ) -> SiteModel:
     """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
     thumbs: where the thumbnails were made, by content key. pages: `items` as pages show them (page_items).
-    products: the map, search by image, the experiment's page, ... in the navigation's order."""
+    products: the map, search by image, the experiment's page, ... in the navigation's order. facets: the
+    collection's, by its items' order (collect/facets.py)."""
     products = products or []
     networks = []
     for r in results:
@@ -68,7 +71,8 @@ def site_model(
             )
         )
     extra_files = {p.thumb: thumbs.location(i.content_hash) for p, i in zip(pages, items, strict=False)}
-    datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks])]
+    datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks],
+                        facets=facets)]  # fmt: skip
     for product in products:  # the files a product places from the cache (the map's atlases)
         extra_files.update(product.placed)
     if experiment is not None:

@@ -1,0 +1,178 @@
+// vsisFacets: reads the facets the builder published (builder/site/facet_data.py) and applies a filter: the
+// explorer and the map share it, so that one filter state means the same items on both pages.
+//
+// Nothing here is loaded before it is used: the summary (values and counts) when the panel is first shown, each
+// facet's members when a filter is first applied, the years when the year range is first set. Counts are
+// the builder's until a filter applies; then each value's count is of the items that pass every other
+// facet's filter (so a facet's own choices do not hide its other values).
+//
+//   var facets = vsisFacets.create(reader, ds);   // ds: an entry of VSIS_INDEX.datasets
+//   facets.available                 // whether ds has facets
+//   facets.summary(cb)               // cb(summary): {size, facets: [{key, label, values, counts, file}], years}
+//   facets.filter(state, cb)         // cb({mask: Uint8Array (1: passes) or null when nothing is filtered,
+//                                    //     count, counts: {key: [count per value]}})
+//   facets.codes(key, cb)            // cb(Int32Array): per item the index of its first value, -1 for none
+//   facets.years(cb)                 // cb({first, last}: Int16Array per item, NO_YEAR where none)
+//   vsisFacets.readState(params)     // the URL's state: f=key:value (repeated), years=from-to
+//   vsisFacets.writeState(state, params)
+//   vsisFacets.empty(state)          // whether a state filters nothing
+(function () {
+  "use strict";
+  var NO_YEAR = -32768;
+
+  // A value's members, as facet_data.py writes them: "b" + a bitset, or "d" + LEB128 gaps.
+  function members(text, size) {
+    var bytes = vsisShards.bytes(text.slice(1)), out = [];
+    if (text[0] === "b") {
+      for (var i = 0; i < size; i++) if (bytes[i >> 3] & (1 << (i & 7))) out.push(i);
+      return Int32Array.from(out);
+    }
+    var at = 0, gap = 0, shift = 0, first = true;
+    for (var j = 0; j < bytes.length; j++) {
+      gap += (bytes[j] & 0x7f) * Math.pow(2, shift);
+      shift += 7;
+      if (bytes[j] < 0x80) {
+        at = first ? gap : at + gap;
+        first = false;
+        out.push(at);
+        gap = 0;
+        shift = 0;
+      }
+    }
+    return Int32Array.from(out);
+  }
+  function int16s(text) {
+    var b = vsisShards.bytes(text);
+    return new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
+  }
+
+  function empty(state) {
+    if (state.years) return false;
+    for (var key in state.values) if (state.values[key].length) return false;
+    return true;
+  }
+
+  function readState(params) {
+    var values = {}, years = null;
+    params.getAll("f").forEach(function (pair) {
+      var colon = pair.indexOf(":");
+      if (colon <= 0) return;
+      var key = pair.slice(0, colon), value = pair.slice(colon + 1);
+      (values[key] = values[key] || []).indexOf(value) < 0 && values[key].push(value);
+    });
+    var m = /^(-?\d+)-(-?\d+)$/.exec(params.get("years") || "");
+    if (m && +m[1] <= +m[2]) years = [+m[1], +m[2]];
+    return { values: values, years: years };
+  }
+  function writeState(state, params) {
+    Object.keys(state.values).sort().forEach(function (key) {
+      state.values[key].forEach(function (value) { params.append("f", key + ":" + value); });
+    });
+    if (state.years) params.set("years", state.years[0] + "-" + state.years[1]);
+  }
+
+  function create(reader, ds) {
+    var summaryData = null, decoded = {}, yearsData = null, codesOf = {};
+    function summary(cb) {
+      if (summaryData) return cb(summaryData);
+      reader.load(ds.facets, function () { cb(summaryData = vsisShards.payloads[ds.facets]); });
+    }
+    // Each facet's members per value, decoded once.
+    function facetMembers(facet, cb) {
+      if (decoded[facet.key]) return cb(decoded[facet.key]);
+      reader.load(facet.file, function () {
+        var size = summaryData.size;
+        decoded[facet.key] = vsisShards.payloads[facet.file].m.map(function (t) { return members(t, size); });
+        cb(decoded[facet.key]);
+      });
+    }
+    function years(cb) {
+      summary(function (s) {
+        if (yearsData || !s.years) return cb(yearsData);
+        reader.load(s.years.file, function () {
+          var p = vsisShards.payloads[s.years.file];
+          cb(yearsData = { first: int16s(p.first), last: int16s(p.last) });
+        });
+      });
+    }
+    function codes(key, cb) {
+      if (codesOf[key]) return cb(codesOf[key]);
+      summary(function (s) {
+        var facet = s.facets.filter(function (f) { return f.key === key; })[0];
+        if (!facet) return cb(null);
+        facetMembers(facet, function (list) {
+          var out = new Int32Array(s.size).fill(-1);
+          for (var v = list.length - 1; v >= 0; v--) for (var i = 0; i < list[v].length; i++) out[list[v][i]] = v;
+          cb(codesOf[key] = out);
+        });
+      });
+    }
+
+    // The items a facet's chosen values let through (1), or null where none of its values is chosen.
+    function facetMask(facet, list, chosen, size) {
+      var wanted = chosen[facet.key];
+      if (!wanted || !wanted.length) return null;
+      var mask = new Uint8Array(size);
+      wanted.forEach(function (value) {
+        var v = facet.values.indexOf(value);
+        if (v < 0) return;
+        for (var i = 0; i < list[v].length; i++) mask[list[v][i]] = 1;
+      });
+      return mask;
+    }
+    function yearMask(range, y, size) {
+      var mask = new Uint8Array(size);
+      for (var i = 0; i < size; i++) mask[i] = y.first[i] !== NO_YEAR && y.first[i] <= range[1] && y.last[i] >= range[0] ? 1 : 0;
+      return mask;
+    }
+    function and(masks, size, skip) {
+      var out = null;
+      masks.forEach(function (m, j) {
+        if (!m || j === skip) return;
+        if (!out) { out = new Uint8Array(m); return; }
+        for (var i = 0; i < size; i++) out[i] &= m[i];
+      });
+      return out;
+    }
+
+    function filter(state, cb) {
+      summary(function (s) {
+        var counts = {};
+        if (empty(state)) {
+          s.facets.forEach(function (f) { counts[f.key] = f.counts.slice(); });
+          return cb({ mask: null, count: s.size, counts: counts });
+        }
+        var lists = [], left = s.facets.length;
+        function ready() {
+          var after = function (y) {
+            var size = s.size;
+            var masks = s.facets.map(function (f, j) { return facetMask(f, lists[j], state.values, size); });
+            masks.push(state.years && y ? yearMask(state.years, y, size) : null);
+            var all = and(masks, size, -1);
+            var count = 0;
+            if (all) for (var i = 0; i < size; i++) count += all[i];
+            s.facets.forEach(function (f, j) {
+              var others = and(masks, size, j);
+              counts[f.key] = lists[j].map(function (m) {
+                if (!others) return m.length;
+                var c = 0;
+                for (var x = 0; x < m.length; x++) c += others[m[x]];
+                return c;
+              });
+            });
+            cb({ mask: all || new Uint8Array(size).fill(1), count: all ? count : size, counts: counts });
+          };
+          if (state.years) years(after); else after(null);
+        }
+        if (!left) return ready();
+        s.facets.forEach(function (f, j) {
+          facetMembers(f, function (list) { lists[j] = list; if (--left === 0) ready(); });
+        });
+      });
+    }
+
+    return { available: !!ds.facets, summary: summary, filter: filter, codes: codes, years: years };
+  }
+
+  window.vsisFacets = { create: create, readState: readState, writeState: writeState, empty: empty, NO_YEAR: NO_YEAR };
+})();
