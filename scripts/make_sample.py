@@ -4,7 +4,7 @@
     python scripts/make_sample.py            # writes samples/openclipart/
 
 Picks a fixed-seed sample of images from ten categories, down-scales each to fit 256x256 (transparency
-kept), and writes metadata.csv (file, title, category, source) and a licence note. OpenClipart's drawings
+kept), and writes metadata.csv (file, title, category, source, subject) and a licence note. OpenClipart's drawings
 are public domain (Creative Commons Public Domain Dedication; see /usr/share/doc/openclipart-png/copyright).
 """
 
@@ -52,6 +52,13 @@ def title_of(stem: str) -> str:
     return " ".join(words).strip().capitalize() or stem
 
 
+def subject_of(relpath: str) -> str:
+    """OpenClipart's own sub-folder of the category ('animals/birds/x.png': 'birds'), a facet of the sample;
+    '' for a drawing at the category's top."""
+    parts = relpath.split("/")
+    return parts[1].replace("_", " ") if len(parts) > 2 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("samples/openclipart"))
@@ -87,11 +94,12 @@ def main() -> None:
                     "title": title_of(src.stem),
                     "category": category,
                     "source": f"openclipart-png: {src.relative_to(SOURCE).as_posix()}",
+                    "subject": subject_of(src.relative_to(SOURCE).as_posix()),
                 }
             )
             taken += 1
     with (args.out / "metadata.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["file", "title", "category", "source"])
+        writer = csv.DictWriter(fh, fieldnames=["file", "title", "category", "source", "subject"])
         writer.writeheader()
         writer.writerows(sorted(rows, key=lambda r: r["file"]))
     (args.out / "LICENSE.md").write_text(LICENCE, encoding="utf-8")

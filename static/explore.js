@@ -12,10 +12,14 @@
   var datasetSelect = $("dataset"), networkSelect = $("network"), queryInput = $("query");
   var results = $("results"), status = $("status"), selected = $("selected");
   var pageInfo = $("pageinfo"), prev = $("prev"), next = $("next");
+  var filtersButton = $("filters"), facetPanel = $("facet-panel"), within = $("within");
 
   // ---- data: the explorer's files (static/reader.js); a page drawn once those it needs are here ----
   function failed(e) { status.textContent = "Could not load the data: " + e.message + "."; }
   var reader = vsisReader.create(index, failed);
+  // each dataset's facets (static/facets.js), where it has them; the panel (static/facet-panel.js) once opened
+  var facetsOf = {}, panel = null, panelOf = "";
+  index.datasets.forEach(function (ds) { if (ds.facets) facetsOf[ds.name] = vsisFacets.create(reader, ds); });
 
   // ---- state <-> URL fragment: #dataset=..&network=..&q=..&item=..&page=.. ----
   var url = vsisUrlState.create({
@@ -24,8 +28,10 @@
       // q trimmed as the search box trims what is typed: only spaces or a newline are no search (a newline,
       // which joins each title to its artist, matched every image)
       var net = ds.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : ds.networks[0];
+      var filter = ds.facets ? vsisFacets.readState(params) : { values: {}, years: null };
       return { dataset: ds.name, network: net, q: (params.get("q") || "").trim(), item: params.get("item") || "",
-               page: Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1) };
+               page: Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1), filter: filter,
+               within: !!ds.facets && params.get("within") === "1" };
     },
     write: function (s, params) {
       params.set("dataset", s.dataset);
@@ -33,6 +39,8 @@
       if (s.q) params.set("q", s.q);
       if (s.item) params.set("item", s.item);
       if (s.page) params.set("page", String(s.page + 1));
+      vsisFacets.writeState(s.filter, params);
+      if (s.within) params.set("within", "1");
     },
     restored: syncControls,
     show: show
@@ -50,12 +58,42 @@
     }
     networkSelect.value = state.network;
     if (queryInput.value.trim() !== state.q) queryInput.value = state.q;
+    filtersButton.hidden = !ds.facets;
+    within.checked = state.within;
+    if (!ds.facets) openPanel(false);
+    else if (!vsisFacets.empty(state.filter)) openPanel(true);  // a link with a filter shows it
+  }
+
+  // ---- the filter panel: opened, it loads the facets' summary (values, counts) and draws them ----
+  function openPanel(open) {
+    facetPanel.hidden = !open;
+    filtersButton.setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    var ds = dataset();
+    if (panelOf === ds.name) return;
+    panelOf = ds.name;
+    facetsOf[ds.name].summary(function (summary) {
+      panel = vsisFacetPanel.create($("facets"), summary, function (filter) { go({ filter: filter, page: 0 }, true); });
+      show();
+    });
   }
 
   // ---- the dataset as loaded: the first ds.queries items have neighbour rows ----
   function dataset() { return byName(index.datasets, url.state.dataset); }
   // The rows whose title or artist contains q; null: every row.
-  function matching(ds, q, cb) { reader.matching(ds, q, ds.queries, cb); }
+  // The rows that match q and pass the filter (null: every row), and the filter's result (null: no filter).
+  function matching(ds, q, cb) {
+    reader.matching(ds, q, ds.queries, function (rows) {
+      var facets = facetsOf[ds.name];
+      if (!facets || vsisFacets.empty(url.state.filter)) return cb(rows, null);
+      facets.filter(url.state.filter, function (result) {
+        var mask = result.mask, out = [];
+        if (rows) rows.forEach(function (r) { if (mask[r]) out.push(r); });
+        else for (var r = 0; r < ds.queries; r++) if (mask[r]) out.push(r);
+        cb(out, result);
+      });
+    });
+  }
 
   // ---- drawing ----
   function thumb(it, className) {
@@ -91,9 +129,11 @@
     if (it.profile) out.push(el("span", "badge", it.profile));
     return out;
   }
-  function neighbourGrid(ds, r) {
+  // Row r's neighbours; with "neighbours only among the filtered images", those of them that pass the filter.
+  function neighbourGrid(ds, r, mask) {
     var grid = el("ol", "grid");
     reader.neighboursOf(ds, url.state.network, r).forEach(function (nb) {
+      if (mask && url.state.within && !mask[nb.n]) return;
       var li = el("li");
       li.dataset.id = nb.id;
       var parts = [thumb(nb)].concat(details(nb, false));
@@ -103,7 +143,7 @@
     });
     return grid;
   }
-  function drawSelected(ds, n) {
+  function drawSelected(ds, n, mask) {
     selected.textContent = "";
     selected.hidden = n < 0;
     if (n < 0) return;
@@ -136,9 +176,9 @@
     head.appendChild(text);
     selected.appendChild(head);
     selected.appendChild(el("h3", null, index.k + " most similar by " + url.state.network));
-    selected.appendChild(neighbourGrid(ds, n));
+    selected.appendChild(neighbourGrid(ds, n, mask));
   }
-  function drawList(ds, list) {
+  function drawList(ds, list, mask) {
     results.textContent = "";
     list.shown.forEach(function (r) {
       var it = reader.itemAt(ds, r);
@@ -147,10 +187,12 @@
       var query = el("div", "query");
       query.appendChild(opener(ds, it, [thumb(it)].concat(details(it, false))));
       li.appendChild(query);
-      li.appendChild(neighbourGrid(ds, r));
+      li.appendChild(neighbourGrid(ds, r, mask));
       results.appendChild(li);
     });
-    status.textContent = list.total + " of " + ds.queries + " images" + (url.state.q ? " match \u201c" + url.state.q + "\u201d" : "");
+    var filtered = mask ? " pass the filters" : "";
+    status.textContent = list.total + " of " + ds.queries + " images" +
+      (url.state.q ? " match \u201c" + url.state.q + "\u201d" + (mask ? " and" : "") : "") + filtered;
     pageInfo.textContent = "Page " + (list.page + 1) + " of " + list.pages;
     prev.disabled = list.page === 0;
     next.disabled = list.page >= list.pages - 1;
@@ -167,7 +209,8 @@
   var shownItem = null, ticket = 0;
   function show() {
     var mine = ++ticket, state = url.state, ds = dataset(), network = state.network;
-    matching(ds, state.q, function (rows) {
+    matching(ds, state.q, function (rows, filtered) {
+      var mask = filtered ? filtered.mask : null;
       reader.find(ds, state.item, function (n) {
         if (mine !== ticket) return;
         var list = pageOf(ds, rows), chosen = n >= 0 && n < ds.queries ? n : -1;
@@ -177,8 +220,13 @@
         });
         reader.loadAll(needed, function () {
           if (mine !== ticket) return;
-          drawSelected(ds, chosen);
-          drawList(ds, list);
+          drawSelected(ds, chosen, mask);
+          drawList(ds, list, mask);
+          if (panel && panelOf === ds.name) {
+            if (filtered) panel.show(state.filter, filtered);
+            else facetsOf[ds.name].filter(state.filter, function (r) { panel.show(state.filter, r); });
+          }
+          document.documentElement.dataset.matches = String(list.total);
           if (state.item && state.item !== shownItem && !selected.hidden) $("selected-title").focus();
           shownItem = state.item;
           document.documentElement.dataset.shown = url.hashOf(state);  // the view now drawn (data arrives async)
@@ -198,12 +246,18 @@
   datasetSelect.addEventListener("change", function () {
     var ds = byName(index.datasets, datasetSelect.value);
     var network = ds.networks.indexOf(url.state.network) >= 0 ? url.state.network : ds.networks[0];
-    go({ dataset: ds.name, network: network, item: "", page: 0 }, true);
+    go({ dataset: ds.name, network: network, item: "", page: 0, filter: { values: {}, years: null }, within: false }, true);
     syncControls();
   });
   networkSelect.addEventListener("change", function () { go({ network: networkSelect.value }, true); });
   prev.addEventListener("click", function () { go({ page: Math.max(0, url.state.page - 1) }, true); });
   next.addEventListener("click", function () { go({ page: url.state.page + 1 }, true); });
+  filtersButton.addEventListener("click", function () { openPanel(facetPanel.hidden); });
+  within.addEventListener("change", function () { go({ within: within.checked }, true); });
+  $("clear-filters").addEventListener("click", function () {
+    go({ filter: { values: {}, years: null }, within: false, page: 0 }, true);
+    syncControls();
+  });
   $("surprise").addEventListener("click", function () {
     var ds = dataset();
     matching(ds, url.state.q, function (rows) {  // among the images listed; all of them when the search found none

@@ -32,7 +32,8 @@ SHARED = ("shards.js", "dom.js", "reader.js")
 
 SCRIPTS: dict[str, tuple[str, ...]] = {
     # url-state.js: the view in the URL's fragment
-    "explore.js": (*SHARED, "url-state.js", "explore.js"),
+    # facets.js: the facets' data and filter; facet-panel.js: the filter panel
+    "explore.js": (*SHARED, "url-state.js", "facets.js", "facet-panel.js", "explore.js"),
     "map.js": (
         *SHARED,
         "url-state.js",
