@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 
 from builder.build import build
 from builder.cli import app
+from builder.collect.facets import facets_of
 from builder.collect.sources.download import Download, Policy, download_all
-from builder.collect.sources.moma import read_artworks, sample
+from builder.collect.sources.moma import METADATA_FIELDS, read_artworks, sample, write_metadata
 from builder.config import make_config
 from builder.errors import MetadataError
 
@@ -228,7 +229,7 @@ def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
             "Artist": artists,
             "ConstituentID": [1000 + i for i, _ in enumerate(artists)],
             "ArtistBio": ["(American, 1900–1980)"] * len(artists),
-            "Nationality": ["(American)"] * len(artists),
+            "Nationality": extra.get("nationality", ["American"] * len(artists)),
             "BeginDate": [1900] * len(artists),
             "EndDate": [1980] * len(artists),
             "Gender": ["(Male)"] * len(artists),
@@ -238,8 +239,8 @@ def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
             "CreditLine": "Gift",
             "AccessionNumber": f"{object_id}.1",
             "Classification": extra.get("classification", "Photograph"),
-            "Department": "Photography",
-            "DateAcquired": "1960-01-01",
+            "Department": extra.get("department", "Photography"),
+            "DateAcquired": extra.get("acquired", "1960-01-01"),
             "Cataloged": "Y",
             "ObjectID": object_id,
             "URL": f"http://www.moma.org/collection/works/{object_id}",
@@ -256,9 +257,29 @@ def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
             f"{museum}/thumb/2.jpg",
             medium="Ink and cut-and-pasted painted paper",
             classification="Architecture",
+            department="Architecture & Design",
+            nationality=["(Austrian)"],  # as releases before 2020 wrote it
+            acquired="1996-04-09",
+            date="1896",
         ),
-        record(3, "Two works by two hands", ["Anni Albers", "Josef Albers"], f"{museum}/thumb/3.jpg"),
-        record(5, "Château, île de la Cité", ["Eugène Atget"], f"{museum}/thumb/5.jpg", dimensions="", date=""),
+        record(
+            3,
+            "Two works by two hands",
+            ["Anni Albers", "Josef Albers"],
+            f"{museum}/thumb/3.jpg",
+            nationality=["American", "American"],  # one value, once
+            date="c. 1925-27",
+        ),
+        record(
+            5,
+            "Château, île de la Cité",
+            ["Eugène Atget", "Berenice Abbott", "Unnamed"],
+            f"{museum}/thumb/5.jpg",
+            dimensions="",
+            date="",
+            nationality=["French", "American", ""],  # MoMA's "()" for an artist without one
+            acquired=None,
+        ),
         record(7, "No thumbnail", ["Nobody"], None),
         record(11, "Untitled <script>alert(1)</script>", [], f"{museum}/thumb/11.jpg", medium=""),
         record(13, "Gone", ["Lost Artist"], f"{museum}/missing"),
@@ -266,15 +287,26 @@ def moma_records(museum: str, image_key: str = "ThumbnailURL") -> list[dict]:
     ]
 
 
+# The artist columns Artworks.csv writes with each artist's value in brackets: "(American) () (French)"
+BRACKETED = ("ArtistBio", "Nationality", "BeginDate", "EndDate", "Gender")
+
+
+def _csv_cell(key: str, value: object) -> object:
+    if not isinstance(value, list):
+        return "" if value is None else value
+    if key in BRACKETED:
+        return " ".join(f"({str(v).strip('()')})" for v in value)
+    return ", ".join(map(str, value))
+
+
 def as_moma_csv(records: list[dict]) -> str:
-    """The same records in the layout of MoMA's Artworks.csv (lists become comma-joined text)."""
+    """The same records in the layout of MoMA's Artworks.csv (artists comma-joined, their nationalities and
+    the like bracketed one per artist)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
     writer.writeheader()
     for r in records:
-        writer.writerow(
-            {k: ", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v) for k, v in r.items()}
-        )
+        writer.writerow({k: _csv_cell(k, v) for k, v in r.items()})
     return buf.getvalue()
 
 
@@ -295,6 +327,39 @@ def test_artworks_json_and_csv_read_alike(tmp_path: Path, fmt: str) -> None:
     assert len(chosen) == 4 and all(a.thumbnail for a in chosen)
     assert chosen == sample(list(artworks.values()), 4, seed=71)  # reproducible
     assert [a.object_id for a in sample(list(artworks.values()), 100, seed=71)] == ["2", "3", "5", "11", "13", "17"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_the_columns_museums_browse_by_reach_the_metadata_file(tmp_path: Path, fmt: str) -> None:
+    """Department, classification, nationality (several a cell, joined by "; ", each once) and the date
+    acquired, from either form of MoMA's records, in the file the builder reads; the join stays the file name."""
+    records = moma_records("http://example.org")
+    records[-1]["Nationality"] = ["(German)", "()", "(Nationality unknown)"]  # Höch's record, as the older JSON
+    path = tmp_path / f"Artworks.{fmt}"
+    path.write_text(json.dumps(records) if fmt == "json" else as_moma_csv(records), encoding="utf-8")
+    write_metadata(read_artworks(path), tmp_path / "metadata.csv")
+    rows = {r["object_id"]: r for r in csv.DictReader((tmp_path / "metadata.csv").open(encoding="utf-8"))}
+    assert list(rows["2"]) == list(METADATA_FIELDS)
+    assert rows["2"] == {
+        "file": "2.jpg",
+        "object_id": "2",
+        "title": "Ferdinandsbrücke Project, Vienna, Austria",
+        "artist": "Otto Wagner",
+        "date": "1896",
+        "medium": "Ink and cut-and-pasted painted paper",
+        "dimensions": '9 1/2 x 7" (24.1 x 17.8 cm)',
+        "classification": "Architecture",
+        "department": "Architecture & Design",
+        "nationality": "Austrian",
+        "date_acquired": "1996-04-09",
+        "url": "http://www.moma.org/collection/works/2",
+    }
+    assert rows["3"]["nationality"] == "American" and rows["3"]["date"] == "c. 1925-27"
+    assert rows["3"]["artist"] == "Anni Albers, Josef Albers"
+    assert rows["5"]["nationality"] == "French; American" and rows["5"]["date_acquired"] == ""
+    assert rows["17"]["nationality"] == "German; Nationality unknown"
+    assert rows["11"]["nationality"] == "" and rows["11"]["department"] == "Photography"
+    assert {r["classification"] for r in rows.values()} == {"Architecture", "Photograph"}
 
 
 def test_a_malformed_artworks_file_names_the_line(tmp_path: Path) -> None:
@@ -342,7 +407,7 @@ def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, mus
 
     config = make_config(
         collection=out / "images",
-        metadata=out / "metadata.csv",
+        metadata_file=out / "metadata.csv",
         networks=("pixels",),
         k=2,
         experiment_enabled=False,
@@ -351,6 +416,14 @@ def test_moma_sample_downloads_and_a_site_shows_the_artworks(tmp_path: Path, mus
     )
     built = build(config)
     assert len(built.items) == 5
+    ids = [i.id for i in built.items]
+    found = facets_of(built.items, ["department", "classification", "date", "nationality"])
+    members = {f.key: {v: {ids[n] for n in m} for v, m in zip(f.values, f.members, strict=True)} for f in found.facets}
+    assert members["nationality"] == {"American": {"3", "5", "17"}, "Austrian": {"2"}, "French": {"5"}}
+    assert members["department"] == {"Photography": {"3", "5", "11", "17"}, "Architecture & Design": {"2"}}
+    assert members["classification"] == {"Photograph": {"3", "5", "11", "17"}, "Architecture": {"2"}}
+    assert found.years is not None and found.years.undated == 1 and not found.years.unreadable  # 5 has no date
+    assert (int(found.years.first[ids.index("3")]), int(found.years.last[ids.index("3")])) == (1925, 1927)
     page = (tmp_path / "site" / "compare" / "3.html").read_text(encoding="utf-8")
     assert "Two works by two hands" in page and "Anni Albers, Josef Albers" in page
     assert "Gelatin silver print" in page and "24.1 x 17.8 cm" in page
@@ -369,7 +442,7 @@ def test_the_builder_reads_moma_records_directly(tmp_path: Path, museum: str) ->
     (tmp_path / "Artworks.json").write_text(json.dumps(moma_records(museum)), encoding="utf-8")
     config = make_config(
         collection=images,
-        metadata=tmp_path / "Artworks.json",
+        metadata_file=tmp_path / "Artworks.json",
         networks=("pixels",),
         k=2,
         experiment_enabled=False,
@@ -393,3 +466,6 @@ def test_the_example_config_is_the_original_study() -> None:
     assert (config.experiment.enabled, config.experiment.originals, config.experiment.k) == (True, 1000, (1, 3, 5))
     assert config.experiment.profiles == ("m1", "m2", "m3", "m4", "m5")
     assert config.collection.resolve() == (REPO / "data" / "moma" / "images").resolve()
+    assert config.metadata.file is not None
+    assert config.metadata.file.resolve() == (REPO / "data" / "moma" / "metadata.csv").resolve()
+    assert config.metadata.facets == ("department", "classification", "date", "nationality")

@@ -1,9 +1,12 @@
 """The Museum of Modern Art's open collection data: `Artworks.json` or `Artworks.csv`, as published.
 
 One record per artwork with ObjectID, Title, Artist (a list in the JSON, comma-joined text in the CSV),
-Date, Medium, Dimensions, Classification, URL (the artwork's page) and the thumbnail's address:
-`ThumbnailURL` in the release the original study used, `ImageURL` in later ones; both are accepted.
-`sample` picks n artworks that have one, reproducibly; `write_metadata` writes what the builder reads.
+Date, Medium, Dimensions, Classification, Department, Nationality (one per artist: a list in the JSON, as
+`["American", "French"]` or, in older releases, `["(American)", "(French)"]`; `(American) (French)` in the
+CSV), DateAcquired, URL (the artwork's page) and the thumbnail's address: `ThumbnailURL` in the release the
+original study used, `ImageURL` in later ones; both are accepted. `sample` picks n artworks that have one,
+reproducibly; `write_metadata` writes what the builder reads, with the columns museums browse by
+(department, classification, nationality, date) ready to be facets.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +30,15 @@ CATEGORY_ALIASES = ("classification",)
 # "²" and other digits int() refuses, and int() refuses more than 4,300 digits.
 MAX_OBJECT_ID_DIGITS = 18
 
-METADATA_FIELDS = ("file", "object_id", "title", "artist", "date", "medium", "dimensions", "category", "url")
+# Classification is written under its own name, so that a facet can name it; the builder takes it as the
+# category all the same (CATEGORY_ALIASES). Nationality names several values a cell, joined by LIST_SEPARATOR.
+METADATA_FIELDS = (
+    "file", "object_id", "title", "artist", "date", "medium", "dimensions", "classification", "department",
+    "nationality", "date_acquired", "url",
+)  # fmt: skip
+LIST_SEPARATOR = "; "  # the facet reader splits a cell on ";" into its values
+
+_BRACKETED = re.compile(r"\(([^()]*)\)")  # "(American) (French)", the CSV's one value per artist
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,9 @@ class Artwork:
     medium: str
     dimensions: str
     classification: str
+    department: str
+    nationalities: tuple[str, ...]  # each once, in the order of the artists; none where none is known
+    date_acquired: str
     url: str  # the artwork's page on moma.org
     thumbnail: str  # ThumbnailURL or ImageURL; "" when it has none
 
@@ -57,6 +72,19 @@ def _artists(value: object) -> tuple[str, ...]:
     return (text,) if text else ()
 
 
+def _nationalities(value: object) -> tuple[str, ...]:
+    """The artists' nationalities, each once: from the JSON's list (bracketed or not) or the CSV's
+    "(American) (French)" (or comma-joined text). The empty "()" MoMA writes for an artist without one is
+    dropped, and a ";" inside a name becomes "," so that the cell reader does not split it in two."""
+    if isinstance(value, list):
+        parts = [_text(v) for v in value]
+    else:
+        text = _text(value)
+        parts = _BRACKETED.findall(text) if "(" in text else text.split(",")
+    names = (p.strip().removeprefix("(").removesuffix(")").replace(";", ",").strip() for p in parts)
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
 def _artwork(record: dict[str, object], where: str) -> Artwork | None:
     object_id = _text(record.get("ObjectID"))
     if not object_id:
@@ -74,6 +102,9 @@ def _artwork(record: dict[str, object], where: str) -> Artwork | None:
         medium=_text(record.get("Medium")),
         dimensions=_text(record.get("Dimensions")),
         classification=_text(record.get("Classification")),
+        department=_text(record.get("Department")),
+        nationalities=_nationalities(record.get("Nationality")),
+        date_acquired=_text(record.get("DateAcquired")),
         url=_text(record.get("URL")),
         thumbnail=_text(record.get("ThumbnailURL") or record.get("ImageURL")),
     )
@@ -121,7 +152,8 @@ def sample(artworks: list[Artwork], n: int, seed: int) -> list[Artwork]:
 
 
 def write_metadata(artworks: list[Artwork], path: Path) -> None:
-    """The builder's metadata file: one row per artwork, joined on its file name."""
+    """The builder's metadata file: one row per artwork, joined on its file name; several nationalities are
+    joined by "; ", which the facet reader splits into one value each."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(METADATA_FIELDS)
@@ -136,6 +168,9 @@ def write_metadata(artworks: list[Artwork], path: Path) -> None:
                 a.medium,
                 a.dimensions,
                 a.classification,
+                a.department,
+                LIST_SEPARATOR.join(a.nationalities),
+                a.date_acquired,
                 a.url,
             ]
         )
