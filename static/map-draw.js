@@ -4,13 +4,15 @@
 // image, and the crosshair of the focused map. Atlases (sprite sheets of every image as a small cell, per
 // network in its map's order: builder/map/atlas.py) load only once every point is drawn, and only those
 // holding an image in view, the most needed first. Also the points' motion from one network's layout to
-// another's, and WebGL's context lost. Part of the map (static/map.js): `map` is what the map's parts share.
+// another's (a network's, or between the similarity and the time layout), the time layout's axis of years, and
+// WebGL's context lost. Part of the map (static/map.js): `map` is what the map's parts share.
 //
 //   var draw = vsisMapDraw.create(map);
 //   draw.schedule()                   // a frame soon (see schedule)
 //   draw.frame()                      // a frame now
-//   draw.moveTo(network, cb)          // the points move to the network's layout (at once where motion is
-//                                     // reduced, or on the first view); cb() once they are there
+//   draw.moveTo(layout, network, cb)  // the points move to the layout (map-data.js names layouts; network: its
+//                                     // network, whose atlases are drawn) over MOTION_MS, at once where motion is
+//                                     // reduced, or on the first view; cb() once they are there
 //   draw.reach()                      // CSS pixels from a point within which the pointer is on it
 //   draw.drawn(), draw.thumbs(), draw.cells(), draw.coarse()   // what the last frame drew: points in view,
 //                                     // thumbnails, atlas cells, coarse cells
@@ -31,6 +33,7 @@
     var ATLASES_LOADING = 2, ATLASES_KEPT = 24;  // atlases requested at once; decoded ones kept (16 MB each)
     var LOADING_EVERY = 250;  // ms: while the points arrive, a frame at most this often (see schedule)
     var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    var MOTION_MS = 600;  // the points' move from one layout to another (eased: fast, then settling)
 
     // WebGL's context lost (the graphics driver restarted, or too many pages hold one): the canvas draws on
     map.glCanvas.addEventListener("webglcontextlost", function (e) {
@@ -41,15 +44,17 @@
       if (map.positions) points.positions(map.positions, 0, N);
       points.colours(data.colours, 0, N);
       points.matches(map.matches ? map.found : null);
+      points.raise(map.raised);
       schedule();
     });
 
-    // ---- the positions drawn: a network's layout, or between two while the points move ----
+    // ---- the positions drawn: a layout, or between two while the points move ----
     var motion = null;
-    function moveTo(network, cb) {
-      var target = data.layoutOf(network);
-      if (!map.positions || reduceMotion || map.shownNetwork === network) {
+    function moveTo(layout, network, cb) {
+      var target = data.layoutOf(layout);
+      if (!map.positions || reduceMotion || map.shownLayout === layout) {
         map.shownNetwork = network;
+        map.shownLayout = layout;
         map.positions = target;
         map.points.positions(map.positions, 0, N);
         motion = null;
@@ -58,8 +63,9 @@
       }
       var from = new Float32Array(map.positions), now = new Float32Array(2 * N);
       map.shownNetwork = network;
+      map.shownLayout = layout;
       map.positions = now;
-      motion = { from: from, to: target, start: performance.now(), ms: 700, done: cb };
+      motion = { from: from, to: target, start: performance.now(), ms: MOTION_MS, done: cb };
       document.documentElement.dataset.moving = "1";
       schedule();
     }
@@ -87,7 +93,7 @@
     // arrived took the main thread from the files still to come
     function schedule() {
       if (frameRequest) return;
-      var wait = map.shownNetwork && !data.complete(map.shownNetwork) ? drawnAt + LOADING_EVERY - performance.now() : 0;
+      var wait = map.shownLayout && !data.complete(map.shownLayout) ? drawnAt + LOADING_EVERY - performance.now() : 0;
       if (wait > 0) {
         if (!later) later = setTimeout(function () { later = 0; schedule(); }, wait);
         return;
@@ -100,7 +106,7 @@
     function loadedRanges() {  // [start, end) of the shown network's items whose points are here
       var ranges = [];
       for (var sh = 0; map.positions && sh < data.shards; sh++) {
-        if (!data.has(map.shownNetwork, sh)) continue;
+        if (!data.has(map.shownLayout, sh)) continue;
         var start = sh * MS, end = Math.min(N, start + MS), last = ranges[ranges.length - 1];
         if (last && last[1] === start) last[1] = end; else ranges.push([start, end]);
       }
@@ -110,7 +116,7 @@
       frameRequest = 0;
       drawnAt = performance.now();
       if (motion) { stepMotion(t || performance.now()); if (motion) schedule(); }
-      var W = canvas.width, H = canvas.height, ratio = view.ratio, network = map.shownNetwork;
+      var W = canvas.width, H = canvas.height, ratio = view.ratio, network = map.shownLayout;
       var s = view.scale() * ratio, ox = W / 2 - view.x * s, oy = H / 2 - view.y * s, p = map.positions;
       if (map.points.name !== "canvas") ctx.clearRect(0, 0, W, H);  // WebGL's points show through
       if (visible.length <= coarseAt()) visible = new Int32Array(coarseAt() + 1);
@@ -136,16 +142,24 @@
       if (asCells) drawCells(count, s, ox, oy);
       if (asCoarse) drawCoarse(count, s, ox, oy);
       frameNumber++;
+      if (isTime()) axis(W, H, s, ox, oy);
       ring(map.selected, s, ox, oy, "#0b5cad", 3);
       ring(map.hover, s, ox, oy, "#1d1d1f", 2);
       if (document.activeElement === canvas) crosshair(W, H);
     }
     function thumbSide(count) {  // CSS pixels: larger as fewer points are in view
-      return Math.max(24, Math.min(128, Math.sqrt(view.width * view.height / count) * 0.7));
+      return placeSide(Math.max(24, Math.min(128, Math.sqrt(view.width * view.height / count) * 0.7)));
     }
     function cellSide(count) {  // CSS pixels: at most the cell's own size
-      return Math.max(6, Math.min(A ? A.cell : 32, Math.sqrt(view.width * view.height / count) * 0.7));
+      return placeSide(Math.max(6, Math.min(A ? A.cell : 32, Math.sqrt(view.width * view.height / count) * 0.7)));
     }
+    // In the time layout, where points are packed in a grid of places, a picture no wider than its place (but
+    // 12 pixels at least): it would hide its neighbours in the stack
+    function placeSide(side) {
+      if (!isTime() || !M.time.cell) return side;
+      return Math.min(side, Math.max(12, M.time.cell / M.grid * view.scale() * 0.94));
+    }
+    function isTime() { return !!(M.time && map.shownLayout && map.shownLayout.indexOf("@time") > 0); }
     function reach() { return asThumbs ? thumbSide(drawn) / 2 : asCells ? Math.max(8, cellSide(drawn) / 2) : 8; }
     function slotOf(i) { return data.slotOf(map.shownNetwork, i); }
     function atlasName(slot) { return data.atlasName(map.shownNetwork, slot); }
@@ -184,11 +198,11 @@
     }
     function drawCoarse(count, s, ox, oy) {
       var cell = A.coarseCell, side = Math.round(cell * view.ratio), missing = {}, positions = map.positions;
-      var points = map.points, matches = map.matches;
+      var points = map.points, dimmed = map.dimmed;
       for (var v = 0; v < count; v++) {
         var i = visible[v], slot = slotOf(i);
         if (slot < 0) { missing[data.file("slots", Math.floor(i / MS), map.shownNetwork)] = true; continue; }
-        if (matches && !matches[i]) continue;  // a search leaves the rest as faded points
+        if (dimmed && dimmed[i]) continue;  // a search or a filter leaves the rest as faded points
         var sheet = coarseSheet(atlasName(slot));
         if (!sheet) continue;
         var j = slot % A.perAtlas, sx = (j % A.perRow) * cell, sy = Math.floor(j / A.perRow) * cell;
@@ -244,7 +258,7 @@
     var CELL_ORDER = 4194304;  // 2^22 > any count of cells in view: (slot + 1) x CELL_ORDER + v is exact in a double
     function drawCells(count, s, ox, oy) {
       var side = cellSide(count) * view.ratio, wanted = {}, missing = {}, order = new Float64Array(count);
-      var positions = map.positions, matches = map.matches;
+      var positions = map.positions, dimmed = map.dimmed;
       // drawn in cell order, one atlas after another, rather than switching the source sheet from draw to draw
       // (measured at 100,000 images, 3,600 cells from 4 sheets: 28.6 frames/s dragging, against 25.8 in view
       // order: within the noise; the frame rate there stays half the 58.9 of the collection-ordered atlases)
@@ -261,7 +275,7 @@
         slot = Math.floor(order[o] / CELL_ORDER) - 1;
         if (slot < 0) continue;
         var i = visible[order[o] % CELL_ORDER], x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
-        ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
+        ctx.globalAlpha = dimmed && dimmed[i] ? 0.2 : 1;  // a search or a filter fades the rest
         if (drawCell(slot, x, y, side)) cellsDrawn++;
         else wanted[atlasName(slot)] = (wanted[atlasName(slot)] || 0) + 1;
       }
@@ -274,7 +288,7 @@
     // ---- thumbnails, close up ----
     function drawThumbs(count, s, ox, oy) {
       var ratio = view.ratio, side = thumbSide(count) * ratio, missing = [], positions = map.positions;
-      var matches = map.matches;
+      var dimmed = map.dimmed, legend = data.legend(), entries = data.entries();
       thumbsDrawn = 0;
       for (var v = 0; v < count; v++) {
         var i = visible[v], id = data.idOf(i);
@@ -287,14 +301,14 @@
           img.src = map.reader.thumbPath(id);
         }
         var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
-        ctx.globalAlpha = matches && !matches[i] ? 0.2 : 1;  // a search fades the rest
+        ctx.globalAlpha = dimmed && dimmed[i] ? 0.2 : 1;  // a search or a filter fades the rest
         if (!img.complete || !img.naturalWidth) {  // its cell meanwhile, where its atlas is here
           var cell = A ? slotOf(i) : -1;
           if (cell >= 0) drawCell(cell, x, y, side);
           continue;
         }
         var k = side / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * k, h = img.naturalHeight * k;
-        ctx.fillStyle = M.legend[data.codes[i]].colour;
+        ctx.fillStyle = legend[entries[i]].colour;
         ctx.fillRect(x - w / 2 - 2 * ratio, y - h / 2 - 2 * ratio, w + 4 * ratio, h + 4 * ratio);
         ctx.fillStyle = "#ffffff";
         ctx.fillRect(x - w / 2, y - h / 2, w, h);
@@ -308,7 +322,7 @@
     // ---- over everything: the rings of the chosen and the hovered image, the crosshair ----
     function ring(i, s, ox, oy, colour, width) {
       var positions = map.positions, ratio = view.ratio;
-      if (i < 0 || !positions || !map.shownNetwork || !data.has(map.shownNetwork, Math.floor(i / MS))) return;
+      if (i < 0 || !positions || !map.shownLayout || !data.has(map.shownLayout, Math.floor(i / MS))) return;
       var x = positions[2 * i] * s + ox, y = positions[2 * i + 1] * s + oy;
       var r = (asThumbs || asCells ? reach() + 4 : 8) * ratio;
       ctx.lineWidth = width * ratio;
@@ -316,6 +330,29 @@
       ctx.beginPath(); ctx.arc(x, y, r + width * ratio, 0, 2 * Math.PI); ctx.stroke();
       ctx.strokeStyle = colour;
       ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.stroke();
+    }
+    // The time layout's axis (data/map/index.js time: builder/map/timeline.py): a tick and its year under each
+    // labelled column, along the columns' baseline, or along the canvas' foot where the baseline is below it
+    function axis(W, H, s, ox, oy) {
+      var T = M.time, ratio = view.ratio, GRID = M.grid, font = 12 * ratio;
+      var y = Math.min(H - font - 6 * ratio, T.baseline / GRID * s + oy + 2 * ratio);
+      ctx.font = font + "px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      ctx.lineWidth = ratio;
+      for (var t = 0; t < T.ticks.length; t++) {
+        var x = T.ticks[t].x / GRID * s + ox, label = T.ticks[t].label;
+        if (x < -50 * ratio || x > W + 50 * ratio) continue;
+        ctx.strokeStyle = "#6e6e73";
+        ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x, y + 4 * ratio); ctx.stroke();
+        ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+        var w = ctx.measureText(label).width;
+        ctx.fillRect(x - w / 2 - 2 * ratio, y + 4 * ratio, w + 4 * ratio, font + 2 * ratio);
+        ctx.fillStyle = "#3a3a3c";
+        ctx.fillText(label, x, y + 5 * ratio);
+      }
+      ctx.textAlign = "start";
+      ctx.textBaseline = "alphabetic";
     }
     function crosshair(W, H) {
       var a = 10 * view.ratio;

@@ -7,6 +7,8 @@
 //   points.positions(xy, start, end)        // xy: Float32Array x0, y0, ... in [0, 1]; items start..end changed
 //   points.colours(pixels, start, end)      // pixels: Uint32Array, each item's 0xAABBGGRR colour
 //   points.matches(list)                    // the items a search found, drawn last and outlined; null: none
+//   points.raise(mask)                      // mask: Uint8Array, 1 for the items drawn over the rest (those a
+//                                           // filter lets through, over the faded ones); null: none
 //   points.draw(frame)                      // returns how many points are in view; fills frame.visible
 //   points.stamp(x, y, side, sheet, width, sx, sy, cell)   // canvas only: after draw(), a thumbnail cell of
 //                                           // `cell` pixels at (sx, sy) of sheet (0xAABBGGRR pixels, width wide)
@@ -24,7 +26,8 @@
 // A point of item i covers the size x size pixels from (floor(X - size/2), floor(Y - size/2)), X = (x_i - cx)
 // s + W/2 (Y likewise): the canvas writes them into an ImageData; WebGL draws a point sprite of that side
 // centred on that square (every pixel centre inside it, none on its edge). Items are drawn in order, later
-// over earlier; a search's matches are drawn after every point: first all their outlines, then the points.
+// over earlier, but the raised ones after the rest (in order); a search's matches are drawn after every point:
+// first all their outlines, then the points.
 //
 // Which draws: WebGL where the browser has it on a graphics processor; the canvas where it has not, or where
 // WebGL is drawn in software (SwiftShader, llvmpipe: a million points drew at 2 frames a second there,
@@ -37,6 +40,7 @@
 
   function canvasPoints(canvas2d) {
     var ctx = canvas2d.getContext("2d"), image = null, pixels = null, xy = null, colour = null, list = null;
+    var raised = null;
     function square(x, y, size, c, W, H) {
       var x0 = Math.max(0, x), y0 = Math.max(0, y), x1 = Math.min(W, x + size), y1 = Math.min(H, y + size);
       for (var r = y0; r < y1; r++) for (var k = r * W + x0, end = r * W + x1; k < end; k++) pixels[k] = c;
@@ -46,6 +50,7 @@
       positions: function (array) { xy = array; },
       colours: function (array) { colour = array; },
       matches: function (found) { list = found; },
+      raise: function (mask) { raised = mask; },
       draw: function (f) {
         var W = f.W, H = f.H, size = f.size, half = size >> 1, count = 0, visible = f.visible;
         if (!image || image.width !== W || image.height !== H) {
@@ -54,12 +59,23 @@
         }
         pixels.fill(f.background);
         var ox = W / 2 - f.cx * f.s - half, oy = H / 2 - f.cy * f.s - half, s = f.s;
-        for (var r = 0; xy && r < f.ranges.length; r++) {
+        // with raised items: a first pass draws the rest (and counts every item in view), a second the raised
+        for (var pass = 0; pass < (raised ? 2 : 1); pass++) for (var r = 0; xy && r < f.ranges.length; r++) {
           for (var i = f.ranges[r][0], end = f.ranges[r][1]; i < end; i++) {
+            if (raised && (raised[i] ? pass === 0 : pass === 1)) {
+              if (pass === 1) continue;
+              var xr = Math.floor(xy[2 * i] * s + ox), yr = Math.floor(xy[2 * i + 1] * s + oy);
+              if (xr + size <= 0 || yr + size <= 0 || xr >= W || yr >= H) continue;
+              if (count < visible.length) visible[count] = i;
+              count++;
+              continue;
+            }
             var x = Math.floor(xy[2 * i] * s + ox), y = Math.floor(xy[2 * i + 1] * s + oy);
             if (x + size <= 0 || y + size <= 0 || x >= W || y >= H) continue;
-            if (count < visible.length) visible[count] = i;
-            count++;
+            if (pass === 0) {
+              if (count < visible.length) visible[count] = i;
+              count++;
+            }
             if (x < 0 || y < 0 || x + size > W || y + size > H) { square(x, y, size, colour[i], W, H); continue; }
             for (var k = y * W + x, c = colour[i], r = 0; r < size; r++, k += W) {  // whole: nearly every point
               for (var e = k + size, at = k; at < e; at++) pixels[at] = c;
@@ -154,7 +170,7 @@
       return { buffer: buffer, array: null };
     }
     var xyBuffer = attribute("xy", 2, gl.FLOAT, false), colourBuffer = attribute("colour", 4, gl.UNSIGNED_BYTE, true);
-    var matchBuffer = gl.createBuffer(), matchCount = 0;
+    var matchBuffer = gl.createBuffer(), matchCount = 0, raisedBuffer = gl.createBuffer(), raisedCount = 0;
     // an array is sent whole when it is new, else only the items that changed
     function send(target, array, perItem, start, end) {
       gl.bindBuffer(gl.ARRAY_BUFFER, target.buffer);
@@ -180,6 +196,13 @@
         gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, matchBuffer);
         gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, new Uint32Array(found || []), gl.STATIC_DRAW);
       },
+      raise: function (mask) {  // an index list of the raised items, drawn again over every point
+        var order = [];
+        if (mask) for (var i = 0; i < mask.length; i++) if (mask[i]) order.push(i);
+        raisedCount = order.length;
+        gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, raisedBuffer);
+        gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, new Uint32Array(order), gl.STATIC_DRAW);
+      },
       draw: function (f) {
         if (glCanvas.width !== f.W || glCanvas.height !== f.H) { glCanvas.width = f.W; glCanvas.height = f.H; }
         gl.viewport(0, 0, f.W, f.H);
@@ -203,6 +226,10 @@
             if (count < visible.length) visible[count] = i;
             count++;
           }
+        }
+        if (raisedCount && xy) {  // every item's points are here by now: the filter waits for them
+          gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, raisedBuffer);
+          gl.drawElements(gl.POINTS, raisedCount, gl.UNSIGNED_INT, 0);
         }
         if (list && matchCount) {
           gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, matchBuffer);

@@ -62,7 +62,7 @@
     // The point under (px, py), CSS pixels in the canvas, or -1: the nearest within reach (a thumbnail's or
     // cell's half side once they are drawn, else 8 pixels), the one drawn last where two are as near.
     function pointAt(px, py, within) {
-      var positions = map.positions, network = map.shownNetwork;
+      var positions = map.positions, network = map.shownLayout;
       if (!positions) return -1;
       var s = scale(), best = -1, N = map.N, MS = map.M.shard;
       var limit = within !== undefined ? within : map.draw.reach(), bestD = limit * limit;

@@ -15,11 +15,17 @@ that grows with the collection comes before the first draw:
   in the network's atlases (map/atlas.py): loaded only at a middle zoom, with the atlases.
 - `data/map/coarse/<network>/<n>.js`: `image`, base64 of the network's coarse atlas n (map/atlas.py), whose
   pixels the page reads: a browser refuses that for an image file from file://, not for data it decodes.
+- `data/map/time/<network>/<n>.js`: `xy`, as the layout's: the network's time layout (map/timeline.py),
+  loaded only when the time layout is chosen.
 
 The index also holds, per network, its hotspots (`hotspots`: label, count, representative item and its id,
 middle and extent on the grid; a few dozen entries whatever the collection's size) and, under `atlas`, the atlases'
 geometry, format (`mime`) and file pattern (`atlases/<network>/<n>.webp`, map/atlas.py): images, loaded only
-once every point is drawn, and only those of a view.
+once every point is drawn, and only those of a view. Where the collection has facets, `colourings` holds per
+facet its legend (label, colour, count of the points of that colour, and the value it filters by) and each
+of its values' legend entry: which facet value an item has comes from the explorer's facet files
+(site/facet_data.py), loaded when the map is first coloured or filtered by it. `time` holds the time layout's
+axis (timeline.TimeAxis: its columns' geometry on the grid, the years labelled, the undated column), or null.
 
 Everything else the map shows comes from the explorer's files: an item's metadata from its items shard (on
 hover and selection), its neighbours from its network's shard, the search from search.js (on the first
@@ -34,7 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from builder.map.embed import GRID
-from builder.map.model import MapAtlas, MapHotspot, MapPage
+from builder.map.model import MapAtlas, MapCategory, MapColouring, MapHotspot, MapPage
+from builder.map.timeline import TimeAxis
 from builder.pagekit.datafiles import global_script, shard_script
 from builder.pagekit.item import PageItem
 
@@ -46,6 +53,7 @@ MAP_FILES = {
     "ids": "data/map/ids/{n}.js",
 }
 SLOTS_FILE = "data/map/slots/{network}/{n}.js"  # published with the atlases
+TIME_FILE = "data/map/time/{network}/{n}.js"  # published where the time layout is
 COARSE_FILE = "data/map/coarse/{network}/{n}.js"
 DATASET = "collection"  # the explorer's dataset whose items the map shows (explorer_data.py)
 
@@ -73,6 +81,31 @@ def _atlas(atlas: MapAtlas | None) -> dict[str, int | str] | None:
             "coarseCell": atlas.coarse_cell, "mime": atlas.mime}  # fmt: skip
 
 
+def _entry(c: MapCategory) -> dict[str, object]:
+    """A legend entry; `value` only where it filters by one."""
+    return {"label": c.label, "colour": c.colour, "count": c.count, **({"value": c.value} if c.value else {})}
+
+
+def _colouring(c: MapColouring) -> dict[str, object]:
+    return {"key": c.key, "label": c.label, "legend": [_entry(e) for e in c.legend], "entries": list(c.entries),
+            "none": c.none}  # fmt: skip
+
+
+def _time(axis: TimeAxis | None) -> dict[str, object] | None:
+    """The time layout's axis, on the grid (whole units, but for the columns' spacing and width)."""
+    if axis is None:
+        return None
+    undated = None
+    if axis.undated is not None:
+        x0, x1, count = axis.undated
+        undated = {"x0": round(x0, 2), "x1": round(x1, 2), "count": count}
+    return {"start": axis.start, "bin": axis.bin, "columns": axis.columns, "left": round(axis.left, 2),
+            "pitch": round(axis.pitch, 4), "width": round(axis.width, 4), "cell": round(axis.cell, 4),
+            "baseline": round(axis.baseline, 2),
+            "undated": undated,
+            "ticks": [{"label": label, "x": round(x, 2)} for label, x in axis.ticks]}  # fmt: skip
+
+
 def _atlas_files(atlas: MapAtlas) -> dict[str, str]:
     return {"atlas": atlas.path, "coarse": COARSE_FILE, "slots": SLOTS_FILE}
 
@@ -95,6 +128,9 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         for network, points in model_map.layouts:
             path = MAP_FILES["layout"].format(network=network, n=s)
             files[path] = shard_script(path, {"xy": encode_points(points[rows])})
+        for network, points in model_map.time.points if model_map.time else []:
+            path = TIME_FILE.format(network=network, n=s)
+            files[path] = shard_script(path, {"xy": encode_points(points[rows])})
         path = MAP_FILES["codes"].format(n=s)
         codes = np.ascontiguousarray(model_map.codes[rows], dtype=np.uint8).tobytes()
         files[path] = shard_script(path, {"c": base64.b64encode(codes).decode("ascii")})
@@ -116,8 +152,15 @@ def map_files(model_map: MapPage, items: list[PageItem]) -> dict[str, str]:
         "shards": len(starts),
         "grid": GRID,
         "networks": [network for network, _ in model_map.layouts],
-        "legend": [{"label": c.label, "colour": c.colour, "count": c.count} for c in model_map.legend],
-        "files": {**MAP_FILES, **(_atlas_files(model_map.atlas) if model_map.atlas else {})},
+        "legend": [_entry(c) for c in model_map.legend],
+        "legendFacet": model_map.category_facet,
+        "colourings": [_colouring(c) for c in model_map.colourings],
+        "time": _time(model_map.time.axis if model_map.time else None),
+        "files": {
+            **MAP_FILES,
+            **(_atlas_files(model_map.atlas) if model_map.atlas else {}),
+            **({"time": TIME_FILE} if model_map.time else {}),
+        },
         "hotspots": {network: [_hotspot(h, items) for h in spots] for network, spots in model_map.hotspots},
         "atlas": _atlas(model_map.atlas),
     }

@@ -1,5 +1,6 @@
 """The map's page model: each network's layout beside each item's legend entry (its category's colour), its
-clusters as hotspots (each labelled by its members' most common value) and where its atlases are.
+clusters as hotspots (each labelled by its members' most common value) and where its atlases are; per facet
+of the metadata (collect/facets.py) a colouring, its legend with counts, and the time layout (timeline.py).
 
 The colours and labels are decided here, not in the page, so that the legend the template writes and the
 points the script draws cannot disagree, and the page only shows text it is given.
@@ -12,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from builder.collect.facets import Facet, Facets
 from builder.map.atlas import ATLAS_PATH, COARSE, AtlasGrid, NetworkAtlases, default_grid
 from builder.map.clusters import Clusters
 from builder.map.stage import NetworkLayout
+from builder.map.timeline import TimeLayout, time_layout
 from builder.pagekit.item import PageItem
 
 
@@ -25,6 +28,21 @@ class MapCategory:
     label: str
     colour: str  # "#rrggbb"
     count: int
+    value: str | None = None  # the facet value its points have (a legend entry toggles a filter by it)
+
+
+@dataclass(frozen=True)
+class MapColouring:
+    """The points coloured by a facet: its legend (the commonest values in PALETTE's colours, then one grey
+    entry for the rest, one for items without a value) and each of its values' legend entry. An item is
+    coloured by its first value (Facet.codes: the commonest of those it has); the legend counts the points of
+    each colour."""
+
+    key: str  # the facet's
+    label: str
+    legend: tuple[MapCategory, ...]
+    entries: tuple[int, ...]  # per value of the facet (its order), its legend entry
+    none: int  # the legend entry of items without a value; -1: every item has one
 
 
 @dataclass
@@ -65,6 +83,9 @@ class MapPage:
     codes: np.ndarray  # (n,) uint8: each item's legend entry
     hotspots: list[tuple[str, list[MapHotspot]]] = field(default_factory=list)  # per network; none: no clusters
     atlas: MapAtlas | None = None  # None: no atlases
+    colourings: list[MapColouring] = field(default_factory=list)  # per facet; the category's is `legend`
+    time: TimeLayout | None = None  # None: no item has a year (or no date facet)
+    category_facet: str | None = None  # the facet whose values the category legend's entries are, if any
 
 
 # Tableau's 20 colours less its two greys, darker ones first: told apart on a white page
@@ -74,6 +95,8 @@ PALETTE = (
 )  # fmt: skip
 OTHER = ("other categories", "#b8b8b8")  # the categories beyond the palette, together
 NONE = ("no category", "#7f7f7f")
+OTHER_VALUES = "other values"  # a facet's values beyond the palette (and its "(other)"), together: OTHER's grey
+OTHER_VALUE = "(other)"  # collect/facets.py's value for the values beyond those it keeps
 ALL = "every image"  # the one entry of a collection without categories
 
 
@@ -94,6 +117,30 @@ def legend_codes(categories: list[str]) -> tuple[list[MapCategory], np.ndarray]:
         code[""] = len(legend)
         legend.append(MapCategory(NONE[0], NONE[1], counts[""]))
     return legend, np.fromiter((code[c] for c in categories), dtype=np.uint8, count=len(categories))
+
+
+def facet_colouring(facet: Facet, n: int) -> MapColouring:
+    """The legend of a facet over n items: its values in the facet's order (the commonest first) in the
+    palette's colours while they last, its "(other)" and the values beyond the palette as one grey entry, the
+    items without a value as another; counts of the points in each colour."""
+    codes = facet.codes(n)
+    per_value = np.bincount(codes[codes >= 0], minlength=len(facet.values))
+    named = [v for v, value in enumerate(facet.values) if value != OTHER_VALUE][: len(PALETTE)]
+    legend = [MapCategory(facet.values[v], PALETTE[k], int(per_value[v]), facet.values[v]) for k, v in enumerate(named)]
+    entries = [-1] * len(facet.values)
+    for k, v in enumerate(named):
+        entries[v] = k
+    rest = [v for v in range(len(facet.values)) if entries[v] < 0]
+    if rest:
+        for v in rest:
+            entries[v] = len(legend)
+        legend.append(MapCategory(OTHER_VALUES, OTHER[1], int(per_value[rest].sum())))
+    none = -1
+    without = int((codes < 0).sum())
+    if without:
+        none = len(legend)
+        legend.append(MapCategory(f"no {facet.label.lower()}", NONE[1], without))
+    return MapColouring(facet.key, facet.label, tuple(legend), tuple(entries), none)
 
 
 LABEL_FIELDS = ("category", "artist", "medium", "date")  # the first of these that the collection has names clusters
@@ -134,9 +181,11 @@ def hotspots(points: np.ndarray, clusters: Clusters, values: list[str], titles: 
 
 
 def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[NetworkAtlases] | None = None,
-             suffix: str = ".webp", grid: AtlasGrid | None = None) -> MapPage | None:  # fmt: skip
+             suffix: str = ".webp", grid: AtlasGrid | None = None,
+             facets: Facets | None = None) -> MapPage | None:  # fmt: skip
     """None where no layout was made (the map is switched off). atlases: each network's (map/atlas.py), in
-    `grid` and with the thumbnails' suffix."""
+    `grid` and with the thumbnails' suffix. facets: the items' (in their order), for the colourings and the
+    time layout."""
     if not layouts:
         return None
     for lay in layouts:
@@ -154,4 +203,15 @@ def map_page(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[
         count = len(atlases[0].locations)
         atlas = MapAtlas(count, grid.cell, grid.per_row, grid.per_atlas, path, grid.cell // COARSE, mime,
                          [(a.network, a.slots) for a in atlases], [(a.network, a.coarse) for a in atlases])  # fmt: skip
-    return MapPage([(lay.name, lay.points) for lay in layouts], legend, codes, spots, atlas)
+    points = [(lay.name, lay.points) for lay in layouts]
+    # the category's facet is the category legend's (`legend`, published with the first view), not one more
+    coloured = [f for f in facets.facets if f.values and f.key != "category"] if facets else []
+    colourings = [facet_colouring(f, len(items)) for f in coloured]
+    years = facets.years if facets else None
+    time = time_layout(years.first, points) if years is not None else None
+    facet = next((f for f in facets.facets if f.key == "category" and f.values), None) if facets else None
+    category = facet.key if facet else None
+    if facet is not None:  # its entries that are one of the category facet's values filter by it
+        named = set(facet.values) - {OTHER_VALUE}
+        legend = [MapCategory(c.label, c.colour, c.count, c.label if c.label in named else None) for c in legend]
+    return MapPage(points, legend, codes, spots, atlas, colourings, time, category)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.cache import stored_name
+from builder.collect.facets import Facets
 from builder.map.atlas import NetworkAtlases, atlas_files
 from builder.map.data import map_files
 from builder.map.model import MapPage, map_page
@@ -42,7 +43,8 @@ class MapProduct:
 
 
 def map_product(items: list[PageItem], layouts: list[NetworkLayout], atlases: list[NetworkAtlases],
-                suffix: str) -> MapProduct | None:  # fmt: skip
-    """None where no layout was made (the map is switched off). suffix: the thumbnails' (and atlases')."""
-    page = map_page(items, layouts, atlases, suffix)
+                suffix: str, facets: Facets | None = None) -> MapProduct | None:  # fmt: skip
+    """None where no layout was made (the map is switched off). suffix: the thumbnails' (and atlases').
+    facets: the items' (their colourings and years)."""
+    page = map_page(items, layouts, atlases, suffix, facets=facets)
     return None if page is None else MapProduct(page, atlas_files(atlases, suffix))
