@@ -278,7 +278,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     thumbs = _thumb_store(config)
     page_list = page_items(items, thumbs)
     products = [
-        map_product(page_list, layouts, atlases, thumbs.suffix),
+        map_product(page_list, layouts, atlases, thumbs.suffix, facets),
         _query(items, runs, results, config, reporter) if config.query.enabled else None,
         experiment_product(experiment, thumbs.suffix),
     ]  # the site's products, in the navigation's order: one line each

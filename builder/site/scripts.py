@@ -37,11 +37,13 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "map.js": (
         *SHARED,
         "url-state.js",
+        "facets.js",  # the facets' data and filter, shared with the explorer
         "map-points.js",  # the points' renderers
         "map-data.js",  # the map's data
         "map-view.js",  # the view and the input
         "map-draw.js",  # the frames
         "map-panel.js",  # the panel, the matches, the hotspots, the tip
+        "map-facets.js",  # the colourings, their legend, the filter
         "map.js",  # what they share, the view in the URL, what each view loads
     ),
     # query-preprocess.js: decode and preprocess as the builder does; ort-loader.js: onnxruntime-web
