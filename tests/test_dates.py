@@ -186,16 +186,32 @@ BRIEF: list[tuple[str, YearRange | None]] = [
     ("", None),
 ]
 
+# The bundled sample's drawings, as their own files state their creation (PNG text chunks Inkscape wrote;
+# scripts/make_sample.py): real strings of another kind than a museum's
+OPENCLIPART: list[tuple[str, YearRange | None]] = [
+    ("2005/06/21", Y(2005)),
+    ("20 09 2005", Y(2005)),
+    ("08.02.2005", Y(2005)),
+    ("2005 July 20", Y(2005)),
+    ("May, 2005", Y(2005)),
+    ("09/01/05", None),  # which number is the year is not said
+    ("12/25/1999", Y(1999)),
+    ("1920/21/22", None),  # no month 21 or 22
+    ("13/13/2000", None),
+]
+
+TABLE = MOMA_UNIQUE + MOMA_KAGGLE + BRIEF + OPENCLIPART
+
 UNDATED = {"n.d.", "Unknown", "Unkown", "(n.d.)", "nd", "no date", "n. d.", "TBC", "TBD", "Date unknown",
            "various dates", "", "  ", "Undated", "N.D."}  # fmt: skip
 
 
 def test_the_table_is_mostly_real() -> None:
     assert len(MOMA_UNIQUE) + len(MOMA_KAGGLE) >= 60
-    assert len({s for s, _ in MOMA_UNIQUE + MOMA_KAGGLE + BRIEF}) == len(MOMA_UNIQUE + MOMA_KAGGLE + BRIEF)
+    assert len({s for s, _ in TABLE}) == len(TABLE)
 
 
-@pytest.mark.parametrize(("text", "expected"), MOMA_UNIQUE + MOMA_KAGGLE + BRIEF)
+@pytest.mark.parametrize(("text", "expected"), TABLE)
 def test_a_date_reads_as_the_years_it_states(text: str, expected: YearRange | None) -> None:
     assert read_date(text) == expected
 
@@ -205,7 +221,7 @@ def test_no_date_is_told_from_a_date_not_read(text: str) -> None:
     assert read_date(text) is None and is_undated(text)
 
 
-@pytest.mark.parametrize(("text", "expected"), MOMA_UNIQUE + MOMA_KAGGLE + BRIEF)
+@pytest.mark.parametrize(("text", "expected"), TABLE)
 def test_only_the_no_date_forms_are_undated(text: str, expected: YearRange | None) -> None:
     assert is_undated(text) == (text in UNDATED)
 

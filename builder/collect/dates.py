@@ -23,6 +23,9 @@ Forms read (case, spacing, en/em dashes and a closing full stop do not matter):
 - days and months: `October 1923`, `Mar. 1, 1966`, `11 July 1854`, `May 13-19, 1970`, `May-June 1991`,
   `September 29-October 24, 1967`, `Spring 1909`, `August 5, 1877-June 22, 1894` (English names only)
 - ISO 8601: `1966-03-01`, `1966-03-01T10:30:00Z`, `2020-04-30 04:29:58` (a real calendar day)
+- a day and month in digits beside a four-digit year, in whichever order: `2005/06/21`, `20 09 2005`,
+  `08.02.2005`, `12/25/1999`, and `2005 July 20` (the year is stated whatever the order of the other two;
+  `09/01/05` is refused: which number is the year is not)
 - before the common era: `500 BCE`, `500 B.C.` (-500), `3rd century BCE` (-300 to -201), `500-450 BCE`
   (the era of the end applies to the start); `CE`/`AD` marks years after it
 - the work's date first, later events after it: `1965, printed 1980`, `1967, published 1968`,
@@ -92,6 +95,9 @@ _UNIT = re.compile(
         (?P<iy>[1-9]\d{{3}})-(?P<im>\d{{2}})-(?P<id>\d{{2}})
             (?:[t\s]\d{{2}}:\d{{2}}(?::\d{{2}}(?:[.,]\d+)?)?(?:z|[+-]\d{{2}}(?::?\d{{2}})?)?)?(?!\d)
       | {_MONTH_PHRASE}(?P<my>[1-9]\d{{3}})(?!\d)
+      | (?P<ym>[1-9]\d{{3}})\s+{_MONTH}(?:\s*{_DAY})?
+      | (?P<ny>[1-9]\d{{3}})(?P<nsep>[/.])(?P<n1>\d{{1,2}})(?P=nsep)(?P<n2>\d{{1,2}})(?!\d)
+      | (?P<d1>\d{{1,2}})(?P<dsep>[\s/.])(?P<d2>\d{{1,2}})(?P=dsep)(?P<dy>[1-9]\d{{3}})(?!\d)
       | (?P<cent>\d{{1,2}})(?:st|nd|rd|th)(?P<word>\s*-?\s*century)?
       | (?P<dec>\d{{1,3}})0'?s(?![a-z])
       | (?P<year>\d{{1,4}})(?![\d])
@@ -156,8 +162,12 @@ def _unit(m: re.Match[str]) -> _Unit | None:
         except ValueError:
             return None
         return _Unit(year, year, era, False, True, False, False, mod)
-    if m["my"]:
-        year = int(m["my"])
+    if m["ny"] or m["dy"]:  # a day and a month in either order (2005/06/21, 20 09 2005, 12/25/1999)
+        day_month = sorted((int(m["n1"] or m["d1"]), int(m["n2"] or m["d2"])))
+        if not (1 <= day_month[0] <= 12 and 1 <= day_month[1] <= 31):
+            return None
+    if m["my"] or m["ym"] or m["ny"] or m["dy"]:  # a month, or a day and month in either order: the year stands
+        year = int(m["my"] or m["ym"] or m["ny"] or m["dy"])
         return _Unit(year, year, era, False, True, False, False, mod)
     if m["cent"]:
         n = int(m["cent"])
