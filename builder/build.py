@@ -21,6 +21,8 @@ from builder import __version__
 from builder.cache import BlobStore, CacheLayout, HashCache, remove_litter
 from builder.collect.collection import Collection, Item, identify, scan
 from builder.collect.facets import facet_problems, facets_of
+from builder.collect.sources.download import Policy
+from builder.collect.sources.iiif_fetch import FetchedSource, IiifSettings, fetch_source
 from builder.config import BuildConfig, manifest_settings
 from builder.errors import VsisError
 from builder.experiment.product import experiment_product
@@ -30,6 +32,7 @@ from builder.features.networks import configured
 from builder.features.ray_engine import RaySettings
 from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
+from builder.iiif.product import iiif_product
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
 from builder.map.atlas import NetworkAtlases, atlas_store, default_grid, network_atlases
@@ -141,21 +144,33 @@ def make_runners(config: BuildConfig, on_bad: Callable[[str], None]) -> dict[str
     }
 
 
-def _collect(config: BuildConfig, reporter: Reporter) -> Collection:
-    """The collection, with each file's hash and size remembered by its size, times and inode."""
+def _fetch_iiif(config: BuildConfig, reporter: Reporter) -> FetchedSource:
+    """IIIF in: the source's images fetched into the cache with their records, for the scan to read."""
+    c = config.iiif
+    policy = Policy(connections=c.connections, timeout=c.timeout, retries=c.retries)
+    with reporter.task("fetching IIIF", None):
+        return fetch_source(IiifSettings(str(c.source), c.item, c.size, c.language, c.refresh, policy),
+                            config.cache_dir, reporter.warn)  # fmt: skip
+
+
+def _collect(config: BuildConfig, reporter: Reporter, fetched: FetchedSource | None = None) -> Collection:
+    """The collection, with each file's hash and size remembered by its size, times and inode. fetched: a IIIF
+    source's images and records (in the cache), scanned in place of the collection folder."""
     hashes = HashCache(CacheLayout(config.cache_dir).hashes, identify, reporter.warn)
     with reporter.task("scanning", None) as task:
         collection = scan(
-            config.collection,
-            config.metadata.file,
-            config.metadata.key,
+            fetched.root if fetched else config.collection,
+            fetched.metadata if fetched else config.metadata.file,
+            "file" if fetched else config.metadata.key,
             on_progress=lambda n, total: task.advance(),
             warn=reporter.warn,
             identify=hashes,
             exclude=(config.out, config.cache_dir),
             follow_external_links=config.follow_external_links,
+            fetched=fetched is not None,
         )
     hashes.save()
+    collection.skipped[:0] = fetched.skipped if fetched else []
     return collection
 
 
@@ -240,7 +255,8 @@ def build(config: BuildConfig, reporter: Reporter | None = None) -> BuildResult:
 def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     """The stages in order: collection -> inputs and features -> neighbours -> experiment -> site."""
     started = time.perf_counter()
-    collection = _collect(config, reporter)
+    fetched = _fetch_iiif(config, reporter) if config.iiif.source else None
+    collection = _collect(config, reporter, fetched)
     profiles = [get_profile(name) for name in config.experiment.profiles] if config.experiment.enabled else []
     runners = make_runners(config, reporter.warn)
     extraction, originals = _extract(collection.items, profiles, runners, config, reporter)
@@ -281,10 +297,12 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         map_product(page_list, layouts, atlases, thumbs.suffix, facets),
         _query(items, runs, results, config, reporter) if config.query.enabled else None,
         experiment_product(experiment, thumbs.suffix),
+        iiif_product(items, page_list, config.site.url, reporter.warn if fetched else None),
     ]  # the site's products, in the navigation's order: one line each
     model = site_model(
-        shown(collection.root.resolve().name), items, skipped, collection.unmatched_metadata, results, experiment,
-        config.title, config.k, config.weights, thumbs, manifest(config, len(items), results), page_list,
+        shown((fetched and fetched.label) or collection.root.resolve().name), items, skipped,
+        collection.unmatched_metadata, results, experiment, config.title, config.k, config.weights, thumbs,
+        manifest(config, len(items), results), page_list,
         [p for p in products if p is not None], facets,
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:

@@ -44,6 +44,8 @@ class CacheLayout:
         compact/                  EntryStore: the compact vectors of search by image
         hashes.json               HashCache: each file's facts by its path and times
         site-pages/<out>.json     what the site at <out> was rendered from (site/publish.py)
+        iiif/documents/<url>.json IIIF manifests and collections fetched, by their URL's hash
+        iiif/images/<source>/     the images of one IIIF source, its records.json and fetched.json
     """
 
     root: Path
@@ -95,9 +97,28 @@ class CacheLayout:
         return self.root / "site-pages" / f"{hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]}.json"
 
     @property
+    def iiif_documents(self) -> Path:
+        return self.root / "iiif" / "documents"
+
+    def iiif_document(self, url: str) -> Path:
+        """Where a IIIF manifest or collection fetched from `url` is kept (collect/sources/iiif_fetch.py)."""
+        key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return self.iiif_documents / f"{key}.json"
+
+    def iiif_images(self, source: str) -> Path:
+        """The folder of the images of one IIIF source, named by a key of the source and how it is read: what
+        the build scans as its collection."""
+        return self.root / "iiif" / "images" / source
+
+    def iiif_records(self, source: str) -> tuple[Path, Path]:
+        """The metadata file of one IIIF source's images (a record per image, joined by file name), and the
+        note of the URL each image was fetched from (an image whose URL changed is fetched again)."""
+        return self.iiif_images(source) / "records.json", self.iiif_images(source) / "fetched.json"
+
+    @property
     def litter_folders(self) -> tuple[Path, ...]:
         """The folders a killed build may leave temporary files in (remove_litter)."""
-        return (self.root, self.models, self.all_thumbs)
+        return (self.root, self.models, self.all_thumbs, self.iiif_documents)
 
 
 @contextmanager

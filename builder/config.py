@@ -16,6 +16,7 @@ setting has one flat name: a top-level key as it is (`k`), a table's key after i
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -27,6 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from builder.collect.sources.iiif_fetch import ITEM_RULES as IIIF_ITEMS
 from builder.errors import ConfigError
 from builder.experiment.run import BASELINE
 from builder.inputs.images import THUMB_FORMATS
@@ -221,6 +223,60 @@ class SiteTable(Table):
         "number",
         bounds=(0.001, 1e9),
     )
+    url: str | None = setting(
+        None,
+        "The site's public address (https://example.org/vsis/): the absolute ids of its IIIF collection "
+        "(site/iiif/); not set: none is written.",
+        "text",
+        optional=True,
+        flag="--site-url",
+    )
+
+    def check_more(self) -> None:
+        if self.url is not None and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", self.url):
+            raise ConfigError(f"site url must be an http(s) address without query or fragment, got {self.url!r}")
+
+
+@dataclass(frozen=True)
+class IiifTable(Table):
+    """[iiif]: a IIIF manifest or collection as the collection (collect/sources/iiif_fetch.py). A top-level
+    `iiif = "URL"` is short for `[iiif] source = "URL"`."""
+
+    TABLE: ClassVar[str] = "iiif"
+    source: str | None = setting(
+        None,
+        "A IIIF Presentation 2.1 or 3.0 manifest or collection, by http(s) URL or file path: its images, "
+        "fetched into the cache, are the collection (the collection folder is not read).",
+        "text",
+        optional=True,
+        flag="--iiif",
+    )
+    item: str = setting(
+        "canvas",
+        "An item per canvas, or per manifest (its first image).",
+        "text",
+        choices=IIIF_ITEMS,
+        flag="--iiif-item",
+    )
+    size: int = setting(
+        512,
+        "Longer side in pixels asked of an Image API service (the networks read 224-256, JPEG draft decoding 512).",
+        "int",
+        bounds=(64, 4096),
+        flag="--iiif-size",
+    )
+    language: str = setting("en", "Language preferred for labels and values given in several.", "text")
+    connections: int = setting(4, "Downloads at a time.", "int", bounds=(1, 64))
+    timeout: float = setting(
+        30.0, "Seconds per attempt, from connecting to the last byte.", "number", bounds=(0.1, 3600)
+    )
+    retries: int = setting(2, "Further attempts after a timeout or a server error.", "int", bounds=(0, 10))
+    refresh: bool = setting(
+        False,
+        "Fetch the manifests and collections again (images already fetched are kept).",
+        "bool",
+        flag="--iiif-refresh",
+    )
 
 
 @dataclass(frozen=True)
@@ -400,6 +456,7 @@ class BuildConfig(Table):
     neighbours: NeighboursTable = field(default_factory=NeighboursTable)
     features: FeaturesTable = field(default_factory=FeaturesTable)
     site: SiteTable = field(default_factory=SiteTable)
+    iiif: IiifTable = field(default_factory=IiifTable)
     ray: RayTable = field(default_factory=RayTable)
     map: MapTable = field(default_factory=MapTable)
     query: QueryTable = field(default_factory=QueryTable)
@@ -462,6 +519,7 @@ TABLES: dict[str, type[Table]] = {
         NeighboursTable,
         FeaturesTable,
         SiteTable,
+        IiifTable,
         RayTable,
         MapTable,
         QueryTable,
@@ -558,7 +616,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 # Top-level keys read as a table's (the form of earlier versions, and shorter where nothing else is set)
-SHORTHANDS = {"metadata": "metadata.file", "metadata_key": "metadata.key"}
+SHORTHANDS = {"metadata": "metadata.file", "metadata_key": "metadata.key", "iiif": "iiif.source"}
 
 
 def load_toml(path: Path) -> dict[str, Any]:

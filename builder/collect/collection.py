@@ -345,6 +345,7 @@ def scan(
     identify: Callable[[Path], FileFacts] = identify,
     exclude: Iterable[Path] = (),
     follow_external_links: bool = False,
+    fetched: bool = False,
 ) -> Collection:
     """Scan `root` for images, give each a stable id, read its hash and size and join its metadata.
     identify: how a file's facts are had (the build passes one that remembers unchanged files). exclude
@@ -358,7 +359,7 @@ def scan(
     if not root.is_dir():
         raise VsisError(f"{shown(str(root))}: not a folder")
     holder = within_vsis_folder(root)
-    if holder is not None:
+    if holder is not None and not fetched:  # fetched: the images a source put in the cache (sources/iiif_fetch.py)
         raise VsisError(
             f"{shown(str(root))}: inside a site or cache that vsis made ({shown(str(holder))}); "
             "its files are vsis' output, not a collection"

@@ -20,6 +20,7 @@ import numpy as np
 
 from builder.collect.collection import Item
 from builder.collect.dates import is_undated, read_date
+from builder.collect.sources.iiif import SOURCE_KEYS
 
 DATE = "date"  # the column read as years, not values
 MOST_VALUES = 200  # values a facet shows at most: beyond them, the rest are counted under OTHER
@@ -115,7 +116,7 @@ def columns_of(items: Sequence[Item]) -> list[str]:
     for item in items:
         for key in item.extra:
             keys.setdefault(key, None)
-    return [k for k in keys if k not in NOT_FACETS]
+    return [k for k in keys if k not in NOT_FACETS and k not in SOURCE_KEYS]  # SOURCE_KEYS: a IIIF item's links
 
 
 def value_facet(items: Sequence[Item], key: str, most: int = MOST_VALUES) -> Facet:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from builder.collect.collection import Item
+from builder.collect.sources.iiif import SOURCE_KEYS, SourceRef, source_ref
 
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
 # from data/index.js).
@@ -34,6 +35,7 @@ class PageItem:
     extra: list[tuple[str, str]]
     thumb: str  # path relative to the site root
     page_id: str = ""  # whose compare page this item links to: itself, or a copy's original
+    source: SourceRef | None = None  # where a IIIF source's item came from: its manifest, its full-resolution image
 
     @property
     def page(self) -> str:
@@ -95,7 +97,8 @@ def page_item(item: Item, suffix: str, item_id: str | None = None, title: str | 
         url=safe_url(item.url),
         category=item.category or "",
         relpath=item.relpath,
-        extra=sorted(item.extra.items()),
+        extra=sorted((k, v) for k, v in item.extra.items() if k not in SOURCE_KEYS),
         thumb=THUMB_PATH.format(id=item_id, suffix=suffix),
         page_id=item.id,
+        source=source_ref(item.extra),
     )

@@ -4,8 +4,9 @@ A file already present that decodes as an image is not fetched again, so a stopp
 left off. Only http(s) URLs are fetched (a `file://` or `ftp://` address in someone's data is refused, never
 read). A body is streamed to a temporary file beside its destination, never held whole in memory, and cut
 off past `Policy.max_mb`; `Policy.timeout` bounds a whole attempt (connecting and every read), so a
-server that trickles cannot hold a connection for longer. Every download is checked to decode as an image
-(within Pillow's decompression-bomb limit) before it is renamed into place. A failure (an HTTP error, a
+server that trickles cannot hold a connection for longer. Every download is checked to be what was asked for
+before it is renamed into place: by default an image that decodes (within Pillow's decompression-bomb limit);
+a job may bring its own check (the IIIF reader's documents are JSON). A failure (an HTTP error, a
 timeout, a short or oversized body, a body that is not an image) is reported with its reason and never
 stops the others.
 """
@@ -32,10 +33,16 @@ USER_AGENT = "vsis (https://github.com/) thumbnail downloader"
 _CHUNK = 1 << 16
 
 
+def not_an_image(path: Path) -> str:
+    """What is wrong with a downloaded file that should be an image ('' where nothing is)."""
+    return "" if is_image(path) else f"not an image Pillow can read ({path.stat().st_size:,} bytes)"
+
+
 @dataclass(frozen=True)
 class Download:
     url: str
     dest: Path
+    problem: Callable[[Path], str] = not_an_image  # what is wrong with the file ('' where it is what was asked)
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def _set_read_timeout(response: object, seconds: float) -> None:
 
 
 def fetch_one(job: Download, policy: Policy, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    if job.dest.is_file() and is_image(job.dest):
+    if job.dest.is_file() and not job.problem(job.dest):
         return Outcome(job, "present")
     scheme = urllib.parse.urlsplit(job.url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -174,8 +181,9 @@ def fetch_one(job: Download, policy: Policy, sleep: Callable[[float], None] = ti
                 continue
             except ValueError as exc:
                 return Outcome(job, "failed", str(exc), attempts)
-            if not is_image(tmp):
-                return Outcome(job, "failed", f"not an image Pillow can read ({tmp.stat().st_size:,} bytes)", attempts)
+            problem = job.problem(tmp)
+            if problem:
+                return Outcome(job, "failed", problem, attempts)
             os.replace(tmp, job.dest)
             return Outcome(job, "downloaded", "", attempts)
         finally:
