@@ -33,10 +33,10 @@
     }
     function filterKey(f) {
       var params = new URLSearchParams();
-      if (window.vsisFacets) vsisFacets.writeState(f, params);
+      vsisUrlState.writeFilter(f, params);
       return params.toString();
     }
-    function isEmpty(f) { return !window.vsisFacets || vsisFacets.empty(f); }
+    function isEmpty(f) { return vsisUrlState.noFilter(f); }
 
     // ---- colour: each item's legend entry, from its facet's codes (its first value's index) ----
     function colour(key, cb) {
@@ -139,6 +139,17 @@
       note.textContent = parts.length ? "Showing " + passing + " of " + N + " images: " + parts.join("; ") + "." : "";
       if (clear) clear.hidden = !parts.length;
     }
+    // A year typed: applied once the range is (not while the focus has moved on to the other, empty year:
+    // one step to go Back over, not two), or once the focus leaves both
+    var yearsTimer = null;
+    function yearsTyped() {
+      clearTimeout(yearsTimer);
+      yearsTimer = setTimeout(function () {
+        var at = document.activeElement;
+        if ((at === fromInput || at === toInput) && !at.value) return;
+        yearsChanged();
+      }, 0);
+    }
     function yearsChanged() {
       var f = map.url.state.filter, from = parseInt(fromInput.value, 10), to = parseInt(toInput.value, 10);
       var T = M.time, low = T ? T.start : 0, high = T ? T.start + T.columns * T.bin - 1 : 0;
@@ -147,6 +158,7 @@
         years = [isFinite(from) ? from : low, isFinite(to) ? to : high];
         if (years[0] > years[1]) years = [years[1], years[0]];
       }
+      if (String(years) === String(f.years)) return;
       map.go({ filter: { values: f.values, years: years } }, true);
     }
 
@@ -157,8 +169,11 @@
     }
 
     if (colourSelect) colourSelect.addEventListener("change", function () { map.go({ colour: colourSelect.value }, true); });
-    if (fromInput) fromInput.addEventListener("change", yearsChanged);
-    if (toInput) toInput.addEventListener("change", yearsChanged);
+    [fromInput, toInput].forEach(function (input) {
+      if (!input) return;
+      input.addEventListener("change", yearsTyped);
+      input.addEventListener("blur", yearsTyped);
+    });
     if (clear) clear.addEventListener("click", function () { map.go({ filter: { values: {}, years: null } }, true); });
 
     return { available: !!api, apply: apply, mask: function () { return mask; }, legend: legend,

@@ -65,7 +65,7 @@
                item: params.get("item") || "", q: (params.get("q") || "").trim(),
                layout: params.get("layout") === "time" && M.time ? "time" : "similarity",
                colour: facets.isColouring(params.get("colour")) ? params.get("colour") : "category",
-               filter: facets.available ? vsisFacets.readState(params) : { values: {}, years: null } };
+               filter: facets.available ? vsisUrlState.readFilter(params) : { values: {}, years: null } };
     },
     write: function (s, params) {
       params.set("network", s.network);
@@ -76,7 +76,7 @@
       if (s.q) params.set("q", s.q);
       if (s.layout === "time") params.set("layout", "time");
       if (s.colour !== "category") params.set("colour", s.colour);
-      if (facets.available) vsisFacets.writeState(s.filter, params);
+      if (facets.available) vsisUrlState.writeFilter(s.filter, params);
     },
     restored: function (s) {  // the view and the controls follow the state
       view.zoom = s.zoom; view.x = s.x; view.y = s.y;
@@ -215,6 +215,7 @@
     network: function () { return map.shownNetwork; },
     layout: function () { return map.shownLayout && map.shownLayout.indexOf("@time") > 0 ? "time" : "similarity"; },
     colour: function () { return facets.colour(); },
+    colours: function () { return map.data.colours; },  // each item's colour as drawn, 0xAABBGGRR
     // the items not faded (every item where nothing is: no search, no filter), in order
     unfaded: function () {
       var out = [];
