@@ -17,9 +17,16 @@
   // ---- data: the explorer's files (static/reader.js); a page drawn once those it needs are here ----
   function failed(e) { status.textContent = "Could not load the data: " + e.message + "."; }
   var reader = vsisReader.create(index, failed);
-  // each dataset's facets (static/facets.js), where it has them; the panel (static/facet-panel.js) once opened
+  // A dataset's facets (vsisFacets), where it has them: the script that reads them (the site's static/facets.js,
+  // with the panel's) is loaded when they are first needed. cb(null) for a dataset without facets.
   var facetsOf = {}, panel = null, panelOf = "";
-  index.datasets.forEach(function (ds) { if (ds.facets) facetsOf[ds.name] = vsisFacets.create(reader, ds); });
+  function facetsFor(ds, cb) {
+    if (!ds.facets) return cb(null);
+    vsisShards.script("static/facets.js").then(function () {
+      cb(facetsOf[ds.name] = facetsOf[ds.name] || vsisFacets.create(reader, ds));
+    }, failed);
+  }
+  var noFilter = vsisUrlState.noFilter;
 
   // ---- state <-> URL fragment: #dataset=..&network=..&q=..&item=..&page=.. ----
   var url = vsisUrlState.create({
@@ -28,7 +35,7 @@
       // q trimmed as the search box trims what is typed: only spaces or a newline are no search (a newline,
       // which joins each title to its artist, matched every image)
       var net = ds.networks.indexOf(params.get("network")) >= 0 ? params.get("network") : ds.networks[0];
-      var filter = ds.facets ? vsisFacets.readState(params) : { values: {}, years: null };
+      var filter = ds.facets ? vsisUrlState.readFilter(params) : { values: {}, years: null };
       return { dataset: ds.name, network: net, q: (params.get("q") || "").trim(), item: params.get("item") || "",
                page: Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1), filter: filter,
                within: !!ds.facets && params.get("within") === "1" };
@@ -39,7 +46,7 @@
       if (s.q) params.set("q", s.q);
       if (s.item) params.set("item", s.item);
       if (s.page) params.set("page", String(s.page + 1));
-      vsisFacets.writeState(s.filter, params);
+      vsisUrlState.writeFilter(s.filter, params);
       if (s.within) params.set("within", "1");
     },
     restored: syncControls,
@@ -61,10 +68,11 @@
     filtersButton.hidden = !ds.facets;
     within.checked = state.within;
     if (!ds.facets) openPanel(false);
-    else if (!vsisFacets.empty(state.filter)) openPanel(true);  // a link with a filter shows it
+    else if (!noFilter(state.filter)) openPanel(true);  // a link with a filter shows it
   }
 
-  // ---- the filter panel: opened, it loads the facets' summary (values, counts) and draws them ----
+  // ---- the filter panel: opened, it loads the facets' summary (values, counts) and draws them, and the
+  // facets' members, which the first filter will need ----
   function openPanel(open) {
     facetPanel.hidden = !open;
     filtersButton.setAttribute("aria-expanded", String(open));
@@ -72,25 +80,28 @@
     var ds = dataset();
     if (panelOf === ds.name) return;
     panelOf = ds.name;
-    facetsOf[ds.name].summary(function (summary) {
-      panel = vsisFacetPanel.create($("facets"), summary, function (filter) { go({ filter: filter, page: 0 }, true); });
-      show();
+    facetsFor(ds, function (facets) {
+      facets.summary(function (summary) {
+        panel = vsisFacetPanel.create($("facets"), summary, function (filter) { go({ filter: filter, page: 0 }, true); });
+        showCounts(ds, url.state, null);
+        facets.prepare();
+      });
     });
   }
 
   // ---- the dataset as loaded: the first ds.queries items have neighbour rows ----
   function dataset() { return byName(index.datasets, url.state.dataset); }
-  // The rows whose title or artist contains q; null: every row.
   // The rows that match q and pass the filter (null: every row), and the filter's result (null: no filter).
   function matching(ds, q, cb) {
     reader.matching(ds, q, ds.queries, function (rows) {
-      var facets = facetsOf[ds.name];
-      if (!facets || vsisFacets.empty(url.state.filter)) return cb(rows, null);
-      facets.filter(url.state.filter, function (result) {
-        var mask = result.mask, out = [];
-        if (rows) rows.forEach(function (r) { if (mask[r]) out.push(r); });
-        else for (var r = 0; r < ds.queries; r++) if (mask[r]) out.push(r);
-        cb(out, result);
+      if (!ds.facets || noFilter(url.state.filter)) return cb(rows, null);
+      facetsFor(ds, function (facets) {
+        facets.filter(url.state.filter, function (result) {
+          var mask = result.mask, out = [];
+          if (rows) rows.forEach(function (r) { if (mask[r]) out.push(r); });
+          else for (var r = 0; r < ds.queries; r++) if (mask[r]) out.push(r);
+          cb(out, result);
+        });
       });
     });
   }
@@ -178,6 +189,18 @@
     selected.appendChild(el("h3", null, index.k + " most similar by " + url.state.network));
     selected.appendChild(neighbourGrid(ds, n, mask));
   }
+  // What a view finds, said at once (before the shards of its page arrive): how many images, and in the panel
+  // each value's count under the filter (filtered: vsisFacets' result; null: the builder's counts).
+  function showCounts(ds, state, total, filtered) {
+    if (total !== null) {
+      status.textContent = total + " of " + ds.queries + " images" +
+        (state.q ? " match \u201c" + state.q + "\u201d" + (filtered ? " and" : "") : "") +
+        (filtered ? " pass the filters" : "");
+    }
+    if (!panel || panelOf !== ds.name) return;
+    if (filtered) panel.show(state.filter, filtered);
+    else facetsOf[ds.name].filter(state.filter, function (r) { panel.show(state.filter, r); });
+  }
   function drawList(ds, list, mask) {
     results.textContent = "";
     list.shown.forEach(function (r) {
@@ -190,9 +213,6 @@
       li.appendChild(neighbourGrid(ds, r, mask));
       results.appendChild(li);
     });
-    var filtered = mask ? " pass the filters" : "";
-    status.textContent = list.total + " of " + ds.queries + " images" +
-      (url.state.q ? " match \u201c" + url.state.q + "\u201d" + (mask ? " and" : "") : "") + filtered;
     pageInfo.textContent = "Page " + (list.page + 1) + " of " + list.pages;
     prev.disabled = list.page === 0;
     next.disabled = list.page >= list.pages - 1;
@@ -211,6 +231,9 @@
     var mine = ++ticket, state = url.state, ds = dataset(), network = state.network;
     matching(ds, state.q, function (rows, filtered) {
       var mask = filtered ? filtered.mask : null;
+      if (mine !== ticket) return;
+      showCounts(ds, state, rows ? rows.length : ds.queries, filtered);
+      document.documentElement.dataset.counted = url.hashOf(state);  // the view's counts shown; its page follows
       reader.find(ds, state.item, function (n) {
         if (mine !== ticket) return;
         var list = pageOf(ds, rows), chosen = n >= 0 && n < ds.queries ? n : -1;
@@ -222,10 +245,6 @@
           if (mine !== ticket) return;
           drawSelected(ds, chosen, mask);
           drawList(ds, list, mask);
-          if (panel && panelOf === ds.name) {
-            if (filtered) panel.show(state.filter, filtered);
-            else facetsOf[ds.name].filter(state.filter, function (r) { panel.show(state.filter, r); });
-          }
           document.documentElement.dataset.matches = String(list.total);
           if (state.item && state.item !== shownItem && !selected.hidden) $("selected-title").focus();
           shownItem = state.item;

@@ -13,9 +13,9 @@
 //                                    //     count, counts: {key: [count per value]}})
 //   facets.codes(key, cb)            // cb(Int32Array): per item the index of its first value, -1 for none
 //   facets.years(cb)                 // cb({first, last}: Int16Array per item, NO_YEAR where none)
-//   vsisFacets.readState(params)     // the URL's state: f=key:value (repeated), years=from-to
-//   vsisFacets.writeState(state, params)
-//   vsisFacets.empty(state)          // whether a state filters nothing
+//   facets.prepare()                 // load and decode every facet's members now (the filter panel is open:
+//                                    // a filter will need them)
+// The filter's state and its place in the URL are static/url-state.js's (vsisUrlState.readFilter, ...).
 (function () {
   "use strict";
   var NO_YEAR = -32768;
@@ -46,30 +46,7 @@
     return new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
   }
 
-  function empty(state) {
-    if (state.years) return false;
-    for (var key in state.values) if (state.values[key].length) return false;
-    return true;
-  }
-
-  function readState(params) {
-    var values = {}, years = null;
-    params.getAll("f").forEach(function (pair) {
-      var colon = pair.indexOf(":");
-      if (colon <= 0) return;
-      var key = pair.slice(0, colon), value = pair.slice(colon + 1);
-      (values[key] = values[key] || []).indexOf(value) < 0 && values[key].push(value);
-    });
-    var m = /^(-?\d+)-(-?\d+)$/.exec(params.get("years") || "");
-    if (m && +m[1] <= +m[2]) years = [+m[1], +m[2]];
-    return { values: values, years: years };
-  }
-  function writeState(state, params) {
-    Object.keys(state.values).sort().forEach(function (key) {
-      state.values[key].forEach(function (value) { params.append("f", key + ":" + value); });
-    });
-    if (state.years) params.set("years", state.years[0] + "-" + state.years[1]);
-  }
+  var empty = vsisUrlState.noFilter;
 
   function create(reader, ds) {
     var summaryData = null, decoded = {}, yearsData = null, codesOf = {};
@@ -171,8 +148,12 @@
       });
     }
 
-    return { available: !!ds.facets, summary: summary, filter: filter, codes: codes, years: years };
+    function prepare() {
+      summary(function (s) { s.facets.forEach(function (f) { facetMembers(f, function () {}); }); });
+    }
+
+    return { available: !!ds.facets, summary: summary, filter: filter, codes: codes, years: years, prepare: prepare };
   }
 
-  window.vsisFacets = { create: create, readState: readState, writeState: writeState, empty: empty, NO_YEAR: NO_YEAR };
+  window.vsisFacets = { create: create, NO_YEAR: NO_YEAR };
 })();

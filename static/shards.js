@@ -8,6 +8,7 @@
 //   vsisShards.payloads[name]      // a payload loaded already (undefined before)
 //   vsisShards.drop(name)          // forget a large payload once it has been copied elsewhere
 //   vsisShards.bytes(payload.c)    // a payload's base64 field as a Uint8Array
+//   vsisShards.script(src).then(function () { ... })   // a page script loaded once, when first needed
 (function () {
   "use strict";
   var payloads = {}, pending = {};
@@ -51,6 +52,17 @@
     }));
   }
 
+  var scripts = {};
+  function script(src) {
+    return scripts[src] || (scripts[src] = new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = src;
+      s.onload = function () { resolve(); };
+      s.onerror = function () { delete scripts[src]; reject(new Error("could not load " + src)); };
+      document.body.appendChild(s);
+    }));
+  }
+
   function drop(name) {
     delete payloads[name];
   }
@@ -62,5 +74,5 @@
     return out;
   }
 
-  window.vsisShards = { load: load, loadAll: loadAll, drop: drop, payloads: payloads, bytes: bytes };
+  window.vsisShards = { load: load, loadAll: loadAll, drop: drop, payloads: payloads, bytes: bytes, script: script };
 })();

@@ -15,6 +15,12 @@
 //                           // one before); else the current entry is replaced (typing, panning)
 //   url.hashOf(state)       // "#..." of a state
 //   url.start()             // the state read from the address, restored, and written back in its own form
+//
+// The facets' filter (static/facets.js) is kept alike by the explorer and the map, so that a link carries it
+// from one to the other: f=key:value (repeated), years=from-to.
+//   vsisUrlState.readFilter(params)           // -> {values: {key: [value, ...]}, years: [from, to] or null}
+//   vsisUrlState.writeFilter(filter, params)
+//   vsisUrlState.noFilter(filter)             // whether it filters nothing
 (function () {
   "use strict";
 
@@ -59,5 +65,29 @@
     return url;
   }
 
-  window.vsisUrlState = { create: create };
+  function noFilter(filter) {
+    if (filter.years) return false;
+    for (var key in filter.values) if (filter.values[key].length) return false;
+    return true;
+  }
+  function readFilter(params) {
+    var values = {}, years = null;
+    params.getAll("f").forEach(function (pair) {
+      var colon = pair.indexOf(":");
+      if (colon <= 0) return;
+      var key = pair.slice(0, colon), value = pair.slice(colon + 1), list = values[key] = values[key] || [];
+      if (list.indexOf(value) < 0) list.push(value);
+    });
+    var m = /^(-?\d+)-(-?\d+)$/.exec(params.get("years") || "");
+    if (m && +m[1] <= +m[2]) years = [+m[1], +m[2]];
+    return { values: values, years: years };
+  }
+  function writeFilter(filter, params) {
+    Object.keys(filter.values).sort().forEach(function (key) {
+      filter.values[key].forEach(function (value) { params.append("f", key + ":" + value); });
+    });
+    if (filter.years) params.set("years", filter.years[0] + "-" + filter.years[1]);
+  }
+
+  window.vsisUrlState = { create: create, readFilter: readFilter, writeFilter: writeFilter, noFilter: noFilter };
 })();

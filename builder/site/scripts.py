@@ -32,8 +32,10 @@ SHARED = ("shards.js", "dom.js", "reader.js")
 
 SCRIPTS: dict[str, tuple[str, ...]] = {
     # url-state.js: the view in the URL's fragment
-    # facets.js: the facets' data and filter; facet-panel.js: the filter panel
-    "explore.js": (*SHARED, "url-state.js", "facets.js", "facet-panel.js", "explore.js"),
+    "explore.js": (*SHARED, "url-state.js", "explore.js"),
+    # the facets' data and filter, and the filter panel: loaded by the explorer when the panel is first opened
+    # (or a link names a filter), so that a first view does not carry them (LATER)
+    "facets.js": ("facets.js", "facet-panel.js"),
     "map.js": (
         *SHARED,
         "url-state.js",
@@ -49,6 +51,10 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     # query-preprocess.js: decode and preprocess as the builder does; ort-loader.js: onnxruntime-web
     "query.js": (*SHARED, "query-preprocess.js", "ort-loader.js", "query.js"),
 }
+
+# Published scripts that no page's <script> tag names: a page's own script loads them when first needed
+# (vsisShards.script), after it has run, so they use its shared parts rather than carrying their own
+LATER = frozenset({"facets.js"})
 
 VENDOR = "vendor"  # static/vendor/ is not copied: the runtime it holds is written where a page runs it
 
