@@ -4,7 +4,7 @@
     python scripts/make_sample.py            # writes samples/openclipart/
 
 Picks a fixed-seed sample of images from ten categories, down-scales each to fit 256x256 (transparency
-kept), and writes metadata.csv (file, title, category, source, subject) and a licence note. OpenClipart's drawings
+kept), and writes metadata.csv (file, title, category, source, subject, artist, date) and a licence note. OpenClipart's drawings
 are public domain (Creative Commons Public Domain Dedication; see /usr/share/doc/openclipart-png/copyright).
 """
 
@@ -42,7 +42,8 @@ published under the Creative Commons Public Domain Dedication (Copyright-Only De
 Certification); see `/usr/share/doc/openclipart-png/copyright` on a Debian system.
 
 `metadata.csv` lists each file with a title derived from its original file name, its category (the
-OpenClipart folder it came from) and its path in the package. Regenerate with `scripts/make_sample.py`.
+OpenClipart folder it came from), its path in the package, its sub-folder there (subject), and the author and
+creation date its original file states, as written there. Regenerate with `scripts/make_sample.py`.
 """
 
 
@@ -57,6 +58,15 @@ def subject_of(relpath: str) -> str:
     '' for a drawing at the category's top."""
     parts = relpath.split("/")
     return parts[1].replace("_", " ") if len(parts) > 2 else ""
+
+
+def drawing_facts(src: Path) -> dict[str, str]:
+    """The artist and date the drawing's own file states (the PNG text chunks Inkscape wrote: Author, Creation
+    Time), as written: 148 of the sample's 150 name their author, 29 a date ("2005-04-22", "Aug 2005",
+    "20 09 2005", "09/01/05")."""
+    with Image.open(src) as im:
+        info = im.info
+    return {"artist": str(info.get("Author", "")).strip(), "date": str(info.get("Creation Time", "")).strip()}
 
 
 def main() -> None:
@@ -95,11 +105,12 @@ def main() -> None:
                     "category": category,
                     "source": f"openclipart-png: {src.relative_to(SOURCE).as_posix()}",
                     "subject": subject_of(src.relative_to(SOURCE).as_posix()),
+                    **drawing_facts(src),
                 }
             )
             taken += 1
     with (args.out / "metadata.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["file", "title", "category", "source", "subject"])
+        writer = csv.DictWriter(fh, fieldnames=["file", "title", "category", "source", "subject", "artist", "date"])
         writer.writeheader()
         writer.writerows(sorted(rows, key=lambda r: r["file"]))
     (args.out / "LICENSE.md").write_text(LICENCE, encoding="utf-8")

@@ -120,3 +120,15 @@ def test_the_first_view_table_holds_each_pages_requests_and_bytes() -> None:
         for scheme, pages in schemes.items():
             for page, got in pages.items():
                 assert f"{got['bytes_median']:,}" in text and page in text and scheme in text, (label, page)
+
+
+def test_the_facets_table_holds_the_first_views_and_each_filter_step() -> None:
+    data = json.loads((REPO / "bench" / "results" / "facets.json").read_text(encoding="utf-8"))
+    text = hook().bench_markdown("facets")
+    assert f"{data['facets']['first_view']['bytes']:,.0f}" in text
+    assert f"{data['before']['first_view']['bytes']:,.0f}" in text
+    assert f"{100 * data['first_view_growth']:+.1f}%" in text
+    filters = data["facets"]["filters"]
+    for step in ("first_value", "second_facet", "third_facet", "year_range"):
+        assert f"applied {filters[step + '_applied_ms']:.0f} ms, drawn {filters[step + '_drawn_ms']:.0f} ms" in text
+    assert data["cpu_flags"] in text

@@ -582,16 +582,56 @@ def first_view_table(name: str) -> str:
     return table(header, body, right=range(2, len(header))) + "\n\n" + where
 
 
+FILTER_STEPS = (
+    ("first_value", "a first value (Department 0, about a third of the items)"),
+    ("second_facet", "a second facet (Nation 1)"),
+    ("third_facet", "a third facet (Classification 2)"),
+    ("year_range", "a year range, first set"),
+)
+
+
+def facets_table(name: str) -> str:
+    """The explorer's filters at scale (bench/facets.py): the first view against the checkout before the facets,
+    and each step of a filter: applied (the number of images and every count shown) and drawn (the page of
+    results with its neighbours)."""
+    data = load(name)
+    now, before = data["facets"], data.get("before")
+    rows: list[list[object]] = []
+    if before:
+        was, got = before["first_view"], now["first_view"]
+        growth = f"{100 * data['first_view_growth']:+.1f}%"
+        rows.append(["first view: bytes (requests)", f"{was['bytes']:,.0f} ({was['requests']:.0f})",
+                     f"{got['bytes']:,.0f} ({got['requests']:.0f}), {growth}"])  # fmt: skip
+    filters = now["filters"]
+    rows.append(["filter panel opened (summary loaded and drawn)", "", f"{filters['panel_open_ms']:.0f} ms"])
+    for key, label in FILTER_STEPS:
+        rows.append(
+            [label, "", f"applied {filters[key + '_applied_ms']:.0f} ms, drawn {filters[key + '_drawn_ms']:.0f} ms"]
+        )
+    rows.append(["JS heap after filtering", "", f"{filters['heap_mb']:.1f} MB"])
+    facet_bytes = now["data_bytes"].get("facets", 0)
+    where = (
+        f"Measured on: `{name}`: {data['items']:,} generated items, five facets ({facet_bytes / 1e6:.2f} MB of facet "
+        f"files, none loaded by the first view); {data.get('machine', 'machine not recorded')}, CPU flags "
+        f"{data.get('cpu_flags', 'not recorded')}; {data.get('chromium', 'headless Chromium')}; medians of "
+        f"{data.get('runs', '?')} fresh pages over http on 127.0.0.1"
+    )
+    return table(["", "before the facets", "with five facets"], rows) + "\n\n" + where
+
+
 def bench_markdown(kind: str, file: str | None = None, record: str | None = None, network: str | None = None) -> str:
     """The table of KIND from its results files, and beneath it the machines they were measured on."""
     if kind == "first-view":
         return first_view_table(file or "first_view.json")
+    if kind == "facets":
+        return facets_table(file or "facets.json")
     if kind == "experiment":
         text, found = experiment_table(file.split(",") if file else ["experiment.json"])
         return text + "\n\n" + machines(found)
     if kind not in BENCH_TABLES:
         raise DocsError(
-            f"unknown benchmark table {kind!r} (known: {', '.join([*BENCH_TABLES, 'experiment', 'first-view'])})"
+            f"unknown benchmark table {kind!r} "
+            f"(known: {', '.join([*BENCH_TABLES, 'experiment', 'first-view', 'facets'])})"
         )
     renderer, defaults = BENCH_TABLES[kind]
     found = records(file.split(",") if file else defaults, record)
