@@ -232,6 +232,11 @@ def test_a_source_without_failures_is_fetched_once(server, tmp_path) -> None:
     build(config_for(tmp_path, url, iiif_refresh=True))
     assert sorted(server.taken()) == sorted(f"/iiif.io/api/cookbook/recipe/0032-collection/{name}.json"
                                             for name in ("collection", "manifest-01", "manifest-02"))  # fmt: skip
+    server.shutdown()  # a refresh that cannot reach the source reads what it fetched before
+    server.server_close()
+    reporter = QuietReporter()
+    again = build(config_for(tmp_path, url, iiif_refresh=True, iiif_timeout=0.2), reporter)
+    assert len(again.items) == 2 and any("the copy fetched before is read" in w for w in reporter.warnings)
 
 
 def test_metadata_rights_and_homepage_are_read_from_both_versions(built) -> None:
@@ -381,6 +386,7 @@ def test_language_maps_and_v2_values_read_sensibly() -> None:
     assert text_of("<b>kept</b> as text, not HTML", "en", html=True) == "<b>kept</b> as text, not HTML"
     assert clean("a\x00b\n\tc\u2028d\x1b[0m") == "a b c d [0m"
     assert text_of(None, "en") == "" and text_of({"en": [None, 3]}, "en") == "3"
+    assert text_of([{"@value": "Titel", "@language": "de"}, {"@value": "titre", "@language": "fr"}], "en") == "Titel"
 
 
 def test_image_api_urls_of_both_versions() -> None:

@@ -176,10 +176,12 @@ def _in_language(value: object, language: str) -> list[str]:
         return []
     if isinstance(value, list):  # v2: several strings or language-tagged values
         tagged = [v for v in value if isinstance(v, dict) and "@value" in v]
-        chosen = [v for v in tagged if v.get("@language") == language] or [v for v in tagged if "@language" not in v]
-        if tagged and chosen:
-            plain = [v for v in value if not isinstance(v, dict)]
-            value = plain + chosen
+        if tagged:  # the values in one language, chosen as a v3 map's are; untagged strings kept
+            by_language: dict[str, list[object]] = {}
+            for v in tagged:
+                by_language.setdefault(str(v.get("@language", "none")), []).append(v)
+            choice = next(c for c in (language, "none", "en", *by_language) if c in by_language)
+            value = [v for v in value if not isinstance(v, dict)] + by_language[choice]
         return [s for v in value for s in _in_language(v, language)]
     return []
 

@@ -6,8 +6,9 @@ a deadline per attempt, retries with back-off, http(s) only. A file path is take
 argument: a collection that names a `file:` member (or any other scheme) has that member refused, not read.
 Both are kept in the cache (CacheLayout: iiif/documents/ by URL, iiif/images/<source>/ by item id), so a
 rebuild fetches nothing it has, and a stopped fetch resumes where it stopped; `refresh` fetches the documents
-again (images whose URL is unchanged are kept). A document, canvas or image that cannot be had is one
-skipped entry with its URL and reason: it never stops the others.
+again (images whose URL is unchanged are kept; a document that cannot be fetched again is read as fetched
+before). A document, canvas or image that cannot be had is one skipped entry with its URL and reason: it never
+stops the others.
 
 Items: one per canvas that paints an image, or one per manifest (its first such canvas). An item's id comes
 from its canvas's (or manifest's) URI (sources/iiif.py: item_id), so it is the same from build to build. Its
@@ -107,12 +108,25 @@ class _Reader:
             raise VsisError(str(exc)) from None
 
     def _fetch(self, urls: list[str]) -> list[Outcome]:
+        """The documents at `urls`, from the cache where it has them (unless refreshing): fetched at once."""
         jobs = [Download(url, self.layout.iiif_document(url), _json_problem) for url in urls]
+        kept: dict[Path, Path] = {}  # refreshing: the copy held before, until the new one is in
         if self.settings.refresh:  # each document is fetched once a build: this is its first time
             for job in jobs:
-                job.dest.unlink(missing_ok=True)
+                if job.dest.is_file():
+                    kept[job.dest] = job.dest.with_name(f".{job.dest.name}.kept.tmp")
+                    job.dest.replace(kept[job.dest])
         outcomes = download_all(jobs, self.settings.policy)
         self.requests += sum(o.attempts for o in outcomes)
+        for n, outcome in enumerate(outcomes):
+            before = kept.get(outcome.download.dest)
+            if before is not None and outcome.status == "failed":  # the copy fetched before serves
+                before.replace(outcome.download.dest)
+                self.warn(f"IIIF: {outcome.download.url}: not fetched again ({outcome.reason}); the copy fetched "
+                          "before is read")  # fmt: skip
+                outcomes[n] = Outcome(outcome.download, "present", outcome.reason, outcome.attempts)
+            elif before is not None:
+                before.unlink(missing_ok=True)
         return outcomes
 
     def walk(self, top: Document) -> None:
