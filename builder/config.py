@@ -627,14 +627,14 @@ def load_toml(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for short, long in SHORTHANDS.items():  # `metadata = "file.csv"` for `[metadata] file = "file.csv"`
         if short in raw and not isinstance(raw[short], dict):
-            table, _, sub = long.partition(".")
+            name, _, sub = long.partition(".")
             given = raw.pop(short)
-            existing = raw.get(table, {})
+            existing = raw.get(name, {})
             if not isinstance(existing, dict):
                 continue  # `metadata` given as text and a table at once cannot be TOML; the table check names it
             if sub in existing:
                 raise ConfigError(f"{path}: '{short}' and '{long}' both given; keep one")
-            raw[table] = {**existing, sub: given}
+            raw[name] = {**existing, sub: given}
     for key, value in raw.items():
         if key in top:
             values[key] = _typed(key, value, top[key], base)

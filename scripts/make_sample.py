@@ -4,8 +4,9 @@
     python scripts/make_sample.py            # writes samples/openclipart/
 
 Picks a fixed-seed sample of images from ten categories, down-scales each to fit 256x256 (transparency
-kept), and writes metadata.csv (file, title, category, source, subject, artist, date) and a licence note. OpenClipart's drawings
-are public domain (Creative Commons Public Domain Dedication; see /usr/share/doc/openclipart-png/copyright).
+kept), and writes metadata.csv (file, title, category, source, subject, artist, date) and a licence note.
+OpenClipart's drawings are public domain (Creative Commons Public Domain Dedication; see
+/usr/share/doc/openclipart-png/copyright).
 """
 
 from __future__ import annotations

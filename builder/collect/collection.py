@@ -33,6 +33,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 STANDARD_FIELDS = ("title", "artist", "date", "medium", "dimensions", "url", "category")
 # Columns tried, in order, to join a metadata record onto an image, when no key is configured.
 # ... then the columns that published collection data joins on (sources/: MoMA's ObjectID).
+# Columns taken as the category where there is none: published collection data's (sources/: MoMA's Classification)
+CATEGORY_ALIASES = moma.CATEGORY_ALIASES
 JOIN_COLUMNS = ("file", "filename", "file_name", "path", "image", "id", *moma.JOIN_ALIASES)
 
 
@@ -407,7 +409,7 @@ def scan(
             used.add(id(rec))
         category = (
             rec.get("category")
-            or next((rec[c] for c in moma.CATEGORY_ALIASES if rec.get(c)), None)
+            or next((rec[c] for c in CATEGORY_ALIASES if rec.get(c)), None)
             or (rel.rpartition("/")[0].rpartition("/")[2] if has_folders and "/" in rel else None)
         )
         items.append(
@@ -423,7 +425,12 @@ def scan(
                 medium=rec.get("medium", ""),
                 dimensions=rec.get("dimensions", ""),
                 url=rec.get("url", ""),
-                extra={k: v for k, v in rec.items() if k not in STANDARD_FIELDS and k != column and v},
+                # a column taken as the category (MoMA's classification) is shown as the category only
+                extra={
+                    k: v
+                    for k, v in rec.items()
+                    if k not in STANDARD_FIELDS and k != column and v and not (k in CATEGORY_ALIASES and v == category)
+                },  # fmt: skip
                 pixels=(facts.width, facts.height),
             )
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builder.collect.collection import Item
+from builder.collect.collection import CATEGORY_ALIASES, Item
 from builder.collect.dates import is_undated, read_date
 from builder.collect.sources.iiif import SOURCE_KEYS
 
@@ -103,7 +103,8 @@ def cell_values(text: str) -> list[str]:
 
 
 def _column(items: Sequence[Item], key: str) -> list[str]:
-    if key == "category":
+    """Each item's cell of a column; a column taken as the category (MoMA's `classification`) is the category."""
+    if key == "category" or (key in CATEGORY_ALIASES and not any(key in i.extra for i in items)):
         return [i.category or "" for i in items]
     if key in ("artist", "date", "medium"):
         return [getattr(i, key) for i in items]

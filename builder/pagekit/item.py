@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from builder.collect.collection import Item
+from builder.collect.facets import label_of
 from builder.collect.sources.iiif import SOURCE_KEYS, SourceRef, source_ref
 
 # Where an item's pages lie in the site: the one place these patterns are written (the explorer reads them
@@ -97,7 +98,8 @@ def page_item(item: Item, suffix: str, item_id: str | None = None, title: str | 
         url=safe_url(item.url),
         category=item.category or "",
         relpath=item.relpath,
-        extra=sorted((k, v) for k, v in item.extra.items() if k not in SOURCE_KEYS),
+        # shown as a heading: the column's name as the metadata normalised it ("date_acquired": "Date acquired")
+        extra=sorted((label_of(k), v) for k, v in item.extra.items() if k not in SOURCE_KEYS),
         thumb=THUMB_PATH.format(id=item_id, suffix=suffix),
         page_id=item.id,
         source=source_ref(item.extra),
