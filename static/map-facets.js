@@ -12,6 +12,7 @@
 //   facets.apply(state, cb)          // colour by state.colour, filter by state.filter: cb(changed) once the
 //                                    // data is here and the colours chosen (nothing drawn yet)
 //   facets.mask()                    // the filter's items (Uint8Array, 1: passes), or null: nothing filtered
+//   facets.passing()                 // how many pass it
 //   facets.legend(state)             // the legend drawn again: the colouring's entries, the counts in view
 //   facets.restored(state)           // the controls follow a state
 //   facets.colour()                  // the colouring shown: "category" or a facet's key
@@ -176,7 +177,7 @@
     });
     if (clear) clear.addEventListener("click", function () { map.go({ filter: { values: {}, years: null } }, true); });
 
-    return { available: !!api, apply: apply, mask: function () { return mask; }, legend: legend,
+    return { available: !!api, apply: apply, mask: function () { return mask; }, passing: function () { return passing; }, legend: legend,
              restored: restored, colour: function () { return shownColour; }, isColouring: function (key) { return !!colouringOf(key); } };
   }
 

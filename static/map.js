@@ -181,6 +181,7 @@
                 var count = map.found.length;
                 status.textContent = N + " images laid out " +
                   (want.layout === "time" ? "by year, each year's stacked by " : "by ") + want.network +
+                  (facets.mask() ? "; " + facets.passing() + " shown by the filter" : "") +
                   (want.q ? "; " + count + " match \u201c" + want.q + "\u201d" : "") +
                   (want.q && count > panel.LISTED ? " (the first " + panel.LISTED + " listed below)" : "");
                 draw.schedule();
