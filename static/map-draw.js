@@ -271,6 +271,7 @@
       // nearest-neighbour scaling: a software-drawn canvas scales 4,000 cells smoothed at 12 frames a second, at
       // 45 without (headless Chromium, no GPU); a cell is a few pixels wide either way
       ctx.imageSmoothingEnabled = false;
+      if (map.facets && map.facets.colour() !== "category") frames(count, s, ox, oy, side);
       for (var o = 0; o < count; o++) {
         slot = Math.floor(order[o] / CELL_ORDER) - 1;
         if (slot < 0) continue;
@@ -283,6 +284,21 @@
       ctx.imageSmoothingEnabled = true;
       if (Object.keys(missing).length) map.reader.loadAll(Object.keys(missing), schedule);
       requestAtlases(wanted);
+    }
+
+    // Coloured by a facet, each cell in view not faded sits on a square of its colour, 2 pixels wider each
+    // way, drawn beneath every cell: the colouring shows at every zoom (the category's, as before, only
+    // around the thumbnails)
+    function frames(count, s, ox, oy, side) {
+      var legend = data.legend(), entries = data.entries(), positions = map.positions, dimmed = map.dimmed;
+      var grow = 2 * view.ratio, last = -1;
+      for (var v = 0; v < count; v++) {
+        var i = visible[v];
+        if (dimmed && dimmed[i]) continue;
+        if (entries[i] !== last) { last = entries[i]; ctx.fillStyle = legend[last].colour; }
+        ctx.fillRect(positions[2 * i] * s + ox - side / 2 - grow, positions[2 * i + 1] * s + oy - side / 2 - grow,
+                     side + 2 * grow, side + 2 * grow);
+      }
     }
 
     // ---- thumbnails, close up ----
