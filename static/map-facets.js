@@ -133,8 +133,8 @@
       if (!note) return;
       var f = state.filter, parts = [];
       Object.keys(f.values).sort().forEach(function (key) {
-        var c = colouringOf(key);
-        parts.push((c ? c.label : key) + ": " + f.values[key].join(", "));
+        var c = colouringOf(key), label = c ? c.label : key === M.legendFacet ? "Category" : key;
+        parts.push(label + ": " + f.values[key].join(", "));
       });
       if (f.years) parts.push("years " + f.years[0] + "\u2013" + f.years[1]);
       note.textContent = parts.length ? "Showing " + passing + " of " + N + " images: " + parts.join("; ") + "." : "";
