@@ -16,6 +16,8 @@
 //   facets.legend(state)             // the legend drawn again: the colouring's entries, the counts in view
 //   facets.restored(state)           // the controls follow a state
 //   facets.colour()                  // the colouring shown: "category" or a facet's key
+//   facets.warm()                    // the facets' summary loaded now (the first view is drawn): a first
+//                                    // colouring or filter then waits for its own file only
 (function () {
   "use strict";
   var el = vsisDom.el, $ = vsisDom.$;
@@ -177,7 +179,9 @@
     });
     if (clear) clear.addEventListener("click", function () { map.go({ filter: { values: {}, years: null } }, true); });
 
-    return { available: !!api, apply: apply, mask: function () { return mask; }, passing: function () { return passing; }, legend: legend,
+    function warm() { if (api) api.summary(function () {}); }
+
+    return { available: !!api, apply: apply, warm: warm, mask: function () { return mask; }, passing: function () { return passing; }, legend: legend,
              restored: restored, colour: function () { return shownColour; }, isColouring: function (key) { return !!colouringOf(key); } };
   }
 

@@ -189,6 +189,7 @@
                 requestAnimationFrame(function () {  // after the frame that draws this view
                   if (mine !== ticket) return;
                   markShown();
+                  if (!document.documentElement.dataset.ready) facets.warm();  // its few kB, once
                   document.documentElement.dataset.ready = "1";
                 });
               });

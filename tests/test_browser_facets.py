@@ -5,9 +5,12 @@ restores the view, and "neighbours only among the filtered images" shows no othe
 from __future__ import annotations
 
 import csv
+import json
 import random
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from builder.build import build
@@ -175,3 +178,45 @@ def test_neighbours_only_among_the_filtered_images(browser, base, facet_site):
     every = page.eval_on_selector_all("#results .grid > li", "els => els.map(e => e.dataset.id)")
     assert len(every) == 4 * len(_listed(page)) and not set(every) <= kept
     assert watched.errors == [] and watched.outside == []
+
+
+DECODER_PAGE = """<!doctype html><meta charset="utf-8"><body>
+<script src="shards.js"></script><script src="url-state.js"></script><script src="facets.js"></script>
+<script>
+window.facetsOf = function (summary) {
+  var reader = { load: function (name, cb) { vsisShards.load(name).then(function () { cb(); }); } };
+  return vsisFacets.create(reader, { facets: summary });
+};
+</script>
+"""
+
+
+def test_the_page_decodes_each_values_members_as_the_builder_wrote_them(tmp_path: Path, browser) -> None:
+    """Bitsets and LEB128 gaps of one to three bytes, the first and the last item, an empty value: the page's
+    codes (each item's first value) are the builder's, at a size where the gaps need three bytes."""
+    from builder.collect.facets import Facet, Facets
+    from builder.resources import static_dir
+    from builder.site.facet_data import facet_files
+
+    size = 40_000
+    rng = np.random.default_rng(31)
+    members = [np.flatnonzero(rng.random(size) < share) for share in (0.4, 0.2, 0.003, 0.0002)]
+    members += [np.array([0, size - 1]), np.array([], dtype=np.int64), np.arange(size)]
+    facet = Facet("kind", "Kind", tuple(f"v{i}" for i in range(len(members))), tuple(members))
+    files, summary = facet_files("collection", Facets((facet,), None), size)
+    forms = {json.loads(text[text.index(",") + 1 : text.rindex(")")])["m"][i][0]
+             for text in files.values() if '"m"' in text for i in range(len(members))}  # fmt: skip
+    assert forms == {"b", "d"}  # both forms are read
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    for part in ("shards.js", "url-state.js", "facets.js"):
+        shutil.copy(static_dir() / part, tmp_path / part)
+    (tmp_path / "index.html").write_text(DECODER_PAGE, encoding="utf-8")
+    page = browser.new_page()
+    try:
+        page.goto((tmp_path / "index.html").as_uri())
+        codes = page.evaluate("s => new Promise(r => facetsOf(s).codes('kind', c => r(Array.from(c))))", summary)
+    finally:
+        page.close()
+    assert codes == facet.codes(size).tolist()

@@ -122,6 +122,16 @@ def test_the_first_view_table_holds_each_pages_requests_and_bytes() -> None:
                 assert f"{got['bytes_median']:,}" in text and page in text and scheme in text, (label, page)
 
 
+def test_the_map_facets_table_holds_each_steps_median_and_range() -> None:
+    data = json.loads((REPO / "bench" / "results" / "facets_map.json").read_text(encoding="utf-8"))
+    text = hook().bench_markdown("facets-map")
+    timings = data["timings"]
+    for key in ("colour_first_ms", "colour_again_ms", "filter_first_ms", "time_layout_ms"):
+        runs = [float(r[key]) for r in timings["all"]]
+        assert f"| {timings[key]:.0f} | {min(runs):.0f} to {max(runs):.0f} |" in text, key
+    assert data["cpu_flags"] in text and f"{data['items']:,}" in text
+
+
 def test_the_facets_table_holds_the_first_views_and_each_filter_step() -> None:
     data = json.loads((REPO / "bench" / "results" / "facets.json").read_text(encoding="utf-8"))
     text = hook().bench_markdown("facets")

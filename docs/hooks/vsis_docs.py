@@ -619,19 +619,50 @@ def facets_table(name: str) -> str:
     return table(["", "before the facets", "with five facets"], rows) + "\n\n" + where
 
 
+MAP_FACET_STEPS = (
+    ("colour_first_ms", "coloured by a facet for the first time (its members file loaded and decoded)"),
+    ("colour_second_facet_ms", "by a second facet, first time"),
+    ("colour_again_ms", "by a facet used before (its values kept): the recolouring alone"),
+    ("colour_category_ms", "back to the category"),
+    ("filter_first_ms", "a legend entry chosen: the first filter (every facet's file loaded, for the counts)"),
+    ("filter_second_ms", "a second entry"),
+    ("time_layout_ms", "the time layout chosen (its points loaded, then 0.6 s of motion)"),
+)
+
+
+def facets_map_table(name: str) -> str:
+    """The map by facets at scale (bench/facets_map.py): each step's median and range over the fresh pages."""
+    data = load(name)
+    timings = data["timings"]
+    rows: list[list[object]] = []
+    for key, label in MAP_FACET_STEPS:
+        runs = [float(r[key]) for r in timings["all"]]
+        rows.append([label, f"{timings[key]:.0f}", f"{min(runs):.0f} to {max(runs):.0f}"])
+    sizes = data["map_data_bytes"]
+    where = (
+        f"Measured on: `{name}`: {data['items']:,} generated items, five facets (the time layout's points "
+        f"{sizes['time']:,} bytes); {data.get('machine', 'machine not recorded')}, CPU flags "
+        f"{data.get('cpu_flags', 'not recorded')}; headless Chromium, the {timings['renderer']} renderer; medians "
+        f"of {data.get('runs', '?')} fresh pages over http on 127.0.0.1, from the action until the view is drawn"
+    )
+    return table(["step", "ms (median)", "range"], rows, right=(1, 2)) + "\n\n" + where
+
+
 def bench_markdown(kind: str, file: str | None = None, record: str | None = None, network: str | None = None) -> str:
     """The table of KIND from its results files, and beneath it the machines they were measured on."""
     if kind == "first-view":
         return first_view_table(file or "first_view.json")
     if kind == "facets":
         return facets_table(file or "facets.json")
+    if kind == "facets-map":
+        return facets_map_table(file or "facets_map.json")
     if kind == "experiment":
         text, found = experiment_table(file.split(",") if file else ["experiment.json"])
         return text + "\n\n" + machines(found)
     if kind not in BENCH_TABLES:
         raise DocsError(
             f"unknown benchmark table {kind!r} "
-            f"(known: {', '.join([*BENCH_TABLES, 'experiment', 'first-view', 'facets'])})"
+            f"(known: {', '.join([*BENCH_TABLES, 'experiment', 'first-view', 'facets', 'facets-map'])})"
         )
     renderer, defaults = BENCH_TABLES[kind]
     found = records(file.split(",") if file else defaults, record)
