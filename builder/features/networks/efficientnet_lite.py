@@ -125,6 +125,15 @@ def _trunk(model: nn.Module) -> nn.Module:
     return LiteTrunk(model)
 
 
+def _scores(model: nn.Module) -> nn.Module:
+    """The head convolution's map to the classifier's 1,000 logits, as the package's forward does it (average,
+    dropout: nothing in eval mode, the Linear)."""
+    from torch import nn
+
+    parts: Any = model  # the package's EfficientNet: its attributes are not typed
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), parts._dropout, parts._fc)
+
+
 def _spec(lite: Lite) -> NetworkSpec:
     weights = PackagedWeights(lite.n, lite.extra)
     return NetworkSpec(
@@ -138,7 +147,7 @@ def _spec(lite: Lite) -> NetworkSpec:
         ),
         weights=weights,
         load=partial(load_network, lite),
-        maps=FeatureMaps(_trunk, HEAD_CHANNELS, "the head convolution", lite.stages),
+        maps=FeatureMaps(_trunk, HEAD_CHANNELS, "the head convolution", lite.stages, classifier=_scores),
     )
 
 

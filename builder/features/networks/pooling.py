@@ -30,13 +30,17 @@ class FeatureMaps:
     trunk: the loaded network -> the module whose output is the final map (batch, channels, h, w), which
     "avg" averages and "gem" pools; `final` names it in words. stages: the earlier maps "stages" adds
     (none: the network does not offer that pooling). head: the network's own "avg" read where that is not
-    the final map's average (vgg16's fc7), with its dimension and layer on the NetworkSpec."""
+    the final map's average (vgg16's fc7), with its dimension and layer on the NetworkSpec. classifier: the
+    loaded network -> the module that takes the final map to the network's own class scores (its ImageNet
+    head's logits, as the network's forward computes them from that map), so that the classes it recognises
+    come from the same pass as the features; None where the network has no such head."""
 
     trunk: Callable[[Any], Any]
     channels: int
     final: str
     stages: tuple[Stage, ...] = ()
     head: Callable[[Any], Any] | None = None
+    classifier: Callable[[Any], Any] | None = None
 
     @property
     def poolings(self) -> tuple[str, ...]:

@@ -128,6 +128,31 @@ def _squeezenet_features(m: nn.Module) -> nn.Module:
     return _part(m, "features")
 
 
+# The heads' scores from the final maps above, as each torchvision network's forward computes them.
+def _vgg_scores(m: nn.Module) -> nn.Module:
+    from torch import nn
+
+    last_pool = list(_part(m, "features").children())[-1]
+    return nn.Sequential(last_pool, _part(m, "avgpool"), nn.Flatten(1), _part(m, "classifier"))
+
+
+def _pooled_scores(head: str) -> Callable[[nn.Module], nn.Module]:
+    """The final map averaged, then the Linear `head` (resnet's fc, densenet's classifier)."""
+
+    def scores(m: nn.Module) -> nn.Module:
+        from torch import nn
+
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), _part(m, head))
+
+    return scores
+
+
+def _squeezenet_scores(m: nn.Module) -> nn.Module:
+    from torch import nn
+
+    return nn.Sequential(_part(m, "classifier"), nn.Flatten(1))  # its classifier ends in a global average pool
+
+
 _IMAGENET = ResizeCropNormalize()
 _AVERAGE = "global average pool"
 
@@ -140,7 +165,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         4096,
         "fc7 (classifier up to its second Linear)",
         "VGG16, the original study's network",
-        FeatureMaps(_vgg_conv5, 512, "conv5_3 (before the last max pool)", head=_vgg_fc7),
+        FeatureMaps(_vgg_conv5, 512, "conv5_3 (before the last max pool)", head=_vgg_fc7, classifier=_vgg_scores),
     ),
     (
         "resnet152",
@@ -148,7 +173,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         2048,
         _AVERAGE,
         "ResNet-152",
-        FeatureMaps(_resnet_layer4, 2048, "layer4", (Stage("layer3", 1024),)),
+        FeatureMaps(_resnet_layer4, 2048, "layer4", (Stage("layer3", 1024),), classifier=_pooled_scores("fc")),
     ),
     (
         "densenet201",
@@ -156,7 +181,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         1920,
         "ReLU + global average pool",
         "DenseNet-201",
-        FeatureMaps(_densenet_features, 1920, "the features' ReLU"),
+        FeatureMaps(_densenet_features, 1920, "the features' ReLU", classifier=_pooled_scores("classifier")),
     ),
     (
         "densenet121",
@@ -164,7 +189,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         1024,
         "ReLU + global average pool",
         "DenseNet-121",
-        FeatureMaps(_densenet_features, 1024, "the features' ReLU"),
+        FeatureMaps(_densenet_features, 1024, "the features' ReLU", classifier=_pooled_scores("classifier")),
     ),
     (
         "squeezenet1_1",
@@ -172,7 +197,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         512,
         "features + global average pool",
         "SqueezeNet 1.1, small and fast",
-        FeatureMaps(_squeezenet_features, 512, "the features"),
+        FeatureMaps(_squeezenet_features, 512, "the features", classifier=_squeezenet_scores),
     ),
 ]:
     _source = TorchvisionWeights(_enum)
