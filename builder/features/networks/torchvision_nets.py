@@ -15,6 +15,7 @@ import os
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -136,15 +137,12 @@ def _vgg_scores(m: nn.Module) -> nn.Module:
     return nn.Sequential(last_pool, _part(m, "avgpool"), nn.Flatten(1), _part(m, "classifier"))
 
 
-def _pooled_scores(head: str) -> Callable[[nn.Module], nn.Module]:
-    """The final map averaged, then the Linear `head` (resnet's fc, densenet's classifier)."""
+def _pooled_scores(head: str, m: nn.Module) -> nn.Module:
+    """The final map averaged, then the Linear `head` (resnet's fc, densenet's classifier). Bound with
+    partial, not a closure, so that a spec pickles."""
+    from torch import nn
 
-    def scores(m: nn.Module) -> nn.Module:
-        from torch import nn
-
-        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), _part(m, head))
-
-    return scores
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), _part(m, head))
 
 
 def _squeezenet_scores(m: nn.Module) -> nn.Module:
@@ -173,7 +171,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         2048,
         _AVERAGE,
         "ResNet-152",
-        FeatureMaps(_resnet_layer4, 2048, "layer4", (Stage("layer3", 1024),), classifier=_pooled_scores("fc")),
+        FeatureMaps(_resnet_layer4, 2048, "layer4", (Stage("layer3", 1024),), classifier=partial(_pooled_scores, "fc")),
     ),
     (
         "densenet201",
@@ -181,7 +179,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         1920,
         "ReLU + global average pool",
         "DenseNet-201",
-        FeatureMaps(_densenet_features, 1920, "the features' ReLU", classifier=_pooled_scores("classifier")),
+        FeatureMaps(_densenet_features, 1920, "the features' ReLU", classifier=partial(_pooled_scores, "classifier")),
     ),
     (
         "densenet121",
@@ -189,7 +187,7 @@ for _name, _enum, _dim, _layer, _desc, _maps in [
         1024,
         "ReLU + global average pool",
         "DenseNet-121",
-        FeatureMaps(_densenet_features, 1024, "the features' ReLU", classifier=_pooled_scores("classifier")),
+        FeatureMaps(_densenet_features, 1024, "the features' ReLU", classifier=partial(_pooled_scores, "classifier")),
     ),
     (
         "squeezenet1_1",
