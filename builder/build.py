@@ -32,6 +32,7 @@ from builder.features.networks import configured
 from builder.features.ray_engine import RaySettings
 from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
+from builder.features.tags import stored_tags
 from builder.iiif.product import iiif_product
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
@@ -293,6 +294,8 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     atlases = _atlases(items, layouts, config, reporter)
     thumbs = _thumb_store(config)
     page_list = page_items(items, thumbs)
+    hashes = [i.content_hash for i in items]
+    tags = {name: stored_tags(run.tags, hashes) for name, run in runs.items() if run.tags is not None}
     products = [
         map_product(page_list, layouts, atlases, thumbs.suffix, facets),
         _query(items, runs, results, config, reporter) if config.query.enabled else None,
@@ -303,7 +306,7 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         shown((fetched and fetched.label) or collection.root.resolve().name), items, skipped,
         collection.unmatched_metadata, results, experiment, config.title, config.k, config.weights, thumbs,
         manifest(config, len(items), results), page_list,
-        [p for p in products if p is not None], facets,
+        [p for p in products if p is not None], facets, tags,
     )  # fmt: skip
     with reporter.task("rendering", page_count(model)) as task:
         pages = publish(model, config.out, on_page=task.advance, memo=_page_memo(config))

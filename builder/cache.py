@@ -314,8 +314,8 @@ def _discard(path: Path, why: str, on_bad: Callable[[str], None] | None) -> None
         on_bad(damaged_entry(path, why))
 
 
-def _check_rows(matrix: np.ndarray, dim: int | None, n: int) -> None:
-    """Raise BadEntry unless `matrix` is n float32 rows of `dim`, finite, each of unit length or zero."""
+def _check_rows(matrix: np.ndarray, dim: int | None, n: int, check: Callable[[np.ndarray], None]) -> None:
+    """Raise BadEntry unless `matrix` is n float32 rows of `dim`, finite, and each block passes `check`."""
     if (
         matrix.dtype != np.float32
         or matrix.ndim != 2
@@ -327,10 +327,15 @@ def _check_rows(matrix: np.ndarray, dim: int | None, n: int) -> None:
         block = np.asarray(matrix[start : start + 65536])
         if not np.isfinite(block).all():
             raise BadEntry("not finite")
-        norms = np.linalg.norm(block, axis=1)
-        bad = (norms != 0.0) & (np.abs(norms - 1.0) > 1e-3)
-        if bad.any():
-            raise BadEntry(f"length {norms[bad][0]:.4f}, expected 1")
+        check(block)
+
+
+def _check_unit(block: np.ndarray) -> None:
+    """Features: each row of unit length, or all zero."""
+    norms = np.linalg.norm(block, axis=1)
+    bad = (norms != 0.0) & (np.abs(norms - 1.0) > 1e-3)
+    if bad.any():
+        raise BadEntry(f"length {norms[bad][0]:.4f}, expected 1")
 
 
 class FeatureStore:
@@ -346,11 +351,19 @@ class FeatureStore:
     PACK = "packed.json"
 
     def __init__(
-        self, cache_dir: Path, key: str, dim: int | None = None, on_bad: Callable[[str], None] | None = None
+        self,
+        cache_dir: Path,
+        key: str,
+        dim: int | None = None,
+        on_bad: Callable[[str], None] | None = None,
+        check: Callable[[np.ndarray], None] | None = None,
     ) -> None:
         self.root = CacheLayout(cache_dir).features(key)
         self.dim = dim
         self.on_bad = on_bad
+        # what a row must be beyond `dim` finite float32 values (raise BadEntry): of unit length or zero, unless
+        # the store holds other rows (a tagging network's top classes: features/tags.py)
+        self.check = check or _check_unit
         self._packed: tuple[np.ndarray, dict[str, int]] | None = None
 
     def _path(self, content_hash: str) -> Path:
@@ -370,7 +383,7 @@ class FeatureStore:
         try:
             meta = json.loads(index.read_text(encoding="utf-8"))
             keys, matrix = meta["keys"], np.load(self.root / meta["matrix"], mmap_mode="r", allow_pickle=False)
-            _check_rows(matrix, self.dim, len(keys))
+            _check_rows(matrix, self.dim, len(keys), self.check)
         except (OSError, ValueError, KeyError, TypeError, EOFError, BadEntry) as exc:
             for matrix_file in self.root.glob("packed-*.npy"):
                 matrix_file.unlink(missing_ok=True)
@@ -407,7 +420,7 @@ class FeatureStore:
             raise BadEntry(f"unreadable: {exc}") from None
         if vector.ndim != 1:
             raise BadEntry(f"{vector.dtype} array of shape {vector.shape}, expected float32 ({self.dim},)")
-        _check_rows(vector[None, :], self.dim, 1)
+        _check_rows(vector[None, :], self.dim, 1, self.check)
         return vector
 
     def matrix(self, hashes: list[str]) -> np.ndarray:

@@ -93,7 +93,7 @@
   function dataset() { return byName(index.datasets, url.state.dataset); }
   // The rows that match q and pass the filter (null: every row), and the filter's result (null: no filter).
   function matching(ds, q, cb) {
-    reader.matching(ds, q, ds.queries, function (rows) {
+    reader.matching(ds, url.state.network, q, ds.queries, function (rows) {
       if (!ds.facets || noFilter(url.state.filter)) return cb(rows, null);
       facetsFor(ds, function (facets) {
         facets.filter(url.state.filter, function (result) {

@@ -152,9 +152,10 @@
         if (mine !== ticket) return;
         facets.apply(want, function (changed) {
           if (mine !== ticket) return;
-          map.reader.matching(ds, want.q, N, function (found) {
+          map.reader.matching(ds, want.network, want.q, N, function (found) {
             if (mine !== ticket) return;
-            if (want.q === shownQ) {
+            var searched = want.network + "\n" + want.q;  // words find what this network tagged
+            if (searched === shownQ) {
               if (changed) refresh(want);
               return listed();
             }
@@ -164,7 +165,7 @@
             refresh(want);
             panel.matches(found, function () {
               if (mine !== ticket) return;
-              shownQ = want.q;
+              shownQ = searched;
               listed();
             });
           });

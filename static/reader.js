@@ -16,7 +16,7 @@
 //   reader.itemAt(ds, n)                 // item n (its items shard loaded): n, the fields, profile, page, thumb
 //   reader.neighboursOf(ds, network, r)  // row r's neighbours (its shard loaded): n, id, title, profile, page,
 //                                        // thumb, score
-//   reader.matching(ds, q, count, cb)    // cb(the first count items whose title or artist contains q); q "": null
+//   reader.matching(ds, network, q, count, cb)  // cb(the items among the first count that q finds); q "": null
 //   reader.find(ds, id, cb)              // cb(the index of the item with this id, or -1)
 (function () {
   "use strict";
@@ -56,19 +56,49 @@
       }
       return out;
     }
-    // The first `count` items whose title or artist contains q (search.js, loaded on the first search);
-    // null: no search, every item.
+    // The items among the first `count` that q finds (null: no search, every item): those whose title or
+    // artist contains q, in order (search.js), then those `network` tagged with a class q names, by descending
+    // probability (words.js and the class shards q needs: builder/site/word_data.py); all loaded on first use.
     var lowered = {};
-    function matching(ds, q, count, cb) {
+    function matching(ds, network, q, count, cb) {
       if (!q) return cb(null);
-      var name = file("search", ds, 0);
-      load(name, function () {
+      var name = file("search", ds, 0), tagged = ds.tags && ds.tags[network], words = index.files.words;
+      loadAll(tagged ? [name, words] : [name], function () {
         var data = shards[name], text = lowered[name] || (lowered[name] = data.title.map(function (t, n) {
           return t.toLowerCase() + "\n" + data.artist[n].toLowerCase();
         }));
         var found = [], needle = q.toLowerCase();
         for (var n = 0; n < count; n++) if (text[n].indexOf(needle) >= 0) found.push(n);
-        cb(found);
+        if (!tagged) return cb(found);
+        byTag(ds, network, tagged, shards[words].terms[needle] || [], count, function (ranked) {
+          var seen = new Uint8Array(count);
+          found.forEach(function (n) { seen[n] = 1; });
+          ranked.forEach(function (n) { if (!seen[n]) found.push(n); });
+          cb(found);
+        });
+      });
+    }
+    // The items among the first `count` tagged with any of `classes`, by descending probability (the highest
+    // of their classes'), in order where equal. shardsOf: the class shards the network has.
+    function byTag(ds, network, shardsOf, classes, count, cb) {
+      var per = index.tagShard, names = [], best = {};
+      classes.forEach(function (c) {
+        var n = Math.floor(c / per), f = file("tags", ds, n, network);
+        if (shardsOf.indexOf(n) >= 0 && names.indexOf(f) < 0) names.push(f);
+      });
+      loadAll(names, function () {
+        classes.forEach(function (c) {
+          var posting = shards[file("tags", ds, Math.floor(c / per), network)];
+          posting = posting && posting[c];
+          if (!posting) return;
+          for (var x = 0; x < posting[0].length; x++) {
+            var n = posting[0][x], p = posting[1][x];
+            if (n < count && !(best[n] >= p)) best[n] = p;
+          }
+        });
+        var ranked = Object.keys(best).map(Number);
+        ranked.sort(function (a, b) { return best[b] - best[a] || a - b; });
+        cb(ranked);
       });
     }
     // The index of the item with this id, or -1: one shard when ids are in order (ds.first: each shard's

@@ -13,6 +13,11 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "openclipart"
 
 
+def features_only(out: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+    """An extractor's features, without a tagging network's top classes (registry.Extractor)."""
+    return out[0] if isinstance(out, tuple) else out
+
+
 def drawing(seed: int, size: int = 96) -> Image.Image:
     """A deterministic picture: a coloured background with a few shapes, different for every seed."""
     rng = np.random.default_rng(seed)

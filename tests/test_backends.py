@@ -17,7 +17,7 @@ from builder.features.runtime.model_files import onnx_path
 from builder.inputs.images import decode
 from builder.search.neighbours import exact_neighbours, recall_against
 
-from .conftest import SAMPLE, build_in_fresh_process, write_collection
+from .conftest import SAMPLE, build_in_fresh_process, features_only, write_collection
 
 
 def sample_batch(name: str, n: int = 6) -> np.ndarray:
@@ -29,8 +29,8 @@ def sample_batch(name: str, n: int = 6) -> np.ndarray:
 def test_onnx_features_equal_torch_features(tmp_path: Path) -> None:
     spec = get("efficientnet_lite0")
     batch = sample_batch(spec.name)
-    torch_features = l2_normalise(load_extractor(spec, None, "cpu", "torch")(batch))
-    onnx_features = l2_normalise(load_extractor(spec, None, "cpu", "onnx", tmp_path)(batch))
+    torch_features = l2_normalise(features_only(load_extractor(spec, None, "cpu", "torch")(batch)))
+    onnx_features = l2_normalise(features_only(load_extractor(spec, None, "cpu", "onnx", tmp_path)(batch)))
     assert onnx_features.shape == torch_features.shape == (len(batch), spec.dim)
     cosine_distance = 1.0 - np.sum(torch_features * onnx_features, axis=1)
     assert cosine_distance.max() < 1e-4
@@ -89,8 +89,8 @@ def test_bf16_keeps_the_fp32_neighbours(tmp_path: Path) -> None:
     max_mean_distance, min_recall = 0.01, 0.9
     spec = get("efficientnet_lite0")
     batch = sample_batch(spec.name, n=30)
-    reference = l2_normalise(load_extractor(spec, None, "cpu", "onnx", tmp_path)(batch))
-    reduced = l2_normalise(load_extractor(spec, None, "cpu", "auto", tmp_path, "bf16")(batch))
+    reference = l2_normalise(features_only(load_extractor(spec, None, "cpu", "onnx", tmp_path)(batch)))
+    reduced = l2_normalise(features_only(load_extractor(spec, None, "cpu", "auto", tmp_path, "bf16")(batch)))
     assert reduced.shape == reference.shape == (len(batch), spec.dim)
     assert not np.array_equal(reduced, reference)  # it really ran in another precision
     cosine_distance = 1.0 - np.sum(reference * reduced, axis=1)

@@ -35,7 +35,7 @@ from builder.features.networks.timm_nets import LibraryResizeCrop
 from builder.features.runtime.backends import load_extractor
 from builder.inputs.images import decode
 
-from .conftest import SAMPLE, drawing
+from .conftest import SAMPLE, drawing, features_only
 
 pytest.importorskip("timm", reason="the modern networks need timm: pip install 'vsis[modern]'")
 pytest.importorskip("open_clip", reason="the modern networks need open_clip_torch: pip install 'vsis[modern]'")
@@ -200,7 +200,7 @@ def test_the_features_equal_the_librarys_own_forward(net: Library) -> None:
     """vsis's module (torch backend), loaded from the checkpoint as a --weights file, against the library's
     model read from the hub cache: forward_features + forward_head(pre_logits=True), or encode_image."""
     spec = get(net.name)
-    got = load_extractor(spec, net.checkpoint, "cpu", "torch")(net.batch)
+    got = features_only(load_extractor(spec, net.checkpoint, "cpu", "torch")(net.batch))
     assert got.shape == net.features.shape == (2, spec.dim)
     assert cosine_distance(got, net.features).max() < 1e-4
     assert cosine_distance(net.features[:1], net.features[1:])[0] > 0.05  # two images, two features
@@ -228,7 +228,7 @@ def test_the_exported_model_equals_the_librarys_forward(net: Library, tmp_path: 
     if net.name not in EXPORTED:
         pytest.skip(f"{net.name}: its ONNX export (about 30 s) is left out of the suite")
     spec = get(net.name)
-    got = load_extractor(spec, net.checkpoint, "cpu", "onnx", tmp_path / "cache")(net.batch)
+    got = features_only(load_extractor(spec, net.checkpoint, "cpu", "onnx", tmp_path / "cache")(net.batch))
     assert got.shape == net.features.shape
     assert cosine_distance(got, net.features).max() < 1e-4
 

@@ -24,7 +24,7 @@ from builder.features.networks.registry import FRAMINGS
 from builder.features.networks.torchvision_nets import TorchvisionWeights
 from builder.features.runtime.backends import load_extractor
 
-from .conftest import SAMPLE, drawing
+from .conftest import SAMPLE, drawing, features_only
 
 TORCHVISION = [s.name for s in all_specs() if isinstance(s.weights, TorchvisionWeights)]
 
@@ -83,7 +83,7 @@ def test_torchvision_network_loads_from_the_torch_cache(
     cached_checkpoint(name, torch_home, monkeypatch)
     spec = get(name)
     assert spec.weights.available()[0]
-    features = load_extractor(spec, None, "cpu")(batch_for(name))
+    features = features_only(load_extractor(spec, None, "cpu")(batch_for(name)))
     assert features.shape == (2, spec.dim)
     assert np.isfinite(features).all()
     assert not np.allclose(features[0], features[1])
@@ -99,7 +99,7 @@ def test_the_cached_checkpoint_is_what_runs(torch_home: Path, monkeypatch: pytes
     batch = batch_for("squeezenet1_1")
     with torch.inference_mode():
         expected = model.features(torch.from_numpy(batch)).mean(dim=(2, 3)).numpy()
-    got = load_extractor(get("squeezenet1_1"), None, "cpu")(batch)
+    got = features_only(load_extractor(get("squeezenet1_1"), None, "cpu")(batch))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -113,7 +113,9 @@ def test_vgg16_reads_fc7(torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     with torch.inference_mode():
         x = torch.flatten(model.avgpool(model.features(torch.from_numpy(batch))), 1)
         fc7 = model.classifier[3](model.classifier[1](model.classifier[0](x)))  # Linear, ReLU, (Dropout), Linear
-    np.testing.assert_allclose(load_extractor(get("vgg16"), None, "cpu")(batch), fc7.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        features_only(load_extractor(get("vgg16"), None, "cpu")(batch)), fc7.numpy(), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_missing_weights_offline_say_what_file_is_expected_where(
@@ -151,7 +153,7 @@ def test_weights_flag_loads_a_local_checkpoint(tmp_path: Path, monkeypatch: pyte
     state = save_checkpoint("squeezenet1_1", tmp_path / "plain.pth")
     torch.save({"state_dict": state, "epoch": 3}, local)  # a training checkpoint wrapping the state dict
     spec = get("squeezenet1_1")
-    assert load_extractor(spec, local, "cpu")(batch_for("squeezenet1_1")).shape == (2, 512)
+    assert features_only(load_extractor(spec, local, "cpu")(batch_for("squeezenet1_1"))).shape == (2, 512)
     assert spec.cache_key(local) != spec.cache_key(None)  # other weights, other cached features
 
 
@@ -177,7 +179,7 @@ def test_efficientnet_lite0_has_real_imagenet_weights() -> None:
     ]
     images = [decode(f) for f in files]
     images.append(images[0].resize((images[0].width // 2, images[0].height // 2)))
-    feats = load_extractor(spec, None, "cpu")(np.stack([spec.preprocess(im) for im in images]))
+    feats = features_only(load_extractor(spec, None, "cpu")(np.stack([spec.preprocess(im) for im in images])))
     feats /= np.linalg.norm(feats, axis=1, keepdims=True)
     assert feats.shape == (4, 1280)
     same = feats[0] @ feats[3]

@@ -23,6 +23,7 @@ from builder.features.runtime.backends import PrecisionPlan, check_precision, lo
 from builder.features.runtime.device import best_device
 from builder.features.runtime.model_files import feature_key
 from builder.features.runtime.quantize import CALIBRATION_INPUTS
+from builder.features.tags import tag_rows, tag_store
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -31,13 +32,20 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def features_of(extractor: Extractor, spec: NetworkSpec, inputs: list[np.ndarray]) -> np.ndarray:
+def features_of(
+    extractor: Extractor, spec: NetworkSpec, inputs: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray | None]:
     """One batch of preprocessed inputs through a network: its L2-normalised features, checked against the
-    dimension the network declares (in process and on a Ray worker alike)."""
-    features = l2_normalise(extractor(np.stack(inputs).astype(np.float32, copy=False)))
+    dimension the network declares, and where it tags, its top classes as stored (tags.tag_rows; else None);
+    in process and on a Ray worker alike."""
+    out = extractor(np.stack(inputs).astype(np.float32, copy=False))
+    raw, tags = (out[0], tag_rows(out[1], out[2])) if isinstance(out, tuple) else (out, None)
+    features = l2_normalise(raw)
     if features.shape != (len(inputs), spec.dim):
         raise RuntimeError(f"{spec.name}: produced {features.shape}, declared dim {spec.dim}")
-    return features
+    if spec.tags != (tags is not None):
+        raise RuntimeError(f"{spec.name}: its model {'lacks' if spec.tags else 'has'} the top classes' outputs")
+    return features, tags
 
 
 @dataclass
@@ -55,6 +63,7 @@ class NetworkRunner:
     spec: NetworkSpec
     precision: PrecisionPlan
     store_for: Callable[[str], FeatureStore]  # the feature store of a precision
+    tags_for: Callable[[str], FeatureStore]  # the top classes' store of a precision (a tagging network's)
     load: Callable[[np.ndarray, str], Extractor]  # (first inputs, which calibrate int8; precision)
     settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model has been made and checked
     batch_size: int = 16
@@ -62,15 +71,34 @@ class NetworkRunner:
     on_batch: Callable[[int], None] | None = None
     stats: ExtractStats = field(default_factory=ExtractStats)
     store: FeatureStore = field(init=False)
+    tags: FeatureStore | None = field(init=False)  # a tagging network's top classes (features/tags.py)
     _extractor: Extractor | None = None
     _pending: list[tuple[str, np.ndarray]] = field(default_factory=list)
     _submitted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.store = self.store_for(self.precision.used)
+        self._use(self.precision.used)
+
+    def _use(self, precision: str) -> None:
+        self.store = self.store_for(precision)
+        self.tags = self.tags_for(precision) if self.spec.tags else None
 
     def needs(self, content_hash: str) -> bool:
-        return not self.store.valid(content_hash)
+        return not self.store.valid(content_hash) or (self.tags is not None and not self.tags.valid(content_hash))
+
+    def has(self, content_hash: str) -> bool:
+        return self.store.has(content_hash) and (self.tags is None or self.tags.has(content_hash))
+
+    def put(self, content_hash: str, features: np.ndarray, tags: np.ndarray | None) -> None:
+        """One image's results; its top classes are written first, so that features present mean both are."""
+        if self.tags is not None and tags is not None:
+            self.tags.put(content_hash, tags)
+        self.store.put(content_hash, features)
+
+    def pack(self, hashes: list[str]) -> None:
+        self.store.pack(hashes)
+        if self.tags is not None:
+            self.tags.pack(hashes)
 
     def submit(self, content_hash: str, inputs: np.ndarray) -> None:
         """Queue one preprocessed input; a full batch runs at once."""
@@ -88,7 +116,7 @@ class NetworkRunner:
             return
         if self._extractor is None:
             self._start(np.stack([x for _, x in self._pending]).astype(np.float32, copy=False))
-        pending = [(h, x) for h, x in self._pending if not self.store.has(h)]  # after a fall-back to fp32
+        pending = [(h, x) for h, x in self._pending if not self.has(h)]  # after a fall-back to fp32
         if self.on_batch and len(pending) < len(self._pending):
             self.on_batch(len(self._pending) - len(pending))
         self._pending = []
@@ -100,16 +128,16 @@ class NetworkRunner:
         if self.precision.pending:
             settled = self.settle()
             if settled.used != self.precision.used:
-                self.store = self.store_for(settled.used)
+                self._use(settled.used)
                 self._extractor = self.load(first_inputs, settled.used)
             self.precision = settled
 
     def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
         assert self._extractor is not None
         start = time.perf_counter()
-        features = features_of(self._extractor, self.spec, [x for _, x in chunk])
-        for (content_hash, _), vector in zip(chunk, features, strict=False):
-            self.store.put(content_hash, vector)
+        features, tags = features_of(self._extractor, self.spec, [x for _, x in chunk])
+        for n, (content_hash, _) in enumerate(chunk):
+            self.put(content_hash, features[n], None if tags is None else tags[n])
         self.stats.seconds += time.perf_counter() - start
         self.stats.extracted += len(chunk)
         if self.on_batch:
@@ -144,9 +172,15 @@ def make_runner(
     def here() -> str:
         return "cpu" if spec.direct is not None else best_device()
 
-    def store_for(used: str) -> FeatureStore:
+    def key_of(used: str) -> str:
         key = feature_key(spec, weights_file, used)
-        return FeatureStore(cache_dir, f"{key}-{decode_key}" if decode_key else key, spec.dim, on_bad)
+        return f"{key}-{decode_key}" if decode_key else key
+
+    def store_for(used: str) -> FeatureStore:
+        return FeatureStore(cache_dir, key_of(used), spec.dim, on_bad)
+
+    def tags_for(used: str) -> FeatureStore:
+        return tag_store(cache_dir, key_of(used), on_bad)
 
     def settle() -> PrecisionPlan:
         return plan_precision(spec, weights_file, precision, here() if precision == "bf16" else "cpu", cache_dir)
@@ -163,6 +197,7 @@ def make_runner(
         spec=spec,
         precision=plan,
         store_for=store_for,
+        tags_for=tags_for,
         load=load,
         settle=settle,
         batch_size=batch_size,

@@ -101,6 +101,10 @@ def _rows(tasks: list[FileTask]) -> list[dict[str, object]]:
     return rows
 
 
+# One image's results from one network: its features, and a tagging network's top classes (tags.tag_rows).
+_Result = tuple[np.ndarray, np.ndarray | None]
+
+
 class ExtractionActor:
     """One actor of the pool: its networks loaded on first use, then batches of files in, results out."""
 
@@ -129,9 +133,9 @@ class ExtractionActor:
         ]
         return {"n": batch["n"], "payload": np.array(payloads, dtype=object)}
 
-    def _run(self, prepared: list[tuple[str | None, list[Variant]]]) -> dict[str, dict[str, np.ndarray]]:
-        """Every network over all of this batch's inputs at once: key -> network -> vector."""
-        out: dict[str, dict[str, np.ndarray]] = {}
+    def _run(self, prepared: list[tuple[str | None, list[Variant]]]) -> dict[str, dict[str, _Result]]:
+        """Every network over all of this batch's inputs at once: key -> network -> (features, top classes)."""
+        out: dict[str, dict[str, _Result]] = {}
         for name, (load, precision) in self.loaders.items():
             keys, inputs = [], []
             for _, made in prepared:
@@ -143,8 +147,9 @@ class ExtractionActor:
                 continue
             if name not in self.extractors:  # the first inputs calibrate nothing here: the model is made already
                 self.extractors[name] = load(np.stack(inputs).astype(np.float32, copy=False), precision)
-            for key, vector in zip(keys, features_of(self.extractors[name], self.specs[name], inputs), strict=True):
-                out.setdefault(key, {})[name] = vector
+            features, tags = features_of(self.extractors[name], self.specs[name], inputs)
+            for n, key in enumerate(keys):
+                out.setdefault(key, {})[name] = (features[n], None if tags is None else tags[n])
         return out
 
 
@@ -196,12 +201,12 @@ def extract_on_ray(
             for key, thumb, vectors in variants:
                 if thumb is not None:
                     put_thumb(key, thumb)
-                for name, vector in vectors.items():
+                for name, (vector, tags) in vectors.items():
                     if (name, key) in written:
                         continue
                     written.add((name, key))
                     runner = runners[name]
-                    runner.store.put(key, vector)
+                    runner.put(key, vector, tags)
                     runner.stats.extracted += 1
                     if runner.on_batch is not None:
                         runner.on_batch(1)

@@ -35,6 +35,7 @@ class NetworkRun:
 
     spec: NetworkSpec
     store: FeatureStore
+    tags: FeatureStore | None  # a tagging network's top classes (features/tags.py)
     precision: PrecisionPlan
     extracted: int
     images_per_second: float
@@ -109,7 +110,7 @@ def extract(
         for runner in runners.values():
             runner.on_batch = None
     for runner in runners.values():
-        runner.store.pack(keys)  # one memory-mapped matrix per network, in the order the images came
+        runner.pack(keys)  # one memory-mapped matrix per network, in the order the images came
     return Extraction([i for i in items if i.id not in bad], skipped)
 
 
@@ -133,6 +134,6 @@ def runs(runners: dict[str, NetworkRunner], reporter: Reporter) -> dict[str, Net
         if runner.precision.fell_back:
             reporter.warn(f"{name}: {runner.precision.reason}; running {runner.precision.used} instead")
     return {
-        name: NetworkRun(r.spec, r.store, r.precision, r.stats.extracted, r.stats.per_second)
+        name: NetworkRun(r.spec, r.store, r.tags, r.precision, r.stats.extracted, r.stats.per_second)
         for name, r in runners.items()
     }

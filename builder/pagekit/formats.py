@@ -28,6 +28,11 @@ def score(v: float) -> str:
     return f"{v:.3f}"
 
 
+def probability(v: float) -> str:
+    """A class's probability as a compare page shows it: two decimals ("0.62")."""
+    return f"{v:.2f}"
+
+
 def pm(e: Estimate) -> str:
     """The mean ± standard deviation, as the original study reported them."""
     return f"{e.mean:.3f} ± {e.std:.3f}"

@@ -4,8 +4,9 @@ A network qualifies when the page can reproduce its preprocessing (its `recipe`,
 static/query-preprocess.js follows) and either needs no model (the pixel baseline: the preprocessed image is
 the feature) or has an exported fp32 ONNX model no larger than the limit. The model is the one the ONNX
 Runtime backend already uses (model_files.onnx_path), made in a child process when this build did not need
-it (a torch build); a model over the limit is not offered, and the reason is said, because every visitor
-would download it before their first search.
+it (a torch build), cut to its features (a tagging network's head stays behind:
+model_files.features_model); a model over the limit is not offered, and the reason is said, because every
+visitor would download it before their first search.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from builder.errors import VsisError
 from builder.features.networks import configured
-from builder.features.runtime.model_files import onnx_path
+from builder.features.runtime.model_files import features_model, onnx_path
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def browser_networks(
             except (VsisError, RuntimeError) as exc:  # the site is built without it: the page says why
                 refused.append(f"{name}: its model could not be exported ({str(exc).splitlines()[0]})")
                 continue
+        path = features_model(path)
         size = path.stat().st_size
         if size > max_model_bytes:
             refused.append(

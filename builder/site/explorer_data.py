@@ -16,6 +16,8 @@ collection (a museum's 100,000 images are 500 shards, of which the first page ne
   collection; carrying their tiles here is what lets a page of rows draw from two files instead of dozens.
 - `data/<dataset>/search.js`: every item's title and artist, loaded on the first search only.
 - `data/<dataset>/facets.js` and `facets/`: what a visitor filters by, loaded when first used (facet_data.py).
+- `data/words.js` and `data/<dataset>/tags/`: what a visitor's words find among the images the networks
+  tagged, loaded on the first search (word_data.py).
 
 Items with a neighbour row are the first `queries` of the dataset (all of the collection; the originals of
 the perturbation set). When a dataset's items are in id order (the collection's always are), index.js lists
@@ -29,6 +31,7 @@ from builder.pagekit.datafiles import global_script, shard_script
 from builder.pagekit.item import PAGE_PATH, THUMB_PATH
 from builder.site.facet_data import facet_files
 from builder.site.model import Dataset, PageNeighbour, SiteModel
+from builder.site.word_data import CLASS_SHARD, WORD_FILES, word_files
 
 ITEM_FIELDS = ("id", "title", "artist", "date", "medium", "dimensions", "category")
 SHARD_SIZE = 200  # items (and neighbour rows) per shard: about 30 KB of items and 60 KB a network at k = 10
@@ -97,17 +100,18 @@ def search_payload(ds: Dataset) -> dict[str, object]:
 
 def explorer_files(model: SiteModel) -> dict[str, str]:
     """Site path -> text of every explorer data file."""
-    files: dict[str, str] = {}
     datasets: list[dict[str, object]] = []
     # the explorer takes the item fields, the page patterns and the files from here, not from a copy of its own
     index = {
         "k": model.k,
         "fields": list(ITEM_FIELDS),
         "paths": {"page": PAGE_PATH, "thumb": THUMB_PATH.replace("{suffix}", model.thumb_suffix)},
-        "files": FILES,
+        "files": {**FILES, **WORD_FILES},
         "shard": SHARD_SIZE,
+        "tagShard": CLASS_SHARD,
         "datasets": datasets,
     }
+    files, tag_shards = word_files([(ds.name, ds.tags) for ds in model.datasets if ds.tags])
     for ds in model.datasets:
         queries = _query_count(ds)
         parts = _ranges(len(ds.items), SHARD_SIZE)
@@ -134,6 +138,7 @@ def explorer_files(model: SiteModel) -> dict[str, str]:
                 # each shard's first id, when ids are in order: the shard that holds an id is found at once
                 "first": [ids[rows.start] for rows in parts] if ordered else None,
                 "facets": summary,  # the facets' summary file (facet_data.py); null: none
+                "tags": tag_shards.get(ds.name),  # network -> its word-search shards (word_data.py); null: none
             }
         )
     files["data/index.js"] = global_script("VSIS_INDEX", index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from builder.collect.facets import Facets
+from builder.features.tags import Tag
 from builder.pagekit.item import PageItem
 from builder.pagekit.product import NavEntry, Product
 
@@ -26,6 +27,14 @@ class PageNeighbour:
     score: float
 
 
+@dataclass(frozen=True)
+class PageTag:
+    """A class the network recognised in an image, as its compare page shows it ("alp 0.62")."""
+
+    name: str
+    probability: float
+
+
 @dataclass
 class PageNetwork:
     name: str
@@ -38,6 +47,9 @@ class PageNetwork:
     precision: str = "fp32"  # what it ran in
     precision_note: str = ""  # why that is not the precision asked for
     recall_note: str = ""  # how search_recall was measured
+    # per item (SiteModel.items' order), the classes the network recognised in it above the threshold
+    # (features/tags.py), most probable first; empty where the network does not tag
+    tags: list[list[PageTag]] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +65,8 @@ class Dataset:
     profile_of: dict[int, str] = field(default_factory=dict)  # item index -> profile label (copies)
     owner_of: dict[int, int] = field(default_factory=dict)  # item index -> its original's index
     facets: Facets | None = None  # what a visitor filters its items by (collect/facets.py)
+    # per tagging network, per item, the classes recognised in it (features/tags.py): what words find
+    tags: list[tuple[str, list[list[Tag]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +83,11 @@ class SiteModel:
     datasets: list[Dataset] = field(default_factory=list)
     thumb_suffix: str = ".webp"  # of every thumbnail's file (THUMB_PATH)
     products: list[Product] = field(default_factory=list)  # the map, search by image, the experiment's page, ...
+
+    @property
+    def tagged(self) -> bool:
+        """Whether a network tagged the images, so that words find what they show (word_data.py)."""
+        return any(ds.tags for ds in self.datasets)
 
     @property
     def nav(self) -> list[NavEntry]:

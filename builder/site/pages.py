@@ -16,11 +16,13 @@ from builder.collect.collection import Item
 from builder.collect.facets import Facets
 from builder.experiment.page import experiment_items
 from builder.experiment.run import ExperimentResult
+from builder.features.networks.classes import imagenet_classes
+from builder.features.tags import Tag
 from builder.inputs.perturb import copy_key
 from builder.pagekit.item import PageItem, page_item
 from builder.pagekit.product import Product
 from builder.search.results import NetworkResult
-from builder.site.model import Dataset, PageNeighbour, PageNetwork, SiteModel
+from builder.site.model import Dataset, PageNeighbour, PageNetwork, PageTag, SiteModel
 
 
 def _rows(items: list[PageItem], indices: list[list[int]], scores: list[list[float]]) -> list[list[PageNeighbour]]:
@@ -45,12 +47,15 @@ def site_model(
     pages: list[PageItem],
     products: list[Product] | None = None,
     facets: Facets | None = None,
+    tags: Mapping[str, list[list[Tag]]] | None = None,
 ) -> SiteModel:
     """title: '' for one made from the collection's folder name. weights_files: the local checkpoints given.
     thumbs: where the thumbnails were made, by content key. pages: `items` as pages show them (page_items).
     products: the map, search by image, the experiment's page, ... in the navigation's order. facets: the
-    collection's, by its items' order (collect/facets.py)."""
+    collection's, by its items' order (collect/facets.py). tags: per tagging network, each item's classes
+    above the threshold (features/tags.py)."""
     products = products or []
+    tags = tags or {}
     networks = []
     for r in results:
         spec = r.spec
@@ -68,11 +73,13 @@ def site_model(
                 r.precision.used,
                 r.precision.reason,
                 r.recall_note,
+                _page_tags(tags.get(r.name, [])),
             )
         )
     extra_files = {p.thumb: thumbs.location(i.content_hash) for p, i in zip(pages, items, strict=False)}
+    tagged = [(r.name, tags[r.name]) for r in results if r.name in tags]
     datasets = [Dataset("collection", "The collection", pages, [(n.name, n.neighbours) for n in networks],
-                        facets=facets)]  # fmt: skip
+                        facets=facets, tags=tagged)]  # fmt: skip
     for product in products:  # the files a product places from the cache (the map's atlases)
         extra_files.update(product.placed)
     if experiment is not None:
@@ -116,6 +123,12 @@ def site_model(
         datasets=datasets,
         products=products,
     )
+
+
+def _page_tags(tags: list[list[Tag]]) -> list[list[PageTag]]:
+    """Each item's tags as its compare page shows them, the class by its name (its first WordNet lemma)."""
+    classes = imagenet_classes()
+    return [[PageTag(classes[t.index].name, t.probability) for t in row] for row in tags]
 
 
 def page_items(items: list[Item], thumbs: BlobStore) -> list[PageItem]:

@@ -33,7 +33,7 @@ from builder.pagekit.product import Product
 from builder.resources import static_dir, templates_dir
 from builder.site import scripts
 from builder.site.explorer_data import explorer_files
-from builder.site.model import PageNeighbour, PageNetwork, SiteModel
+from builder.site.model import PageNeighbour, PageNetwork, PageTag, SiteModel
 from builder.site.scripts import write_static
 
 
@@ -97,17 +97,29 @@ def _environment(products: list[Product]) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        pct=formats.pct, score=formats.score, pm=formats.pm, ci=formats.ci, pct_ci=formats.pct_ci,
-        difference=formats.difference,
+        pct=formats.pct, score=formats.score, probability=formats.probability, pm=formats.pm, ci=formats.ci,
+        pct_ci=formats.pct_ci, difference=formats.difference,
     )  # fmt: skip
     env.filters["attribute"] = attribute_value
     return env
 
 
-def compare_rows(networks: list[PageNetwork], n: int) -> list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]]:
-    """Item n's neighbours by each network, each with how many of the networks found it."""
+@dataclass(frozen=True)
+class CompareRow:
+    """One network's part of a compare page: item n's neighbours, each with how many of the networks found
+    it, and the classes the network recognised in item n."""
+
+    network: PageNetwork
+    neighbours: list[tuple[PageNeighbour, int]]
+    tags: list[PageTag]
+
+
+def compare_rows(networks: list[PageNetwork], n: int) -> list[CompareRow]:
     found = Counter(nb.item.id for net in networks for nb in net.neighbours[n])
-    return [(net, [(nb, found[nb.item.id]) for nb in net.neighbours[n]]) for net in networks]
+    return [
+        CompareRow(net, [(nb, found[nb.item.id]) for nb in net.neighbours[n]], net.tags[n] if net.tags else [])
+        for net in networks
+    ]
 
 
 def page_count(model: SiteModel) -> int:
@@ -130,17 +142,18 @@ class Reuse:
     reused: int = 0
 
 
-def _page_digest(common: str, item: bytes, rows: list[tuple[PageNetwork, list[tuple[PageNeighbour, int]]]],
-                 digest_of: Callable[[PageItem], bytes]) -> str:  # fmt: skip
+def _page_digest(common: str, item: bytes, rows: list[CompareRow], digest_of: Callable[[PageItem], bytes]) -> str:
     """What one compare page is rendered from, beside what every page shares (`common`): the item (`item`, its
-    digest), and each network's neighbours with their items, scores and how many networks found them.
+    digest), and each network's tags and neighbours with their items, scores and how many networks found them.
     Items are hashed once each, not once per page that shows them: a museum's 100,000 pages show 3,000,000
     neighbours, and digesting them must cost far less than rendering the few pages that changed."""
     h = hashlib.sha256(common.encode())
     h.update(item)
-    for net, row in rows:
-        h.update(net.name.encode() + b"\0")
-        for nb, found in row:
+    for row in rows:
+        h.update(row.network.name.encode() + b"\0")
+        for tag in row.tags:
+            h.update(tag.name.encode() + b"\0" + struct.pack("<d", tag.probability))
+        for nb, found in row.neighbours:
             h.update(digest_of(nb.item) + struct.pack("<dq", nb.score, found))
     return h.hexdigest()
 

@@ -5,6 +5,10 @@ The lemmas are the words a class answers to: the first is its name as shown ("al
 ("great white shark" also answers "white shark" and "man-eater"). Some names are shared by two classes
 (crane the bird and crane the machine; maillot twice): a class is identified by its index or WordNet id,
 never by its name.
+
+Broader everyday words ("mountain" for alp and volcano, "dog" for each breed) come from imagenet_synonyms.tsv
+(made by scripts/make_imagenet_synonyms.py from WordNet's hypernyms, versioned: its docstring says how the
+words were chosen).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from builder.textfiles import read_text
 
 TABLE = Path(__file__).with_name("imagenet_classes.tsv")
+SYNONYMS = Path(__file__).with_name("imagenet_synonyms.tsv")
 IMAGENET_CLASSES = 1000
 
 
@@ -47,3 +52,35 @@ def imagenet_classes(table: Path = TABLE) -> tuple[ImageNetClass, ...]:
     if len(rows) != IMAGENET_CLASSES:
         raise ValueError(f"{table}: {len(rows)} classes, expected {IMAGENET_CLASSES}")
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class Synonym:
+    word: str  # as a visitor types it
+    sense: str  # the WordNet sense it means, "mountain.n.01"
+    classes: tuple[int, ...]  # the classes beneath that sense, by index
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    version: int  # the table's, part of the site's word index
+    words: tuple[Synonym, ...]
+
+
+@cache
+def imagenet_synonyms(table: Path = SYNONYMS) -> Synonyms:
+    """The synonym table; a row that names no class or a class out of range is refused."""
+    version, words = 0, []
+    for number, line in enumerate(read_text(table).splitlines(), start=1):
+        if line.startswith("# version "):
+            version = int(line.split()[2].rstrip(":"))
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        classes = tuple(int(c) for c in parts[3].split(",") if c.isdigit()) if len(parts) == 4 else ()
+        if not parts[0].strip() or not classes or any(c >= IMAGENET_CLASSES for c in classes):
+            raise ValueError(f"{table}:{number}: expected '<word>\\t<wnid>\\t<sense>\\t<class indices>'")
+        words.append(Synonym(parts[0].strip(), parts[2], classes))
+    if not version:
+        raise ValueError(f"{table}: no '# version N' line")
+    return Synonyms(version, tuple(words))

@@ -24,18 +24,42 @@ from torch import nn
 from builder.features.networks.pooling import GEM_EPS, GEM_P, FeatureMaps, Stage
 
 
-def pooled(network: nn.Module, maps: FeatureMaps, pooling: str) -> nn.Module:
-    """The eval-mode module: a preprocessed batch in, `network`'s features pooled by `pooling` out."""
-    if pooling == "avg" and maps.head is not None:
-        return maps.head(network).eval()
-    trunk = maps.trunk(network)
+def pooled(network: nn.Module, maps: FeatureMaps, pooling: str, classes: int = 0) -> nn.Module:
+    """The eval-mode module: a preprocessed batch in, `network`'s features pooled by `pooling` out. classes > 0,
+    where the network declares its classifier: (features, its `classes` most probable classes' probabilities,
+    their indices) out, from the same pass through the trunk."""
+    classifier = maps.classifier(network) if classes and maps.classifier is not None else None
+    return Pooled(maps.trunk(network), _pool(network, maps, pooling), classifier, classes).eval()
+
+
+def _pool(network: nn.Module, maps: FeatureMaps, pooling: str) -> nn.Module:
+    """The module from the final map to the features."""
     if pooling == "avg":
-        return nn.Sequential(trunk, nn.AdaptiveAvgPool2d(1), nn.Flatten(1)).eval()
+        return maps.head(network) if maps.head is not None else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
     if pooling == "gem":
-        return nn.Sequential(trunk, GeM()).eval()
+        return GeM()
     if pooling == "stages":
-        return StagesPool(network, trunk, maps.stages).eval()
+        return StagesPool(network, maps.stages)
     raise ValueError(f"unknown pooling {pooling!r}")
+
+
+class Pooled(nn.Module):
+    """The trunk once, then from its final map the features and, where a classifier is given, the network's
+    top `classes` classes: softmax of its scores, then TopK (one ONNX operator), so that the exported model
+    hands out a few numbers per image instead of 1,000."""
+
+    def __init__(self, trunk: nn.Module, pool: nn.Module, classifier: nn.Module | None, classes: int) -> None:
+        super().__init__()
+        self.trunk, self.pool, self.classifier, self.classes = trunk, pool, classifier, classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        final = self.trunk(x)
+        features = self.pool(final)
+        if self.classifier is None:
+            return features
+        probabilities = torch.softmax(self.classifier(final).float(), dim=1)
+        top = torch.topk(probabilities, self.classes, dim=1)
+        return features, top.values, top.indices
 
 
 class GeM(nn.Module):
@@ -55,12 +79,12 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 
 
 class StagesPool(nn.Module):
-    """The trunk's final map averaged, then each earlier stage's map (read by a forward hook on its module
-    as the trunk runs) averaged, each part unit length times its weight (the final part's is 1), concatenated."""
+    """The final map averaged, then each earlier stage's map (read by a forward hook on its module as the
+    trunk runs, before this module is called) averaged, each part unit length times its weight (the final
+    part's is 1), concatenated."""
 
-    def __init__(self, network: nn.Module, trunk: nn.Module, stages: tuple[Stage, ...]) -> None:
+    def __init__(self, network: nn.Module, stages: tuple[Stage, ...]) -> None:
         super().__init__()
-        self.trunk = trunk
         self.average = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
         self.weights = (1.0, *(s.weight for s in stages))
         self._seen: dict[int, torch.Tensor] = {}
@@ -70,7 +94,6 @@ class StagesPool(nn.Module):
     def _keep(self, n: int, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
         self._seen[n] = output
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._seen = {}
-        maps = [self.trunk(x), *(self._seen[n] for n in range(len(self.weights) - 1))]
+    def forward(self, final: torch.Tensor) -> torch.Tensor:
+        maps = [final, *(self._seen.pop(n) for n in range(len(self.weights) - 1))]
         return torch.cat([unit(self.average(m)) * w for m, w in zip(maps, self.weights, strict=True)], dim=1)

@@ -102,8 +102,8 @@ def untrained(network: str) -> nn.Module:
     return tower.eval()
 
 
-def _embedding(tower: nn.Module) -> nn.Module:
-    return tower
+def _tower(tower: nn.Module) -> nn.Module:
+    return tower  # the image tower, whose output is the embedding
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _spec(net: OpenClipNet) -> NetworkSpec:
         preprocess=LibraryPreprocess(net.network, partial(_preprocess, net.network, net.model, net.tag)),
         weights=source,
         load=partial(_load, net.network, net.model, net.tag, source),
-        maps=embedding_only(_embedding, net.dim, net.layer),
+        maps=embedding_only(_tower, None, net.dim, net.layer),
         browser="",  # bicubic, torchvision's rounding: see timm_nets.py
     )
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 POOLINGS = ("avg", "gem", "stages")
+# How many of a network's most probable classes its exported model hands out beside the features (heads.Pooled):
+# enough that any threshold at or above 1/TOP_CLASSES keeps exactly the classes above it (ten probabilities
+# above 0.1 would sum past 1), and few enough to cost nothing beside the features.
+TOP_CLASSES = 10
 GEM_P = 3.0  # GeM's exponent: Radenović et al.'s fixed choice (p = 1 is the average, p -> inf the maximum)
 GEM_EPS = 1e-6  # the map is clamped at this before the power, so that the root is defined
 
@@ -29,8 +33,9 @@ class FeatureMaps:
 
     trunk: the loaded network -> the module whose output is the final map (batch, channels, h, w), which
     "avg" averages and "gem" pools; `final` names it in words. stages: the earlier maps "stages" adds
-    (none: the network does not offer that pooling). head: the network's own "avg" read where that is not
-    the final map's average (vgg16's fc7), with its dimension and layer on the NetworkSpec. classifier: the
+    (none: the network does not offer that pooling). head: the module from the final map to the network's own
+    "avg" read where that is not the map's average (vgg16's fc7), with its dimension and layer on the
+    NetworkSpec. classifier: the
     loaded network -> the module that takes the final map to the network's own class scores (its ImageNet
     head's logits, as the network's forward computes them from that map), so that the classes it recognises
     come from the same pass as the features; None where the network has no such head."""

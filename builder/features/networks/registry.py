@@ -23,7 +23,7 @@ from PIL import Image
 
 from builder.cache import sha256_of
 from builder.errors import ConfigError
-from builder.features.networks.pooling import POOLINGS, FeatureMaps
+from builder.features.networks.pooling import POOLINGS, TOP_CLASSES, FeatureMaps
 
 # [features] pooling: one of POOLINGS, or "auto": "stages" where the network declares its earlier stages,
 # else "avg" (the default: a build of any network gets the best pooling it offers).
@@ -63,8 +63,11 @@ class WeightsSource(Protocol):
     def available(self) -> tuple[bool, str]: ...
 
 
-# A loaded extractor: a float32 batch of preprocessed inputs in, a (batch, dim) float32 array out.
-Extractor = Callable[[np.ndarray], np.ndarray]
+# A loaded extractor: a float32 batch of preprocessed inputs in; out, the (batch, dim) float32 features, or for
+# a network that tags (NetworkSpec.tags) the features, its TOP_CLASSES most probable classes' probabilities
+# (batch, TOP_CLASSES) in descending order, and their indices in the head's output (batch, TOP_CLASSES).
+Extracted = np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]
+Extractor = Callable[[np.ndarray], Extracted]
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,19 @@ class NetworkSpec:
     pooling: str = POOLINGS[0]
 
     @property
+    def tags(self) -> bool:
+        """Whether the network tags images: it declares its classifier, so its module (and exported model)
+        hands out its TOP_CLASSES most probable classes beside the features (Extractor)."""
+        return self.maps is not None and self.maps.classifier is not None
+
+    @property
     def build_module(self) -> Callable[[Path | None], Any] | None:
         """A torch network's: (weights_file or None) -> the eval-mode module that maps a preprocessed batch
-        to features, pooled as configured (inside the module, so an exported model pools the same)."""
+        to features, pooled as configured (inside the module, so an exported model pools the same), and to
+        its top classes where it tags."""
         if self.load is None or self.maps is None:
             return None
-        return partial(_pooled_module, self.load, self.maps, self.pooling)
+        return partial(_pooled_module, self.load, self.maps, self.pooling, TOP_CLASSES if self.tags else 0)
 
     def configured(self, framing: str, pooling: str) -> NetworkSpec:
         """This network (as declared) as a build's [features] framing and pooling make it. A network
@@ -130,10 +140,11 @@ class NetworkSpec:
         return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
-def _pooled_module(load: Callable[[Path | None], Any], maps: FeatureMaps, pooling: str, weights_file: Path | None):
+def _pooled_module(load: Callable[[Path | None], Any], maps: FeatureMaps, pooling: str, classes: int,
+                   weights_file: Path | None):  # fmt: skip
     from builder.features.networks.heads import pooled  # torch, imported when a network is loaded
 
-    return pooled(load(weights_file), maps, pooling)
+    return pooled(load(weights_file), maps, pooling, classes)
 
 
 def file_fingerprint(path: Path) -> str:

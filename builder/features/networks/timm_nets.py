@@ -282,34 +282,36 @@ def untrained(network: str) -> nn.Module:
     return timm.create_model(_BY_NETWORK[network].timm_name, pretrained=False).eval()
 
 
-def _embedding(model: nn.Module) -> nn.Module:
-    """The model's own pooled embedding: forward_features, then forward_head(pre_logits=True)."""
-    from torch import nn
-
-    class TimmEmbedding(nn.Module):
-        def __init__(self, model: nn.Module) -> None:
-            super().__init__()
-            self.model: Any = model  # timm's model: forward_head is not typed
-
-        def forward(self, x):
-            return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
-
-    return TimmEmbedding(model).eval()
-
-
 def _feature_map(model: nn.Module) -> nn.Module:
-    """forward_features: the final map (batch, channels, h, w) of a convolutional network."""
+    """forward_features: the final map (batch, channels, h, w) of a convolutional network, a transformer's
+    tokens (batch, tokens, channels)."""
     from torch import nn
 
     class TimmFeatures(nn.Module):
         def __init__(self, model: nn.Module) -> None:
             super().__init__()
-            self.model: Any = model
+            self.model: Any = model  # timm's model: its methods are not typed
 
         def forward(self, x):
             return self.model.forward_features(x)
 
     return TimmFeatures(model).eval()
+
+
+def _head(model: nn.Module, pre_logits: bool = True) -> nn.Module:
+    """forward_head of forward_features' output: the model's own pooled embedding (pre_logits), or its class
+    scores. Bound with partial for the scores, so that a spec pickles."""
+    from torch import nn
+
+    class TimmHead(nn.Module):
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.model: Any = model
+
+        def forward(self, x):
+            return self.model.forward_head(x, pre_logits=pre_logits)
+
+    return TimmHead(model).eval()
 
 
 @dataclass(frozen=True)
@@ -322,8 +324,17 @@ class EmbeddingOnly(FeatureMaps):
         return ("avg",)
 
 
-def embedding_only(head: Callable[[Any], Any], dim: int, what: str) -> EmbeddingOnly:
-    return EmbeddingOnly(trunk=head, channels=dim, final=what, head=head)
+def embedding_only(trunk: Callable[[Any], Any], head: Callable[[Any], Any] | None, dim: int,
+                   what: str) -> EmbeddingOnly:  # fmt: skip
+    """trunk: the network to its last output before the embedding (a transformer's tokens), or to the
+    embedding itself (head None)."""
+    return EmbeddingOnly(trunk=trunk, channels=dim, final=what, head=head or _identity)
+
+
+def _identity(model: nn.Module) -> nn.Module:
+    from torch import nn
+
+    return nn.Identity()
 
 
 @dataclass(frozen=True)
@@ -362,7 +373,13 @@ NETWORKS = (
         "ConvNeXt-Tiny, ImageNet-12k then ImageNet-1k (timm)",
         # "gem": of forward_features' map (before the head's LayerNorm). No "stages": a pooling that takes
         # them where declared would replace the library's embedding with a read nobody measured on it.
-        FeatureMaps(_feature_map, 768, "the final stage (forward_features)", head=_embedding),
+        FeatureMaps(
+            _feature_map,
+            768,
+            "the final stage (forward_features)",
+            head=_head,
+            classifier=partial(_head, pre_logits=False),
+        ),  # fmt: skip
     ),
 )
 
@@ -379,7 +396,7 @@ def _spec(net: TimmNet) -> NetworkSpec:
         preprocess=LibraryPreprocess(net.network, partial(_timm_preprocess, net.network, net.timm_name)),
         weights=source,
         load=partial(_load_timm, net.network, net.timm_name, source),
-        maps=net.maps or embedding_only(_embedding, net.dim, net.layer),
+        maps=net.maps or embedding_only(_feature_map, _head, net.dim, net.layer),
         browser="",  # bicubic, torchvision's rounding: see the module's docstring
     )
 

@@ -99,12 +99,12 @@ def _part(m: nn.Module, name: str) -> nn.Module:
 
 
 def _vgg_fc7(m: nn.Module) -> nn.Module:
+    """From conv5_3's map (the trunk's) to fc7, as VGG's forward computes it."""
     from torch import nn
 
     # classifier = [Linear 25088->4096, ReLU, Dropout, Linear 4096->4096 (fc7), ReLU, Dropout, Linear -> 1000]
-    return nn.Sequential(
-        _part(m, "features"), _part(m, "avgpool"), nn.Flatten(1), *list(_part(m, "classifier").children())[:4]
-    )
+    last_pool = list(_part(m, "features").children())[-1]
+    return nn.Sequential(last_pool, _part(m, "avgpool"), nn.Flatten(1), *list(_part(m, "classifier").children())[:4])
 
 
 def _vgg_conv5(m: nn.Module) -> nn.Module:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.errors import ConfigError
-from builder.features.networks.registry import Extractor, NetworkSpec
+from builder.features.networks.registry import Extracted, Extractor, NetworkSpec
 from builder.features.runtime import quantize
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
 from builder.features.runtime.model_files import onnx_path
@@ -127,9 +127,12 @@ class OnnxExtractor:
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         self.input = self.session.get_inputs()[0].name
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        out = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
-        return out.reshape(out.shape[0], -1)
+    def __call__(self, batch: np.ndarray) -> Extracted:
+        out = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})
+        features = out[0].reshape(out[0].shape[0], -1)
+        if len(out) == 3:  # a tagging network's model: its top classes too (model_files.export_onnx)
+            return features, out[1], out[2]
+        return features
 
 
 def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:

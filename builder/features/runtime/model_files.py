@@ -19,7 +19,8 @@ from builder.features.runtime.cpu import CpuFeatures, cpu_features
 OPSET = 18  # the least the dynamo exporter writes
 # How a model is exported, in its file's name: raised whenever the export writes other bytes (another exporter,
 # other settings, other clean-up), so that a cached model made the old way is never taken for the new one
-EXPORT = "dynamo1"
+EXPORT = "dynamo2"  # 2: a tagging network's model also hands out its top classes
+OUTPUTS = ("features", "tag_probabilities", "tag_classes")  # the model's outputs; the last two where it tags
 
 
 def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str, cpu: CpuFeatures | None = None) -> str:
@@ -45,7 +46,8 @@ def onnx_path(
 
 
 def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
-    """Export the network's feature module with a dynamic batch axis; written atomically."""
+    """Export the network's module with a dynamic batch axis: its features, and where it tags its top
+    classes (`OUTPUTS`); written atomically."""
     import torch
 
     if spec.build_module is None:
@@ -53,6 +55,7 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
     module = spec.build_module(weights_file).eval()
     # two images: torch.export takes a dimension of size 1 for a constant, and the batch must stay free
     dummy = torch.zeros((2, *spec.preprocess.input_shape), dtype=torch.float32)
+    outputs = OUTPUTS if spec.tags else OUTPUTS[:1]
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its passes
         torch.onnx.export(
@@ -64,11 +67,28 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
             verbose=False,  # its progress lines would go to the model child's stdout
             opset_version=OPSET,
             input_names=["input"],
-            output_names=["features"],
-            dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+            output_names=list(outputs),
+            dynamic_axes={"input": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
         )
         _strip_provenance(tmp)
     return path
+
+
+def features_model(path: Path) -> Path:
+    """The model at `path` cut to its features output, for the query page: a visitor's browser computes the
+    features of their image, never its tags, and a tagging network's head (vgg16's: 16 MB) would only add to
+    what every visitor downloads. Made once beside the model (atomically); a model without tags is itself."""
+    import onnx
+    import onnx.utils
+
+    if len(onnx.load(str(path), load_external_data=False).graph.output) == 1:
+        return path
+    cut = path.with_name(f"{path.stem}-features{path.suffix}")
+    if not cut.is_file():
+        with atomic_path(cut) as tmp:
+            onnx.utils.extract_model(str(path), str(tmp), ["input"], [OUTPUTS[0]])
+            _strip_provenance(tmp)
+    return cut
 
 
 def _strip_provenance(path: Path) -> None:

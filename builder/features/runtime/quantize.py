@@ -35,6 +35,7 @@ CALIBRATION_INPUTS = 64
 # Per class of integer kernels (cpu.CpuFeatures.int8_kernel): how many of the first weighted layers stay fp32.
 LEADING_FP32 = {"x86-novnni": 4}
 _WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+_EXACT = ("Softmax", "TopK")
 _CALIBRATION_BATCH = 8
 _CHECK_K = 5
 
@@ -129,6 +130,8 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: Cpu
         quant_pre_process(str(fp32_model), str(prepared))  # shape inference and graph clean-up first
         weighted = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type in _WEIGHTED]
         kept = weighted[: LEADING_FP32.get(cpu.int8_kernel, 0)]  # graph order is topological order
+        # a tagging model's softmax and top classes stay fp32: quantized probabilities would tie and reorder
+        exact = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type in _EXACT]
         quantize_static(
             str(prepared),
             str(quantized),
@@ -138,7 +141,7 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: Cpu
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=kept,
+            nodes_to_exclude=kept + exact,
         )
         os.replace(quantized, out)
     check = check_int8(fp32_model, out, samples, cpu.summary())

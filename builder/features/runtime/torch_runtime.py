@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from builder.features.networks.registry import Extracted
+
 
 class TorchExtractor:
-    """Wraps an eval-mode module: numpy batch in, numpy (batch, dim) features out. bf16: autocast with
+    """Wraps an eval-mode module: numpy batch in, numpy (batch, dim) features out (and a
+    tagging network's top classes: registry.Extractor). bf16: autocast with
     channels-last tensors, the layout oneDNN's bf16 convolutions are fastest in."""
 
     def __init__(self, module: torch.nn.Module, device: str, bf16: bool = False) -> None:
@@ -17,10 +20,17 @@ class TorchExtractor:
         if bf16:
             self.module = self.module.to(memory_format=torch.channels_last)
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch: np.ndarray) -> Extracted:
         with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
             x = torch.from_numpy(batch).to(self.device)
             if self.bf16 and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             out = self.module(x)
-            return out.reshape(out.shape[0], -1).float().cpu().numpy()
+            if isinstance(out, tuple):  # features, then a tagging network's top classes (registry.Extractor)
+                features, probabilities, classes = out
+                return _flat(features), probabilities.float().cpu().numpy(), classes.cpu().numpy()
+            return _flat(out)
+
+
+def _flat(features: torch.Tensor) -> np.ndarray:
+    return features.reshape(features.shape[0], -1).float().cpu().numpy()
