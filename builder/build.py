@@ -11,7 +11,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -27,12 +27,14 @@ from builder.config import BuildConfig, manifest_settings
 from builder.errors import VsisError
 from builder.experiment.product import experiment_product
 from builder.experiment.run import ExperimentLayout, ExperimentResult, choose_originals, run_experiment
+from builder.experiment.tag_agreement import tag_agreements
 from builder.features.extract import NetworkRunner, make_runner
 from builder.features.networks import configured
 from builder.features.ray_engine import RaySettings
 from builder.features.stage import Extraction, NetworkRun, extract
 from builder.features.stage import runs as network_runs
 from builder.features.tags import stored_tags
+from builder.features.words import classes_named
 from builder.iiif.product import iiif_product
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import Profile, get_profile
@@ -263,6 +265,8 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     extraction, originals = _extract(collection.items, profiles, runners, config, reporter)
     items, skipped = extraction.usable, collection.skipped + extraction.skipped
     runs = network_runs(runners, reporter)
+    hashes = [i.content_hash for i in items]
+    tags = {name: stored_tags(run.tags, hashes) for name, run in runs.items() if run.tags is not None}
     layout = ExperimentLayout(originals, profiles) if profiles else None
     n_keys = len({i.content_hash for i in items} | set(layout.keys if layout else []))
     search = _search(config, reporter)
@@ -282,6 +286,8 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     experiment = None
     if layout is not None:
         experiment = run_experiment(layout, items, runs, results, search, list(config.experiment.k), config.k, reporter)
+        agreements, why_not = tag_agreements([i.category or "" for i in items], tags, classes_named)
+        experiment = replace(experiment, tags=agreements, tags_measured=why_not)
     layouts = (
         lay_out(items, runs, results, config.cache_dir, reporter, config.map.epochs, config.map.seed,
                 config.map.clusters)
@@ -294,8 +300,6 @@ def _build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     atlases = _atlases(items, layouts, config, reporter)
     thumbs = _thumb_store(config)
     page_list = page_items(items, thumbs)
-    hashes = [i.content_hash for i in items]
-    tags = {name: stored_tags(run.tags, hashes) for name, run in runs.items() if run.tags is not None}
     products = [
         map_product(page_list, layouts, atlases, thumbs.suffix, facets),
         _query(items, runs, results, config, reporter) if config.query.enabled else None,

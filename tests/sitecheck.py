@@ -114,6 +114,36 @@ def explorer_data(site: Path) -> dict:
     return {"k": index["k"], "datasets": datasets}
 
 
+def tagged_with(site: Path, dataset: str, network: str, classes: list[int]) -> dict[int, float]:
+    """item -> the highest probability among `classes` of the items the network tagged with any of them, read
+    from the word-search shards (builder/site/word_data.py)."""
+    index = explorer_index(site)
+    ds = next(d for d in index["datasets"] if d["name"] == dataset)
+    best: dict[int, float] = {}
+    for c in classes:
+        n = c // index["tagShard"]
+        if n not in (ds["tags"] or {}).get(network, []):
+            continue
+        posting = read_shard(site, index["files"]["tags"].format(dataset=dataset, network=network, n=n)).get(str(c))
+        for item, p in zip(*(posting or [[], []]), strict=True):
+            best[item] = max(best.get(item, 0), p / 1000)
+    return best
+
+
+def words_find(site: Path, dataset: str, network: str, q: str) -> list[int]:
+    """The items a search for q lists, as the pages list them (static/reader.js): those whose title or artist
+    contains q, in order, then those the network tagged with a class q names, by descending probability."""
+    index = explorer_index(site)
+    ds = next(d for d in index["datasets"] if d["name"] == dataset)
+    search = read_shard(site, index["files"]["search"].format(dataset=dataset))
+    needle = q.lower()
+    found = [n for n in range(ds["queries"]) if needle in (search["title"][n] + "\n" + search["artist"][n]).lower()]
+    terms = read_shard(site, index["files"]["words"])["terms"] if (ds["tags"] or {}).get(network) else {}
+    best = tagged_with(site, dataset, network, terms.get(needle, []))
+    ranked = sorted((n for n in best if n < ds["queries"]), key=lambda n: (-best[n], n))
+    return found + [n for n in ranked if n not in set(found)]
+
+
 def map_data(site: Path) -> dict:
     """The map's data as static/map.js decodes it, shards joined: its index (data/map/index.js), per network
     an (n, 2) array of each item's place in [0, 1], each item's legend entry (`codes`) and id (`ids`), and

@@ -17,8 +17,9 @@ from builder.features.networks.classes import ImageNetClass, imagenet_classes, i
 from builder.features.networks.pooling import TOP_CLASSES
 from builder.features.runtime.backends import load_extractor
 from builder.features.tags import ROW, THRESHOLD, Tag, check_tag_rows, stored_tags, tag_rows, tags_above
+from builder.features.words import terms_of
 from builder.inputs.images import decode
-from builder.site.word_data import CLASS_SHARD, postings, terms_of, word_files
+from builder.site.word_data import CLASS_SHARD, postings, word_files
 
 from .conftest import SAMPLE
 
@@ -205,12 +206,13 @@ def test_hostile_class_names_stay_text(tmp_path: Path, monkeypatch) -> None:
     as text, and the word index holds it as an escaped string."""
     from builder.build import build
     from builder.config import make_config
-    from builder.site import pages, word_data
+    from builder.features import words
+    from builder.site import pages
 
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     classes = tuple(ImageNetClass(c.index, c.wnid, (f"{hostile} {c.index}",)) for c in imagenet_classes())
     monkeypatch.setattr(pages, "imagenet_classes", lambda: classes)
-    monkeypatch.setattr(word_data, "imagenet_classes", lambda: classes)
+    monkeypatch.setattr(words, "imagenet_classes", lambda: classes)
     lite0()
     collection = tmp_path / "images"
     for f in sorted(SAMPLE.glob("*/*.png"))[:12]:
@@ -225,7 +227,38 @@ def test_hostile_class_names_stay_text(tmp_path: Path, monkeypatch) -> None:
     for text in shown:
         assert "<script>alert" not in text and "<img src=x" not in text
         assert html.escape(hostile, quote=False)[:20] in text or "&lt;script&gt;" in text
-    words = (site / "data" / "words.js").read_text()
-    assert "<script" not in words and "<img" not in words
-    payload = json.loads(words[words.index(",") + 1 : words.rindex(")")])
+    text = (site / "data" / "words.js").read_text()
+    assert "<script" not in text and "<img" not in text
+    payload = json.loads(text[text.index(",") + 1 : text.rindex(")")])
     assert any(term.startswith(hostile.lower()) for term in payload["terms"])
+
+
+# ---- the tags' agreement with categories (experiment/tag_agreement.py), hand-computed ----
+
+
+def test_tag_agreement_on_a_hand_computed_case() -> None:
+    from builder.experiment.tag_agreement import match_categories, tag_agreement, tag_agreements
+
+    named = {"animal": [1, 2], "food": [3]}.get
+    categories = ["animals", "animals", "food", "plants", ""]
+    matched = match_categories(categories, lambda w: named(w, []))
+    assert matched == {"animals": (1, 2), "food": (3,)}  # "animals" by its singular; "plants" names nothing
+    tags = [[Tag(1, 0.5), Tag(3, 0.2)], [], [Tag(3, 0.9)], [Tag(1, 0.4)], [Tag(2, 0.3)]]
+    a = tag_agreement(categories, tags, matched)
+    assert (a.images, a.tagged, a.agreeing, a.tags, a.in_category) == (3, 2, 2, 3, 2)
+    assert a.precision == pytest.approx(2 / 3) and a.agreement == pytest.approx(2 / 3)
+    # chance: tag 1 lies in animals (2 of the 3 images), tag 3 in food (1 of 3), twice: (2/3 + 1/3 + 1/3) / 3
+    assert a.chance == pytest.approx(4 / 9)
+    assert a.unmatched == ("plants",)
+    assert tag_agreements(categories, {}, lambda w: named(w, [])) == ({}, "no network of the build tags images")
+    none, why = tag_agreements(["plants"], {"net": [[]]}, lambda w: named(w, []))
+    assert none == {} and "names an ImageNet class" in why
+
+
+def test_the_real_class_words_match_openclipart_folders() -> None:
+    from builder.experiment.tag_agreement import match_categories
+    from builder.features.words import classes_named
+
+    matched = match_categories(["animals", "food", "buildings", "transportation", "shapes"], classes_named)
+    assert set(matched) == {"animals", "food", "buildings"}
+    assert ALP not in matched["animals"] and 281 in matched["animals"]  # a tabby is an animal, an alp is not

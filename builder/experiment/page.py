@@ -6,11 +6,13 @@ Every figure the page shows is decided here (formatted cells, charts, verdicts);
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builder.experiment.metrics import RECOVERY_METRICS, ideal, ideal_recall
 from builder.experiment.run import BASELINE, ExperimentLayout, ExperimentResult
 from builder.experiment.stats import UNCLEAR, Comparison, Estimate
+from builder.experiment.tag_agreement import TagAgreement
+from builder.features.tags import THRESHOLD
 from builder.inputs.perturb import Profile, copy_id
 from builder.pagekit.charts import LineChart, line_chart
 from builder.pagekit.formats import NOT_MEASURED, ci, pct_ci, score
@@ -80,6 +82,9 @@ class ExperimentPage:
     bootstrap: str  # how the intervals were made, in words
     level: str  # the intervals' confidence level, e.g. "95%"
     metrics: dict[str, object]  # what experiments/metrics.json holds
+    tags: list[tuple[str, TagAgreement]] = field(default_factory=list)  # (network, its tags' agreement)
+    tags_not_measured: str = ""  # why there are none
+    tags_threshold: float = THRESHOLD
 
 
 EXAMPLES = 4  # originals shown with their copies on the experiment page
@@ -190,6 +195,29 @@ def experiment_metrics(ex: ExperimentResult, recovery_rows: list[RecoveryRow]) -
             {"a": a, "b": b, "k": ex.agreement_k, **estimate_fields(v, "jaccard")}
             for (a, b), v in sorted(ex.agreement.items())
         ],
+        "tag_agreement": {
+            "threshold": THRESHOLD,
+            "not_measured": ex.tags_measured,
+            "method": "over the images of the categories whose name (or its singular) names ImageNet classes: "
+            "precision, the share of their tags in their category's classes; chance, that share were each tag's "
+            "category drawn by the categories' shares; agreeing, the share of images with a tag of their category",
+            "rows": [
+                {
+                    "network": network,
+                    "images": a.images,
+                    "tagged": a.tagged,
+                    "agreeing": a.agreeing,
+                    "tags": a.tags,
+                    "in_category": a.in_category,
+                    "precision": a.precision,
+                    "chance": a.chance,
+                    "agreement": a.agreement,
+                    "matched": {c: len(classes) for c, classes in a.matched.items()},
+                    "unmatched": list(a.unmatched),
+                }
+                for network, a in sorted(ex.tags.items())
+            ],
+        },
     }
 
 
@@ -209,8 +237,8 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
     ]
     charts = []
     chart_ks = [r.k for r in ex.networks[0].recovery]
-    for index, (field, label) in enumerate(RECOVERY_METRICS):
-        values = {n.network: [getattr(r, field).mean for r in n.recovery] for n in ex.networks}
+    for index, (name, label) in enumerate(RECOVERY_METRICS):
+        values = {n.network: [getattr(r, name).mean for r in n.recovery] for n in ex.networks}
         charts.append(line_chart(f"{label} at k", chart_ks, values, [ideal(k, n_profiles)[index] for k in chart_ks]))
     recall_chart = line_chart(
         "recall at k, all copies",
@@ -267,6 +295,8 @@ def experiment_page(ex: ExperimentResult, originals: list[PageItem], copies: lis
         bootstrap=bootstrap_words(ex),
         level=f"{ex.level:.0%}",
         metrics=experiment_metrics(ex, recovery_rows),
+        tags=sorted(ex.tags.items()),
+        tags_not_measured=ex.tags_measured,
     )
 
 

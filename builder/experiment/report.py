@@ -86,6 +86,24 @@ _SCHEMA: dict[str, object] = {
     "category_map_chance": _Absent([{"k": _WHOLE, "value": _NUMBER}]),
     "category_map_queries": _Absent(_WHOLE),
     "category_comparisons": _Absent([_COMPARISON]),
+    "tag_agreement": _Absent(
+        {
+            "threshold": _NUMBER,
+            "not_measured": _TEXT,
+            "rows": [
+                {
+                    "network": _TEXT,
+                    "images": _WHOLE,
+                    "tagged": _WHOLE,
+                    "agreeing": _WHOLE,
+                    "tags": _WHOLE,
+                    "precision": _NUMBER,
+                    "chance": _NUMBER,
+                    "agreement": _NUMBER,
+                }
+            ],
+        }
+    ),
 }
 
 _FOUND = {
@@ -254,6 +272,8 @@ def metric_tables(metrics: dict) -> list[Table]:
         tables.append(_category_map(metrics))
     if metrics.get("category_comparisons"):
         tables.append(_comparisons(metrics["category_comparisons"], "image"))
+    if "tag_agreement" in metrics:
+        tables.append(_tag_agreement(metrics["tag_agreement"]))
     if metrics["agreement"]:
         k = metrics["agreement"][0]["k"]
         agreement = Table("networks", f"Jaccard@{k}", title="Agreement between networks", title_justify="left")
@@ -261,6 +281,20 @@ def metric_tables(metrics: dict) -> list[Table]:
             agreement.add_row(_text(f"{a['a']} · {a['b']}"), _with_ci(_estimate(a, "jaccard")))
         tables.append(agreement)
     return tables
+
+
+def _tag_agreement(tags: dict) -> Table:
+    """The tags' agreement with the categories per network, or the one line saying why it was not measured."""
+    title = f"Tags (probability at least {tags['threshold']:g}) against the categories that name ImageNet classes"
+    if not tags["rows"]:
+        title = f"Tags against the categories: {formats.NOT_MEASURED} ({tags['not_measured']})"
+    table = Table("network", "images", "tagged", "precision", "chance", "agreeing", title=_text(title),
+                  title_justify="left")  # fmt: skip
+    for r in tags["rows"]:
+        tagged = r["tagged"] / r["images"] if r["images"] else 0.0
+        table.add_row(_text(r["network"]), f"{r['images']:,}", formats.pct(tagged), formats.pct(r["precision"]),
+                      formats.pct(r["chance"]), formats.pct(r["agreement"]))  # fmt: skip
+    return table
 
 
 def _comparisons(rows: list[dict], unit: str) -> Table:

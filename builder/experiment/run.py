@@ -45,6 +45,7 @@ from builder.experiment.metrics import (
     reciprocal_rank,
 )
 from builder.experiment.stats import LEVEL, RESAMPLES, SEED, Comparison, Estimate, estimates
+from builder.experiment.tag_agreement import TagAgreement
 from builder.features.extract import load_matrix
 from builder.features.stage import NetworkRun
 from builder.inputs.perturb import Profile, copy_key
@@ -143,6 +144,10 @@ class ExperimentResult:
     category_map_chance: dict[int, float] = field(default_factory=dict)
     category_map_queries: int = 0
     category_comparisons: list[Comparison] = field(default_factory=list)
+    # the tagging networks' tags against the collection's categories (tag_agreement.py): empty where no
+    # network tags or no category names a class
+    tags: dict[str, TagAgreement] = field(default_factory=dict)
+    tags_measured: str = ""  # why not, in words, where `tags` is empty
 
 
 def list_depth(ks: list[int], n_profiles: int) -> int:

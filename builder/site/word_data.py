@@ -1,10 +1,8 @@
 """Search by words: which images each word finds, as the explorer and the map read it on the first keystroke.
 
-A network that tags (features/tags.py) recognised some of ImageNet's classes in each image. A visitor's word
-finds a class when it is one of the class's WordNet lemmas ("alp"), one word of a lemma ("cat" of "tabby
-cat"), or an everyday word the synonym table gives it ("mountain": alp, volcano; networks/classes.py); the
-images found are those tagged with such a class, ranked by its probability. The words are resolved here, at
-build time, and the page only looks them up:
+A network that tags (features/tags.py) recognised some of ImageNet's classes in each image; a visitor's word
+finds the classes features/words.py says it names, and the images found are those tagged with such a class,
+ranked by its probability. The words are resolved at build time, and the page only looks them up:
 
 - `data/words.js`: `{version, terms: {term: [class, ...]}}`, each term lowercased, listing only the classes
   some item of the site is tagged with (a collection of drawings carries a few hundred terms, not ImageNet's
@@ -20,30 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from builder.features.networks.classes import imagenet_classes, imagenet_synonyms
+from builder.features.networks.classes import imagenet_synonyms
 from builder.features.tags import Tag
+from builder.features.words import terms_of
 from builder.pagekit.datafiles import shard_script
 
 WORD_FILES = {"words": "data/words.js", "tags": "data/{dataset}/tags/{network}/{n}.js"}
 CLASS_SHARD = 50  # classes per postings file: ImageNet's 1,000 in 20
-
-
-def terms_of(classes: set[int]) -> dict[str, list[int]]:
-    """Every term that finds one of `classes`, with the classes it finds (in index order)."""
-    found: dict[str, set[int]] = defaultdict(set)
-    for c in imagenet_classes():
-        if c.index not in classes:
-            continue
-        for lemma in c.lemmas:
-            lemma = lemma.lower()
-            found[lemma].add(c.index)
-            for word in lemma.split():
-                found[word].add(c.index)
-    for synonym in imagenet_synonyms().words:
-        kept = classes.intersection(synonym.classes)
-        if kept:
-            found[synonym.word.lower()].update(kept)
-    return {term: sorted(found[term]) for term in sorted(found)}
 
 
 def postings(tags: list[list[Tag]]) -> dict[int, list[tuple[int, int]]]:
