@@ -116,13 +116,14 @@ def main() -> None:
             low = max(b for b in bins[:-1] if t.probability >= b)
             hits[low].append(t.index in members[label])
     print("\nprecision of the tags by their probability (drawings of matched folders):")
-    for low, high in zip(bins, bins[1:]):
+    by_probability = {}
+    for low, high in zip(bins, bins[1:], strict=False):
         found = hits[low]
+        share = sum(found) / len(found) if found else 0.0
         print(f"  [{low:.2f}, {min(high, 1.0):.2f}{']' if high > 1 else ')'}: {len(found):4} tags, "
-              f"{(sum(found) / len(found) if found else 0):6.1%} in their folder's classes")  # fmt: skip
-    rows.append({"network": args.network, "precision_by_probability": {
-        f"{low:.2f}-{min(high, 1.0):.2f}": [len(hits[low]), round(sum(hits[low]) / len(hits[low]), 4) if hits[low] else None]
-        for low, high in zip(bins, bins[1:])}})  # fmt: skip
+              f"{share:6.1%} in their folder's classes")  # fmt: skip
+        by_probability[f"{low:.2f}-{min(high, 1.0):.2f}"] = {"tags": len(found), "precision": round(share, 4)}
+    rows.append({"network": args.network, "precision_by_probability": by_probability})
     print("\nscikit-image's photos, every top class at or above 0.1:")
     for photo, tags in zip(photos, tags_above(photo_rows, 0.1), strict=True):
         print(f"  {photo.stem:16} {shown(tags)}")
