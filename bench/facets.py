@@ -70,9 +70,9 @@ def records(n: int, seed: int = 71) -> list[dict[str, str]]:
     return out
 
 
-def write_site(site: Path, n: int, with_facets: bool, k: int = 10) -> dict[str, int]:
-    """The explorer of n generated items (with its five facets, where the builder has them) under site/;
-    returns the data files' bytes by kind."""
+def write_site(site: Path, n: int, with_facets: bool, k: int = 10, tags: list | None = None) -> dict[str, int]:
+    """The explorer of n generated items (with its five facets, where the builder has them; with `tags`, each
+    item's tags by its network: bench/words.py) under site/; returns the data files' bytes by kind."""
     from PIL import Image
 
     from builder.pagekit.item import PageItem
@@ -119,7 +119,11 @@ def write_site(site: Path, n: int, with_facets: bool, k: int = 10) -> dict[str, 
     dataset = Dataset("collection", "The collection", items, [("network", rows)])
     if with_facets:
         dataset.facets = facets
+    if tags is not None:
+        dataset.tags = [("network", tags)]
     first = Dataset("collection", "The collection", items[:30], [("network", rows[:30])])
+    if tags is not None:
+        first.tags = [("network", tags[:30])]  # the pages' search label says words find what images show
     small = SiteModel(title=f"{n} generated items", items=items[:30], networks=[network], k=k, categories=[],
                       skipped=[], manifest={"vsis": "bench"}, extra_files={it.thumb: thumb for it in items},
                       datasets=[first])  # fmt: skip

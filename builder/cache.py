@@ -35,6 +35,7 @@ class CacheLayout:
     read before any store is.
 
         features/<key>/           FeatureStore: a vector per image, per network configuration (the key)
+        tags/<key>/               FeatureStore: a tagging network's top classes per image, per configuration
         models/<name>             exported and quantized ONNX models (features/runtime/model_files.py)
         thumbs/<settings>/        BlobStore: a thumbnail per image, per size, format and decoding
         atlases/<settings>/       BlobStore: the map's atlases, per geometry and format
@@ -57,6 +58,14 @@ class CacheLayout:
 
     def features(self, key: str) -> Path:
         return self.all_features / key
+
+    @property
+    def all_tags(self) -> Path:
+        """The folder of every tagging configuration's top classes (features/tags.py)."""
+        return self.root / "tags"
+
+    def tags(self, key: str) -> Path:
+        return self.all_tags / key
 
     @property
     def models(self) -> Path:
@@ -357,12 +366,14 @@ class FeatureStore:
         dim: int | None = None,
         on_bad: Callable[[str], None] | None = None,
         check: Callable[[np.ndarray], None] | None = None,
+        tags: bool = False,
     ) -> None:
-        self.root = CacheLayout(cache_dir).features(key)
+        layout = CacheLayout(cache_dir)
+        self.root = layout.tags(key) if tags else layout.features(key)
         self.dim = dim
         self.on_bad = on_bad
         # what a row must be beyond `dim` finite float32 values (raise BadEntry): of unit length or zero, unless
-        # the store holds other rows (a tagging network's top classes: features/tags.py)
+        # the store holds other rows (`tags`: a tagging network's top classes, features/tags.py)
         self.check = check or _check_unit
         self._packed: tuple[np.ndarray, dict[str, int]] | None = None
 
@@ -467,7 +478,8 @@ class FeatureStore:
     def clear_all(cache_dir: Path, key_prefix: str) -> None:
         """Drop the vectors of every configuration whose key starts with key_prefix (the folders are the
         cache's own, never the user's)."""
-        for root in CacheLayout(cache_dir).all_features.glob(f"{key_prefix}*"):
+        layout = CacheLayout(cache_dir)
+        for root in [*layout.all_features.glob(f"{key_prefix}*"), *layout.all_tags.glob(f"{key_prefix}*")]:
             shutil.rmtree(root, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@ explorer and the map, and the address keeps the query."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -58,7 +59,9 @@ def test_words_list_exactly_the_tagged_images_in_the_explorer(site, sample_site:
     for word, found in words(sample_site).items():
         open_explorer(page, base + "explore.html")
         page.fill("#query", word)
-        page.wait_for_function(f"() => (document.documentElement.dataset.shown || '').includes('q={word}')")
+        page.wait_for_function(
+            f"() => (document.documentElement.dataset.shown || '').includes('{urlencode({'q': word})}')"
+        )
         assert result_ids(page) == [items[n] for n in found][:24]
         assert page.inner_text("#status").startswith(f"{len(found)} of 150")
         assert state(page)["q"] == word
@@ -72,8 +75,8 @@ def test_words_highlight_exactly_the_tagged_images_on_the_map(site, sample_site:
     page = watched.page
     items = read_shard(sample_site, "data/collection/items/0.js")["id"]
     for word, found in words(sample_site).items():
-        open_map(page, f"{base}map.html#network={NETWORK}&q={word}")
-        shown(page, f"q={word}")
+        open_map(page, f"{base}map.html#network={NETWORK}&{urlencode({'q': word})}")
+        shown(page, urlencode({"q": word}))
         assert page.evaluate("VSIS_MAP_STATE.matches()") == found
         listed = page.eval_on_selector_all("#matches li", "els => els.map(e => e.dataset.id)")
         assert listed == [items[n] for n in found][: len(listed)] and listed

@@ -121,8 +121,9 @@ def test_every_folder_a_build_leaves_in_the_cache_is_one_the_layout_names(tmp_pa
     build(make_config(collection=tmp_path / "images", networks=("pixels",), k=2, out=tmp_path / "site",
                       cache_dir=cache))  # fmt: skip
     layout = CacheLayout(cache)
-    named = {layout.all_features, layout.models, layout.all_thumbs, layout.atlases("x").parent, layout.neighbours,
-             layout.layouts, layout.compact, layout.hashes, layout.page_memo(tmp_path / "site").parent}  # fmt: skip
+    named = {layout.all_features, layout.all_tags, layout.models, layout.all_thumbs, layout.atlases("x").parent,
+             layout.neighbours, layout.layouts, layout.compact, layout.hashes,
+             layout.page_memo(tmp_path / "site").parent}  # fmt: skip
     left = {p for p in cache.iterdir() if p.name not in (CACHE_TAG, "lock")}
     assert left <= named and {layout.hashes, layout.neighbours, layout.page_memo(tmp_path / "site").parent} <= left
     assert layout.page_memo(tmp_path / "site").is_file()

@@ -54,7 +54,7 @@ def check_tag_rows(block: np.ndarray) -> None:
 def tag_store(cache_dir: Path, features_key: str, on_bad: Callable[[str], None] | None = None) -> FeatureStore:
     """The top classes of the images whose features are stored under `features_key` (same network, weights,
     preprocessing, precision and decoding)."""
-    return FeatureStore(cache_dir, f"{features_key}-top{TOP_CLASSES}", ROW, on_bad, check_tag_rows)
+    return FeatureStore(cache_dir, f"{features_key}-top{TOP_CLASSES}", ROW, on_bad, check_tag_rows, tags=True)
 
 
 @dataclass(frozen=True)
