@@ -160,7 +160,7 @@ def test_the_query_pages_model_pools_as_the_build_does(models: Path, framing: st
     (net,), refused = browser_networks(("efficientnet_lite0",), {}, models, 10**9, framing, pooling)
     assert refused == []
     assert (net.dim, net.recipe) == (spec.dim, spec.preprocess.recipe())
-    assert net.model == features_model(onnx_path(spec, None, models))
+    assert net.model == features_model(spec, onnx_path(spec, None, models))
     assert [o.name for o in onnx.load(str(net.model)).graph.output] == ["features"]  # the head left behind
     files = sorted(SAMPLE.glob("*/*.png"))[:3]
     batch = np.stack([spec.preprocess(decode(f)) for f in files])
