@@ -45,8 +45,8 @@ def config_for(root: Path, name: str, engine: str, **overrides):
     return make_config(**values)
 
 
-def vectors(cache: Path) -> dict[str, bytes]:
-    return {p.relative_to(cache).as_posix(): p for p in sorted((cache / "features").rglob("*.npy"))}
+def vectors(cache: Path, kind: str = "features") -> dict[str, bytes]:
+    return {p.relative_to(cache).as_posix(): p for p in sorted((cache / kind).rglob("*.npy"))}
 
 
 def test_ray_extraction_gives_the_same_keys_vectors_and_site_as_in_process(local_ray, tmp_path: Path) -> None:
@@ -64,6 +64,16 @@ def test_ray_extraction_gives_the_same_keys_vectors_and_site_as_in_process(local
     for rel in local:
         np.testing.assert_allclose(np.load(local[rel]), np.load(remote[rel]), atol=1e-6)
         assert np.load(local[rel]).shape[0] == 30
+    # and a tagging network's top classes (features/tags.py): the same classes, the same probabilities
+    local_tags, remote_tags = vectors(tmp_path / "cache-local", "tags"), vectors(tmp_path / "cache-ray", "tags")
+    assert list(local_tags) == list(remote_tags) and len(local_tags) == 1
+    for rel in local_tags:
+        mine, theirs = np.load(local_tags[rel]), np.load(remote_tags[rel])
+        assert mine.shape == theirs.shape == (30, 20)
+        for m, t in zip(mine, theirs, strict=True):
+            here_p, there_p = dict(zip(m[10:], m[:10], strict=True)), dict(zip(t[10:], t[:10], strict=True))
+            clear = [c for c, p in here_p.items() if p > m[9] + 1e-5]  # not tied with the last one kept
+            assert clear and all(abs(here_p[c] - there_p[c]) <= 1e-6 for c in clear)
     for a, b in zip(here.networks, there.networks, strict=True):
         assert (a.neighbours.indices == b.neighbours.indices).all()
     pages = sorted(p.relative_to(tmp_path / "site-local") for p in (tmp_path / "site-local").rglob("*.html"))
