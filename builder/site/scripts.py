@@ -50,11 +50,14 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     ),
     # query-preprocess.js: decode and preprocess as the builder does; ort-loader.js: onnxruntime-web
     "query.js": (*SHARED, "query-preprocess.js", "ort-loader.js", "query.js"),
+    # open_clip's tokenizer (its tables: builder/query/clip_tokenizer.py), for a CLIP text tower in the query page:
+    # to be loaded when a visitor first types words there (issue 30: no page loads it yet)
+    "clip-tokenizer.js": ("clip-tokenizer.js",),
 }
 
 # Published scripts that no page's <script> tag names: a page's own script loads them when first needed
 # (vsisShards.script), after it has run, so they use its shared parts rather than carrying their own
-LATER = frozenset({"facets.js"})
+LATER = frozenset({"facets.js", "clip-tokenizer.js"})
 
 VENDOR = "vendor"  # static/vendor/ is not copied: the runtime it holds is written where a page runs it
 
