@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.errors import ConfigError, WeightsUnavailable
 from builder.features.networks.registry import NetworkSpec, register
@@ -73,9 +73,9 @@ def _preprocess(network: str, model: str, tag: str) -> LibraryResizeCrop:
     return library_resize_crop(network, size, side, cfg["interpolation"], cfg["mean"], cfg["std"], mode == "squash")
 
 
-def _load(network: str, model: str, tag: str, source: HubWeights, weights_file: Path | None) -> nn.Module:
-    """The image tower of open_clip's model with the tag's weights, downloaded by open_clip or from
-    `weights_file` (a whole image-text model's state dict), in eval mode."""
+def _clip(network: str, model: str, tag: str, source: HubWeights, weights_file: Path | None) -> Any:
+    """open_clip's whole image-text model (untyped: its towers are read by name) with the tag's weights,
+    downloaded by open_clip or from `weights_file` (a whole image-text model's state dict)."""
     open_clip = require("open_clip", network)
     local = source.offline_file(network, weights_file)
     if local is None:
@@ -89,9 +89,33 @@ def _load(network: str, model: str, tag: str, source: HubWeights, weights_file: 
         except Exception as exc:  # torch, safetensors and open_clip's conversions raise many types
             why = one_line(exc)
             raise WeightsUnavailable(f"{network}: open_clip cannot load {local} into {model}: {why}") from None
-    # encode_image(x) (normalize=False) is visual(x): the tower alone is kept, and the text tower freed
-    tower: nn.Module = clip.visual
+    return clip
+
+
+def _load(network: str, model: str, tag: str, source: HubWeights, weights_file: Path | None) -> nn.Module:
+    """The image tower, in eval mode: encode_image(x) (normalize=False) is visual(x), so the tower alone is
+    kept, and the text tower freed."""
+    tower: nn.Module = _clip(network, model, tag, source, weights_file).visual
     return tower.eval()
+
+
+def _text(network: str, model: str, tag: str, source: HubWeights, weights_file: Path | None) -> nn.Module:
+    """The text tower, in eval mode: token ids (batch, 77, int64, as open_clip's SimpleTokenizer makes them)
+    in, encode_text(normalize=True) out: unit-length embeddings in the image embeddings' space. (A class made
+    on demand, so that importing this module does not import torch.)"""
+    from torch import nn
+
+    class TextTower(nn.Module):
+        def __init__(self, clip: nn.Module) -> None:
+            super().__init__()
+            self.clip: Any = clip  # open_clip's model: encode_text is not typed
+
+        def forward(self, tokens):
+            return self.clip.encode_text(tokens, normalize=True)
+
+    clip = _clip(network, model, tag, source, weights_file)
+    clip.visual = nn.Identity()  # the image tower freed: the text tower reads none of it
+    return TextTower(clip).eval()
 
 
 def untrained(network: str) -> nn.Module:
@@ -109,7 +133,8 @@ def _tower(tower: nn.Module) -> nn.Module:
 @dataclass(frozen=True)
 class OpenClipNet:
     """One network: vsis's name, open_clip's model name and pretrained tag, the embedding's dimension, the
-    layer read in words, a description."""
+    layer read in words, a description; words: whether its text tower reads open_clip's SimpleTokenizer's ids,
+    which the query page reproduces (static/clip-tokenizer.js; SigLIP's tokenizer is another)."""
 
     network: str
     model: str
@@ -117,6 +142,7 @@ class OpenClipNet:
     dim: int
     layer: str
     description: str
+    words: bool = False
 
 
 NETWORKS = (
@@ -127,6 +153,7 @@ NETWORKS = (
         512,
         "image embedding (open_clip encode_image: class token, LayerNorm, projection)",
         "CLIP ViT-B/32 image tower, OpenCLIP trained on LAION-2B (open_clip)",
+        words=True,
     ),
     OpenClipNet(
         "siglip_vit_b16",
@@ -151,6 +178,7 @@ def _spec(net: OpenClipNet) -> NetworkSpec:
         preprocess=LibraryPreprocess(net.network, partial(_preprocess, net.network, net.model, net.tag)),
         weights=source,
         load=partial(_load, net.network, net.model, net.tag, source),
+        text=partial(_text, net.network, net.model, net.tag, source) if net.words else None,
         maps=embedding_only(_tower, None, net.dim, net.layer),
         browser="",  # bicubic, torchvision's rounding: see timm_nets.py
     )

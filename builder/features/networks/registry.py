@@ -84,6 +84,10 @@ class NetworkSpec:
     maps: FeatureMaps | None = None
     # A network computed without a model (the pixel baseline): the extractor itself.
     direct: Extractor | None = None
+    # An image-text network's text tower: load(weights_file or None) -> the module from token ids (batch, 77,
+    # int64: open_clip's SimpleTokenizer's) to unit-length embeddings in the image features' space; None: the
+    # network takes no words.
+    text: Callable[[Path | None], Any] | None = None
     # How a visitor's browser computes the feature (query.html): "model", by the exported ONNX model run on
     # the preprocessed input; "input", the preprocessed input is the feature; "": it cannot.
     browser: str = "model"

@@ -74,6 +74,43 @@ def export_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Pat
     return path
 
 
+TEXT_EXPORT = "text1"  # how a text tower is exported (export_text_onnx), in its file's name
+
+
+def text_onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str = "fp32") -> Path:
+    """Where `spec`'s exported text tower lies: fp32, or "int8" (weights in 8 bits: quantize.quantize_text_int8)."""
+    return CacheLayout(cache_dir).model(
+        f"{spec.cache_key(weights_file)}-text-{precision}-opset{OPSET}-{TEXT_EXPORT}.onnx"
+    )
+
+
+def export_text_onnx(spec: NetworkSpec, weights_file: Path | None, path: Path) -> Path:
+    """Export the network's text tower (token ids in, unit-length embeddings out) with a dynamic batch axis;
+    written atomically, as export_onnx writes an image model."""
+    import torch
+
+    if spec.text is None:
+        raise ConfigError(f"{spec.name}: has no text tower")
+    module = spec.text(weights_file).eval()
+    dummy = torch.zeros((2, 77), dtype=torch.int64)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (dummy,),
+            str(tmp),
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+            opset_version=OPSET,
+            input_names=["tokens"],
+            output_names=["text_features"],  # not "embedding": a node of the tower's graph is named so
+            dynamic_axes={"tokens": {0: "batch"}, "text_features": {0: "batch"}},
+        )
+        _strip_provenance(tmp)
+    return path
+
+
 def features_model(spec: NetworkSpec, path: Path) -> Path:
     """`spec`'s exported model at `path` cut to its features output, for the query page: a visitor's browser
     computes the features of their image, never its tags, and a tagging network's head (efficientnet_lite0's:

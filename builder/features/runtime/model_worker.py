@@ -6,7 +6,10 @@ the build's own process they set its peak (3.1 GB for vgg16, measured), and the 
 0.7 GB that an ONNX Runtime build never needs again. In a child, that memory is returned when it exits.
 
     python -m builder.features.runtime.model_worker NETWORK OUT_FP32 [--framing F --pooling P] [--weights FILE]
-        [--int8 OUT --calibration NPY]
+        [--int8 OUT --calibration NPY] [--text --int8 OUT]
+
+--text: the network's text tower (model_files.export_text_onnx) instead of its image model, and its int8 copy
+(quantize.quantize_text_int8).
 
 A VsisError in the child reaches the parent as the same error with the same one-line message.
 """
@@ -34,8 +37,10 @@ def make_models(
     fp32: Path,
     int8: Path | None = None,
     calibration: np.ndarray | None = None,
+    text: bool = False,
 ) -> None:
-    """Run the child, which makes the model of `spec` as configured (its framing and pooling); raise what it
+    """Run the child, which makes the model of `spec` as configured (its framing and pooling), or with `text`
+    its text tower (and with `int8` its int8 copy, no calibration needed); raise what it
     raised (a VsisError keeps its type and message). The child's scratch folder lies in the models folder (a
     killed build's is removed by the next: cache.remove_litter), and the child ends with this process however
     this one ends: killed here on any exception (SIGINT, or SIGTERM made an exception by the CLI), and by the
@@ -57,7 +62,11 @@ def make_models(
         ]
         if weights_file is not None:
             command += ["--weights", str(weights_file)]
-        if int8 is not None:
+        if text:
+            command += ["--text"]
+        if int8 is not None and text:
+            command += ["--int8", str(int8)]
+        elif int8 is not None:
             assert calibration is not None
             samples = Path(tmp) / "calibration.npy"
             np.save(samples, np.ascontiguousarray(calibration, dtype=np.float32))
@@ -103,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--int8", type=Path)
     parser.add_argument("--calibration", type=Path)
     parser.add_argument("--parent", type=int)
+    parser.add_argument("--text", action="store_true")
     args = parser.parse_args(argv)
     if args.parent:
         _die_with_parent(args.parent)
@@ -110,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     from builder.features.runtime.model_files import export_onnx
 
     try:
+        if args.text:
+            from builder.features.runtime.model_files import export_text_onnx
+            from builder.features.runtime.quantize import quantize_text_int8
+
+            if not args.fp32.is_file():
+                export_text_onnx(configured(args.network, args.framing, args.pooling), args.weights, args.fp32)
+            if args.int8 is not None and not args.int8.is_file():
+                quantize_text_int8(args.fp32, args.int8)
+            return 0
         if not args.fp32.is_file():
             export_onnx(configured(args.network, args.framing, args.pooling), args.weights, args.fp32)
         if args.int8 is not None:
