@@ -70,7 +70,9 @@
         var found = [], needle = q.toLowerCase();
         for (var n = 0; n < count; n++) if (text[n].indexOf(needle) >= 0) found.push(n);
         if (!tagged) return cb(found);
-        byTag(ds, network, tagged, shards[words].terms[needle] || [], count, function (ranked) {
+        var terms = shards[words].terms;  // own keys only: "constructor" is a word a visitor may type
+        var classes = Object.prototype.hasOwnProperty.call(terms, needle) ? terms[needle] : [];
+        byTag(ds, network, tagged, classes, count, function (ranked) {
           var seen = new Uint8Array(count);
           found.forEach(function (n) { seen[n] = 1; });
           ranked.forEach(function (n) { if (!seen[n]) found.push(n); });

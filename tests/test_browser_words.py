@@ -83,3 +83,12 @@ def test_words_highlight_exactly_the_tagged_images_on_the_map(site, sample_site:
         page.select_option("#network", "pixels")  # a network that tags nothing: the word finds no title
         shown(page, "network=pixels")
         assert page.evaluate("VSIS_MAP_STATE.matches()") == [] and state(page)["q"] == word
+
+
+def test_words_that_name_an_objects_own_properties_find_nothing(site) -> None:
+    """The terms are looked up as the index's own keys: "constructor" or "__proto__" is no class."""
+    watched, base = site
+    page = watched.page
+    for word in ("constructor", "__proto__", "toString"):
+        open_explorer(page, f"{base}explore.html#{urlencode({'q': word})}")
+        assert result_ids(page) == [] and page.inner_text("#status").startswith("0 of 150")
