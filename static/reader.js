@@ -62,7 +62,8 @@
     var lowered = {};
     function matching(ds, network, q, count, cb) {
       if (!q) return cb(null);
-      var name = file("search", ds, 0), tagged = ds.tags && ds.tags[network], words = index.files.words;
+      var name = file("search", ds, 0), tagged = ds.tags && ds.tags[network] && ds.tags[network].length ? ds.tags[network] : null;
+      var words = index.files.words;
       loadAll(tagged ? [name, words] : [name], function () {
         var data = shards[name], text = lowered[name] || (lowered[name] = data.title.map(function (t, n) {
           return t.toLowerCase() + "\n" + data.artist[n].toLowerCase();

@@ -25,7 +25,7 @@ from .conftest import SAMPLE
 
 torch = pytest.importorskip("torch")
 
-ALP, VOLCANO, TABBY, TIGER_CAT = 970, 980, 281, 282
+ALP, VOLCANO, TABBY, TIGER_CAT, MOUNTAIN_BIKE = 970, 980, 281, 282, 671
 
 
 def lite0():
@@ -116,12 +116,22 @@ def test_the_stored_tags_are_exactly_the_heads_classes_above_the_threshold(tmp_p
     assert not any(again.needs(h) for h in hashes)
 
 
-def test_features_cached_without_tags_are_extracted_again(tmp_path: Path) -> None:
+def test_features_cached_without_tags_are_extracted_again_leaving_no_litter(tmp_path: Path) -> None:
     spec = lite0()
     _, batch = sample_batch(spec, 2)
     runner = make_runner(spec, tmp_path, None, batch_size=2, backend="onnx")
-    runner.store.put("cd" * 32, np.ones(spec.dim, dtype=np.float32) / np.sqrt(spec.dim))
-    assert runner.needs("cd" * 32)  # features alone, as a build before tags left them
+    hashes = ["cd" * 32, "ef" * 32]
+    for h in hashes:  # features alone, packed, as a build before tags left them
+        runner.store.put(h, np.ones(spec.dim, dtype=np.float32) / np.sqrt(spec.dim))
+    runner.store.pack(hashes)
+    again = make_runner(spec, tmp_path, None, batch_size=2, backend="onnx")
+    assert all(again.needs(h) for h in hashes)
+    for h, x in zip(hashes, batch, strict=True):
+        again.submit(h, x)
+    again.flush()
+    again.pack(hashes)
+    assert not any(again.needs(h) for h in hashes)
+    assert sorted(p.name for p in again.store.root.rglob("*.npy") if not p.name.startswith("packed-")) == []
 
 
 def test_tags_above_keeps_the_classes_at_or_over_the_threshold_in_order() -> None:
@@ -169,6 +179,8 @@ def test_a_class_is_found_by_its_lemmas_their_words_and_its_synonyms() -> None:
     assert terms_of({ALP, VOLCANO})["mountain"] == [ALP, VOLCANO]
     both = terms_of({TABBY, TIGER_CAT})
     assert both["cat"] == [TABBY, TIGER_CAT]  # "tiger cat"'s word and the synonym "cat" (cat.n.01) agree
+    # a synonym-table word names what WordNet puts beneath it, not every lemma it is a word of
+    assert terms_of({ALP, MOUNTAIN_BIKE})["mountain"] == [ALP] and "of" not in terms_of(set(range(1000)))
 
 
 def test_the_synonym_table_is_versioned_and_names_real_classes() -> None:
@@ -198,7 +210,7 @@ def test_word_files_shard_the_postings_by_class(tmp_path: Path) -> None:
     assert alp_shard[str(ALP)] == [[0, 2], [300, 200]] and alp_shard[str(VOLCANO)] == [[2], [600]]
     words = read_shard(tmp_path, "data/words.js")
     assert words["terms"]["mountain"] == [ALP, VOLCANO] and words["terms"]["cat"] == [TABBY]
-    assert word_files([("collection", [("net", [[], []])])]) == ({}, {"collection": {"net": []}})
+    assert word_files([("collection", [("net", [[], []])])]) == ({}, {})  # nothing tagged: no files, no listing
 
 
 def test_hostile_class_names_stay_text(tmp_path: Path, monkeypatch) -> None:

@@ -93,7 +93,8 @@ class NetworkRunner:
         """One image's results; its top classes are written first, so that features present mean both are."""
         if self.tags is not None and tags is not None:
             self.tags.put(content_hash, tags)
-        self.store.put(content_hash, features)
+        if not self.store.has(content_hash):  # features cached before tags were: extracted again for the tags only
+            self.store.put(content_hash, features)
 
     def pack(self, hashes: list[str]) -> None:
         self.store.pack(hashes)

@@ -16,7 +16,7 @@ Every table comes from the libraries themselves, so the page follows the version
 - `whitespace`: the characters str.split() splits on (str.isspace), which JavaScript's \\s does not equal.
 
 Not reproduced: ftfy's repair of mojibake (text decoded with the wrong encoding, "Ã©" for "é"); ftfy applies it
-only where it is confident, which ordinary typed words never are (tests/test_clip_tokenizer.py checks 500+
+only where it is confident, which ordinary typed words never are (tests/test_clip_tokenizer.py checks 600
 strings of many scripts, emoji, punctuation and HTML against open_clip itself).
 """
 

@@ -55,7 +55,8 @@ def word_files(datasets: list[tuple[str, Tagged]]) -> tuple[dict[str, str], dict
             for n, payload in sorted(by_shard.items()):
                 path = WORD_FILES["tags"].format(dataset=dataset, network=network, n=n)
                 files[path] = shard_script(path, payload)
-            shards.setdefault(dataset, {})[network] = sorted(by_shard)
+            if by_shard:  # a network that tagged nothing here is not listed: words find nothing by it
+                shards.setdefault(dataset, {})[network] = sorted(by_shard)
     if present:
         vocabulary = {"version": imagenet_synonyms().version, "terms": terms_of(present)}
         files[WORD_FILES["words"]] = shard_script(WORD_FILES["words"], vocabulary)

@@ -77,7 +77,8 @@ def imagenet_synonyms(table: Path = SYNONYMS) -> Synonyms:
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
-        classes = tuple(int(c) for c in parts[3].split(",") if c.isdigit()) if len(parts) == 4 else ()
+        cells = parts[3].split(",") if len(parts) == 4 else []
+        classes = tuple(int(c) for c in cells) if cells and all(c.isdigit() for c in cells) else ()
         if not parts[0].strip() or not classes or any(c >= IMAGENET_CLASSES for c in classes):
             raise ValueError(f"{table}:{number}: expected '<word>\\t<wnid>\\t<sense>\\t<class indices>'")
         words.append(Synonym(parts[0].strip(), parts[2], classes))
