@@ -15,7 +15,7 @@ Pure: the tags and the categories in, the counts out; every figure is unit-teste
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,6 +66,12 @@ def tag_agreement(categories: list[str], tags: list[list[Tag]], matched: dict[st
     members = {c: set(classes) for c, classes in matched.items()}
     shares = Counter(c for c in categories if c in members)
     images = sum(shares.values())
+    # per class, the share of the images whose category holds it: a tag's chance of lying in its image's
+    # category were that category drawn by the shares (once per class, not once per tag and category)
+    chance_of: dict[int, float] = defaultdict(float)
+    for c, n in shares.items():
+        for k in members[c]:
+            chance_of[k] += n / images
     tagged = agreeing = count = in_category = 0
     chance = 0.0
     for category, row in zip(categories, tags, strict=True):
@@ -76,7 +82,7 @@ def tag_agreement(categories: list[str], tags: list[list[Tag]], matched: dict[st
         agreeing += any(hits)
         count += len(row)
         in_category += sum(hits)
-        chance += sum(sum(n for c, n in shares.items() if t.index in members[c]) / images for t in row)
+        chance += sum(chance_of.get(t.index, 0.0) for t in row)
     unmatched = tuple(sorted(set(categories) - set(matched) - {""}))
     return TagAgreement(dict(matched), unmatched, images, tagged, agreeing, count, in_category,
                         chance / count if count else 0.0)  # fmt: skip

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.cache import BadEntry, FeatureStore
+from builder.features.networks.classes import IMAGENET_CLASSES
 from builder.features.networks.pooling import TOP_CLASSES
 
 ROW = 2 * TOP_CLASSES  # probabilities, then class indices
@@ -25,7 +26,6 @@ ROW = 2 * TOP_CLASSES  # probabilities, then class indices
 # threshold keeps (tags per image, their agreement with labelled categories); 0.1 is also the lowest at which
 # TOP_CLASSES classes are sure to hold every class above it.
 THRESHOLD = 0.1
-_CLASSES = 1000  # the heads' outputs (ImageNet-1k)
 
 
 def tag_rows(probabilities: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -45,8 +45,8 @@ def check_tag_rows(block: np.ndarray) -> None:
         raise BadEntry("class probabilities out of [0, 1] or not in descending order")
     if (probabilities.sum(axis=1) > 1.001).any():
         raise BadEntry("class probabilities summing past 1")
-    if (classes != np.round(classes)).any() or ((classes < 0) | (classes >= _CLASSES)).any():
-        raise BadEntry(f"class indices not whole numbers in 0..{_CLASSES - 1}")
+    if (classes != np.round(classes)).any() or ((classes < 0) | (classes >= IMAGENET_CLASSES)).any():
+        raise BadEntry(f"class indices not whole numbers in 0..{IMAGENET_CLASSES - 1}")
     if (np.diff(np.sort(classes, axis=1), axis=1) == 0).any():
         raise BadEntry("a class listed twice")
 
