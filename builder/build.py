@@ -110,15 +110,15 @@ def _atlases(items: list[Item], layouts: list[NetworkLayout], config: BuildConfi
 
 def _query(items: list[Item], runs: dict[str, NetworkRun], results: list[NetworkResult], config: BuildConfig,
            reporter: Reporter) -> QueryProduct | None:  # fmt: skip
-    """Search by the visitor's own image: the networks a browser can run (every built one that can, unless
-    [query] networks names some), each with the collection's compact vectors."""
+    """Search by the visitor's own image or words: the networks a browser can run (every built one that can,
+    unless [query] networks names some), each with the collection's compact vectors."""
     asked = config.query.networks
     names = asked or tuple(r.name for r in results)
-    networks, refused = browser_networks(names, dict(config.weights), config.cache_dir,
-                                         int(config.query.max_model_mb * 1e6), config.features.framing,
-                                         config.features.pooling)  # fmt: skip
+    limits = int(config.query.max_model_mb * 1e6), int(config.query.max_text_model_mb * 1e6)
+    networks, refused = browser_networks(names, dict(config.weights), config.cache_dir, limits[0],
+                                         config.features.framing, config.features.pooling, limits[1])  # fmt: skip
     for reason in refused if asked else []:  # said where the config asked for it; on the page in any case
-        reporter.warn(f"search by image: {reason}")
+        reporter.warn(f"query page: {reason}")
     settings = CompactSettings(recall_target=config.query.recall_target)
     compacts = compact_vectors(items, runs, results, [n.name for n in networks], config.cache_dir, reporter,
                                settings)  # fmt: skip

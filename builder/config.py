@@ -315,7 +315,7 @@ class MapTable(Table):
 
 @dataclass(frozen=True)
 class QueryTable(Table):
-    """[query]: search by the visitor's own image (query.html): the network runs in the page."""
+    """[query]: search by the visitor's own image or words (query.html): the network runs in the page."""
 
     TABLE: ClassVar[str] = "query"
     enabled: bool = setting(True, "Offer search by image.", "bool")
@@ -324,6 +324,13 @@ class QueryTable(Table):
     )
     max_model_mb: float = setting(
         35.0, "A bigger exported model is not offered (it would pass 50 MB as base64).", "number", bounds=(0.001, 1e6)
+    )
+    max_text_model_mb: float = setting(
+        70.0,
+        "Search by words (CLIP-family networks): a bigger int8 text tower is not offered; 0: no search by words "
+        "(ViT-B/32's is 65 MB, 86 MB as base64, loaded on a visitor's first search by words).",
+        "number",
+        bounds=(0, 1e6),
     )
     recall_target: float = setting(
         0.95, "Of the exact top 10, the share the compact vectors keep (query/compact.py): in (0, 1].", "number"

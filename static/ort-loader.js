@@ -9,7 +9,7 @@
 //
 //   await vsisOrt.load();                              // optional: createSession loads on first use
 //   const session = await vsisOrt.createSession(modelBytes);   // a Uint8Array of the .onnx file
-//   const output = await vsisOrt.run(session, input, [1, 3, 224, 224]);  // Float32Arrays
+//   const output = await vsisOrt.run(session, input, [1, 3, 224, 224]);  // Float32Arrays (or int64 ids in)
 (function () {
   "use strict";
 
@@ -64,10 +64,11 @@
     return ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
   }
 
-  // The model's first output for `input` (float32, shape `dims`) given to its first input.
+  // The model's first output for `input` (shape `dims`) given to its first input: a Float32Array (an image) or
+  // a BigInt64Array (a text tower's token ids).
   async function run(session, input, dims) {
     var feeds = {};
-    feeds[session.inputNames[0]] = new ort.Tensor("float32", input, dims);
+    feeds[session.inputNames[0]] = new ort.Tensor(input instanceof BigInt64Array ? "int64" : "float32", input, dims);
     var outputs = await session.run(feeds);
     return outputs[session.outputNames[0]].data;
   }

@@ -1,16 +1,23 @@
-// Search by your own image: the page computes the image's feature with the network itself, in this browser,
-// and ranks the collection by the compact vectors the builder published (builder/query/data.py).
+// Search by your own image or words: the page computes the image's feature with the network itself, or the
+// words' with the network's text tower, in this browser, and ranks the collection by the compact vectors the
+// builder published (builder/query/data.py).
 //
 // decode and preprocess: static/query-preprocess.js (the builder's own steps, reproduced exactly);
 // the network: static/ort-loader.js (onnxruntime-web, one thread); the collection's items and their pages:
-// the explorer's data (data/index.js, read by static/reader.js). The site's static/query.js holds these parts
+// the explorer's data (data/index.js, read by static/reader.js); words: open_clip's tokenizer
+// (static/clip-tokenizer.js, loaded on the first search by words with its tables, data/query/tokenizer.js). The site's static/query.js holds these parts
 // and this one (builder/site/scripts.py). Nothing leaves the page: the image is read from the visitor's disk,
 // and every file loaded is one of this site's. Text is set with textContent, never as markup.
+//
+// Image and words share one box: typing words and pressing Enter searches by words, choosing, dropping or
+// pasting a picture searches by it, each with the chosen network where it takes that kind of query, else
+// with the first network that does (index.js: `images`, `words`).
 (function () {
   "use strict";
   var index = window.VSIS_INDEX, Q = window.VSIS_QUERY;
   var $ = vsisDom.$, el = vsisDom.el, byName = vsisReader.byName;
   var networkSelect = $("qnetwork"), fileInput = $("qfile"), drop = $("qdrop"), status = $("qstatus");
+  var form = $("qform"), textInput = $("qtext");
   var preview = $("qpreview"), results = $("qresults");
   var root = document.documentElement;
 
@@ -27,19 +34,32 @@
   }
 
   // ---- what each network needs, loaded on its first search and kept ----
-  var sessions = {}, collections = {};
-  function sessionOf(net) {  // the network's ONNX model, run by onnxruntime-web
-    if (!sessions[net.name]) {
-      var file = fileOf("model", net.name, 0);
+  var sessions = {}, collections = {}, tokenizer = null;
+  // The network's ONNX model (kind "model") or text tower ("text"), run by onnxruntime-web.
+  function sessionOf(net, kind) {
+    var key = kind + ":" + net.name;
+    if (!sessions[key]) {
+      var file = fileOf(kind, net.name, 0);
       // the runtime loads while the model does: neither waits for the other
-      sessions[net.name] = Promise.all([vsisShards.load(file), vsisOrt.load()]).then(function (both) {
+      sessions[key] = Promise.all([vsisShards.load(file), vsisOrt.load()]).then(function (both) {
         var bytes = fromBase64(both[0].onnx);
         vsisShards.drop(file);
         return vsisOrt.createSession(bytes);
       });
-      sessions[net.name].catch(function () { delete sessions[net.name]; });
+      sessions[key].catch(function () { delete sessions[key]; });
     }
-    return sessions[net.name];
+    return sessions[key];
+  }
+  function tokenizerOf() {  // open_clip's tokenizer: the script and its tables
+    if (!tokenizer) {
+      tokenizer = Promise.all([vsisShards.script("static/clip-tokenizer.js"), vsisShards.load(Q.files.tokenizer)])
+        .then(function (both) {
+          vsisShards.drop(Q.files.tokenizer);
+          return vsisClipTokenizer.create(both[1]);
+        });
+      tokenizer.catch(function () { tokenizer = null; });
+    }
+    return tokenizer;
   }
   function collectionOf(net) {  // the axes, the levels, every item's codes and its vector's length
     if (!collections[net.name]) {
@@ -90,9 +110,18 @@
     var r = net.recipe;
     var input = vsisPreprocess.prepare(image.rgb, image.width, image.height, r);  // by the recipe's kind
     if (net.kind === "input") return Promise.resolve(unit(input));
-    return sessionOf(net).then(function (session) {
+    return sessionOf(net, "model").then(function (session) {
       return vsisOrt.run(session, input, [1].concat(net.input));
     }).then(unit);
+  }
+  // The words' feature: their token ids (open_clip's, `context` of them) through the text tower, unit length.
+  function wordsFeatureOf(net, words) {
+    return Promise.all([tokenizerOf(), sessionOf(net, "text")]).then(function (both) {
+      var ids = both[0].encode(words);
+      return vsisOrt.run(both[1], BigInt64Array.from(ids, BigInt), [1, ids.length]).then(function (out) {
+        return { feature: unit(out), tokens: ids };
+      });
+    });
   }
 
   // The feature as the collection's were refined before they were compacted (builder/search/retrieval.py):
@@ -147,8 +176,11 @@
     }
     return best;
   }
-  function rank(net, data, feature) {
-    var q = projected(net, data, refined(data, feature));
+  // Words are not centred: the mean is the images' own, and a text feature lies apart from every image's
+  // (CLIP's two towers meet in one space but not in one region), so subtracting it would add to every score
+  // the item's own alignment with the mean, the same for every query.
+  function rank(net, data, feature, words) {
+    var q = projected(net, data, words ? feature : refined(data, feature));
     if (!net.expansion) return scored(net, data, q, Q.shown);
     var first = scored(net, data, q, Math.min(net.expansion, Q.size));
     return scored(net, data, expanded(net, data, q, first), Q.shown);
@@ -189,44 +221,81 @@
     });
   }
 
-  // ---- one search: the chosen image with the chosen network ----
-  var image = null, ticket = 0;
+  // ---- one search: the chosen image, or the words, with the chosen network ----
+  // query: { kind: "images", image: {name, pixels, decodedAt} } or { kind: "words", words: "..." }
+  var query = null, ticket = 0;
+  function takes(net, q) { return net[q.kind]; }  // index.js: `images`, `words`
+  // The network a new query is searched with: the chosen one where it takes that kind, else the first that does.
+  function networkFor(q) {
+    var chosen = byName(Q.networks, networkSelect.value);
+    if (takes(chosen, q)) return chosen;
+    var other = Q.networks.filter(function (n) { return takes(n, q); })[0];
+    if (other) networkSelect.value = other.name;
+    return other || chosen;
+  }
   function search(started) {
-    if (!image) return;
-    var mine = ++ticket, net = byName(Q.networks, networkSelect.value), t = { start: started };
+    if (!query) return;
+    var mine = ++ticket, net = byName(Q.networks, networkSelect.value), t = { start: started }, q = query;
+    var words = q.kind === "words";
+    if (!takes(net, q)) {  // the visitor chose a network that cannot read this query
+      results.textContent = "";
+      var which = Q.networks.filter(function (n) { return takes(n, q); }).map(function (n) { return n.name; });
+      status.textContent = net.name + " does not read " + q.kind +
+        (which.length ? "; " + which.join(", ") + " does." : ".");
+      root.dataset.query = "error";
+      return;
+    }
+    var loading = words ? !sessions["text:" + net.name] : !sessions["model:" + net.name] && net.kind !== "input";
     root.dataset.query = "working";
-    status.textContent = "Computing the image\u2019s features with " + net.name +
-      (sessions[net.name] || net.kind === "input" ? "\u2026" : " (loading the network first)\u2026");
-    var feature, pixels = image.pixels;
+    status.textContent = "Computing the " + (words ? "words\u2019" : "image\u2019s") + " features with " + net.name +
+      (loading ? " (loading the network first)\u2026" : "\u2026");
+    var feature, tokens = null;
     Promise.resolve().then(function () {  // so that anything thrown, here too, ends in the catch below
-      return Promise.all([featureOf(net, pixels), collectionOf(net)]);
+      if (words) {
+        return Promise.all([wordsFeatureOf(net, q.words), collectionOf(net)]).then(function (both) {
+          tokens = both[0].tokens;
+          return [both[0].feature, both[1]];
+        });
+      }
+      return Promise.all([featureOf(net, q.image.pixels), collectionOf(net)]);
     }).then(function (both) {
       if (mine !== ticket) return null;  // superseded: not worth ranking
       feature = both[0];
       t.feature = performance.now();
-      var best = rank(net, both[1], feature);
+      var best = rank(net, both[1], feature, words);
       t.ranked = performance.now();
       return described(best);
     }).then(function (shown) {
-      if (mine !== ticket || !shown) return;  // a newer search (another image or network) has started: it wins
+      if (mine !== ticket || !shown) return;  // a newer search (another query or network) has started: it wins
       draw(net, shown);
       t.end = performance.now();
-      status.textContent = "The " + shown.length + " images most similar to " + image.name + " by " + net.name +
-        " (" + Math.round(t.end - t.start) + " ms).";
+      status.textContent = "The " + shown.length + " images " + (words ? "that best match \u201c" + q.words + "\u201d" :
+        "most similar to " + q.image.name) + " by " + net.name + " (" + Math.round(t.end - t.start) + " ms).";
       window.vsisQueryLast = {
-        network: net.name, file: image.name, feature: Array.from(feature),
+        network: net.name, file: words ? null : q.image.name, words: words ? q.words : null,
+        tokens: tokens, feature: Array.from(feature),
         results: shown.map(function (it) { return { n: it.n, id: it.id, score: it.score }; }),
-        ms: { total: t.end - t.start, decoded: image.decodedAt - t.start, feature: t.feature - t.start,
-              rank: t.ranked - t.feature },
+        ms: { total: t.end - t.start, decoded: words ? 0 : q.image.decodedAt - t.start,
+              feature: t.feature - t.start, rank: t.ranked - t.feature },
       };
       root.dataset.query = "done";
-      if (preview.getBoundingClientRect().bottom > window.innerHeight) preview.scrollIntoView();  // a phone
+      if (!words && preview.getBoundingClientRect().bottom > window.innerHeight) preview.scrollIntoView();  // a phone
     }).catch(function (e) {
       if (mine !== ticket) return;
-      results.textContent = "";  // they were another image's or network's
+      results.textContent = "";  // they were another query's or network's
       status.textContent = "Could not search: " + e.message;
       root.dataset.query = "error";
     });
+  }
+
+  function searchWords(words) {
+    words = words.trim();
+    if (!words) return;
+    query = { kind: "words", words: words };
+    preview.textContent = "";  // the last image is not what is searched now
+    preview.hidden = true;
+    networkFor(query);
+    search(performance.now());
   }
 
   function choose(file) {
@@ -236,7 +305,9 @@
     status.textContent = "Reading " + (file.name || "the image") + "\u2026";
     vsisPreprocess.decode(file).then(function (pixels) {
       if (mine !== ticket) return;
-      image = { name: file.name || "the pasted image", pixels: pixels, decodedAt: performance.now() };
+      var image = { name: file.name || "the pasted image", pixels: pixels, decodedAt: performance.now() };
+      query = { kind: "images", image: image };
+      networkFor(query);
       preview.textContent = "";
       var img = el("img");
       img.src = URL.createObjectURL(file);  // the visitor's own file, shown back: no request leaves the page
@@ -249,7 +320,7 @@
     }, function (e) {
       if (mine !== ticket) return;
       // the last image's preview and results would read as this file's: gone, and no image to search again
-      image = null;
+      query = null;
       preview.textContent = "";
       preview.hidden = true;
       results.textContent = "";
@@ -258,9 +329,15 @@
     });
   }
 
-  // ---- controls: choose, drop or paste an image; switch networks ----
-  fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
-  fileInput.addEventListener("click", function () { fileInput.value = ""; });  // the same file again: a new search
+  // ---- controls: type words; choose, drop or paste an image; switch networks ----
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (textInput) searchWords(textInput.value);
+  });
+  if (fileInput) {
+    fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
+    fileInput.addEventListener("click", function () { fileInput.value = ""; });  // the same file again: a new search
+  }
   networkSelect.addEventListener("change", function () { search(performance.now()); });
   ["dragenter", "dragover"].forEach(function (type) {
     drop.addEventListener(type, function (e) { e.preventDefault(); drop.classList.add("over"); });
@@ -276,6 +353,8 @@
     var items = e.clipboardData ? e.clipboardData.files : [];
     if (items.length) choose(items[0]);
   });
-  status.textContent = "Choose, drop or paste an image to find the most similar images of the collection.";
+  status.textContent = textInput ? (fileInput ? "Type words, or choose, drop or paste an image, " :
+    "Type words ") + "to find the images of the collection that match them best." :
+    "Choose, drop or paste an image to find the most similar images of the collection.";
   root.dataset.query = "ready";
 })();

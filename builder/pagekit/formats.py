@@ -33,6 +33,11 @@ def probability(v: float) -> str:
     return f"{v:.2f}"
 
 
+def megabytes(n: int) -> str:
+    """A download's size as the query page states it: "87.1 MB" (decimal megabytes, one decimal)."""
+    return f"{n / 1e6:.1f} MB"
+
+
 def pm(e: Estimate) -> str:
     """The mean ± standard deviation, as the original study reported them."""
     return f"{e.mean:.3f} ± {e.std:.3f}"

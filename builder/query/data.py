@@ -11,14 +11,19 @@
 - `data/query/<network>/codes/<n>.js`: the items n*QUERY_SHARD ... as base64 of their codes, `width` bytes
   an item: a level a byte, or two a byte (the lower half the even dimension) (query/compact.py).
 - `data/query/<network>/model.js`: the ONNX model, base64 (networks of kind "model" only).
+- `data/query/<network>/text.js`: the int8 ONNX text tower, base64 (networks that take words only).
+- `data/query/tokenizer.js`: the tables of open_clip's tokenizer (query/clip_tokenizer.py), which
+  static/clip-tokenizer.js reads; only in a site with a network that takes words.
 
 Nothing here is loaded before the visitor asks for a search; then one network's files, whole: ranking every
-item needs every item's vector.
+item needs every item's vector. A network's index entry says whether it takes an image (`images`) and words
+(`words`), and what each kind's first search loads (`bytes`, `words_bytes`).
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +35,8 @@ QUERY_FILES = {
     "axes": "data/query/{network}/axes.js",
     "codes": "data/query/{network}/codes/{n}.js",
     "model": "data/query/{network}/model.js",
+    "text": "data/query/{network}/text.js",
+    "tokenizer": "data/query/tokenizer.js",
 }
 DATASET = "collection"  # the explorer's dataset whose items the results are (explorer_data.py)
 
@@ -56,9 +63,14 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
             path = QUERY_FILES["codes"].format(network=name, n=s)
             codes = np.ascontiguousarray(v.codes[start : start + QUERY_SHARD], dtype=np.uint8)
             files[path] = shard_script(path, {"c": _b64(codes.tobytes())})
-        if q.network.model is not None:
-            path = QUERY_FILES["model"].format(network=name)
-            files[path] = shard_script(path, {"onnx": _b64(q.network.model.read_bytes())})
+        for kind, model in (("model", q.network.model), ("text", q.network.text_model)):
+            if model is not None:
+                path = QUERY_FILES[kind].format(network=name)
+                files[path] = shard_script(path, {"onnx": _b64(model.read_bytes())})
+    if page.words:
+        from builder.query.clip_tokenizer import tokenizer_data  # open_clip's tables: a CLIP build has it
+
+        files[QUERY_FILES["tokenizer"]] = shard_script(QUERY_FILES["tokenizer"], tokenizer_data())
     loads = first_search_bytes(page, files, runtime_bytes)
     for q in page.networks:
         net, v = q.network, q.vectors
@@ -66,6 +78,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
             {
                 "name": net.name,
                 "kind": net.kind,
+                "images": net.images,
+                "words": net.words,
                 "dim": net.dim,
                 "input": list(net.input_shape),
                 "recipe": net.recipe,
@@ -77,7 +91,8 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
                 "recall_queries": v.queries,
                 "centre": q.refinement.mean is not None,
                 "expansion": q.refinement.expansion,
-                "bytes": loads[net.name],
+                "bytes": loads[net.name].image,
+                "words_bytes": loads[net.name].words,
             }
         )
     index = {
@@ -93,15 +108,29 @@ def query_files(page: QueryPage, n_items: int, runtime_bytes: int = 0) -> dict[s
     return files
 
 
-def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: int) -> dict[str, int]:
-    """What a network's first search loads (its model, axes and codes, and the runtime where it runs a
-    model): the page states it before the visitor chooses the network."""
+@dataclass(frozen=True)
+class FirstSearch:
+    """What a network's first search loads, by an image and by words (0 where it takes none)."""
+
+    image: int
+    words: int
+
+
+def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: int) -> dict[str, FirstSearch]:
+    """What a network's first search loads, by an image (its model, axes and codes, and the runtime where it
+    runs a model) and by words (its text tower, the tokenizer's tables, axes, codes and the runtime): the
+    page states it before the visitor chooses the network."""
     loads = {}
     for q in page.networks:
-        folder = f"data/query/{q.network.name}/"
-        own = sum(len(text) for path, text in files.items() if path.startswith(folder))  # ASCII: bytes
-        loads[q.network.name] = own + (runtime_bytes if q.network.model is not None else 0)
-    return loads
+        net = q.network
+        own = {path: len(text) for path, text in files.items() if path.startswith(f"data/query/{net.name}/")}
+        vectors = sum(size for path, size in own.items() if not path.endswith(("/model.js", "/text.js")))
+        model = own.get(QUERY_FILES["model"].format(network=net.name), 0)
+        text = own.get(QUERY_FILES["text"].format(network=net.name), 0)
+        tokenizer = len(files.get(QUERY_FILES["tokenizer"], ""))
+        image = vectors + model + (runtime_bytes if net.model is not None else 0) if net.images else 0
+        loads[net.name] = FirstSearch(image, vectors + text + tokenizer + runtime_bytes if net.words else 0)
+    return loads  # ASCII text: its length is its bytes
 
 
 def decode_codes(text: str) -> np.ndarray:

@@ -22,7 +22,7 @@ class QueryNetwork:
 
 @dataclass
 class QueryPage:
-    """query.html: search the collection with the visitor's own image, computed in their browser."""
+    """query.html: search the collection with the visitor's own image or words, computed in their browser."""
 
     networks: list[QueryNetwork]
     refused: list[str]  # the built networks not offered, each with why
@@ -31,7 +31,17 @@ class QueryPage:
     @property
     def runs_models(self) -> bool:
         """Whether a network of the page runs a model: only then does the site carry the network runtime."""
-        return any(n.network.model is not None for n in self.networks)
+        return any(n.network.model is not None or n.network.words for n in self.networks)
+
+    @property
+    def images(self) -> list[str]:
+        """The networks that search by an image."""
+        return [n.network.name for n in self.networks if n.network.images]
+
+    @property
+    def words(self) -> list[str]:
+        """The networks that search by words."""
+        return [n.network.name for n in self.networks if n.network.words]
 
 
 SHOWN = 20  # results a search shows: two rows of the explorer's grid on a laptop

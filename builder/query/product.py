@@ -1,15 +1,17 @@
-"""Search by the visitor's own image as a product of the site: query.html, its data files and the runtime."""
+"""Search by the visitor's own image or words as a product of the site: query.html, its data files and the
+runtime."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from builder.pagekit.formats import megabytes
 from builder.pagekit.product import NavEntry, PageKit
-from builder.query.data import first_search_bytes, query_files
+from builder.query.data import FirstSearch, first_search_bytes, query_files
 from builder.query.model import QueryPage
 from builder.query.runtime import runtime_files
 
@@ -22,6 +24,10 @@ class QueryProduct:
     templates: Path | None = None
     placed: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.nav is not None and self.page.words:
+            self.nav = replace(self.nav, label="Search by image or words" if self.page.images else "Search by words")
+
     def page_count(self) -> int:
         return 1
 
@@ -30,7 +36,7 @@ class QueryProduct:
         out: dict[str, str | bytes] = dict(runtime_files()) if self.page.runs_models else {}
         runtime_bytes = sum(len(data) for rel, data in out.items() if rel.endswith(".js"))
         files = query_files(self.page, len(kit.items), runtime_bytes)
-        loads = {n: f"{b / 1e6:.1f} MB" for n, b in first_search_bytes(self.page, files, runtime_bytes).items()}
+        loads = {name: _said(load) for name, load in first_search_bytes(self.page, files, runtime_bytes).items()}
         out.update(files)
         out["query.html"] = kit.render("query.html", "query.html", "query", query=self.page, loads=loads)
         return out
@@ -46,8 +52,16 @@ class QueryProduct:
                 h.update(f"{array.dtype}{array.shape}".encode() + np.ascontiguousarray(array).tobytes())
             if q.refinement.mean is not None:
                 h.update(b"mean" + np.ascontiguousarray(q.refinement.mean, dtype="<f4").tobytes())
-            network = {**vars(q.network), "model": q.network.model.name if q.network.model else None}
+            network = {**vars(q.network), "model": q.network.model.name if q.network.model else None,
+                       "text_model": q.network.text_model.name if q.network.text_model else None}  # fmt: skip
             vectors = {"arrays": h.hexdigest(), "recall": q.vectors.recall, "k": q.vectors.k,
                        "queries": q.vectors.queries}  # fmt: skip
             networks.append({"network": network, "vectors": vectors, "expansion": q.refinement.expansion})
         return {**vars(self.page), "networks": networks}
+
+
+def _said(load: FirstSearch) -> str:
+    """A network's first-search download as the page states it: "13.4 MB", or by images and by words."""
+    if load.image and load.words:
+        return f"{megabytes(load.image)} (images), {megabytes(load.words)} (words)"
+    return megabytes(load.image or load.words)

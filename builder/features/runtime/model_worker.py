@@ -9,7 +9,7 @@ the build's own process they set its peak (3.1 GB for vgg16, measured), and the 
         [--int8 OUT --calibration NPY] [--text --int8 OUT]
 
 --text: the network's text tower (model_files.export_text_onnx) instead of its image model, and its int8 copy
-(quantize.quantize_text_int8).
+(weights in 8 bits, products in fp32: weight_only.py).
 
 A VsisError in the child reaches the parent as the same error with the same one-line message.
 """
@@ -122,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.text:
             from builder.features.runtime.model_files import export_text_onnx
-            from builder.features.runtime.quantize import quantize_text_int8
+            from builder.features.runtime.weight_only import quantize_weights_int8
 
             if not args.fp32.is_file():
                 export_text_onnx(configured(args.network, args.framing, args.pooling), args.weights, args.fp32)
             if args.int8 is not None and not args.int8.is_file():
-                quantize_text_int8(args.fp32, args.int8)
+                quantize_weights_int8(args.fp32, args.int8)
             return 0
         if not args.fp32.is_file():
             export_onnx(configured(args.network, args.framing, args.pooling), args.weights, args.fp32)

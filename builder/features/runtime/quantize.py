@@ -198,18 +198,3 @@ def _top_k(x: np.ndarray, k: int) -> np.ndarray:
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
     return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-
-
-def quantize_text_int8(fp32_model: Path, out: Path) -> None:
-    """A text tower's weights in 8 bits (ONNX Runtime's dynamic quantization of its MatMul, Gemm and Gather
-    weights: the token table too), for the page that downloads it: ViT-B/32's tower is 255 MB in fp32, 65 MB
-    so, its embeddings 0.0009-0.0014 cosine distance from fp32's (random weights: tests/test_clip_text.py). No
-    calibration: activations are quantized as they come. Written atomically."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quantize-") as tmp:
-        made = Path(tmp) / "int8.onnx"
-        quantize_dynamic(str(fp32_model), str(made), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul", "Gemm", "Gather"])  # fmt: skip
-        os.replace(made, out)
