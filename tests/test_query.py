@@ -140,6 +140,10 @@ def test_the_site_publishes_the_query_page_its_data_and_the_runtime(sample_site:
     assert not (sample_site / "static/vendor").exists()  # the raw runtime is not copied as a static file
     page = (sample_site / "query.html").read_text(encoding="utf-8")
     assert "Your image stays on your machine" in page
+    # no network of the sample reads words: no text tower, no tokenizer, no words box
+    assert not any(n["words"] for n in q["networks"]) and all(n["words_bytes"] == 0 for n in q["networks"])
+    assert [p.name for p in (sample_site / "data/query").rglob("*") if p.name in ("text.js", "tokenizer.js")] == []
+    assert 'id="qtext"' not in page and ">Search by image<" in (sample_site / "index.html").read_text()
     assert 'href="query.html"' in (sample_site / "index.html").read_text(encoding="utf-8")
     assert broken_or_outside(sample_site) == []
     manifest = json.loads((sample_site / "data/manifest.json").read_text(encoding="utf-8"))

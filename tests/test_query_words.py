@@ -28,7 +28,7 @@ QUERIES = [
     "a mountain lake at dawn",
     "Two DOGS, playing in the snow!",
     "ＬＯＵＤ café 😀 über straße",
-    "<img src=x onerror=alert(1)> &amp; \"quotes\"",
+    '<img src=x onerror=alert(1)> &amp; "quotes"',
     " ".join(["a long description of a still life with fruit"] * 12),  # past 77 tokens: cut as open_clip cuts
 ]
 

@@ -39,6 +39,12 @@ class QueryPage:
         return [n.network.name for n in self.networks if n.network.images]
 
     @property
+    def title(self) -> str:
+        """The page's title and navigation link: what a visitor can search with."""
+        kinds = [kind for kind, names in (("image", self.images), ("words", self.words)) if names]
+        return "Search by " + " or ".join(kinds)
+
+    @property
     def words(self) -> list[str]:
         """The networks that search by words."""
         return [n.network.name for n in self.networks if n.network.words]

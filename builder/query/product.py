@@ -25,8 +25,8 @@ class QueryProduct:
     placed: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.nav is not None and self.page.words:
-            self.nav = replace(self.nav, label="Search by image or words" if self.page.images else "Search by words")
+        if self.nav is not None:
+            self.nav = replace(self.nav, label=self.page.title)
 
     def page_count(self) -> int:
         return 1
