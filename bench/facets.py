@@ -70,9 +70,11 @@ def records(n: int, seed: int = 71) -> list[dict[str, str]]:
     return out
 
 
-def write_site(site: Path, n: int, with_facets: bool, k: int = 10, tags: list | None = None) -> dict[str, int]:
+def write_site(site: Path, n: int, with_facets: bool, k: int = 10, tags: list | None = None,
+               products: list | None = None) -> dict[str, int]:  # fmt: skip
     """The explorer of n generated items (with its five facets, where the builder has them; with `tags`, each
-    item's tags by its network: bench/words.py) under site/; returns the data files' bytes by kind."""
+    item's tags by its network: bench/words.py; with `products`, their pages for the first 30 items:
+    bench/query_words.py) under site/; returns the data files' bytes by kind."""
     from PIL import Image
 
     from builder.pagekit.item import PageItem
@@ -126,7 +128,7 @@ def write_site(site: Path, n: int, with_facets: bool, k: int = 10, tags: list | 
         first.tags = [("network", tags[:30])]  # the pages' search label says words find what images show
     small = SiteModel(title=f"{n} generated items", items=items[:30], networks=[network], k=k, categories=[],
                       skipped=[], manifest={"vsis": "bench"}, extra_files={it.thumb: thumb for it in items},
-                      datasets=[first])  # fmt: skip
+                      datasets=[first], products=products or [])  # fmt: skip
     # the pages and scripts (and every item's thumbnail, one picture); the data of all n items replaces the
     # small model's below
     render(small, site)

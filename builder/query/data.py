@@ -123,14 +123,19 @@ def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: in
     loads = {}
     for q in page.networks:
         net = q.network
-        own = {path: len(text) for path, text in files.items() if path.startswith(f"data/query/{net.name}/")}
+        own = {path: _bytes(text) for path, text in files.items() if path.startswith(f"data/query/{net.name}/")}
         vectors = sum(size for path, size in own.items() if not path.endswith(("/model.js", "/text.js")))
         model = own.get(QUERY_FILES["model"].format(network=net.name), 0)
         text = own.get(QUERY_FILES["text"].format(network=net.name), 0)
-        tokenizer = len(files.get(QUERY_FILES["tokenizer"], ""))
+        tokenizer = _bytes(files.get(QUERY_FILES["tokenizer"], ""))
         image = vectors + model + (runtime_bytes if net.model is not None else 0) if net.images else 0
         loads[net.name] = FirstSearch(image, vectors + text + tokenizer + runtime_bytes if net.words else 0)
-    return loads  # ASCII text: its length is its bytes
+    return loads
+
+
+def _bytes(text: str) -> int:
+    """A file's size as written (UTF-8: the tokenizer's tables are not ASCII)."""
+    return len(text.encode("utf-8"))
 
 
 def decode_codes(text: str) -> np.ndarray:
