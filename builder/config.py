@@ -318,7 +318,7 @@ class QueryTable(Table):
     """[query]: search by the visitor's own image or words (query.html): the network runs in the page."""
 
     TABLE: ClassVar[str] = "query"
-    enabled: bool = setting(True, "Offer search by image.", "bool")
+    enabled: bool = setting(True, "Offer search by image (and by words, with a CLIP network).", "bool")
     networks: tuple[str, ...] = setting(
         (), "The networks offered; empty: every built network that can run in a browser.", "names"
     )

@@ -8,7 +8,7 @@
 // (static/shards.js, which the page loads first: the site's static/query.js holds both, builder/site/scripts.py).
 //
 //   await vsisOrt.load();                              // optional: createSession loads on first use
-//   const session = await vsisOrt.createSession(modelBytes);   // a Uint8Array of the .onnx file
+//   const session = await vsisOrt.createSession(modelBytes);   // a Uint8Array of the .onnx file (, options)
 //   const output = await vsisOrt.run(session, input, [1, 3, 224, 224]);  // Float32Arrays (or int64 ids in)
 (function () {
   "use strict";
@@ -59,9 +59,10 @@
     return ready;
   }
 
-  async function createSession(modelBytes) {
+  // options: onnxruntime-web's session options besides the provider (e.g. graphOptimizationLevel)
+  async function createSession(modelBytes, options) {
     await load();
-    return ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
+    return ort.InferenceSession.create(modelBytes, Object.assign({}, options, { executionProviders: ["wasm"] }));
   }
 
   // The model's first output for `input` (shape `dims`) given to its first input: a Float32Array (an image) or

@@ -4,8 +4,9 @@
 //
 // decode and preprocess: static/query-preprocess.js (the builder's own steps, reproduced exactly);
 // the network: static/ort-loader.js (onnxruntime-web, one thread); the collection's items and their pages:
-// the explorer's data (data/index.js, read by static/reader.js); words: open_clip's tokenizer
-// (static/clip-tokenizer.js, loaded on the first search by words with its tables, data/query/tokenizer.js). The site's static/query.js holds these parts
+// the explorer's data (data/index.js, read by static/reader.js). Words: open_clip's tokenizer, a script of its
+// own (the site's static/clip-tokenizer.js), loaded on the first search by words with its tables
+// (data/query/tokenizer.js). The site's static/query.js holds these parts
 // and this one (builder/site/scripts.py). Nothing leaves the page: the image is read from the visitor's disk,
 // and every file loaded is one of this site's. Text is set with textContent, never as markup.
 //
@@ -44,7 +45,9 @@
       sessions[key] = Promise.all([vsisShards.load(file), vsisOrt.load()]).then(function (both) {
         var bytes = fromBase64(both[0].onnx);
         vsisShards.drop(file);
-        return vsisOrt.createSession(bytes);
+        // the text tower as its graph says, as the builder computes it (features/runtime/weight_only.py): no
+        // fusion may turn its fp32 products into integer ones
+        return vsisOrt.createSession(bytes, kind === "text" ? { graphOptimizationLevel: "basic" } : {});
       });
       sessions[key].catch(function () { delete sessions[key]; });
     }
@@ -339,20 +342,29 @@
     fileInput.addEventListener("click", function () { fileInput.value = ""; });  // the same file again: a new search
   }
   networkSelect.addEventListener("change", function () { search(performance.now()); });
-  ["dragenter", "dragover"].forEach(function (type) {
-    drop.addEventListener(type, function (e) { e.preventDefault(); drop.classList.add("over"); });
-  });
-  ["dragleave", "drop"].forEach(function (type) {
-    drop.addEventListener(type, function () { drop.classList.remove("over"); });
-  });
-  drop.addEventListener("drop", function (e) {
-    e.preventDefault();
-    choose(e.dataTransfer.files[0]);
-  });
-  document.addEventListener("paste", function (e) {
-    var items = e.clipboardData ? e.clipboardData.files : [];
-    if (items.length) choose(items[0]);
-  });
+  if (fileInput) {  // a network reads images: drop and paste them (words dropped or pasted in the box stay words)
+    var dragged = function (e) { return e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0; };
+    ["dragenter", "dragover"].forEach(function (type) {
+      drop.addEventListener(type, function (e) {
+        if (!dragged(e)) return;
+        e.preventDefault();
+        drop.classList.add("over");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      drop.addEventListener(type, function () { drop.classList.remove("over"); });
+    });
+    drop.addEventListener("drop", function (e) {
+      if (!e.dataTransfer.files.length) return;
+      e.preventDefault();
+      choose(e.dataTransfer.files[0]);
+    });
+    document.addEventListener("paste", function (e) {
+      var items = e.clipboardData ? e.clipboardData.files : [];
+      if (e.target === textInput && e.clipboardData.getData("text")) return;  // text pasted into the words box
+      if (items.length) choose(items[0]);
+    });
+  }
   status.textContent = textInput ? (fileInput ? "Type words, or choose, drop or paste an image, " :
     "Type words ") + "to find the images of the collection that match them best." :
     "Choose, drop or paste an image to find the most similar images of the collection.";

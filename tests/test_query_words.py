@@ -35,15 +35,15 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def words_site(hub: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
-    """The site, its build result and the clip checkpoint."""
-    weights = checkpoint("clip_vit_b32", hub)
+    """The site and its build result (the clip checkpoint read from the hub's cache, as a download would be)."""
+    checkpoint("clip_vit_b32", hub)
     root = tmp_path_factory.mktemp("words")
     write_collection(root / "images", {"red": 10, "blue": 10, "green": 10})
     config = make_config(collection=root / "images", networks=("clip_vit_b32", "pixels"), k=5,
                          experiment_enabled=False, map_enabled=False, out=root / "www" / "site",
                          cache_dir=root / "cache")  # fmt: skip
     result = build(config)
-    return config, result, weights
+    return config, result
 
 
 def _net(config, name: str) -> dict:
@@ -67,7 +67,7 @@ def _compact(config, name: str) -> CompactVectors:
 
 
 def test_the_site_offers_words_with_clip_and_images_with_pixels(words_site) -> None:
-    config, result, _ = words_site
+    config, result = words_site
     clip, pixels = _net(config, "clip_vit_b32"), _net(config, "pixels")
     assert (clip["images"], clip["words"], pixels["images"], pixels["words"]) == (False, True, True, False)
     text = config.out / "data/query/clip_vit_b32/text.js"
@@ -88,17 +88,29 @@ def test_the_site_offers_words_with_clip_and_images_with_pixels(words_site) -> N
 def test_a_text_tower_over_its_limit_is_not_offered_and_zero_offers_no_words(words_site) -> None:
     from builder.query.browser import browser_networks
 
-    config, _, weights = words_site
-    small = {"clip_vit_b32": weights}
-    offered, refused = browser_networks(("clip_vit_b32", "pixels"), small, config.cache_dir, 10**9,
-                                        max_text_model_bytes=1_000_000)  # fmt: skip
+    config, _ = words_site
+    offered, refused = browser_networks(
+        ("clip_vit_b32", "pixels"), {}, config.cache_dir, 10**9, max_text_model_bytes=1_000_000
+    )  # the build's tower, from its cache
     assert [(n.name, n.takes) for n in offered] == [("pixels", "images")]
     assert refused == [
         "clip_vit_b32: its preprocessing cannot be reproduced in a browser",
         "clip_vit_b32: its text tower is 65 MB, over the limit of 1 MB ([query] max_text_model_mb)",
     ]
-    offered, _ = browser_networks(("clip_vit_b32", "pixels"), small, config.cache_dir, 10**9)
+    offered, _ = browser_networks(("clip_vit_b32", "pixels"), {}, config.cache_dir, 10**9)
     assert [n.name for n in offered] == ["pixels"]  # max_text_model_bytes 0: no search by words
+
+
+def _same_ranking(results: list[dict], scores: np.ndarray, ids: list[str]) -> None:
+    """The page's results are Python's best by `scores`, in order, with the same scores: position by position
+    the page's item scores what Python's does (items whose scores tie, such as identical drawings, whose codes
+    are identical, may come in either order: their sums differ in the last bits between the two)."""
+    order = np.argsort(-scores, kind="stable")[: len(results)]
+    position = {item: n for n, item in enumerate(ids)}
+    got = [position[r["id"]] for r in results]
+    assert len(set(got)) == len(got)
+    np.testing.assert_allclose(scores[got], scores[order], rtol=0, atol=1e-6)
+    np.testing.assert_allclose([r["score"] for r in results], scores[order], rtol=0, atol=1e-5)
 
 
 def _open(browser, base: str):
@@ -130,8 +142,8 @@ def test_the_pages_words_are_pythons_tokens_embedding_and_ranking(words_site, br
 
     from .browser import served
 
-    config, result, weights = words_site
-    model = text_onnx_path(get("clip_vit_b32"), weights, config.cache_dir, "int8")
+    config, result = words_site
+    model = text_onnx_path(get("clip_vit_b32"), None, config.cache_dir, "int8")  # the hub's file: no weights set
     published = base64.b64decode(read_shard(config.out, "data/query/clip_vit_b32/text.js")["onnx"])
     assert published == model.read_bytes()  # the page runs the cached int8 tower, byte for byte
     session = fp32_session(model)
@@ -149,10 +161,8 @@ def test_the_pages_words_are_pythons_tokens_embedding_and_ranking(words_site, br
             expected = session.run(None, {"tokens": tokens})[0][0]
             feature = np.asarray(found["feature"], dtype=np.float64)
             assert 1 - feature @ expected / np.linalg.norm(expected) < 1e-5
-            scores = vectors.scores(expected)  # not centred: words are not (static/query.js says why)
-            order = np.argsort(-scores, kind="stable")[:shown]
-            assert [r["id"] for r in found["results"]] == [ids[i] for i in order]
-            np.testing.assert_allclose([r["score"] for r in found["results"]], scores[order], atol=1e-5)
+            assert len(found["results"]) == shown
+            _same_ranking(found["results"], vectors.scores(expected), ids)  # not centred: static/query.js says why
             assert words.strip() in page.text_content("#qstatus")  # as text: the markup was never parsed
             assert page.locator("#qresults li").count() == shown
         page.close()
@@ -160,7 +170,7 @@ def test_the_pages_words_are_pythons_tokens_embedding_and_ranking(words_site, br
 
 
 def test_each_query_goes_to_a_network_that_reads_it(words_site, browser) -> None:
-    config, result, _ = words_site
+    config, result = words_site
     page, watched = _open(browser, config.out.as_uri() + "/")
     page.select_option("#qnetwork", "pixels")
     assert _search_words(page, "a red drawing")["network"] == "clip_vit_b32"  # words: the network that reads them
@@ -176,5 +186,38 @@ def test_each_query_goes_to_a_network_that_reads_it(words_site, browser) -> None
     last = page.evaluate("window.vsisQueryLast")
     assert (last["network"], last["results"][0]["id"]) == ("pixels", result.items[4].id)
     assert page.input_value("#qnetwork") == "pixels"
+    page.close()
+    assert watched.errors == [] and watched.outside == []
+
+
+def test_words_are_expanded_over_their_best_results_as_an_image_is(words_site, browser) -> None:
+    """With query expansion ([neighbours] expansion = 3), the words' query plus its 3 best results' vectors
+    (as their levels rebuild them, each of unit length), ranked again: what Python computes from the same
+    compact vectors."""
+    import open_clip
+
+    from builder.features.networks import get
+    from builder.features.runtime.model_files import text_onnx_path
+    from builder.features.runtime.weight_only import fp32_session
+    from builder.query.compact import projected
+
+    config, result = words_site
+    expanded = config.updated(out=config.out.parent / "expanded", neighbours_expansion=3).validate()
+    build(expanded)  # the features and the text tower from the cache
+    assert _net(expanded, "clip_vit_b32")["expansion"] == 3
+    vectors = _compact(expanded, "clip_vit_b32")
+    rebuilt = vectors.rebuilt().astype(np.float64)
+    lengths = np.linalg.norm(rebuilt, axis=1)
+    session = fp32_session(text_onnx_path(get("clip_vit_b32"), None, config.cache_dir, "int8"))
+    ids = [i.id for i in result.items]
+    page, watched = _open(browser, expanded.out.as_uri() + "/")
+    for words in QUERIES[:3]:
+        found = _search_words(page, words)
+        tokens = open_clip.get_tokenizer("ViT-B-32")([words.strip()]).numpy()
+        q = projected(vectors.axes, session.run(None, {"tokens": tokens})[0][0]).astype(np.float64)
+        best = np.argsort(-(rebuilt @ q) / lengths, kind="stable")[:3]
+        q = q + (rebuilt[best] / lengths[best, None]).sum(axis=0)
+        scores = rebuilt @ q / np.linalg.norm(q) / lengths
+        _same_ranking(found["results"], scores, ids)
     page.close()
     assert watched.errors == [] and watched.outside == []

@@ -15,6 +15,7 @@ whether or not its images can be searched in the page (CLIP's preprocessing cann
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def _image(spec: NetworkSpec, weights: Path | None, cache_dir: Path, max_model_b
 def _text_model(spec: NetworkSpec, weights: Path | None, cache_dir: Path, max_bytes: int) -> Path | str:
     """The network's int8 text tower, made in the model child where this cache has none, or why it cannot be
     offered (its fp32 export stays in the cache beside it, as an image model's does)."""
+    if not all(importlib.util.find_spec(m) for m in ("open_clip", "ftfy")):
+        return "its tokenizer's tables come from open_clip and ftfy, not installed here (pip install 'vsis[modern]')"
     path = text_onnx_path(spec, weights, cache_dir, "int8")
     if not path.is_file():
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,9 @@ class QueryProduct:
             vectors = {"arrays": h.hexdigest(), "recall": q.vectors.recall, "k": q.vectors.k,
                        "queries": q.vectors.queries}  # fmt: skip
             networks.append({"network": network, "vectors": vectors, "expansion": q.refinement.expansion})
-        return {**vars(self.page), "networks": networks}
+        # the tokenizer's tables are read from these libraries (clip_tokenizer.py): another version, another page
+        libraries = {name: version(name) for name in ("open_clip_torch", "ftfy")} if self.page.words else {}
+        return {**vars(self.page), "networks": networks, "tokenizer": libraries}
 
 
 def _said(load: FirstSearch) -> str:

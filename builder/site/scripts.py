@@ -51,7 +51,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     # query-preprocess.js: decode and preprocess as the builder does; ort-loader.js: onnxruntime-web
     "query.js": (*SHARED, "query-preprocess.js", "ort-loader.js", "query.js"),
     # open_clip's tokenizer (its tables: builder/query/clip_tokenizer.py), for a CLIP text tower in the query page:
-    # to be loaded when a visitor first types words there (issue 30: no page loads it yet)
+    # loaded when a visitor first searches by words there
     "clip-tokenizer.js": ("clip-tokenizer.js",),
 }
 

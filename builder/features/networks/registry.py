@@ -144,6 +144,14 @@ class NetworkSpec:
         return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
+    def text_key(self, weights_file: Path | None = None) -> str:
+        """The key of this network's text tower: its weights and version only, as the tower reads no image
+        (the image's preprocessing, layer and pooling, which cache_key holds, would export it anew)."""
+        weights_id = file_fingerprint(weights_file) if weights_file else self.weights.describe()
+        raw = "|".join([self.name, self.version, "text", weights_id])
+        return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
+
+
 def _pooled_module(load: Callable[[Path | None], Any], maps: FeatureMaps, pooling: str, classes: int,
                    weights_file: Path | None):  # fmt: skip
     from builder.features.networks.heads import pooled  # torch, imported when a network is loaded

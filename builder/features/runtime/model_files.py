@@ -80,7 +80,7 @@ TEXT_EXPORT = "text2"  # how a text tower is exported and made int8 (weight_only
 def text_onnx_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str = "fp32") -> Path:
     """Where `spec`'s exported text tower lies: fp32, or "int8" (weights in 8 bits: weight_only.py)."""
     return CacheLayout(cache_dir).model(
-        f"{spec.cache_key(weights_file)}-text-{precision}-opset{OPSET}-{TEXT_EXPORT}.onnx"
+        f"{spec.text_key(weights_file)}-text-{precision}-opset{OPSET}-{TEXT_EXPORT}.onnx"
     )
 
 

@@ -5,7 +5,7 @@ the page's embedding differ from Python's by 1.6e-4 cosine distance on the same 
 1.32 natively, onnxruntime-web 1.30 in Chromium), because each kernel rounds the activations its own way; a
 page whose search must agree with the builder's cannot have that. Here every weight matrix is an int8
 initializer with one fp32 scale per output channel, turned back into fp32 by a DequantizeLinear node, and every
-product is fp32, as in the fp32 model: the download is a quarter (ViT-B/32's text tower 255 -> 64 MB) and the
+product is fp32, as in the fp32 model: the download is a quarter (ViT-B/32's text tower 254.0 -> 64.6 MB) and the
 runtimes agree to float rounding. Per channel, symmetric, so that a channel of small weights keeps its
 precision beside one of large (the rounding's error: tests/test_clip_text.py).
 
