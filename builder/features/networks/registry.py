@@ -143,7 +143,6 @@ class NetworkSpec:
         raw = "|".join(parts)
         return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
-
     def text_key(self, weights_file: Path | None = None) -> str:
         """The key of this network's text tower: its weights and version only, as the tower reads no image
         (the image's preprocessing, layer and pooling, which cache_key holds, would export it anew)."""
