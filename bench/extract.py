@@ -13,6 +13,11 @@ features of an image, and recall@10, the share of each image's exact 10 nearest 
 way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
 only; see common.ensure_weights).
+
+A mode may end in `:spinning`: the runtime's own thread defaults (ONNX Runtime's pool spinning, OpenMP's
+active wait, torch's own thread count), as builds ran before features/runtime/threads.py, for comparison.
+--contended runs every mode a second time while another process keeps one core busy (a Python busy loop,
+started before the mode's process and ended after it) and reports each mode's share of its quiet speed.
 """
 
 from __future__ import annotations
@@ -49,7 +54,23 @@ def worker(args: argparse.Namespace) -> None:
 
     spec = get(args.network)
     inputs = np.load(args.inputs, mmap_mode="r")
-    backend, precision = args.mode.split(":")
+    backend, precision, *variant = args.mode.split(":")
+    if variant == ["spinning"]:  # the runtimes' own defaults, as before threads.py
+        import onnxruntime as ort
+
+        from builder.features.runtime import backends, torch_runtime
+
+        def spinning() -> object:
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            return options
+
+        backends.onnx_session_options = spinning  # type: ignore[assignment]
+        torch_runtime.inference_threads = lambda: torch_runtime.torch.get_num_threads()  # type: ignore[attr-defined]
+    else:
+        from builder.features.runtime.threads import yield_when_idle
+
+        yield_when_idle()
     start = time.perf_counter()
     calibration = np.ascontiguousarray(inputs[:CALIBRATION_INPUTS])
     extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
@@ -79,6 +100,7 @@ def main() -> None:
         help="backend:precision, comma-separated; the first is the reference",
     )
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--contended", action="store_true", help="each mode again with one core kept busy")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "extract.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
@@ -112,9 +134,10 @@ def main() -> None:
             spec = get(name)
             inputs = tmp_path / f"{name}-inputs.npy"
             np.save(inputs, np.stack([spec.preprocess(im) for im in images]).astype(np.float32))
-            results = {}
-            for mode in modes:
+            results, contended = {}, {}
+            for mode, busy in [(m, False) for m in modes] + ([(m, True) for m in modes] if args.contended else []):
                 features = tmp_path / f"{name}-{mode.replace(':', '-')}.npy"
+                spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
                 done = subprocess.run(
                     [
                         sys.executable,
@@ -137,18 +160,25 @@ def main() -> None:
                     text=True,
                     check=True,
                 )
+                if spinner is not None:
+                    spinner.kill()
+                    spinner.wait()
                 measured = json.loads(done.stdout.strip().splitlines()[-1])
+                if busy:
+                    contended[mode] = measured
+                    continue
                 results[mode] = (measured, np.load(features))
             reference_measured, reference = results[modes[0]]
             reference_top = exact_neighbours(reference, 10)
             for mode, (measured, feats) in results.items():
                 recall = recall_against(exact_neighbours(feats, 10), reference_top)
                 distance = 1.0 - np.sum(reference * feats, axis=1)
-                backend, precision = mode.split(":")
+                backend, precision, *variant = mode.split(":")
                 row = {
                     "network": name,
                     "backend": backend,
                     "precision": precision,
+                    "threads": "runtime defaults (spinning)" if variant else "threads.py (yielding)",
                     "weights": weights,
                     "images": len(images),
                     "images_per_s": round(len(images) / measured["seconds"], 2),
@@ -161,13 +191,21 @@ def main() -> None:
                 }
                 if precision == "int8":
                     row["int8_check"] = measured["int8_check"]
+                if mode in contended:
+                    row["contended_images_per_s"] = round(len(images) / contended[mode]["seconds"], 2)
+                    row["contended_share"] = round(measured["seconds"] / contended[mode]["seconds"], 3)
                 rows.append(row)
                 print(
-                    f"{label}: {name:<18} {backend:<6} {precision:<5} {row['images_per_s']:7.1f} img/s  "
+                    f"{label}: {name:<18} {mode:<20} {row['images_per_s']:7.1f} img/s  "
                     f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
                     f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
                     f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})"
-                    + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else ""),
+                    + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else "")
+                    + (
+                        f"  one core busy: {row['contended_images_per_s']:.1f} img/s ({row['contended_share']:.0%})"
+                        if "contended_share" in row
+                        else ""
+                    ),
                     flush=True,
                 )
     save_results(args.out, label, rows)

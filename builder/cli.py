@@ -15,7 +15,10 @@ from rich.console import Console
 from rich.text import Text
 
 from builder.errors import VsisError
+from builder.features.runtime.threads import yield_when_idle
 from builder.terminal import printable
+
+yield_when_idle()  # before any runtime starts its threads (threads.py)
 
 app = typer.Typer(
     add_completion=False,

@@ -417,13 +417,14 @@ class BuildConfig(Table):
     batch_size: int = setting(16, "Images per inference batch.", "int", bounds=(1, 4096), flag="--batch-size")
     backend: str = setting(
         "auto",
-        "auto, torch or onnx (ONNX Runtime); auto: onnx on the CPU, torch on a GPU (features/runtime/backends.py).",
+        "auto, torch, onnx (ONNX Runtime) or openvino (vsis[openvino]); auto: onnx on the CPU, torch on a GPU "
+        "(features/runtime/backends.py).",
         "text",
         flag="--backend",
     )
     precision: str = setting(
         "fp32",
-        "fp32, bf16 (torch) or int8 (onnx, calibrated on the collection): less "
+        "fp32, bf16 (torch or openvino) or int8 (onnx, calibrated on the collection): less "
         "fidelity for speed, used only where checked faithful.",
         "text",
         flag="--precision",

@@ -17,12 +17,12 @@ from builder.build import build
 from builder.cache import FeatureStore
 from builder.config import make_config
 from builder.features.extract import load_matrix
-from builder.features.networks import get
+from builder.features.networks import configured, get
 from builder.features.runtime import quantize
 from builder.features.runtime.backends import PrecisionPlan, plan_precision, precision_outlook
 from builder.features.runtime.cpu import CpuFeatures, parse_cpuinfo
 from builder.features.runtime.model_files import feature_key, onnx_path
-from builder.features.runtime.quantize import Int8Check, Tolerance, check_int8
+from builder.features.runtime.quantize import PrecisionCheck, Tolerance, check_int8
 from builder.progress import QuietReporter
 
 from .conftest import write_collection
@@ -81,13 +81,13 @@ def test_int8_features_of_one_kernel_class_are_not_those_of_another() -> None:
 
 def test_the_check_names_what_is_out_of_tolerance() -> None:
     tolerance = Tolerance(max_mean_distance=0.04, min_recall=0.8)
-    assert Int8Check(64, 0.02, 0.9, 5, "").failure(tolerance) == ""
-    assert Int8Check(64, 0.04, 0.8, 5, "").failure(tolerance) == ""  # the bounds are allowed
-    far = Int8Check(64, 0.196, 0.65, 5, "").failure(tolerance)
+    assert PrecisionCheck(64, 0.02, 0.9, 5, "").failure(tolerance) == ""
+    assert PrecisionCheck(64, 0.04, 0.8, 5, "").failure(tolerance) == ""  # the bounds are allowed
+    far = PrecisionCheck(64, 0.196, 0.65, 5, "").failure(tolerance)
     assert "mean cosine distance 0.196" in far and "recall@5 0.65" in far
-    assert Int8Check(64, 0.01, 0.5, 5, "").failure(tolerance).startswith("recall@5 0.50")
-    assert Int8Check(64, float("nan"), 1.0, 5, "").failure(tolerance) != ""  # NaN features never pass
-    assert Int8Check(1, 0.01, 1.0, 0, "").failure(tolerance) == ""  # one input: no neighbours to compare
+    assert PrecisionCheck(64, 0.01, 0.5, 5, "").failure(tolerance).startswith("recall@5 0.50")
+    assert PrecisionCheck(64, float("nan"), 1.0, 5, "").failure(tolerance) != ""  # NaN features never pass
+    assert PrecisionCheck(1, 0.01, 1.0, 0, "").failure(tolerance) == ""  # one input: no neighbours to compare
 
 
 def test_a_model_checked_against_itself_is_exact(tmp_path: Path) -> None:
@@ -109,9 +109,69 @@ def test_bf16_on_a_cpu_without_native_bf16_runs_fp32_and_says_why(tmp_path: Path
     plan = plan_precision(net, None, "bf16", "cpu", tmp_path, cpu(AVX2_ONLY))
     assert plan == PrecisionPlan("bf16", "fp32", plan.reason) and plan.fell_back
     assert "AVX512_BF16" in plan.reason and "slower than fp32" in plan.reason
-    assert plan_precision(net, None, "bf16", "cpu", tmp_path, cpu(AVX512)) == PrecisionPlan("bf16", "bf16")
+    assert plan_precision(net, None, "bf16", "cpu", tmp_path, cpu(AVX512)) == PrecisionPlan(
+        "bf16", "bf16", pending=True
+    )
     assert plan_precision(net, None, "bf16", "cuda", tmp_path, cpu(AVX2_ONLY)) == PrecisionPlan("bf16", "bf16")
     assert plan_precision(net, None, "bf16", "cpu", tmp_path, cpu(ARM, "aarch64")).used == "bf16"
+
+
+def test_bf16_follows_its_check_on_this_class_of_cpu_and_is_decided_again_on_another(tmp_path: Path) -> None:
+    from builder.features.runtime.bf16_check import bf16_class, note_path
+
+    net, avx512, amx = get("efficientnet_lite0"), cpu(AVX512), cpu(SAPPHIRE)
+    assert (bf16_class(avx512), bf16_class(amx), bf16_class(cpu(AVX2_ONLY))) == (
+        "x86-avx512bf16", "x86-amx", "x86-nobf16")  # fmt: skip
+    note = note_path(net, None, tmp_path, "openvino", avx512)
+    assert note != note_path(net, None, tmp_path, "torch", avx512) != note_path(net, None, tmp_path, "openvino", amx)
+    note.parent.mkdir(parents=True)
+    note.write_text('{"check": {"inputs": 64, "mean_distance": 0.002, "recall": 0.95, "k": 5, "cpu": ""}}')
+    assert plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "openvino") == PrecisionPlan("bf16", "bf16")
+    assert plan_precision(net, None, "bf16", "cpu", tmp_path, amx, "openvino").pending  # another class: checked anew
+    assert plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "torch").pending  # another backend too
+    note.write_text('{"check": {"inputs": 64, "mean_distance": 0.03, "recall": 0.7, "k": 5, "cpu": ""}}')
+    failed = plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "openvino")
+    assert failed.used == "fp32" and not failed.pending
+    assert failed.reason.startswith("bf16 failed its check against fp32 on 64 calibration inputs here (")
+    assert "mean cosine distance 0.030 from fp32 (at most 0.01 allowed)" in failed.reason
+    assert "recall@5 0.70 of the fp32 neighbours (at least 0.85)" in failed.reason
+
+
+def test_a_bf16_made_unfaithful_on_purpose_is_refused_and_the_build_runs_fp32(tmp_path: Path, monkeypatch) -> None:
+    """torch bf16 whose features are another image's (rows turned round): its check against fp32 fails on the
+    calibration inputs, the build extracts fp32 features and says why, and the next build reads the verdict
+    kept in the cache instead of checking again. The CPU is taken to have AVX512_BF16 whatever it has."""
+    from builder.features.runtime import backends, bf16_check, torch_runtime
+
+    monkeypatch.setattr(backends, "cpu_features", lambda: cpu(AVX512))
+    real = torch_runtime.TorchExtractor.__call__
+
+    def sabotaged(self, batch: np.ndarray):
+        out = real(self, batch)
+        return (out[0][::-1].copy(), *out[1:]) if self.bf16 else out
+
+    monkeypatch.setattr(torch_runtime.TorchExtractor, "__call__", sabotaged)
+    write_collection(tmp_path / "images", {"a": 8, "b": 8})
+    checks = []
+    monkeypatch.setattr(bf16_check, "compare_features", lambda *a: checks.append(1) or quantize.compare_features(*a))
+
+    def bf16_build(name: str):
+        reporter = QuietReporter()
+        cfg = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0",), k=3, backend="torch",
+                          precision="bf16", experiment_enabled=False, map_enabled=False, query_enabled=False,
+                          out=tmp_path / name, cache_dir=tmp_path / "cache")  # fmt: skip
+        return build(cfg, reporter), reporter
+
+    result, reporter = bf16_build("first")
+    net = result.networks[0]
+    assert (net.precision.used, net.extracted, checks) == ("fp32", 16, [1])
+    assert "bf16 failed its check against fp32 on 16 calibration inputs here" in net.precision.reason
+    config = make_config()
+    spec = configured("efficientnet_lite0", config.features.framing, config.features.pooling)  # as the build's
+    note = bf16_check.note_path(spec, None, tmp_path / "cache", "torch", cpu(AVX512))
+    assert quantize.read_note(note).failure(bf16_check.BF16_TOLERANCE)
+    again, _ = bf16_build("second")
+    assert (again.networks[0].precision.used, again.networks[0].extracted, checks) == ("fp32", 0, [1])
 
 
 def test_a_network_without_a_model_has_no_precision_to_fall_back_from(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ class NetworkRunner:
     store_for: Callable[[str], FeatureStore]  # the feature store of a precision
     tags_for: Callable[[str], FeatureStore]  # the top classes' store of a precision (a tagging network's)
     load: Callable[[np.ndarray, str], Extractor]  # (first inputs, which calibrate int8; precision)
-    settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model has been made and checked
+    settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model or bf16 has been checked
     batch_size: int = 16
     calibration: int = 0  # inputs to collect before the network is loaded
     on_batch: Callable[[int], None] | None = None
@@ -174,7 +174,7 @@ def make_runner(
         return "cpu" if spec.direct is not None else best_device()
 
     def key_of(used: str) -> str:
-        key = feature_key(spec, weights_file, used)
+        key = feature_key(spec, weights_file, used, backend=backend)
         return f"{key}-{decode_key}" if decode_key else key
 
     def store_for(used: str) -> FeatureStore:
@@ -184,14 +184,15 @@ def make_runner(
         return tag_store(cache_dir, key_of(used), on_bad)
 
     def settle() -> PrecisionPlan:
-        return plan_precision(spec, weights_file, precision, here() if precision == "bf16" else "cpu", cache_dir)
+        device = here() if precision == "bf16" else "cpu"
+        return plan_precision(spec, weights_file, precision, device, cache_dir, backend=backend)
 
     def load(first_inputs: np.ndarray, used: str) -> Extractor:
         # a fall-back to fp32 runs on the configured backend too ('auto': ONNX Runtime on a CPU)
         return load_extractor(spec, weights_file, here(), backend, cache_dir, used, first_inputs)
 
     plan = settle()
-    if plan.pending:
+    if plan.pending and plan.requested == "int8":
         # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
         FeatureStore.clear_all(cache_dir, feature_key(spec, weights_file, "int8"))
     return NetworkRunner(

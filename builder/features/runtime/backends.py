@@ -1,14 +1,17 @@
-"""How a network is run: eager PyTorch, or ONNX Runtime on the network exported once; in fp32, bf16 or int8.
+"""How a network is run: eager PyTorch, or ONNX Runtime or OpenVINO on the network exported once; in fp32, bf16
+or int8.
 
-In fp32 both backends give the same features (equal within float rounding), so the feature cache does not
+In fp32 every backend gives the same features (equal within float rounding), so the feature cache does not
 depend on the backend. Reduced precision changes the features a little, so each precision has features of
-its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (cpu.py).
-bf16 runs in PyTorch (autocast, channels-last), int8 in ONNX Runtime (static quantization, checked against
-fp32, quantize.py). Exported models are cached under <cache_dir>/models/, keyed like the features
-(network, weights, preprocessing, layer, precision), so a network is exported once per configuration.
+its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (cpu.py), bf16
+features on the backend. bf16 runs in PyTorch (autocast, channels-last) or OpenVINO (its CPU plugin's bf16
+kernels: openvino_runtime.py), int8 in ONNX Runtime (static quantization, checked against fp32, quantize.py).
+Exported models are cached under <cache_dir>/models/, keyed like the features (network, weights, preprocessing,
+layer, precision), so a network is exported once per configuration.
 
 A reduced precision is a request: `plan_precision` says what a network really runs in, fp32 where the
-reduced one would be slow (bf16 emulated) or unfaithful (an int8 model that failed its check) here.
+reduced one would be slow (bf16 emulated) or unfaithful (an int8 model or a bf16 run that failed its check
+against fp32: quantize.py, bf16_check.py) here.
 """
 
 from __future__ import annotations
@@ -20,23 +23,24 @@ import numpy as np
 
 from builder.errors import ConfigError
 from builder.features.networks.registry import Extracted, Extractor, NetworkSpec
-from builder.features.runtime import quantize
+from builder.features.runtime import bf16_check, quantize
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
 from builder.features.runtime.model_files import onnx_path
+from builder.features.runtime.threads import onnx_session_options
 
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "openvino")
 PRECISIONS = ("fp32", "bf16", "int8")
-# The one backend that runs each reduced precision.
-_PRECISION_BACKEND = {"bf16": "torch", "int8": "onnx"}
+# The backends that run each reduced precision, the first the one 'auto' picks.
+_PRECISION_BACKENDS = {"bf16": ("torch", "openvino"), "int8": ("onnx",)}
 
 
 def check_precision(backend: str, precision: str) -> None:
-    """Refuse a backend/precision pair that cannot run, naming the one that can."""
+    """Refuse a backend/precision pair that cannot run, naming those that can."""
     if precision not in PRECISIONS:
         raise ConfigError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
-    needed = _PRECISION_BACKEND.get(precision)
-    if needed and backend not in ("auto", needed):
-        raise ConfigError(f"precision {precision} runs on the {needed} backend, not {backend}")
+    able = _PRECISION_BACKENDS.get(precision)
+    if able and backend not in ("auto", *able):
+        raise ConfigError(f"precision {precision} runs on the {' or '.join(able)} backend, not {backend}")
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,11 @@ def plan_precision(
     device: str,
     cache_dir: Path,
     cpu: CpuFeatures | None = None,
+    backend: str = "auto",
 ) -> PrecisionPlan:
     """What `spec` runs in when `requested` is asked for on `device` here. int8 is decided by the check
-    recorded beside its model (quantize.INT8_TOLERANCE); before the model exists it is `pending`."""
+    recorded beside its model (quantize.INT8_TOLERANCE), bf16 on a CPU by the check of its backend on this
+    class of CPU (bf16_check.BF16_TOLERANCE); before either is made it is `pending`."""
     cpu = cpu or cpu_features()
     if requested == "fp32" or spec.direct is not None:  # a network without a model has no precision to choose
         return PrecisionPlan("fp32", "fp32")
@@ -78,6 +84,16 @@ def plan_precision(
                 "fp32",
                 f"bf16 would be emulated on this CPU, which lacks AVX512_BF16 and AMX ({_EMULATED_BF16})",
             )
+        if device != "cpu":
+            return PrecisionPlan(requested, "bf16")  # a GPU's bf16: not checked here (no GPU measured it)
+        note = bf16_check.note_path(spec, weights_file, cache_dir, resolve_backend(backend, device, "bf16"), cpu)
+        checked = quantize.read_note(note)
+        if checked is None:
+            return PrecisionPlan(requested, "bf16", pending=True)
+        failure = checked.failure(bf16_check.BF16_TOLERANCE)
+        if failure:
+            return PrecisionPlan(requested, "fp32", f"bf16 failed its check against fp32 on {checked.inputs} "
+                                 f"calibration inputs here ({failure})")  # fmt: skip
         return PrecisionPlan(requested, "bf16")
     model = onnx_path(spec, weights_file, cache_dir, "int8", cpu)
     check = quantize.read_check(model) if model.is_file() else None
@@ -99,10 +115,10 @@ def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str
     equal within 3e-7 cosine distance; eager PyTorch on a GPU (not measured here) and wherever onnx or
     onnxruntime are missing. A reduced precision decides the backend itself."""
     check_precision(requested, precision)
-    if precision in _PRECISION_BACKEND:
-        return _PRECISION_BACKEND[precision]
     if requested != "auto":
         return requested
+    if precision in _PRECISION_BACKENDS:
+        return _PRECISION_BACKENDS[precision][0]
     if device != "cpu":
         return "torch"
     try:
@@ -122,8 +138,7 @@ class OnnxExtractor:
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options = onnx_session_options()  # threads that yield, never spin (threads.py)
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         self.input = self.session.get_inputs()[0].name
 
@@ -157,6 +172,20 @@ def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:
     return [("fp32", "the reference: ONNX Runtime on a CPU, PyTorch on a GPU"), ("bf16", bf16), ("int8", int8)]
 
 
+def _pair(spec: NetworkSpec, weights_file: Path | None, device: str, backend: str,
+          cache_dir: Path) -> tuple[Extractor, Extractor]:  # fmt: skip
+    """The network in fp32 and in bf16 on `backend`, for the bf16 check (one module shared by torch's two)."""
+    if backend == "torch":
+        from builder.features.runtime.torch_runtime import TorchExtractor
+
+        module = spec.build_module(weights_file) if spec.build_module else None
+        if module is None:
+            raise ConfigError(f"{spec.name}: declares no module")
+        return TorchExtractor(module, device), TorchExtractor(module, device, bf16=True)
+    return (load_extractor(spec, weights_file, device, backend, cache_dir),
+            load_extractor(spec, weights_file, device, backend, cache_dir, "bf16"))  # fmt: skip
+
+
 def load_extractor(
     spec: NetworkSpec,
     weights_file: Path | None,
@@ -167,16 +196,36 @@ def load_extractor(
     calibration: np.ndarray | None = None,
 ) -> Extractor:
     """The network, ready to run on preprocessed batches. `calibration`: preprocessed inputs from the
-    collection, used once to quantize an int8 model that is not cached yet."""
+    collection, used once to quantize an int8 model that is not cached yet, or to check bf16 against fp32 on
+    a class of CPU where it was not checked yet (bf16_check.py)."""
     backend = resolve_backend(backend, device, precision)
     if spec.direct is not None:
         return spec.direct
     if spec.build_module is None:
         raise ConfigError(f"{spec.name}: declares neither a module nor a direct extractor")
+    if precision == "bf16" and device == "cpu" and calibration is not None and len(calibration) and cache_dir:
+        note = bf16_check.note_path(spec, weights_file, cache_dir, backend, cpu_features())
+        if quantize.read_note(note) is None:  # the first bf16 run on this class of CPU: checked against fp32
+            fp32, bf16 = _pair(spec, weights_file, device, backend, cache_dir)
+            bf16_check.check_bf16(fp32, bf16, calibration, cpu_features(), note)
+            return bf16
     if backend == "torch":
         from builder.features.runtime.torch_runtime import TorchExtractor
 
         return TorchExtractor(spec.build_module(weights_file), device, bf16=precision == "bf16")
+    if backend == "openvino":
+        from builder.features.runtime import openvino_runtime
+
+        if not openvino_runtime.available():
+            raise ConfigError("the openvino backend needs OpenVINO: pip install 'vsis[openvino]'")
+        if cache_dir is None:
+            raise ConfigError("the openvino backend needs a cache folder for exported models")
+        path = onnx_path(spec, weights_file, cache_dir)  # the fp32 model: OpenVINO's own bf16 kernels run it
+        if not path.is_file():
+            from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
+
+            make_models(spec, weights_file, path)
+        return openvino_runtime.OpenVinoExtractor(path, precision)
     if backend == "onnx":
         if cache_dir is None:
             raise ConfigError("the onnx backend needs a cache folder for exported models")

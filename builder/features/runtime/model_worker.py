@@ -27,6 +27,7 @@ import numpy as np
 
 from builder import errors
 from builder.features.networks.registry import NetworkSpec
+from builder.features.runtime.threads import yield_when_idle
 
 _MARK = "vsis-error:"
 
@@ -103,6 +104,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    yield_when_idle()  # before torch starts its threads (threads.py)
     parser = argparse.ArgumentParser(prog="python -m builder.features.runtime.model_worker")
     parser.add_argument("network")
     parser.add_argument("fp32", type=Path)

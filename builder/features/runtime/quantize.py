@@ -54,10 +54,11 @@ INT8_TOLERANCE = Tolerance()
 
 
 @dataclass(frozen=True)
-class Int8Check:
-    """int8 against fp32 on the calibration inputs: the mean cosine distance between an input's two
-    features, and recall@k, the share of each input's k nearest (among the calibration inputs) by fp32
-    features that the int8 features also find. `cpu`: the CPU that measured it (cpu.CpuFeatures.summary)."""
+class PrecisionCheck:
+    """A reduced precision (int8 here, bf16: bf16_check.py) against fp32 on the calibration inputs: the mean
+    cosine distance between an input's two features, and recall@k, the share of each input's k nearest (among
+    the calibration inputs) by fp32 features that the reduced ones also find. `cpu`: the CPU that measured it
+    (cpu.CpuFeatures.summary)."""
 
     inputs: int
     mean_distance: float
@@ -87,16 +88,21 @@ def check_path(model: Path) -> Path:
     return model.with_suffix(".json")
 
 
-def read_check(model: Path) -> Int8Check | None:
+def read_check(model: Path) -> PrecisionCheck | None:
     """The check recorded beside `model`; None when there is none or it cannot be read (the model is then
     made and checked again)."""
+    return read_note(check_path(model))
+
+
+def read_note(note: Path) -> PrecisionCheck | None:
+    """The check a JSON note records (its "check"); None when there is none or it cannot be read."""
     try:
-        return Int8Check(**json.loads(check_path(model).read_text())["check"])
+        return PrecisionCheck(**json.loads(note.read_text())["check"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: CpuFeatures) -> Int8Check:
+def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: CpuFeatures) -> PrecisionCheck:
     """Write the int8 model for `fp32_model` to `out` (atomically), calibrated on `calibration` (a float32
     batch of preprocessed inputs) for this `cpu`'s integer kernels; check it against fp32 on the same inputs,
     and write a JSON note beside it that records how it was made and the check (last, so that a model with
@@ -161,11 +167,16 @@ def quantize_int8(fp32_model: Path, out: Path, calibration: np.ndarray, cpu: Cpu
     return check
 
 
-def check_int8(fp32_model: Path, int8_model: Path, inputs: np.ndarray, cpu: str) -> Int8Check:
+def check_int8(fp32_model: Path, int8_model: Path, inputs: np.ndarray, cpu: str) -> PrecisionCheck:
     """Run both models on `inputs` and compare their L2-normalised features."""
     reference, reduced = (_unit_features(model, inputs) for model in (fp32_model, int8_model))
+    return compare_features(reference, reduced, cpu)
+
+
+def compare_features(reference: np.ndarray, reduced: np.ndarray, cpu: str) -> PrecisionCheck:
+    """The check of `reduced` features against fp32's `reference` (rows of unit length, one an input)."""
     distance = 1.0 - np.sum(reference * reduced, axis=1)
-    k = min(_CHECK_K, len(inputs) - 1)
+    k = min(_CHECK_K, len(reference) - 1)
     recall = (
         float(
             np.mean([len(set(a) & set(b)) / k for a, b in zip(_top_k(reduced, k), _top_k(reference, k), strict=False)])
@@ -173,7 +184,7 @@ def check_int8(fp32_model: Path, int8_model: Path, inputs: np.ndarray, cpu: str)
         if k > 0
         else 1.0
     )
-    return Int8Check(int(len(inputs)), float(distance.mean()), recall, max(k, 0), cpu)
+    return PrecisionCheck(int(len(reference)), float(distance.mean()), recall, max(k, 0), cpu)
 
 
 def _unit_features(model: Path, inputs: np.ndarray) -> np.ndarray:

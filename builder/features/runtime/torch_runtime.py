@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from builder.features.networks.registry import Extracted
+from builder.features.runtime.threads import inference_threads
 
 
 class TorchExtractor:
@@ -14,6 +15,7 @@ class TorchExtractor:
     channels-last tensors, the layout oneDNN's bf16 convolutions are fastest in."""
 
     def __init__(self, module: torch.nn.Module, device: str, bf16: bool = False) -> None:
+        torch.set_num_threads(inference_threads())  # as many as this process may run on (threads.py)
         self.device = device
         self.bf16 = bf16
         self.module = module.eval().to(device)
