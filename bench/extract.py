@@ -14,8 +14,9 @@ way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
 only; see common.ensure_weights).
 
-A mode may end in `:spinning`: the runtime's own thread defaults (ONNX Runtime's pool spinning, OpenMP's
-active wait, torch's own thread count), as builds ran before features/runtime/threads.py, for comparison.
+A mode may end in `:spinning`: the runtime's own thread defaults (ONNX Runtime's pool splitting each batch's
+operators and spinning, OpenMP's active wait, torch's own thread count), as builds ran before
+features/runtime/threads.py, for comparison (ONNX Runtime and torch).
 --contended runs every mode a second time while another process keeps one core busy (a Python busy loop,
 started before the mode's process and ended after it) and reports each mode's share of its quiet speed.
 """
@@ -66,6 +67,7 @@ def worker(args: argparse.Namespace) -> None:
             return options
 
         backends.onnx_session_options = spinning  # type: ignore[assignment]
+        backends.Streams = lambda run, streams=None: None  # type: ignore[assignment,misc]  # the batch whole
         torch_runtime.inference_threads = lambda: torch_runtime.torch.get_num_threads()  # type: ignore[attr-defined]
     else:
         from builder.features.runtime.threads import yield_when_idle
@@ -83,7 +85,8 @@ def worker(args: argparse.Namespace) -> None:
     features = []
     start = time.perf_counter()
     for i in range(0, len(inputs), args.batch_size):
-        features.append(extractor(np.ascontiguousarray(inputs[i : i + args.batch_size])))
+        out = extractor(np.ascontiguousarray(inputs[i : i + args.batch_size]))
+        features.append(out[0] if isinstance(out, tuple) else out)  # a tagging network's top classes aside
     seconds = time.perf_counter() - start
     np.save(args.features, l2_normalise(np.concatenate(features)))
     peak_mb = peak_rss_mb()

@@ -26,7 +26,7 @@ from builder.features.networks.registry import Extracted, Extractor, NetworkSpec
 from builder.features.runtime import bf16_check, quantize
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
 from builder.features.runtime.model_files import onnx_path
-from builder.features.runtime.threads import onnx_session_options
+from builder.features.runtime.threads import Streams, onnx_session_options
 
 BACKENDS = ("auto", "torch", "onnx", "openvino")
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -138,12 +138,18 @@ class OnnxExtractor:
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        options = onnx_session_options()  # threads that yield, never spin (threads.py)
+        options = onnx_session_options()  # one thread a stream, never spinning (threads.py)
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         self.input = self.session.get_inputs()[0].name
+        # on a GPU the provider has the batch whole; on the CPU, streams of one thread each
+        self.streams = Streams(self._run) if providers[0] == "CPUExecutionProvider" else None
+
+    def _run(self, part: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input: part})
 
     def __call__(self, batch: np.ndarray) -> Extracted:
-        out = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        out = self.streams(batch) if self.streams is not None else self._run(batch)
         features = out[0].reshape(out[0].shape[0], -1)
         if len(out) == 3:  # a tagging network's model: its top classes too (model_files.export_onnx)
             return features, out[1], out[2]

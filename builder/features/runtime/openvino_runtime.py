@@ -7,18 +7,20 @@ vgg16 37.9 images/s in OpenVINO bf16 against 6.3 in ONNX Runtime fp32 (issue 31)
 ("INFERENCE_PRECISION_HINT" bf16): features a little off fp32's, so they have a cache key of their own
 (model_files.feature_key); its fp32 features are ONNX Runtime's within float rounding and share theirs.
 
-Threads as threads.py says: this process's cores, not pinned to them (a shared machine moves them), one
-stream, latency first (a build sends one batch at a time).
+Threads as threads.py says: a batch cut into streams, each of one thread and its own inference request, not
+pinned to cores (a shared machine moves them).
 """
 
 from __future__ import annotations
 
+import queue
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from builder.features.networks.registry import Extracted
-from builder.features.runtime.threads import inference_threads
+from builder.features.runtime.threads import Streams, inference_streams
 
 
 def available() -> bool:
@@ -36,19 +38,29 @@ class OpenVinoExtractor:
         import openvino as ov
 
         core = ov.Core()
+        streams = inference_streams()
         config = {
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
-            "INFERENCE_NUM_THREADS": inference_threads(),
-            "NUM_STREAMS": 1,
-            "PERFORMANCE_HINT": "LATENCY",
+            "NUM_STREAMS": streams,
+            "INFERENCE_NUM_THREADS": streams,  # one a stream
             "ENABLE_CPU_PINNING": False,
         }
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self.request = self.compiled.create_infer_request()
+        self.requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO's InferRequest
+        for _ in range(streams):
+            self.requests.put(self.compiled.create_infer_request())
+        self.streams = Streams(self._run, streams)
+
+    def _run(self, part: np.ndarray) -> list[np.ndarray]:
+        request = self.requests.get()  # one request a stream at a time
+        try:
+            results = request.infer({0: part})
+            return [np.array(results[port]) for port in self.compiled.outputs]  # copies: the request is reused
+        finally:
+            self.requests.put(request)
 
     def __call__(self, batch: np.ndarray) -> Extracted:
-        results = self.request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
-        out = [np.asarray(results[port]) for port in self.compiled.outputs]
+        out = self.streams(np.ascontiguousarray(batch, dtype=np.float32))
         features = out[0].reshape(out[0].shape[0], -1).astype(np.float32, copy=False)
         if len(out) == 3:  # a tagging network's model: its top classes too
             return features, out[1].astype(np.float32, copy=False), out[2]
