@@ -113,7 +113,7 @@ def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str
     """'auto' is ONNX Runtime on the CPU, where bench/extract.py measured it faster than eager PyTorch for
     every network (1.3x for resnet152 to 5.4x for efficientnet_lite0 on a 2-core AVX-512 CPU) with features
     equal within 3e-7 cosine distance; eager PyTorch on a GPU (not measured here) and wherever onnx or
-    onnxruntime are missing. A reduced precision decides the backend itself."""
+    onnxruntime are missing. Under auto a reduced precision runs on its first backend (_PRECISION_BACKENDS)."""
     check_precision(requested, precision)
     if requested != "auto":
         return requested
