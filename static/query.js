@@ -228,11 +228,12 @@
   // query: { kind: "images", image: {name, pixels, decodedAt} } or { kind: "words", words: "..." }
   var query = null, ticket = 0;
   function takes(net, q) { return net[q.kind]; }  // index.js: `images`, `words`
+  function readers(q) { return Q.networks.filter(function (n) { return takes(n, q); }); }
   // The network a new query is searched with: the chosen one where it takes that kind, else the first that does.
   function networkFor(q) {
     var chosen = byName(Q.networks, networkSelect.value);
     if (takes(chosen, q)) return chosen;
-    var other = Q.networks.filter(function (n) { return takes(n, q); })[0];
+    var other = readers(q)[0];
     if (other) networkSelect.value = other.name;
     return other || chosen;
   }
@@ -242,7 +243,7 @@
     var words = q.kind === "words";
     if (!takes(net, q)) {  // the visitor chose a network that cannot read this query
       results.textContent = "";
-      var which = Q.networks.filter(function (n) { return takes(n, q); }).map(function (n) { return n.name; });
+      var which = readers(q).map(function (n) { return n.name; });
       status.textContent = net.name + " does not read " + q.kind +
         (which.length ? "; " + which.join(", ") + " does." : ".");
       root.dataset.query = "error";
@@ -337,12 +338,10 @@
     e.preventDefault();
     if (textInput) searchWords(textInput.value);
   });
-  if (fileInput) {
+  networkSelect.addEventListener("change", function () { search(performance.now()); });
+  if (fileInput) {  // a network reads images: choose, drop and paste them (words dropped or pasted stay words)
     fileInput.addEventListener("change", function () { choose(fileInput.files[0]); });
     fileInput.addEventListener("click", function () { fileInput.value = ""; });  // the same file again: a new search
-  }
-  networkSelect.addEventListener("change", function () { search(performance.now()); });
-  if (fileInput) {  // a network reads images: drop and paste them (words dropped or pasted in the box stay words)
     var dragged = function (e) { return e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0; };
     ["dragenter", "dragover"].forEach(function (type) {
       drop.addEventListener(type, function (e) {

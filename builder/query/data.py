@@ -121,13 +121,13 @@ def first_search_bytes(page: QueryPage, files: dict[str, str], runtime_bytes: in
     runs a model) and by words (its text tower, the tokenizer's tables, axes, codes and the runtime): the
     page states it before the visitor chooses the network."""
     loads = {}
+    tokenizer = _bytes(files.get(QUERY_FILES["tokenizer"], ""))
     for q in page.networks:
         net = q.network
         own = {path: _bytes(text) for path, text in files.items() if path.startswith(f"data/query/{net.name}/")}
         vectors = sum(size for path, size in own.items() if not path.endswith(("/model.js", "/text.js")))
         model = own.get(QUERY_FILES["model"].format(network=net.name), 0)
         text = own.get(QUERY_FILES["text"].format(network=net.name), 0)
-        tokenizer = _bytes(files.get(QUERY_FILES["tokenizer"], ""))
         image = vectors + model + (runtime_bytes if net.model is not None else 0) if net.images else 0
         loads[net.name] = FirstSearch(image, vectors + text + tokenizer + runtime_bytes if net.words else 0)
     return loads

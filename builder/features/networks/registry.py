@@ -136,19 +136,21 @@ class NetworkSpec:
     def cache_key(self, weights_file: Path | None = None) -> str:
         """A short, file-name-safe key for this network's features as configured. The average pooling adds
         nothing to it, so that features cached before poolings existed stay valid."""
-        weights_id = file_fingerprint(weights_file) if weights_file else self.weights.describe()
-        parts = [self.name, self.version, self.layer, self.preprocess.key, weights_id]
+        parts = [self.name, self.version, self.layer, self.preprocess.key, self._weights_id(weights_file)]
         if self.maps is not None and self.pooling != "avg":
             parts.append(self.maps.key(self.pooling))
-        raw = "|".join(parts)
-        return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
+        return self._key(parts)
 
     def text_key(self, weights_file: Path | None = None) -> str:
         """The key of this network's text tower: its weights and version only, as the tower reads no image
         (the image's preprocessing, layer and pooling, which cache_key holds, would export it anew)."""
-        weights_id = file_fingerprint(weights_file) if weights_file else self.weights.describe()
-        raw = "|".join([self.name, self.version, "text", weights_id])
-        return f"{self.name}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
+        return self._key([self.name, self.version, "text", self._weights_id(weights_file)])
+
+    def _weights_id(self, weights_file: Path | None) -> str:
+        return file_fingerprint(weights_file) if weights_file else self.weights.describe()
+
+    def _key(self, parts: list[str]) -> str:
+        return f"{self.name}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:12]}"
 
 
 def _pooled_module(load: Callable[[Path | None], Any], maps: FeatureMaps, pooling: str, classes: int,

@@ -20,12 +20,11 @@ from builder.cache import CacheLayout, atomic_write
 from builder.features.networks.registry import Extractor, NetworkSpec
 from builder.features.runtime.cpu import CpuFeatures
 from builder.features.runtime.model_files import feature_key
-from builder.features.runtime.quantize import PrecisionCheck, Tolerance, compare_features
+from builder.features.runtime.quantize import PrecisionCheck, Tolerance, compare_features, unit_features
 
 # Tighter than int8's (0.04, 0.8): bf16 that is not near fp32 is broken, not merely coarse. torch bf16 measured
 # recall@10 0.965 (efficientnet_lite0) and 0.985 (vgg16) on whole collections (issue 31).
 BF16_TOLERANCE = Tolerance(max_mean_distance=0.01, min_recall=0.85)
-_BATCH = 8
 
 
 def bf16_class(cpu: CpuFeatures) -> str:
@@ -45,14 +44,11 @@ def check_bf16(fp32: Extractor, bf16: Extractor, inputs: np.ndarray, cpu: CpuFea
     """Run both on `inputs`, compare their unit features, and keep the figures in `note` (atomically)."""
 
     def unit(extractor: Extractor) -> np.ndarray:
-        parts = []
-        for start in range(0, len(inputs), _BATCH):
-            out = extractor(np.ascontiguousarray(inputs[start : start + _BATCH], dtype=np.float32))
-            parts.append(np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.float64).reshape(
-                min(_BATCH, len(inputs) - start), -1))  # fmt: skip
-        x = np.concatenate(parts)
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        return x / np.where(norms > 0, norms, 1.0)
+        def features(batch: np.ndarray) -> np.ndarray:
+            out = extractor(batch)
+            return out[0] if isinstance(out, tuple) else out  # a tagging network's top classes aside
+
+        return unit_features(features, inputs)
 
     check = compare_features(unit(fp32), unit(bf16), cpu.summary())
     body = {"precision": "bf16", "cpu_class": bf16_class(cpu), "check": check.__dict__}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -192,14 +193,17 @@ def _unit_features(model: Path, inputs: np.ndarray) -> np.ndarray:
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    out = np.concatenate(
-        [
-            session.run(None, {name: inputs[i : i + _CALIBRATION_BATCH]})[0].reshape(
-                len(inputs[i : i + _CALIBRATION_BATCH]), -1
-            )
-            for i in range(0, len(inputs), _CALIBRATION_BATCH)
-        ]
-    ).astype(np.float64)
+    return unit_features(lambda batch: session.run(None, {name: batch})[0], inputs)
+
+
+def unit_features(run: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray) -> np.ndarray:
+    """`run`'s features of `inputs`, CALIBRATION_BATCH at a time, as float64 rows of unit length (a check's
+    two sides: int8 here, bf16 in bf16_check.py)."""
+    parts = []
+    for i in range(0, len(inputs), _CALIBRATION_BATCH):
+        batch = np.ascontiguousarray(inputs[i : i + _CALIBRATION_BATCH], dtype=np.float32)
+        parts.append(np.asarray(run(batch), dtype=np.float64).reshape(len(batch), -1))
+    out = np.concatenate(parts)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms > 0, norms, 1.0)
 
