@@ -226,7 +226,8 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
     which), by its flat name; `networks` are those built (the pixel baseline added for the experiment). The
     backend is the configured one ('auto': ONNX Runtime on a CPU, PyTorch on a GPU); fp32 features are the same
     from either. `precision` is the one asked for, `precision_used` what each network really ran in (fp32 where
-    the asked one was slow or unfaithful here), `annoy_search_k_used` the effort each network's search needed."""
+    the asked one was slow or unfaithful here; under auto, what was chosen and on which backend),
+    `annoy_search_k_used` the effort each network's search needed."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return {
@@ -238,7 +239,7 @@ def manifest(config: BuildConfig, n_items: int, results: list[NetworkResult]) ->
         **manifest_settings(config),
         "networks": ", ".join(config.built_networks),
         "annoy_search_k_used": ", ".join(f"{r.name} {r.search_k}" for r in results),
-        "precision_used": ", ".join(f"{r.name} {r.precision.used}" for r in results),
+        "precision_used": ", ".join(f"{r.name} {r.precision.shown()}" for r in results),
     }
 
 

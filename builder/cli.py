@@ -151,9 +151,13 @@ def build(
     for net in result.networks:
         _say(
             console,
-            f"  {net.name} ({net.precision.used}): {net.extracted} extracted, {net.cached} from cache, "
+            f"  {net.name} ({net.precision.shown()}): {net.extracted} extracted, {net.cached} from cache, "
             f"{net.images_per_second:.1f} images/s, recall@{cfg.k} {net.search_recall:.3f} ({net.recall_note})",
         )
+        if net.precision.requested == "auto" and net.precision.reason:
+            _say(console, f"    {net.precision.reason}")
+        if net.precision.check:
+            _say(console, f"    {net.precision.used} checked against fp32: {net.precision.check}")
     if result.experiment is not None:
         ex = result.experiment
         _say(
@@ -181,10 +185,16 @@ _register_build()
 
 @app.command()
 @_fail_cleanly
-def networks() -> None:
+def networks(
+    config: Path | None = typer.Option(None, help="Config file whose cache holds auto's choices (default: vsis.toml)."),
+) -> None:
     """List every network, its feature dimension and whether its weights are available now; then this
-    CPU's features and what each precision will be here."""
+    CPU's features, what each precision will be here, and what --precision auto chose for each network on
+    this class of CPU (kept in the configured cache)."""
+    from builder.config import make_config
+    from builder.errors import ConfigError
     from builder.features.networks import all_specs
+    from builder.features.runtime.auto_precision import auto_outlook, plan_auto
     from builder.features.runtime.backends import precision_outlook
     from builder.features.runtime.cpu import cpu_features
 
@@ -196,6 +206,25 @@ def networks() -> None:
     typer.echo(f"\nCPU {cpu_features().summary()}")
     for precision, outlook in precision_outlook():
         typer.echo(f"  {precision}: {outlook}")
+    if config is None and Path("vsis.toml").is_file():
+        config = Path("vsis.toml")
+    cfg = make_config(config)
+    typer.echo(f"  auto: {auto_outlook(cfg.backend)}")
+    waiting = []
+    for spec in specs:
+        if spec.direct is not None:
+            continue
+        try:
+            net = spec.configured(cfg.features.framing, cfg.features.pooling)
+        except ConfigError:  # a pooling this network does not offer: no build of it with this config
+            continue
+        plan = plan_auto(net, cfg.weights.get(spec.name), "cpu", cfg.cache_dir, cfg.backend)
+        if plan.pending:
+            waiting.append(spec.name)
+        else:
+            typer.echo(f"    {spec.name}: {plan.shown()}, {plan.reason}")
+    if waiting:
+        typer.echo(f"    not measured yet here (by the first build with --precision auto): {', '.join(waiting)}")
 
 
 @app.command()

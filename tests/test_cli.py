@@ -67,6 +67,7 @@ def test_networks_lists_every_network_with_its_dimension(tmp_path: Path, monkeyp
 
 
 def test_networks_says_what_each_precision_will_be_on_this_cpu(tmp_path: Path) -> None:
+    from builder.features.runtime.auto_precision import auto_outlook
     from builder.features.runtime.backends import precision_outlook
     from builder.features.runtime.cpu import cpu_features
 
@@ -74,8 +75,12 @@ def test_networks_says_what_each_precision_will_be_on_this_cpu(tmp_path: Path) -
     assert done.returncode == 0
     tail = done.stdout.split("\n\n", 1)[1].splitlines()
     assert tail[0] == f"CPU {cpu_features().summary()}"
-    assert tail[1:] == [f"  {precision}: {outlook}" for precision, outlook in precision_outlook()]
-    assert [line.split(":")[0].strip() for line in tail[1:]] == ["fp32", "bf16", "int8"]
+    assert tail[1:4] == [f"  {precision}: {outlook}" for precision, outlook in precision_outlook()]
+    heads = [line.split(":")[0].split(" (")[0].strip() for line in tail[1:]]
+    assert heads == ["fp32", "bf16", "int8", "auto", "not measured yet here"]
+    assert tail[4] == f"  auto: {auto_outlook('auto')}"
+    waiting = tail[5].split(": ", 1)[1].split(", ")  # nothing was chosen in an empty folder's cache
+    assert "efficientnet_lite0" in waiting and "vgg16" in waiting and "pixels" not in waiting
 
 
 def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:

@@ -126,7 +126,10 @@ def test_bf16_follows_its_check_on_this_class_of_cpu_and_is_decided_again_on_ano
     assert note != note_path(net, None, tmp_path, "torch", avx512) != note_path(net, None, tmp_path, "openvino", amx)
     note.parent.mkdir(parents=True)
     note.write_text('{"check": {"inputs": 64, "mean_distance": 0.002, "recall": 0.95, "k": 5, "cpu": ""}}')
-    assert plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "openvino") == PrecisionPlan("bf16", "bf16")
+    passed = plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "openvino")
+    assert passed == PrecisionPlan(
+        "bf16", "bf16", check="mean cosine distance 0.002, recall@5 0.95 on 64 calibration inputs"
+    )
     assert plan_precision(net, None, "bf16", "cpu", tmp_path, amx, "openvino").pending  # another class: checked anew
     assert plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "torch").pending  # another backend too
     note.write_text('{"check": {"inputs": 64, "mean_distance": 0.03, "recall": 0.7, "k": 5, "cpu": ""}}')
@@ -187,7 +190,9 @@ def test_int8_is_pending_until_its_model_is_checked_then_follows_the_check(tmp_p
     note.write_text('{"check": {"inputs": 64, "mean_distance": 0.01, "recall": 0.9, "k": 5, "cpu": ""}}')
     assert plan_precision(net, None, "int8", "cpu", tmp_path, here).pending  # a note without its model
     model.write_bytes(b"the model")
-    assert plan_precision(net, None, "int8", "cpu", tmp_path, here) == PrecisionPlan("int8", "int8")
+    assert plan_precision(net, None, "int8", "cpu", tmp_path, here) == PrecisionPlan(
+        "int8", "int8", check="mean cosine distance 0.010, recall@5 0.90 on 64 calibration inputs"
+    )
     note.write_text('{"check": {"inputs": 64, "mean_distance": 0.2, "recall": 0.6, "k": 5, "cpu": ""}}')
     failed = plan_precision(net, None, "int8", "cpu", tmp_path, here)
     assert failed.used == "fp32" and not failed.pending
@@ -282,5 +287,7 @@ def test_a_passing_check_publishes_int8_features(int8_project: Path, monkeypatch
     monkeypatch.setattr(quantize, "INT8_TOLERANCE", Tolerance(max_mean_distance=float("inf"), min_recall=0.0))
     reference_result, _, reference_cfg = int8_build(int8_project, "fp32", "fp32")
     result, warnings, cfg = int8_build(int8_project, "accepted")
-    assert result.networks[0].precision == PrecisionPlan("int8", "int8") and not warnings
+    plan = result.networks[0].precision
+    assert (plan.requested, plan.used, plan.reason) == ("int8", "int8", "") and not warnings
+    assert plan.check.startswith("mean cosine distance ") and "calibration inputs" in plan.check
     assert not np.array_equal(features(cfg, result), features(reference_cfg, reference_result))

@@ -122,6 +122,33 @@ def test_a_file_a_worker_cannot_read_is_a_skipped_file_not_a_crash(local_ray, tm
     assert len(result.items) == 4 and [r.extracted for r in result.networks] == [4, 4]
 
 
+def test_an_actor_runs_as_many_streams_as_its_cpus_and_waits_passively(local_ray, tmp_path: Path, monkeypatch) -> None:
+    """A network that reports, as its features, what the actor it runs in sees: its inference threads (Ray's
+    OMP_NUM_THREADS for an actor of one CPU, not the machine's cores) and OpenMP's wait policy."""
+    from dataclasses import replace
+
+    import builder.build
+    from builder.features.networks import configured
+
+    def probe(batch: np.ndarray) -> np.ndarray:
+        from builder.features.runtime.threads import inference_threads
+
+        passive = float(os.environ.get("OMP_WAIT_POLICY") == "PASSIVE")
+        return np.tile(np.array([inference_threads(), passive, 1.0], np.float32), (len(batch), 1))
+
+    spec = replace(configured("pixels", "crop", "avg"), dim=3, direct=probe, version="probe")
+    monkeypatch.setattr(builder.build, "configured", lambda name, framing, pooling: spec)
+    write_collection(tmp_path / "images", {"": 3})
+    build(config_for(tmp_path, "p", "ray", networks=("pixels",), experiment_enabled=False, map_enabled=False,
+                     query_enabled=False), QuietReporter())  # fmt: skip
+    (features,) = vectors(tmp_path / "cache-p").values()
+    rows = np.load(features)
+    assert rows.shape == (3, 3)
+    threads, passive = rows[:, 0] / rows[:, 2], rows[:, 1] / rows[:, 2]  # the features are unit length
+    np.testing.assert_allclose(threads, 1.0, atol=1e-5)
+    np.testing.assert_allclose(passive, 1.0, atol=1e-5)
+
+
 def test_an_unreachable_ray_address_is_a_clear_error(tmp_path: Path) -> None:
     write_collection(tmp_path / "images", {"": 3})
     done = subprocess.run(

@@ -44,3 +44,16 @@ def test_openmp_waits_passively_unless_the_user_chose(monkeypatch) -> None:
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     threads.yield_when_idle()
     assert threads.os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_inference_counts_the_cores_it_may_run_on_or_fewer_where_omp_num_threads_says(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = threads.inference_threads()
+    assert cores >= 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Ray sets it for an actor of one CPU
+    assert threads.inference_threads() == 1 and threads.inference_streams() == threads.STREAMS_PER_CORE
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cores + 7))  # more than there are: the cores
+    assert threads.inference_threads() == cores
+    for unusable in ("0", "", "four", "-2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unusable)
+        assert threads.inference_threads() == cores

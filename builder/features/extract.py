@@ -5,7 +5,8 @@ networks), runs full batches as they fill, and writes every vector to the `Featu
 interrupted build loses at most one batch. The network is loaded only when the first inputs are in hand (a
 build with nothing to extract loads nothing), and those inputs calibrate an int8 model that is not cached yet.
 Such a model is checked against fp32 as it is made; where it fails, the runner goes on in fp32, with the fp32
-features' store (`NetworkRunner.precision` says what it ran in, and why).
+features' store (`NetworkRunner.precision` says what it ran in, and why). Under `--precision auto` the same
+inputs first decide the precision and backend (auto_precision.py), once per class of CPU.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from builder.cache import FeatureStore
 from builder.features.networks.registry import Extractor, NetworkSpec
+from builder.features.runtime import auto_precision
 from builder.features.runtime.backends import PrecisionPlan, check_precision, load_extractor, plan_precision
 from builder.features.runtime.device import best_device
 from builder.features.runtime.model_files import feature_key
@@ -62,10 +64,11 @@ class ExtractStats:
 class NetworkRunner:
     spec: NetworkSpec
     precision: PrecisionPlan
-    store_for: Callable[[str], FeatureStore]  # the feature store of a precision
-    tags_for: Callable[[str], FeatureStore]  # the top classes' store of a precision (a tagging network's)
-    load: Callable[[np.ndarray, str], Extractor]  # (first inputs, which calibrate int8; precision)
+    store_for: Callable[[PrecisionPlan], FeatureStore]  # the feature store of what a plan runs
+    tags_for: Callable[[PrecisionPlan], FeatureStore]  # the top classes' store of a plan (a tagging network's)
+    load: Callable[[np.ndarray, PrecisionPlan], Extractor]  # (first inputs, which calibrate int8; what to run)
     settle: Callable[[], PrecisionPlan]  # the plan once a pending int8 model or bf16 has been checked
+    choose: Callable[[np.ndarray], None] | None = None  # under auto: measures the candidates on the first inputs
     batch_size: int = 16
     calibration: int = 0  # inputs to collect before the network is loaded
     on_batch: Callable[[int], None] | None = None
@@ -77,11 +80,11 @@ class NetworkRunner:
     _submitted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._use(self.precision.used)
+        self._use(self.precision)
 
-    def _use(self, precision: str) -> None:
-        self.store = self.store_for(precision)
-        self.tags = self.tags_for(precision) if self.spec.tags else None
+    def _use(self, plan: PrecisionPlan) -> None:
+        self.store = self.store_for(plan)
+        self.tags = self.tags_for(plan) if self.spec.tags else None
 
     def needs(self, content_hash: str) -> bool:
         return not self.store.valid(content_hash) or (self.tags is not None and not self.tags.valid(content_hash))
@@ -125,12 +128,16 @@ class NetworkRunner:
             self._run(pending[start : start + self.batch_size])
 
     def _start(self, first_inputs: np.ndarray) -> None:
-        self._extractor = self.load(first_inputs, self.precision.used)
+        if self.precision.pending and self.choose is not None:  # auto, not yet decided on this class of CPU
+            self.choose(first_inputs)
+            self.precision = self.settle()
+            self._use(self.precision)
+        self._extractor = self.load(first_inputs, self.precision)
         if self.precision.pending:
             settled = self.settle()
             if settled.used != self.precision.used:
-                self._use(settled.used)
-                self._extractor = self.load(first_inputs, settled.used)
+                self._use(settled)
+                self._extractor = self.load(first_inputs, settled)
             self.precision = settled
 
     def _run(self, chunk: list[tuple[str, np.ndarray]]) -> None:
@@ -165,31 +172,36 @@ def make_runner(
     on_bad: Callable[[str], None] | None = None,
 ) -> NetworkRunner:
     """The network runs on the best device here (device.py), found when it is first needed (or at once for
-    bf16, whose plan depends on it). decode_key: how the images were decoded (images.DecodeLimits.key), part
-    of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs.
+    bf16 and auto, whose plans depend on it). decode_key: how the images were decoded (images.DecodeLimits.key),
+    part of the features' cache key. `precision` is what is asked for; the runner's `precision` is what runs.
     on_bad: told of each damaged cache entry, which is extracted again."""
     check_precision(backend, precision)
 
     def here() -> str:
         return "cpu" if spec.direct is not None else best_device()
 
-    def key_of(used: str) -> str:
-        key = feature_key(spec, weights_file, used, backend=backend)
+    def key_of(plan: PrecisionPlan) -> str:
+        key = feature_key(spec, weights_file, plan.used, backend=plan.backend or backend)
         return f"{key}-{decode_key}" if decode_key else key
 
-    def store_for(used: str) -> FeatureStore:
-        return FeatureStore(cache_dir, key_of(used), spec.dim, on_bad)
+    def store_for(plan: PrecisionPlan) -> FeatureStore:
+        return FeatureStore(cache_dir, key_of(plan), spec.dim, on_bad)
 
-    def tags_for(used: str) -> FeatureStore:
-        return tag_store(cache_dir, key_of(used), on_bad)
+    def tags_for(plan: PrecisionPlan) -> FeatureStore:
+        return tag_store(cache_dir, key_of(plan), on_bad)
 
     def settle() -> PrecisionPlan:
+        if precision == "auto":
+            return auto_precision.plan_auto(spec, weights_file, here(), cache_dir, backend)
         device = here() if precision == "bf16" else "cpu"
         return plan_precision(spec, weights_file, precision, device, cache_dir, backend=backend)
 
-    def load(first_inputs: np.ndarray, used: str) -> Extractor:
+    def load(first_inputs: np.ndarray, plan: PrecisionPlan) -> Extractor:
         # a fall-back to fp32 runs on the configured backend too ('auto': ONNX Runtime on a CPU)
-        return load_extractor(spec, weights_file, here(), backend, cache_dir, used, first_inputs)
+        return load_extractor(spec, weights_file, here(), plan.backend or backend, cache_dir, plan.used, first_inputs)
+
+    def choose(first_inputs: np.ndarray) -> None:
+        auto_precision.choose(spec, weights_file, cache_dir, first_inputs, batch_size, backend)
 
     plan = settle()
     if plan.pending and plan.requested == "int8":
@@ -202,6 +214,7 @@ def make_runner(
         tags_for=tags_for,
         load=load,
         settle=settle,
+        choose=choose if precision == "auto" else None,
         batch_size=batch_size,
         calibration=CALIBRATION_INPUTS if plan.pending else 0,
     )

@@ -31,6 +31,8 @@ import numpy as np
 from builder.errors import VsisError
 from builder.features.extract import NetworkRunner, features_of
 from builder.features.networks.registry import Extractor, NetworkSpec
+from builder.features.runtime.backends import PrecisionPlan
+from builder.features.runtime.threads import OPENMP_ENVIRONMENT
 from builder.inputs.images import THUMB_FORMATS, DecodeLimits
 from builder.inputs.perturb import get_profile
 from builder.inputs.prepare import FileTask, Variant, VariantTask, prepare_file
@@ -108,9 +110,9 @@ _Result = tuple[np.ndarray, np.ndarray | None]
 class ExtractionActor:
     """One actor of the pool: its networks loaded on first use, then batches of files in, results out."""
 
-    def __init__(self, loaders: dict[str, tuple[Callable[[np.ndarray, str], Extractor], str]],
+    def __init__(self, loaders: dict[str, tuple[Callable[[np.ndarray, PrecisionPlan], Extractor], PrecisionPlan]],
                  specs: dict[str, NetworkSpec], limits: DecodeLimits):  # fmt: skip
-        self.loaders = loaders  # network -> (its runner's loader, the precision it runs in)
+        self.loaders = loaders  # network -> (its runner's loader, what it runs: precision and backend)
         self.specs = specs  # network -> its runner's spec, as the build configured it
         self.limits = limits
         self.extractors: dict[str, Extractor] = {}
@@ -164,7 +166,7 @@ def _results(tasks: list[FileTask], runners: dict[str, NetworkRunner], limits: D
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     actors = settings.actors or max(1, cpus - 1)
-    loaders = {name: (r.load, r.precision.used) for name, r in runners.items()}
+    loaders = {name: (r.load, r.precision) for name, r in runners.items()}
     pool = ray.data.from_items(_rows(tasks)).map_batches(
         ExtractionActor,
         fn_constructor_kwargs={"loaders": loaders, "specs": {n: r.spec for n, r in runners.items()}, "limits": limits},
@@ -172,6 +174,7 @@ def _results(tasks: list[FileTask], runners: dict[str, NetworkRunner], limits: D
         batch_size=settings.batch_size,
         num_cpus=1,
         num_gpus=settings.gpus_per_actor or None,
+        runtime_env={"env_vars": {k: os.environ.get(k, v) for k, v in OPENMP_ENVIRONMENT.items()}},  # threads.py
     )
     for out in pool.iter_batches(batch_size=None, batch_format="numpy"):
         yield from zip((int(n) for n in out["n"]), out["payload"], strict=True)

@@ -44,8 +44,8 @@ class PageNetwork:
     weights: str
     search_recall: float
     neighbours: list[list[PageNeighbour]]  # row per item, in the order of SiteModel.items
-    precision: str = "fp32"  # what it ran in
-    precision_note: str = ""  # why that is not the precision asked for
+    precision: str = "fp32"  # what it ran in (backends.PrecisionPlan.shown)
+    precision_note: str = ""  # why that is not the precision asked for, or auto's choice; a check's figures
     recall_note: str = ""  # how search_recall was measured
     # per item (SiteModel.items' order), the classes the network recognised in it above the threshold
     # (features/tags.py), most probable first; empty where the network does not tag

@@ -17,6 +17,7 @@ from builder.collect.facets import Facets
 from builder.experiment.page import experiment_items
 from builder.experiment.run import ExperimentResult
 from builder.features.networks.classes import imagenet_classes
+from builder.features.runtime.backends import PrecisionPlan
 from builder.features.tags import Tag
 from builder.inputs.perturb import copy_key
 from builder.pagekit.item import PageItem, page_item
@@ -70,8 +71,8 @@ def site_model(
                 weights,
                 r.search_recall,
                 rows,
-                r.precision.used,
-                r.precision.reason,
+                r.precision.shown(),
+                _precision_note(r.precision),
                 r.recall_note,
                 _page_tags(tags.get(r.name, [])),
             )
@@ -123,6 +124,12 @@ def site_model(
         datasets=datasets,
         products=products,
     )
+
+
+def _precision_note(plan: PrecisionPlan) -> str:
+    """Why a network ran in what it did (a fall-back's reason, auto's choice) and a reduced precision's check."""
+    checked = f"{plan.used} checked against fp32: {plan.check}" if plan.check else ""
+    return "; ".join(part for part in (plan.reason, checked) if part)
 
 
 def _page_tags(tags: list[list[Tag]]) -> list[list[PageTag]]:

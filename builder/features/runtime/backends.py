@@ -29,7 +29,7 @@ from builder.features.runtime.model_files import onnx_path
 from builder.features.runtime.threads import Streams, onnx_session_options
 
 BACKENDS = ("auto", "torch", "onnx", "openvino")
-PRECISIONS = ("fp32", "bf16", "int8")
+PRECISIONS = ("fp32", "bf16", "int8", "auto")  # auto: the fastest faithful one here (auto_precision.py)
 # The backends that run each reduced precision, the first the one 'auto' picks.
 _PRECISION_BACKENDS = {"bf16": ("torch", "openvino"), "int8": ("onnx",)}
 
@@ -45,16 +45,23 @@ def check_precision(backend: str, precision: str) -> None:
 
 @dataclass(frozen=True)
 class PrecisionPlan:
-    """The precision a network runs in. `reason`: why it is not the one asked for, in a phrase."""
+    """The precision a network runs in. `reason`: why it is not the one asked for, or under auto why it was
+    chosen, in a phrase; `check`: a reduced precision's figures against fp32 where it passed its check."""
 
     requested: str
     used: str
     reason: str = ""
-    pending: bool = False  # int8 whose model is not made yet: decided by its check once it is
+    pending: bool = False  # int8 whose model is not made yet, bf16 or auto not checked here yet
+    backend: str = ""  # the backend auto chose; '' under any other precision: the configured one
+    check: str = ""
 
     @property
     def fell_back(self) -> bool:
-        return self.used != self.requested
+        return self.requested != "auto" and self.used != self.requested
+
+    def shown(self) -> str:
+        """What ran, for the build report: 'bf16', or under auto 'bf16 on openvino (auto)'."""
+        return f"{self.used} on {self.backend} (auto)" if self.requested == "auto" else self.used
 
 
 # bench/extract.py, efficientnet_lite0 on the bundled sample, 2-core AMD EPYC with AVX2 only (no AVX512_BF16),
@@ -94,14 +101,14 @@ def plan_precision(
         if failure:
             return PrecisionPlan(requested, "fp32", f"bf16 failed its check against fp32 on {checked.inputs} "
                                  f"calibration inputs here ({failure})")  # fmt: skip
-        return PrecisionPlan(requested, "bf16")
+        return PrecisionPlan(requested, "bf16", check=checked.describe())
     model = onnx_path(spec, weights_file, cache_dir, "int8", cpu)
     check = quantize.read_check(model) if model.is_file() else None
     if check is None:
         return PrecisionPlan(requested, "int8", pending=True)
     failure = check.failure(quantize.INT8_TOLERANCE)
     if not failure:
-        return PrecisionPlan(requested, "int8")
+        return PrecisionPlan(requested, "int8", check=check.describe())
     missing = cpu.missing_for_int8()
     why = f"; this CPU lacks {missing}, without which int8 sums saturate" if missing else ""
     return PrecisionPlan(

@@ -13,7 +13,8 @@ operator waits for another thread, the operating system shares the cores among t
 runs, and nothing spins (ONNX Runtime's spinning is off, OpenMP's wait policy passive). Measured on the 2-core
 EPYC with efficientnet_lite0, batches of 16: 2 threads splitting each operator kept 55-59% of their quiet speed
 with a core busy, 4 streams of one thread 71-77%, at the same quiet speed (bench/extract.py --contended has the
-figures per network). Eager PyTorch keeps its own pool (as many threads as cores, passive OpenMP).
+figures per network). Eager PyTorch keeps its own pool (as many threads as cores, passive OpenMP). A Ray
+actor counts the CPUs Ray gave it, not the machine's (`inference_threads`), and gets the same wait policy.
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ def yield_when_idle() -> None:
 
 
 def inference_threads() -> int:
-    """The cores this process may run on."""
+    """The cores this process may run on, or fewer where OMP_NUM_THREADS says so: Ray sets it to an actor's
+    CPUs (one per extraction actor: ray_engine.py), and a user who sets it means it."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    asked = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(cores, int(asked)) if asked.isdigit() and int(asked) > 0 else cores
 
 
 def inference_streams() -> int:
