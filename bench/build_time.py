@@ -119,7 +119,8 @@ def main() -> None:
             build_args += ["--metadata", str(metadata)] if metadata else []
             cold_s, peak_mb, printed = run_command(build_args)
             speed = re.search(
-                rf"{name} \(\w+\): (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, Annoy recall@\d+ ([\d.]+)",
+                rf"{name} \(\w+\): (\d+) extracted, -?\d+ from cache, ([\d.]+) images/s, "
+                r"(?:Annoy )?recall@\d+ ([\d.]+)",
                 " ".join(printed.split()),
             )
             if speed is None:

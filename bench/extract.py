@@ -14,6 +14,14 @@ way also finds. Writes bench/results/extract.json.
 Torchvision networks without cached ImageNet weights run with random weights (timing and equivalence
 only; see common.ensure_weights).
 
+A mode `BACKEND:auto` is what `--precision auto --backend BACKEND` runs ('auto:auto': any backend): the
+worker makes its choice as a build does (auto_precision.choose: each candidate made, checked and timed on the
+calibration inputs; its time is reported as load/export), then times the chosen mode like any other.
+
+Every row also gives its roofline share: images/s x the network's GFLOP per image (counted by
+torch.utils.flop_counter) over this CPU's measured peak in the precision it ran in (bench/roofline.py: the
+fastest large matrix product on every core, fp32, bf16 or int8).
+
 A mode may end in `:spinning`: the runtime's own thread defaults (ONNX Runtime's pool splitting each batch's
 operators and spinning, OpenMP's active wait, torch's own thread count), as builds ran before
 features/runtime/threads.py, for comparison (ONNX Runtime and torch).
@@ -34,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from common import REPO, bench_collection, cpu, ensure_weights, save_results
+from roofline import gflop_per_image, measured_peaks
 
 
 def peak_rss_mb() -> float:
@@ -75,6 +84,12 @@ def worker(args: argparse.Namespace) -> None:
         yield_when_idle()
     start = time.perf_counter()
     calibration = np.ascontiguousarray(inputs[:CALIBRATION_INPUTS])
+    chosen = ""
+    if precision == "auto":  # as a build decides: each candidate made, checked and timed, the choice kept
+        from builder.features.runtime.auto_precision import choose
+
+        choice = choose(spec, None, Path(args.cache), calibration, args.batch_size, backend)
+        backend, precision, chosen = choice.chosen.backend, choice.chosen.precision, choice.reason()
     extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
     load_s = time.perf_counter() - start
     check = ""
@@ -90,7 +105,8 @@ def worker(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     np.save(args.features, l2_normalise(np.concatenate(features)))
     peak_mb = peak_rss_mb()
-    print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb, "int8_check": check}))
+    ran = {"backend": backend, "precision": precision, "auto": chosen}
+    print(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_rss_mb": peak_mb, "int8_check": check, **ran}))
 
 
 def main() -> None:
@@ -121,7 +137,8 @@ def main() -> None:
     from builder.search.neighbours import exact_neighbours, recall_against
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    print(f"CPU {cpu()}", flush=True)
+    peaks = measured_peaks()
+    print(f"CPU {cpu()}; measured peaks: " + ", ".join(f"{p} {g:.0f} G/s" for p, g in peaks.items()), flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="vsis-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -135,6 +152,7 @@ def main() -> None:
         for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
             weights = ensure_weights(name, tmp_path / "torch_home")
             spec = get(name)
+            gflop = gflop_per_image(spec)
             inputs = tmp_path / f"{name}-inputs.npy"
             np.save(inputs, np.stack([spec.preprocess(im) for im in images]).astype(np.float32))
             results, contended = {}, {}
@@ -176,9 +194,10 @@ def main() -> None:
             for mode, (measured, feats) in results.items():
                 recall = recall_against(exact_neighbours(feats, 10), reference_top)
                 distance = 1.0 - np.sum(reference * feats, axis=1)
-                backend, precision, *variant = mode.split(":")
+                backend, precision, variant = measured["backend"], measured["precision"], mode.split(":")[2:]
                 row = {
                     "network": name,
+                    "mode": mode,
                     "backend": backend,
                     "precision": precision,
                     "threads": "runtime defaults (spinning)" if variant else "threads.py (yielding)",
@@ -191,7 +210,12 @@ def main() -> None:
                     "recall_at_10": round(float(recall), 4),
                     "peak_rss_mb": round(measured["peak_rss_mb"]),
                     "load_s": round(measured["load_seconds"], 1),
+                    "gflop_per_image": round(gflop, 2),
+                    "peak_gflop_per_s": round(peaks[precision], 1),
+                    "roofline_share": round(len(images) / measured["seconds"] * gflop / peaks[precision], 3),
                 }
+                if measured["auto"]:
+                    row["auto_choice"] = measured["auto"]
                 if precision == "int8":
                     row["int8_check"] = measured["int8_check"]
                 if mode in contended:
@@ -199,11 +223,14 @@ def main() -> None:
                     row["contended_share"] = round(measured["seconds"] / contended[mode]["seconds"], 3)
                 rows.append(row)
                 print(
-                    f"{label}: {name:<18} {mode:<20} {row['images_per_s']:7.1f} img/s  "
+                    f"{label}: {name:<18} {mode:<20} {f'{precision} on {backend}':<18} "
+                    f"{row['images_per_s']:7.1f} img/s  "
+                    f"roofline {row['roofline_share']:.0%}  "
                     f"x{row['speedup']:.2f}  cos dist max {row['max_cosine_distance']:.1e} "
                     f"mean {row['mean_cosine_distance']:.1e}  recall@10 {row['recall_at_10']:.3f}  "
                     f"peak {row['peak_rss_mb']} MB  (load/export {row['load_s']} s; weights: {weights})"
                     + (f"  int8 check: {row['int8_check']}" if "int8_check" in row else "")
+                    + (f"  auto: {row['auto_choice']}" if "auto_choice" in row else "")
                     + (
                         f"  one core busy: {row['contended_images_per_s']:.1f} img/s ({row['contended_share']:.0%})"
                         if "contended_share" in row

@@ -513,6 +513,40 @@ def engine_table(found: list[tuple[str, str, Record]], network: str | None = Non
     return table(header, body, right=[1, 2, 3])
 
 
+def extract_modes_table(found: list[tuple[str, str, Record]], network: str | None = None) -> str:
+    """bench/extract.py run with the modes a build may choose between and auto's choice: per network and mode,
+    what ran, its speed against the first mode, its roofline share and its fidelity to the first mode."""
+    body = []
+    for _name, _label, rec in found:
+        for r in rec["rows"]:
+            if network and r["network"] != network:
+                continue
+            mode = r.get("mode", f"{r['backend']}:{r['precision']}")
+            ran = f"{r['precision']} on {r['backend']}"
+            body.append(
+                [_network_label(r), "auto: " + ran if mode.endswith(":auto") else ran,
+                 f"{num(r['images_per_s'])} img/s ({r['speedup']:.2f}x)",
+                 f"{r['roofline_share']:.0%} of {num(r['peak_gflop_per_s'], 0)} G/s",
+                 f"{r['recall_at_10']:.3f} ({sci(abs(r['mean_cosine_distance']))})"]
+            )  # fmt: skip
+    header = ["network", "mode", "speed", "roofline share", "recall@10 (mean cosine distance)"]
+    return table(header, body, right=[2, 3, 4])
+
+
+def study_table(found: list[tuple[str, str, Record]], network: str | None = None) -> str:
+    """bench/study.py: the study's three networks built on the bundled sample per precision, and the study's
+    10,000 images per network projected from those builds' extraction speeds."""
+    body = []
+    for _name, _label, rec in found:
+        for r in rec["rows"]:
+            speeds = "; ".join(f"{n} {v['ran_in']} {num(v['images_per_s'])} img/s" for n, v in r["networks"].items())
+            body.append([r["precision"], seconds(r["sample_build_s"]), f"{r['peak_rss_mb']:,} MB", speeds,
+                         f"{r['study_extraction_projected_h']:.2f} h"])  # fmt: skip
+    header = ["--precision", "sample build (3 networks)", "peak memory", "extraction in that build",
+              "study projected (10,000 images x 3)"]  # fmt: skip
+    return table(header, body, right=[1, 2, 4])
+
+
 Renderer = Callable[..., str]
 
 # the rows some tables are made of (the others take every row): the machines listed are those records'
@@ -537,6 +571,8 @@ BENCH_TABLES: dict[str, tuple[Renderer, list[str]]] = {
     "layout": (layout_table, ["layout.json"]),
     "query": (query_table, ["query.json"]),
     "engine": (engine_table, ["engine.json"]),
+    "extract-modes": (extract_modes_table, ["extract_auto.json"]),
+    "study": (study_table, ["study.json"]),
 }
 OPTIONS = {"file", "record", "network"}
 

@@ -17,7 +17,9 @@ against fp32: quantize.py, bf16_check.py) here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,6 +138,10 @@ def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str
     return "onnx"
 
 
+def _run_session(session: Any, input_name: str, part: np.ndarray) -> list[np.ndarray]:
+    return session.run(None, {input_name: part})
+
+
 class OnnxExtractor:
     """An ONNX Runtime session: the CUDA execution provider when asked for and present, else the CPU."""
 
@@ -146,13 +152,12 @@ class OnnxExtractor:
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         options = onnx_session_options()  # one thread a stream, never spinning (threads.py)
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        self.input = self.session.get_inputs()[0].name
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        # the runner holds the session, not this extractor: an extractor dropped frees its model at once,
+        # with no cycle (extractor -> streams -> bound method -> extractor) left for the garbage collector
+        self._run = partial(_run_session, session, session.get_inputs()[0].name)
         # on a GPU the provider has the batch whole; on the CPU, streams of one thread each
         self.streams = Streams(self._run) if providers[0] == "CPUExecutionProvider" else None
-
-    def _run(self, part: np.ndarray) -> list[np.ndarray]:
-        return self.session.run(None, {self.input: part})
 
     def __call__(self, batch: np.ndarray) -> Extracted:
         batch = np.ascontiguousarray(batch, dtype=np.float32)

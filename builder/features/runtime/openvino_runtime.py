@@ -14,6 +14,7 @@ pinned to cores (a shared machine moves them).
 from __future__ import annotations
 
 import queue
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,15 @@ def available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("openvino") is not None
+
+
+def _infer(outputs: list[Any], requests: queue.SimpleQueue[Any], part: np.ndarray) -> list[np.ndarray]:
+    request = requests.get()  # one request a stream at a time
+    try:
+        results = request.infer({0: part})
+        return [np.array(results[port]) for port in outputs]  # copies: the request is reused
+    finally:
+        requests.put(request)
 
 
 class OpenVinoExtractor:
@@ -45,19 +55,13 @@ class OpenVinoExtractor:
             "INFERENCE_NUM_THREADS": streams,  # one a stream
             "ENABLE_CPU_PINNING": False,
         }
-        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self.requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO's InferRequest
+        compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO's InferRequest
         for _ in range(streams):
-            self.requests.put(self.compiled.create_infer_request())
-        self.streams = Streams(self._run, streams)
-
-    def _run(self, part: np.ndarray) -> list[np.ndarray]:
-        request = self.requests.get()  # one request a stream at a time
-        try:
-            results = request.infer({0: part})
-            return [np.array(results[port]) for port in self.compiled.outputs]  # copies: the request is reused
-        finally:
-            self.requests.put(request)
+            requests.put(compiled.create_infer_request())
+        # the runner holds the model, not this extractor: an extractor dropped frees its model at once (no
+        # cycle through a bound method for the garbage collector to find later)
+        self.streams = Streams(partial(_infer, compiled.outputs, requests), streams)
 
     def __call__(self, batch: np.ndarray) -> Extracted:
         out = self.streams(np.ascontiguousarray(batch, dtype=np.float32))
