@@ -53,6 +53,21 @@ def small_collection(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def unfaithful_bf16(monkeypatch) -> None:
+    """PyTorch bf16 made unfaithful on purpose: each batch's features handed out in reverse order (another
+    image's), which its check against fp32 must refuse. fp32 is left as it is."""
+    from builder.features.runtime import torch_runtime
+
+    real = torch_runtime.TorchExtractor.__call__
+
+    def sabotaged(self, batch: np.ndarray):  # type: ignore[no-untyped-def]
+        out = real(self, batch)
+        return (out[0][::-1].copy(), *out[1:]) if self.bf16 else out
+
+    monkeypatch.setattr(torch_runtime.TorchExtractor, "__call__", sabotaged)
+
+
 def build_in_fresh_process(**config: object) -> tuple[int, bool]:
     """Run a build with these make_config arguments in a new Python process; return how many images it
     extracted (all networks) and whether that process imported torch."""

@@ -198,16 +198,9 @@ def test_auto_runs_what_it_chose_keeps_it_and_chooses_again_on_another_class_of_
     assert third.networks[0].precision.reason.startswith("chosen by measurement on x86-amx-vnni")
 
 
-def test_auto_never_chooses_a_bf16_made_unfaithful_on_purpose(tmp_path: Path, monkeypatch, given_speeds) -> None:
-    """torch bf16 whose features are another image's (rows turned round) fails its check, so auto runs fp32
-    although bf16 was measured twice as fast."""
-    real = torch_runtime.TorchExtractor.__call__
-
-    def sabotaged(self, batch: np.ndarray):
-        out = real(self, batch)
-        return (out[0][::-1].copy(), *out[1:]) if self.bf16 else out
-
-    monkeypatch.setattr(torch_runtime.TorchExtractor, "__call__", sabotaged)
+def test_auto_never_chooses_a_bf16_made_unfaithful_on_purpose(tmp_path: Path, unfaithful_bf16, given_speeds) -> None:
+    """torch bf16 whose features are another image's (conftest.unfaithful_bf16) fails its check, so auto runs
+    fp32 although bf16 was measured twice as fast."""
     write_collection(tmp_path / "images", {"a": 8, "b": 8})
     result, _ = auto_build(tmp_path, "site")
     plan = result.networks[0].precision

@@ -140,20 +140,15 @@ def test_bf16_follows_its_check_on_this_class_of_cpu_and_is_decided_again_on_ano
     assert "recall@5 0.70 of the fp32 neighbours (at least 0.85)" in failed.reason
 
 
-def test_a_bf16_made_unfaithful_on_purpose_is_refused_and_the_build_runs_fp32(tmp_path: Path, monkeypatch) -> None:
-    """torch bf16 whose features are another image's (rows turned round): its check against fp32 fails on the
-    calibration inputs, the build extracts fp32 features and says why, and the next build reads the verdict
-    kept in the cache instead of checking again. The CPU is taken to have AVX512_BF16 whatever it has."""
-    from builder.features.runtime import backends, bf16_check, torch_runtime
+def test_a_bf16_made_unfaithful_on_purpose_is_refused_and_the_build_runs_fp32(
+    tmp_path: Path, monkeypatch, unfaithful_bf16
+) -> None:
+    """torch bf16 whose features are another image's (conftest.unfaithful_bf16): its check against fp32 fails
+    on the calibration inputs, the build extracts fp32 features and says why, and the next build reads the
+    verdict kept in the cache instead of checking again. The CPU is taken to have AVX512_BF16 whatever it has."""
+    from builder.features.runtime import backends, bf16_check
 
     monkeypatch.setattr(backends, "cpu_features", lambda: cpu(AVX512))
-    real = torch_runtime.TorchExtractor.__call__
-
-    def sabotaged(self, batch: np.ndarray):
-        out = real(self, batch)
-        return (out[0][::-1].copy(), *out[1:]) if self.bf16 else out
-
-    monkeypatch.setattr(torch_runtime.TorchExtractor, "__call__", sabotaged)
     write_collection(tmp_path / "images", {"a": 8, "b": 8})
     checks = []
     monkeypatch.setattr(bf16_check, "compare_features", lambda *a: checks.append(1) or quantize.compare_features(*a))
