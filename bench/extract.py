@@ -17,9 +17,6 @@ only; see common.ensure_weights).
 A mode `BACKEND:auto` is what `--precision auto --backend BACKEND` runs ('auto:auto': any backend): the
 worker makes its choice as a build does (auto_precision.choose: each candidate made, checked and timed on the
 calibration inputs; its time is reported as load/export), then times the chosen mode like any other.
-`openvino:int8` is not a mode a build runs: OpenVINO's CPU plugin running the int8 model ONNX Runtime's
-quantization made (its QDQ nodes executed in int8), to measure whether OpenVINO's int8 kernels beat ONNX
-Runtime's on the same model.
 
 Every row also gives its roofline share: images/s x the network's GFLOP per image (counted by
 torch.utils.flop_counter) over this CPU's measured peak in the precision it ran in (bench/roofline.py: the
@@ -61,9 +58,8 @@ def worker(args: argparse.Namespace) -> None:
     """In a child process: time one network x backend over the saved inputs."""
     from builder.features.extract import l2_normalise
     from builder.features.networks import get
-    from builder.features.runtime.backends import load_extractor
-    from builder.features.runtime.model_files import onnx_path
-    from builder.features.runtime.quantize import CALIBRATION_INPUTS, INT8_TOLERANCE, read_check
+    from builder.features.runtime.backends import load_extractor, plan_precision
+    from builder.features.runtime.quantize import CALIBRATION_INPUTS
 
     spec = get(args.network)
     inputs = np.load(args.inputs, mmap_mode="r")
@@ -93,18 +89,12 @@ def worker(args: argparse.Namespace) -> None:
 
         choice = choose(spec, None, Path(args.cache), calibration, args.batch_size, backend)
         backend, precision, chosen = choice.chosen.backend, choice.chosen.precision, choice.reason()
-    if (backend, precision) == ("openvino", "int8"):  # not a build's mode: OpenVINO running ONNX Runtime's int8
-        from builder.features.runtime.openvino_runtime import OpenVinoExtractor
-
-        load_extractor(spec, None, "cpu", "onnx", Path(args.cache), "int8", calibration)  # quantized and checked
-        extractor = OpenVinoExtractor(onnx_path(spec, None, Path(args.cache), "int8"))
-    else:
-        extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
+    extractor = load_extractor(spec, None, "cpu", backend, Path(args.cache), precision, calibration)
     load_s = time.perf_counter() - start
     check = ""
     if precision == "int8":  # the verdict a build would act on (here every int8 model is measured anyway)
-        made = read_check(onnx_path(spec, None, Path(args.cache), "int8"))
-        check = (made.failure(INT8_TOLERANCE) or "passed") if made else "no check"
+        plan = plan_precision(spec, None, "int8", "cpu", Path(args.cache), backend=backend)
+        check = "no check" if plan.pending else plan.reason or "passed"
     extractor(np.ascontiguousarray(inputs[: args.batch_size]))  # warm-up
     features = []
     start = time.perf_counter()

@@ -25,7 +25,6 @@ from builder.features.runtime.auto_precision import (
     Mode,
     Trial,
     candidates,
-    cpu_class,
     note_path,
     pick,
     plan_auto,
@@ -33,6 +32,7 @@ from builder.features.runtime.auto_precision import (
     speed,
 )
 from builder.features.runtime.backends import PrecisionPlan
+from builder.features.runtime.kernel_check import cpu_class
 from builder.features.runtime.model_files import feature_key
 from builder.progress import QuietReporter
 
@@ -53,12 +53,15 @@ def test_the_candidates_are_what_can_run_fast_here_within_the_backend_asked_for(
     def labels(backend: str, text: str, runtimes=BOTH, machine: str = "x86_64") -> list[str]:
         return [str(m) for m in candidates(backend, cpu(text, machine), *runtimes)]
 
-    assert labels("auto", AVX512) == ["fp32 on onnx", "fp32 on openvino", "bf16 on openvino", "int8 on onnx"]
-    assert labels("auto", AVX2_ONLY) == ["fp32 on onnx", "fp32 on openvino", "int8 on onnx"]  # bf16 emulated
+    assert labels("auto", AVX512) == [
+        "fp32 on onnx", "fp32 on openvino", "bf16 on openvino", "int8 on onnx", "int8 on openvino"]  # fmt: skip
+    assert labels("auto", AVX2_ONLY) == [
+        "fp32 on onnx", "fp32 on openvino", "int8 on onnx", "int8 on openvino"]  # fmt: skip  # bf16 emulated
     assert labels("auto", AVX512, (True, False)) == ["fp32 on onnx", "bf16 on torch", "int8 on onnx"]
     assert labels("auto", AVX512, (False, False)) == ["fp32 on torch", "bf16 on torch"]
+    assert labels("auto", AVX512, (False, True)) == ["fp32 on openvino", "bf16 on openvino"]  # int8 needs ORT's model
     assert labels("onnx", SAPPHIRE) == ["fp32 on onnx", "int8 on onnx"]
-    assert labels("openvino", SAPPHIRE) == ["fp32 on openvino", "bf16 on openvino"]
+    assert labels("openvino", SAPPHIRE) == ["fp32 on openvino", "bf16 on openvino", "int8 on openvino"]
     assert labels("torch", AVX2_ONLY) == ["fp32 on torch"]
     assert labels("auto", ARM, (True, False), "aarch64")[1] == "bf16 on torch"  # not known to be emulated: measured
 
@@ -126,9 +129,9 @@ def test_a_kept_choice_is_used_on_its_class_of_cpu_and_made_again_where_anything
     # a reduced choice holds only while its own check does: bf16's note gone, it is measured again
     write_choice(tmp_path, avx512, Mode("bf16", "openvino"), modes)
     assert plan().pending
-    from builder.features.runtime import bf16_check
+    from builder.features.runtime import kernel_check
 
-    bf16_note = bf16_check.note_path(net, None, tmp_path, "openvino", avx512)
+    bf16_note = kernel_check.note_path(net, None, tmp_path, "bf16", "openvino", avx512)
     bf16_note.write_text('{"check": {"inputs": 64, "mean_distance": 0.001, "recall": 1.0, "k": 5, "cpu": ""}}')
     chosen = plan()
     assert (chosen.used, chosen.backend) == ("bf16", "openvino") and "mean cosine distance 0.001" in chosen.check

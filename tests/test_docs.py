@@ -84,6 +84,19 @@ def test_the_layout_table_holds_the_figures_of_its_json() -> None:
             assert any(all(f in line for f in figures) for line in lines), figures
 
 
+def test_the_contended_table_holds_each_modes_quiet_and_busy_speed_on_its_cpu() -> None:
+    records = json.loads((REPO / "bench" / "results" / "extract_threads.json").read_text(encoding="utf-8"))
+    for record in records.values():
+        text = hook().bench_markdown("extract-contended", record=record["cpu"])
+        lines = text.splitlines()
+        for where in text.split("Measured on:")[1].strip().splitlines():  # only this CPU's records
+            assert record["cpu"] in where
+        for r in record["rows"]:
+            figures = [r["network"], f"{r['precision']} on {r['backend']}", f"{r['contended_share']:.0%}"]
+            figures += [f"{r['images_per_s']:,.1f}", f"{r['contended_images_per_s']:,.1f}"]
+            assert any(all(f in line for f in figures) for line in lines), figures
+
+
 def test_every_benchmark_marker_in_the_docs_renders() -> None:
     """What `mkdocs build --strict` would stop on, found without MkDocs: every bench marker has its JSON."""
     docs = hook()

@@ -1,5 +1,6 @@
 """The OpenVINO backend (features/runtime/openvino_runtime.py) runs the exported ONNX model: in fp32 it gives
-ONNX Runtime's features and top classes and shares their cache; in bf16 its features are its own.
+ONNX Runtime's features and top classes and shares their cache; in bf16 its features are its own, and so are
+its int8 ones, from ONNX Runtime's int8 model checked again on OpenVINO's kernels.
 Skipped where OpenVINO is not installed (pip install 'vsis[openvino]'; `make test` installs it)."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import pytest
 from builder.build import build
 from builder.config import make_config
 from builder.features.extract import l2_normalise
-from builder.features.networks import get
+from builder.features.networks import configured, get
+from builder.features.runtime import kernel_check, openvino_runtime, quantize
 from builder.features.runtime.backends import load_extractor
 from builder.features.runtime.cpu import cpu_features
-from builder.features.runtime.model_files import feature_key
+from builder.features.runtime.model_files import feature_key, onnx_path
 
 from .conftest import write_collection
 from .test_backends import sample_batch
@@ -63,3 +65,55 @@ def test_a_build_on_openvino_shares_onnx_runtimes_fp32_cache(tmp_path: Path) -> 
                           out=tmp_path / f"site-{backend}", cache_dir=tmp_path / "cache")  # fmt: skip
         extracted[backend] = build(cfg).networks[0].extracted
     assert extracted == {"openvino": 10, "onnx": 0}  # fp32 features are the same: nothing extracted again
+
+
+def int8_build(tmp_path: Path, backend: str, name: str):  # type: ignore[no-untyped-def]
+    cfg = make_config(collection=tmp_path / "images", networks=("efficientnet_lite0",), k=3, precision="int8",
+                      experiment_enabled=False, map_enabled=False, query_enabled=False, backend=backend,
+                      out=tmp_path / name, cache_dir=tmp_path / "cache")  # fmt: skip
+    spec = configured("efficientnet_lite0", cfg.features.framing, cfg.features.pooling)  # as the build's
+    return build(cfg).networks[0], spec
+
+
+def test_openvino_int8_runs_onnx_runtimes_int8_model_with_a_check_and_features_of_its_own(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """How a build treats OpenVINO's int8 on any CPU (both checks made to pass): the model is quantized once,
+    for both runtimes; OpenVINO's run is checked against its fp32 on the calibration inputs and the figures
+    kept for this class of CPU; its features are cached apart from ONNX Runtime's int8 ones."""
+    loose = quantize.Tolerance(float("inf"), 0.0)
+    monkeypatch.setattr(quantize, "INT8_TOLERANCE", loose)
+    monkeypatch.setitem(kernel_check.TOLERANCES, "int8", loose)
+    write_collection(tmp_path / "images", {"a": 6, "b": 6})
+    net, spec = int8_build(tmp_path, "openvino", "first")
+    assert (net.precision.used, net.extracted) == ("int8", 12)
+    model = onnx_path(spec, None, tmp_path / "cache", "int8")
+    made = model.stat().st_mtime_ns
+    note = kernel_check.note_path(spec, None, tmp_path / "cache", "int8", "openvino", cpu_features())
+    checked = quantize.read_note(note)
+    assert checked is not None and checked.inputs == 12 and net.precision.check == checked.describe()
+    assert int8_build(tmp_path, "openvino", "again")[0].extracted == 0  # its features reused
+    onnx, _ = int8_build(tmp_path, "onnx", "onnx")
+    assert (onnx.precision.used, onnx.extracted) == ("int8", 12)  # ONNX Runtime's int8 features are not OpenVINO's
+    assert model.stat().st_mtime_ns == made  # one int8 model for both
+    assert feature_key(spec, None, "int8", backend="openvino") != feature_key(spec, None, "int8", backend="onnx")
+    assert feature_key(spec, None, "int8", backend="onnx") == feature_key(spec, None, "int8")  # as before
+
+
+def test_openvino_int8_made_unfaithful_on_purpose_is_refused_though_onnx_runtimes_passed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """OpenVINO's int8 handing out each batch's features in reverse order (another image's): ONNX Runtime's
+    check of the same model passes (made to), OpenVINO's own fails, and the build runs fp32 and says why."""
+    monkeypatch.setattr(quantize, "INT8_TOLERANCE", quantize.Tolerance(float("inf"), 0.0))
+    real = openvino_runtime.OpenVinoExtractor.__call__
+
+    def sabotaged(self, batch: np.ndarray):  # type: ignore[no-untyped-def]
+        out = real(self, batch)
+        return (out[0][::-1].copy(), *out[1:]) if self.precision == "int8" else out
+
+    monkeypatch.setattr(openvino_runtime.OpenVinoExtractor, "__call__", sabotaged)
+    write_collection(tmp_path / "images", {"a": 6, "b": 6})
+    net, _ = int8_build(tmp_path, "openvino", "site")
+    assert (net.precision.used, net.extracted) == ("fp32", 12)
+    assert net.precision.reason.startswith("int8 failed its check against fp32 on 12 calibration inputs here (")

@@ -117,13 +117,14 @@ def test_bf16_on_a_cpu_without_native_bf16_runs_fp32_and_says_why(tmp_path: Path
 
 
 def test_bf16_follows_its_check_on_this_class_of_cpu_and_is_decided_again_on_another(tmp_path: Path) -> None:
-    from builder.features.runtime.bf16_check import bf16_class, note_path
+    from builder.features.runtime.kernel_check import bf16_class, note_path
 
     net, avx512, amx = get("efficientnet_lite0"), cpu(AVX512), cpu(SAPPHIRE)
     assert (bf16_class(avx512), bf16_class(amx), bf16_class(cpu(AVX2_ONLY))) == (
         "x86-avx512bf16", "x86-amx", "x86-nobf16")  # fmt: skip
-    note = note_path(net, None, tmp_path, "openvino", avx512)
-    assert note != note_path(net, None, tmp_path, "torch", avx512) != note_path(net, None, tmp_path, "openvino", amx)
+    note = note_path(net, None, tmp_path, "bf16", "openvino", avx512)
+    assert note != note_path(net, None, tmp_path, "bf16", "torch", avx512)
+    assert note != note_path(net, None, tmp_path, "bf16", "openvino", amx)
     note.parent.mkdir(parents=True)
     note.write_text('{"check": {"inputs": 64, "mean_distance": 0.002, "recall": 0.95, "k": 5, "cpu": ""}}')
     passed = plan_precision(net, None, "bf16", "cpu", tmp_path, avx512, "openvino")
@@ -146,12 +147,12 @@ def test_a_bf16_made_unfaithful_on_purpose_is_refused_and_the_build_runs_fp32(
     """torch bf16 whose features are another image's (conftest.unfaithful_bf16): its check against fp32 fails
     on the calibration inputs, the build extracts fp32 features and says why, and the next build reads the
     verdict kept in the cache instead of checking again. The CPU is taken to have AVX512_BF16 whatever it has."""
-    from builder.features.runtime import backends, bf16_check
+    from builder.features.runtime import backends, kernel_check
 
     monkeypatch.setattr(backends, "cpu_features", lambda: cpu(AVX512))
     write_collection(tmp_path / "images", {"a": 8, "b": 8})
     checks = []
-    monkeypatch.setattr(bf16_check, "compare_features", lambda *a: checks.append(1) or quantize.compare_features(*a))
+    monkeypatch.setattr(kernel_check, "compare_features", lambda *a: checks.append(1) or quantize.compare_features(*a))
 
     def bf16_build(name: str):
         reporter = QuietReporter()
@@ -166,8 +167,8 @@ def test_a_bf16_made_unfaithful_on_purpose_is_refused_and_the_build_runs_fp32(
     assert "bf16 failed its check against fp32 on 16 calibration inputs here" in net.precision.reason
     config = make_config()
     spec = configured("efficientnet_lite0", config.features.framing, config.features.pooling)  # as the build's
-    note = bf16_check.note_path(spec, None, tmp_path / "cache", "torch", cpu(AVX512))
-    assert quantize.read_note(note).failure(bf16_check.BF16_TOLERANCE)
+    note = kernel_check.note_path(spec, None, tmp_path / "cache", "bf16", "torch", cpu(AVX512))
+    assert quantize.read_note(note).failure(kernel_check.BF16_TOLERANCE)
     again, _ = bf16_build("second")
     assert (again.networks[0].precision.used, again.networks[0].extracted, checks) == ("fp32", 0, [1])
 

@@ -136,6 +136,8 @@ def machines(found: list[tuple[str, str, Record]]) -> str:
 def short_cpu(rec: Record) -> str:
     """The CPU as a table cell: which of the vector extensions the machine had."""
     cpu = cpu_of(rec)
+    if "AMX yes" in cpu:
+        return "AVX-512 and AMX"
     if "AVX-512 yes" in cpu:
         return "AVX-512"
     if "AVX2 yes" in cpu:
@@ -533,6 +535,23 @@ def extract_modes_table(found: list[tuple[str, str, Record]], network: str | Non
     return table(header, body, right=[2, 3, 4])
 
 
+def extract_contended_table(found: list[tuple[str, str, Record]], network: str | None = None) -> str:
+    """bench/extract.py --contended: per network and mode, its speed quiet and with one core kept busy by
+    another process, and the share of the quiet speed it kept."""
+    body = []
+    for _name, _label, rec in found:
+        for r in rec["rows"]:
+            if "contended_share" not in r or (network and r["network"] != network):
+                continue
+            threads = "its own threading (spinning)" if "spinning" in r["threads"] else "streams (yielding)"
+            body.append(
+                [_network_label(r), f"{r['precision']} on {r['backend']}, {threads}", num(r["images_per_s"]),
+                 num(r["contended_images_per_s"]), f"{r['contended_share']:.0%}", f"{r['recall_at_10']:.3f}"]
+            )  # fmt: skip
+    header = ["network", "mode", "quiet, images/s", "one core busy", "share kept", "recall@10 of the first mode's"]
+    return table(header, body, right=[2, 3, 4, 5])
+
+
 def study_table(found: list[tuple[str, str, Record]], network: str | None = None) -> str:
     """bench/study.py: the study's three networks built on the bundled sample per precision, and the study's
     10,000 images per network projected from those builds' extraction speeds."""
@@ -540,11 +559,11 @@ def study_table(found: list[tuple[str, str, Record]], network: str | None = None
     for _name, _label, rec in found:
         for r in rec["rows"]:
             speeds = "; ".join(f"{n} {v['ran_in']} {num(v['images_per_s'])} img/s" for n, v in r["networks"].items())
-            body.append([r["precision"], seconds(r["sample_build_s"]), f"{r['peak_rss_mb']:,} MB", speeds,
-                         f"{r['study_extraction_projected_h']:.2f} h"])  # fmt: skip
-    header = ["--precision", "sample build (3 networks)", "peak memory", "extraction in that build",
+            body.append([short_cpu(rec), r["precision"], seconds(r["sample_build_s"]), f"{r['peak_rss_mb']:,} MB",
+                         speeds, f"{r['study_extraction_projected_h']:.2f} h"])  # fmt: skip
+    header = ["CPU", "--precision", "sample build (3 networks)", "peak memory", "extraction in that build",
               "study projected (10,000 images x 3)"]  # fmt: skip
-    return table(header, body, right=[1, 2, 4])
+    return table(header, body, right=[2, 3, 5])
 
 
 Renderer = Callable[..., str]
@@ -572,6 +591,7 @@ BENCH_TABLES: dict[str, tuple[Renderer, list[str]]] = {
     "query": (query_table, ["query.json"]),
     "engine": (engine_table, ["engine.json"]),
     "extract-modes": (extract_modes_table, ["extract_auto.json"]),
+    "extract-contended": (extract_contended_table, ["extract_threads.json"]),
     "study": (study_table, ["study.json"]),
 }
 OPTIONS = {"file", "record", "network"}

@@ -1,20 +1,23 @@
 """`--precision auto`: each network runs in the fastest precision and backend that is faithful on this machine.
 
-Which one that is depends on the CPU (issue 31, images/s on the bundled sample): on a 2-core AMD EPYC with
-AVX512_BF16 and VNNI, vgg16 ran 6.7 in fp32 (ONNX Runtime), 14.2 in bf16 on OpenVINO and 10.7 in bf16 on
-PyTorch; on a 2-core Intel Xeon with AMX 6.3, 37.9 and 14.6; without AVX512_BF16 bf16 is emulated and slower
-than fp32. So it is measured, once per network and class of CPU, rather than guessed:
+Which one that is depends on the CPU (bench/extract.py, images/s on the bundled sample): on a 2-core AMD EPYC
+with AVX512_BF16 and VNNI, vgg16 ran 7.0 in fp32 (ONNX Runtime), 14.4 in bf16 on OpenVINO; on a 2-core Intel
+Xeon with AMX 11.2 and 65.3, and 121 in int8 on OpenVINO (AMX's int8 tiles) against 34 on ONNX Runtime;
+without AVX512_BF16 bf16 is emulated and slower than fp32. So it is measured, once per network and class of
+CPU, rather than guessed:
 
 1. the candidates (`candidates`): fp32 on each fp32 backend present (ONNX Runtime, OpenVINO: their features
    are the same), bf16 where the CPU computes it natively (on OpenVINO, or PyTorch where OpenVINO is absent:
-   PyTorch's was the slower wherever both ran), int8 on ONNX Runtime; within the backend asked for, if one was;
+   PyTorch's was the slower wherever both ran), int8 on ONNX Runtime and OpenVINO; within the backend asked
+   for, if one was;
 2. each reduced one made and checked against fp32 on the calibration inputs exactly as when it is asked for
-   alone (quantize.py, bf16_check.py), and those that fail dropped;
+   alone (quantize.py, kernel_check.py), and those that fail dropped;
 3. the faithful ones timed on the same inputs (`speed`), and the fastest kept (`pick`), a less faithful
    precision only where it beats the more faithful one by MIN_GAIN (fidelity is worth a measurement's noise:
    int8 kept 0.865 of efficientnet_lite0's fp32 neighbours on the sample, bf16 0.963, at about the same speed);
 4. the trials and the choice written to a JSON note in the cache's models folder, named by the network, the
-   backend asked for and the class of CPU (`cpu_class`), which every later build on that class reads.
+   backend asked for and the class of CPU (kernel_check.cpu_class), which every later build on that class
+   reads.
 
 A choice is made again on another class of CPU, when the candidates change (OpenVINO installed since), and
 when the chosen precision's own model or check is gone from the cache. On a GPU auto runs fp32: no GPU
@@ -35,8 +38,8 @@ import numpy as np
 from builder.cache import CacheLayout, atomic_write
 from builder.features.networks.registry import Extractor, NetworkSpec
 from builder.features.runtime.backends import PrecisionPlan, load_extractor, plan_precision, resolve_backend
-from builder.features.runtime.bf16_check import bf16_class
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
+from builder.features.runtime.kernel_check import cpu_class
 
 MIN_GAIN = 1.1  # a reduced precision is chosen only where at least this much faster than the fastest fp32
 MIN_SECONDS = 2.0  # each candidate is timed over passes of the calibration inputs for about this long
@@ -82,25 +85,18 @@ class Choice:
         return f"chosen by measurement on {self.cpu_class}: " + "; ".join(t.describe() for t in self.trials)
 
 
-def cpu_class(cpu: CpuFeatures) -> str:
-    """The class of CPU a choice holds for: its bf16 kernels (bf16_check.bf16_class) and its int8 kernels
-    (cpu.CpuFeatures.int8_kernel), e.g. 'x86-amx-vnni', 'x86-nobf16-novnni'."""
-    if not cpu.x86:
-        return bf16_class(cpu)
-    return f"{bf16_class(cpu)}-{cpu.int8_kernel.removeprefix('x86-')}"
-
-
 def candidates(backend: str, cpu: CpuFeatures, onnx: bool, openvino: bool) -> tuple[Mode, ...]:
     """The modes auto tries on a CPU, within `backend` ('auto': any). onnx/openvino: whether those runtimes
     are installed. fp32 comes first: it is the reference, and what runs while nothing else is known."""
     if backend != "auto":
         fp32 = [backend]
         bf16 = [backend] if backend in ("torch", "openvino") else []
-        int8 = [backend] if backend == "onnx" else []
+        int8 = [backend] if backend in ("onnx", "openvino") else []
     else:
         fp32 = [b for b, present in (("onnx", onnx), ("openvino", openvino)) if present] or ["torch"]
         bf16 = ["openvino" if openvino else "torch"]
-        int8 = ["onnx"] if onnx else []
+        # OpenVINO's int8 runs the model ONNX Runtime's quantization makes: without ONNX Runtime, no int8
+        int8 = ["onnx", *(["openvino"] if openvino else [])] if onnx else []
     if cpu.native_bf16 is False:  # emulated: slower than fp32 (backends._EMULATED_BF16), not worth timing
         bf16 = []
     return tuple([Mode("fp32", b) for b in fp32] + [Mode("bf16", b) for b in bf16] + [Mode("int8", b) for b in int8])

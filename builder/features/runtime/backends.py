@@ -5,13 +5,14 @@ In fp32 every backend gives the same features (equal within float rounding), so 
 depend on the backend. Reduced precision changes the features a little, so each precision has features of
 its own (`feature_key`); int8 features also depend on the CPU's class of integer kernels (cpu.py), bf16
 features on the backend. bf16 runs in PyTorch (autocast, channels-last) or OpenVINO (its CPU plugin's bf16
-kernels: openvino_runtime.py), int8 in ONNX Runtime (static quantization, checked against fp32, quantize.py).
+kernels: openvino_runtime.py), int8 in ONNX Runtime (static quantization, checked against fp32, quantize.py)
+or OpenVINO (the same int8 model on its own kernels, checked apart: kernel_check.py).
 Exported models are cached under <cache_dir>/models/, keyed like the features (network, weights, preprocessing,
 layer, precision), so a network is exported once per configuration.
 
 A reduced precision is a request: `plan_precision` says what a network really runs in, fp32 where the
-reduced one would be slow (bf16 emulated) or unfaithful (an int8 model or a bf16 run that failed its check
-against fp32: quantize.py, bf16_check.py) here.
+reduced one would be slow (bf16 emulated) or unfaithful (an int8 model, or a bf16 or OpenVINO int8 run, that
+failed its check against fp32: quantize.py, kernel_check.py) here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from builder.errors import ConfigError
 from builder.features.networks.registry import Extracted, Extractor, NetworkSpec
-from builder.features.runtime import bf16_check, quantize
+from builder.features.runtime import kernel_check, quantize
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
 from builder.features.runtime.model_files import onnx_path
 from builder.features.runtime.threads import Streams, onnx_session_options
@@ -33,7 +34,7 @@ from builder.features.runtime.threads import Streams, onnx_session_options
 BACKENDS = ("auto", "torch", "onnx", "openvino")
 PRECISIONS = ("fp32", "bf16", "int8", "auto")  # auto: the fastest faithful one here (auto_precision.py)
 # The backends that run each reduced precision, the first the one 'auto' picks.
-_PRECISION_BACKENDS = {"bf16": ("torch", "openvino"), "int8": ("onnx",)}
+_PRECISION_BACKENDS = {"bf16": ("torch", "openvino"), "int8": ("onnx", "openvino")}
 
 
 def check_precision(backend: str, precision: str) -> None:
@@ -81,8 +82,9 @@ def plan_precision(
     backend: str = "auto",
 ) -> PrecisionPlan:
     """What `spec` runs in when `requested` is asked for on `device` here. int8 is decided by the check
-    recorded beside its model (quantize.INT8_TOLERANCE), bf16 on a CPU by the check of its backend on this
-    class of CPU (bf16_check.BF16_TOLERANCE); before either is made it is `pending`."""
+    recorded beside its model (quantize.INT8_TOLERANCE), and on OpenVINO by its own check too; bf16 on a CPU
+    by the check of its backend on this class of CPU (kernel_check.py); before either is made it is
+    `pending`."""
     cpu = cpu or cpu_features()
     if requested == "fp32" or spec.direct is not None:  # a network without a model has no precision to choose
         return PrecisionPlan("fp32", "fp32")
@@ -95,27 +97,33 @@ def plan_precision(
             )
         if device != "cpu":
             return PrecisionPlan(requested, "bf16")  # a GPU's bf16: not checked here (no GPU measured it)
-        note = bf16_check.note_path(spec, weights_file, cache_dir, resolve_backend(backend, device, "bf16"), cpu)
-        checked = quantize.read_note(note)
-        if checked is None:
-            return PrecisionPlan(requested, "bf16", pending=True)
-        failure = checked.failure(bf16_check.BF16_TOLERANCE)
-        if failure:
-            return PrecisionPlan(requested, "fp32", f"bf16 failed its check against fp32 on {checked.inputs} "
-                                 f"calibration inputs here ({failure})")  # fmt: skip
-        return PrecisionPlan(requested, "bf16", check=checked.describe())
+        return _kernel_plan(spec, weights_file, "bf16", resolve_backend(backend, device, "bf16"), cache_dir, cpu)
     model = onnx_path(spec, weights_file, cache_dir, "int8", cpu)
     check = quantize.read_check(model) if model.is_file() else None
     if check is None:
         return PrecisionPlan(requested, "int8", pending=True)
     failure = check.failure(quantize.INT8_TOLERANCE)
-    if not failure:
-        return PrecisionPlan(requested, "int8", check=check.describe())
-    missing = cpu.missing_for_int8()
-    why = f"; this CPU lacks {missing}, without which int8 sums saturate" if missing else ""
-    return PrecisionPlan(
-        requested, "fp32", f"int8 failed its check against fp32 on {check.inputs} calibration inputs ({failure}){why}"
-    )
+    if failure:
+        missing = cpu.missing_for_int8()
+        why = f"; this CPU lacks {missing}, without which int8 sums saturate" if missing else ""
+        reason = f"int8 failed its check against fp32 on {check.inputs} calibration inputs ({failure}){why}"
+        return PrecisionPlan(requested, "fp32", reason)
+    if resolve_backend(backend, device, "int8") == "openvino":  # the same model on other kernels: its own check
+        return _kernel_plan(spec, weights_file, "int8", "openvino", cache_dir, cpu)
+    return PrecisionPlan(requested, "int8", check=check.describe())
+
+
+def _kernel_plan(spec: NetworkSpec, weights_file: Path | None, precision: str, backend: str, cache_dir: Path,
+                 cpu: CpuFeatures) -> PrecisionPlan:  # fmt: skip
+    """`precision` on `backend` as its check on this class of CPU (kernel_check.py) says: pending until made."""
+    checked = quantize.read_note(kernel_check.note_path(spec, weights_file, cache_dir, precision, backend, cpu))
+    if checked is None:
+        return PrecisionPlan(precision, precision, pending=True)
+    failure = checked.failure(kernel_check.TOLERANCES[precision])
+    if failure:
+        return PrecisionPlan(precision, "fp32", f"{precision} failed its check against fp32 on {checked.inputs} "
+                             f"calibration inputs here ({failure})")  # fmt: skip
+    return PrecisionPlan(precision, precision, check=checked.describe())
 
 
 def resolve_backend(requested: str, device: str, precision: str = "fp32") -> str:
@@ -190,9 +198,10 @@ def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:
     return [("fp32", "the reference: ONNX Runtime on a CPU, PyTorch on a GPU"), ("bf16", bf16), ("int8", int8)]
 
 
-def _pair(spec: NetworkSpec, weights_file: Path | None, device: str, backend: str,
-          cache_dir: Path) -> tuple[Extractor, Extractor]:  # fmt: skip
-    """The network in fp32 and in bf16 on `backend`, for the bf16 check (one module shared by torch's two)."""
+def _pair(spec: NetworkSpec, weights_file: Path | None, device: str, backend: str, cache_dir: Path,
+          precision: str) -> tuple[Extractor, Extractor]:  # fmt: skip
+    """The network in fp32 and in `precision` on `backend`, for its check (one module shared by torch's two;
+    an int8 model already made)."""
     if backend == "torch":
         from builder.features.runtime.torch_runtime import TorchExtractor
 
@@ -201,7 +210,23 @@ def _pair(spec: NetworkSpec, weights_file: Path | None, device: str, backend: st
             raise ConfigError(f"{spec.name}: declares no module")
         return TorchExtractor(module, device), TorchExtractor(module, device, bf16=True)
     return (load_extractor(spec, weights_file, device, backend, cache_dir),
-            load_extractor(spec, weights_file, device, backend, cache_dir, "bf16"))  # fmt: skip
+            load_extractor(spec, weights_file, device, backend, cache_dir, precision))  # fmt: skip
+
+
+def _onnx_model(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str,
+                calibration: np.ndarray | None) -> Path:  # fmt: skip
+    """The exported model `precision` runs (int8's own, every other precision the fp32 one), made if it is not
+    cached yet: exported, and for int8 quantized on `calibration` and checked."""
+    int8 = precision == "int8"
+    path = onnx_path(spec, weights_file, cache_dir, "int8" if int8 else "fp32")
+    if not path.is_file() or (int8 and quantize.read_check(path) is None):
+        from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
+
+        if int8 and (calibration is None or not len(calibration)):
+            raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
+        fp32 = onnx_path(spec, weights_file, cache_dir)
+        make_models(spec, weights_file, fp32, path if int8 else None, calibration if int8 else None)
+    return path
 
 
 def load_extractor(
@@ -214,19 +239,22 @@ def load_extractor(
     calibration: np.ndarray | None = None,
 ) -> Extractor:
     """The network, ready to run on preprocessed batches. `calibration`: preprocessed inputs from the
-    collection, used once to quantize an int8 model that is not cached yet, or to check bf16 against fp32 on
-    a class of CPU where it was not checked yet (bf16_check.py)."""
+    collection, used once to quantize an int8 model that is not cached yet, or to check bf16 (or int8 on
+    OpenVINO) against fp32 on a class of CPU where it was not checked yet (kernel_check.py)."""
     backend = resolve_backend(backend, device, precision)
     if spec.direct is not None:
         return spec.direct
     if spec.build_module is None:
         raise ConfigError(f"{spec.name}: declares neither a module nor a direct extractor")
-    if precision == "bf16" and device == "cpu" and calibration is not None and len(calibration) and cache_dir:
-        note = bf16_check.note_path(spec, weights_file, cache_dir, backend, cpu_features())
-        if quantize.read_note(note) is None:  # the first bf16 run on this class of CPU: checked against fp32
-            fp32, bf16 = _pair(spec, weights_file, device, backend, cache_dir)
-            bf16_check.check_bf16(fp32, bf16, calibration, cpu_features(), note)
-            return bf16
+    checked = kernel_check.needs_check(precision, backend, device)
+    if checked and calibration is not None and len(calibration) and cache_dir:
+        note = kernel_check.note_path(spec, weights_file, cache_dir, precision, backend, cpu_features())
+        if quantize.read_note(note) is None:  # the first run on this class of CPU: checked against fp32
+            if precision == "int8":
+                _onnx_model(spec, weights_file, cache_dir, "int8", calibration)  # made (and checked) first
+            fp32, reduced = _pair(spec, weights_file, device, backend, cache_dir, precision)
+            kernel_check.check_against_fp32(fp32, reduced, calibration, precision, cpu_features(), note)
+            return reduced
     if backend == "torch":
         from builder.features.runtime.torch_runtime import TorchExtractor
 
@@ -238,28 +266,11 @@ def load_extractor(
             raise ConfigError("the openvino backend needs OpenVINO: pip install 'vsis[openvino]'")
         if cache_dir is None:
             raise ConfigError("the openvino backend needs a cache folder for exported models")
-        path = onnx_path(spec, weights_file, cache_dir)  # the fp32 model: OpenVINO's own bf16 kernels run it
-        if not path.is_file():
-            from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
-
-            make_models(spec, weights_file, path)
+        # bf16: the fp32 model on OpenVINO's own bf16 kernels; int8: ONNX Runtime's int8 model on its int8 ones
+        path = _onnx_model(spec, weights_file, cache_dir, precision, calibration)
         return openvino_runtime.OpenVinoExtractor(path, precision)
     if backend == "onnx":
         if cache_dir is None:
             raise ConfigError("the onnx backend needs a cache folder for exported models")
-        path = onnx_path(spec, weights_file, cache_dir, precision)
-        if not path.is_file() or (precision == "int8" and quantize.read_check(path) is None):
-            from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
-
-            int8 = precision == "int8"
-            if int8 and (calibration is None or not len(calibration)):
-                raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
-            make_models(
-                spec,
-                weights_file,
-                onnx_path(spec, weights_file, cache_dir),
-                path if int8 else None,
-                calibration if int8 else None,
-            )
-        return OnnxExtractor(path, device)
+        return OnnxExtractor(_onnx_model(spec, weights_file, cache_dir, precision, calibration), device)
     raise ConfigError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")

@@ -1,11 +1,14 @@
 """Running a network's exported ONNX model (model_files.onnx_path, the one ONNX Runtime reads) with OpenVINO's
-CPU plugin (`pip install 'vsis[openvino]'`): fp32, or bf16 where the CPU computes it natively.
+CPU plugin (`pip install 'vsis[openvino]'`): fp32, bf16 where the CPU computes it natively, and int8.
 
-Why a second runtime for the same model: on a CPU with AMX (Intel's BF16 and INT8 tiles) OpenVINO's bf16
-kernels use the tiles, which ONNX Runtime's CPU provider does not: measured on a 2-core Intel Xeon with AMX,
-vgg16 37.9 images/s in OpenVINO bf16 against 6.3 in ONNX Runtime fp32 (issue 31). Its bf16 sums in fp32
-("INFERENCE_PRECISION_HINT" bf16): features a little off fp32's, so they have a cache key of their own
-(model_files.feature_key); its fp32 features are ONNX Runtime's within float rounding and share theirs.
+Why a second runtime for the same model: on a CPU with AMX (Intel's BF16 and INT8 tiles) OpenVINO's kernels use
+the tiles, which ONNX Runtime's CPU provider does not: on a 2-core Intel Xeon with AMX (bench/extract.py, the
+bundled sample) vgg16 ran 65.3 images/s in OpenVINO bf16 against 11.2 in ONNX Runtime fp32, and 121 in int8
+against ONNX Runtime's 34 on the same int8 model. Its bf16 sums in fp32 ("INFERENCE_PRECISION_HINT" bf16):
+features a little off fp32's, so they have a cache key of their own (model_files.feature_key); its fp32
+features are ONNX Runtime's within float rounding and share theirs. Its int8 runs the model ONNX Runtime's
+quantization made (quantize.py: OpenVINO executes its quantize-dequantize pairs as int8 kernels), the rest in
+f32; its features are its own too, and checked apart (kernel_check.py).
 
 Threads as threads.py says: a batch cut into streams, each of one thread and its own inference request, not
 pinned to cores (a shared machine moves them).
@@ -47,6 +50,7 @@ class OpenVinoExtractor:
     def __init__(self, path: Path, precision: str = "fp32") -> None:
         import openvino as ov
 
+        self.precision = precision
         core = ov.Core()
         streams = inference_streams()
         config = {

@@ -56,10 +56,10 @@ INT8_TOLERANCE = Tolerance()
 
 @dataclass(frozen=True)
 class PrecisionCheck:
-    """A reduced precision (int8 here, bf16: bf16_check.py) against fp32 on the calibration inputs: the mean
-    cosine distance between an input's two features, and recall@k, the share of each input's k nearest (among
-    the calibration inputs) by fp32 features that the reduced ones also find. `cpu`: the CPU that measured it
-    (cpu.CpuFeatures.summary)."""
+    """A reduced precision (int8 here; bf16, and int8 on OpenVINO: kernel_check.py) against fp32 on the
+    calibration inputs: the mean cosine distance between an input's two features, and recall@k, the share of
+    each input's k nearest (among the calibration inputs) by fp32 features that the reduced ones also find.
+    `cpu`: the CPU that measured it (cpu.CpuFeatures.summary)."""
 
     inputs: int
     mean_distance: float
@@ -198,7 +198,7 @@ def _unit_features(model: Path, inputs: np.ndarray) -> np.ndarray:
 
 def unit_features(run: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray) -> np.ndarray:
     """`run`'s features of `inputs`, CALIBRATION_BATCH at a time, as float64 rows of unit length (a check's
-    two sides: int8 here, bf16 in bf16_check.py)."""
+    two sides: int8 here, the others in kernel_check.py)."""
     parts = []
     for i in range(0, len(inputs), _CALIBRATION_BATCH):
         batch = np.ascontiguousarray(inputs[i : i + _CALIBRATION_BATCH], dtype=np.float32)
