@@ -424,7 +424,7 @@ class BuildConfig(Table):
     )
     precision: str = setting(
         "fp32",
-        "fp32, bf16 (torch or openvino), int8 (onnx, calibrated on the collection) or auto (the fastest "
+        "fp32, bf16 (torch or openvino), int8 (onnx or openvino, calibrated on the collection) or auto (the fastest "
         "of them measured here, once per class of CPU): less fidelity for speed, used only where checked faithful.",
         "text",
         flag="--precision",

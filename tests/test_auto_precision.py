@@ -32,7 +32,6 @@ from builder.features.runtime.auto_precision import (
     speed,
 )
 from builder.features.runtime.backends import PrecisionPlan
-from builder.features.runtime.kernel_check import cpu_class
 from builder.features.runtime.model_files import feature_key
 from builder.progress import QuietReporter
 
@@ -43,10 +42,10 @@ BOTH = (True, True)  # ONNX Runtime and OpenVINO installed
 
 
 def test_the_class_of_cpu_names_its_bf16_and_int8_kernels() -> None:
-    assert cpu_class(cpu(AVX2_ONLY)) == "x86-nobf16-novnni"
-    assert cpu_class(cpu(AVX512)) == "x86-avx512bf16-vnni"
-    assert cpu_class(cpu(SAPPHIRE)) == "x86-amx-vnni"
-    assert cpu_class(cpu(ARM, "aarch64")) == "aarch64"
+    assert cpu(AVX2_ONLY).kernel_class == "x86-nobf16-novnni"
+    assert cpu(AVX512).kernel_class == "x86-avx512bf16-vnni"
+    assert cpu(SAPPHIRE).kernel_class == "x86-amx-vnni"
+    assert cpu(ARM, "aarch64").kernel_class == "aarch64"
 
 
 def test_the_candidates_are_what_can_run_fast_here_within_the_backend_asked_for() -> None:
@@ -62,6 +61,7 @@ def test_the_candidates_are_what_can_run_fast_here_within_the_backend_asked_for(
     assert labels("auto", AVX512, (False, True)) == ["fp32 on openvino", "bf16 on openvino"]  # int8 needs ORT's model
     assert labels("onnx", SAPPHIRE) == ["fp32 on onnx", "int8 on onnx"]
     assert labels("openvino", SAPPHIRE) == ["fp32 on openvino", "bf16 on openvino", "int8 on openvino"]
+    assert labels("openvino", SAPPHIRE, (False, True)) == ["fp32 on openvino", "bf16 on openvino"]  # nothing quantizes
     assert labels("torch", AVX2_ONLY) == ["fp32 on torch"]
     assert labels("auto", ARM, (True, False), "aarch64")[1] == "bf16 on torch"  # not known to be emulated: measured
 
@@ -106,7 +106,7 @@ def write_choice(root: Path, here, chosen: Mode, modes: tuple[Mode, ...]) -> Pat
     note.parent.mkdir(parents=True, exist_ok=True)
     from dataclasses import asdict
 
-    note.write_text(json.dumps(asdict(Choice(cpu_class(here), here.summary(), modes, trials, chosen))))
+    note.write_text(json.dumps(asdict(Choice(here.kernel_class, here.summary(), modes, trials, chosen))))
     return note
 
 

@@ -114,6 +114,12 @@ def test_openvino_int8_made_unfaithful_on_purpose_is_refused_though_onnx_runtime
 
     monkeypatch.setattr(openvino_runtime.OpenVinoExtractor, "__call__", sabotaged)
     write_collection(tmp_path / "images", {"a": 6, "b": 6})
-    net, _ = int8_build(tmp_path, "openvino", "site")
+    net, spec = int8_build(tmp_path, "openvino", "site")
     assert (net.precision.used, net.extracted) == ("fp32", 12)
-    assert net.precision.reason.startswith("int8 failed its check against fp32 on 12 calibration inputs here (")
+    assert net.precision.reason.startswith("int8 on openvino failed its check against fp32 on 12 calibration inputs")
+    # the model made again (here: its file gone) is checked again, not judged by the verdict on the old one
+    monkeypatch.setattr(openvino_runtime.OpenVinoExtractor, "__call__", real)
+    monkeypatch.setitem(kernel_check.TOLERANCES, "int8", quantize.Tolerance(float("inf"), 0.0))
+    onnx_path(spec, None, tmp_path / "cache", "int8").unlink()
+    again, _ = int8_build(tmp_path, "openvino", "again")
+    assert (again.precision.used, again.extracted) == ("int8", 12)

@@ -117,10 +117,10 @@ def test_bf16_on_a_cpu_without_native_bf16_runs_fp32_and_says_why(tmp_path: Path
 
 
 def test_bf16_follows_its_check_on_this_class_of_cpu_and_is_decided_again_on_another(tmp_path: Path) -> None:
-    from builder.features.runtime.kernel_check import bf16_class, note_path
+    from builder.features.runtime.kernel_check import note_path
 
     net, avx512, amx = get("efficientnet_lite0"), cpu(AVX512), cpu(SAPPHIRE)
-    assert (bf16_class(avx512), bf16_class(amx), bf16_class(cpu(AVX2_ONLY))) == (
+    assert (avx512.bf16_kernel, amx.bf16_kernel, cpu(AVX2_ONLY).bf16_kernel) == (
         "x86-avx512bf16", "x86-amx", "x86-nobf16")  # fmt: skip
     note = note_path(net, None, tmp_path, "bf16", "openvino", avx512)
     assert note != note_path(net, None, tmp_path, "bf16", "torch", avx512)
@@ -195,6 +195,48 @@ def test_int8_is_pending_until_its_model_is_checked_then_follows_the_check(tmp_p
     assert "mean cosine distance 0.200" in failed.reason and "lacks VNNI" in failed.reason
     note.write_text("{not json")
     assert plan_precision(net, None, "int8", "cpu", tmp_path, here).pending  # made and checked again
+
+
+PASSED = '{"check": {"inputs": 64, "mean_distance": 0.01, "recall": 0.9, "k": 5, "cpu": ""}}'
+FAILED = '{"check": {"inputs": 64, "mean_distance": 0.2, "recall": 0.6, "k": 5, "cpu": ""}}'
+
+
+def test_int8_on_openvino_needs_the_models_check_and_its_own_on_this_class_of_cpu(tmp_path: Path) -> None:
+    """OpenVINO runs ONNX Runtime's int8 model on kernels of its own: the model's check (made in ONNX Runtime)
+    comes first, then OpenVINO's own on this class of CPU; a model made again takes OpenVINO's verdicts on the
+    old one with it, on every class of CPU that shares the model."""
+    from builder.features.runtime.kernel_check import forget_int8, note_path
+
+    net, avx512, amx = get("efficientnet_lite0"), cpu(AVX512), cpu(SAPPHIRE)
+
+    def plan(here: CpuFeatures = avx512, device: str = "cpu") -> PrecisionPlan:
+        return plan_precision(net, None, "int8", device, tmp_path, here, "openvino")
+
+    model = onnx_path(net, None, tmp_path, "int8", avx512)
+    assert model == onnx_path(net, None, tmp_path, "int8", amx)  # one model for both kinds of VNNI kernels
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"the model")
+    quantize.check_path(model).write_text(PASSED)
+    assert plan().pending and plan(amx).pending  # ONNX Runtime's check passed; OpenVINO's not made yet
+    vino = note_path(net, None, tmp_path, "int8", "openvino", avx512)
+    vino.write_text(PASSED)
+    checked = "mean cosine distance 0.010, recall@5 0.90 on 64 calibration inputs"
+    assert plan() == PrecisionPlan("int8", "int8", check=checked)
+    assert plan(device="cuda") == plan()  # OpenVINO runs on the CPU whatever GPU is here
+    assert plan(amx).pending  # AMX's int8 tiles: checked apart, its features apart
+    assert feature_key(net, None, "int8", amx, "openvino") != feature_key(net, None, "int8", avx512, "openvino")
+    assert feature_key(net, None, "int8", avx512, "openvino").startswith(feature_key(net, None, "int8", avx512))
+    vino.write_text(FAILED)
+    failed = plan()
+    assert failed.used == "fp32" and failed.reason.startswith("int8 on openvino failed its check against fp32 on 64")
+    assert plan_precision(net, None, "int8", "cpu", tmp_path, avx512, "onnx").used == "int8"  # ORT's run passed
+    vino.write_text(PASSED)
+    quantize.check_path(model).write_text(FAILED)  # the model's own check failed: OpenVINO's verdict is moot
+    assert plan().used == "fp32" and plan().reason.startswith("int8 failed its check against fp32 on 64")
+    amx_vino = note_path(net, None, tmp_path, "int8", "openvino", amx)
+    amx_vino.write_text(PASSED)
+    forget_int8(net, None, tmp_path, avx512)  # the model is being made again
+    assert not vino.exists() and not amx_vino.exists() and model.exists()
 
 
 def test_the_outlook_says_what_each_precision_is_on_each_kind_of_cpu() -> None:

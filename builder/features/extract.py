@@ -21,7 +21,13 @@ import numpy as np
 from builder.cache import FeatureStore
 from builder.features.networks.registry import Extractor, NetworkSpec
 from builder.features.runtime import auto_precision
-from builder.features.runtime.backends import PrecisionPlan, check_precision, load_extractor, plan_precision
+from builder.features.runtime.backends import (
+    PrecisionPlan,
+    check_precision,
+    int8_model_made,
+    load_extractor,
+    plan_precision,
+)
 from builder.features.runtime.device import best_device
 from builder.features.runtime.model_files import feature_key
 from builder.features.runtime.quantize import CALIBRATION_INPUTS
@@ -204,8 +210,9 @@ def make_runner(
         auto_precision.choose(spec, weights_file, cache_dir, first_inputs, batch_size, backend)
 
     plan = settle()
-    if plan.pending and plan.requested == "int8":
-        # int8 features of a model that is gone, whatever the decoding: a model calibrated anew differs
+    if precision in ("int8", "auto") and spec.direct is None and not int8_model_made(spec, weights_file, cache_dir):
+        # int8 features (ONNX Runtime's and OpenVINO's, whatever the decoding) of a model that is gone or was
+        # never checked: an int8 run calibrates it anew, and it would not reproduce them
         FeatureStore.clear_all(cache_dir, feature_key(spec, weights_file, "int8"))
     return NetworkRunner(
         spec=spec,

@@ -16,8 +16,8 @@ CPU, rather than guessed:
    precision only where it beats the more faithful one by MIN_GAIN (fidelity is worth a measurement's noise:
    int8 kept 0.865 of efficientnet_lite0's fp32 neighbours on the sample, bf16 0.963, at about the same speed);
 4. the trials and the choice written to a JSON note in the cache's models folder, named by the network, the
-   backend asked for and the class of CPU (kernel_check.cpu_class), which every later build on that class
-   reads.
+   backend asked for and the class of CPU (cpu.CpuFeatures.kernel_class), which every later build on that
+   class reads.
 
 A choice is made again on another class of CPU, when the candidates change (OpenVINO installed since), and
 when the chosen precision's own model or check is gone from the cache. On a GPU auto runs fp32: no GPU
@@ -39,7 +39,6 @@ from builder.cache import CacheLayout, atomic_write
 from builder.features.networks.registry import Extractor, NetworkSpec
 from builder.features.runtime.backends import PrecisionPlan, load_extractor, plan_precision, resolve_backend
 from builder.features.runtime.cpu import CpuFeatures, cpu_features
-from builder.features.runtime.kernel_check import cpu_class
 
 MIN_GAIN = 1.1  # a reduced precision is chosen only where at least this much faster than the fastest fp32
 MIN_SECONDS = 2.0  # each candidate is timed over passes of the calibration inputs for about this long
@@ -91,7 +90,7 @@ def candidates(backend: str, cpu: CpuFeatures, onnx: bool, openvino: bool) -> tu
     if backend != "auto":
         fp32 = [backend]
         bf16 = [backend] if backend in ("torch", "openvino") else []
-        int8 = [backend] if backend in ("onnx", "openvino") else []
+        int8 = [backend] if backend == "onnx" or (backend == "openvino" and onnx) else []  # ORT makes the model
     else:
         fp32 = [b for b, present in (("onnx", onnx), ("openvino", openvino)) if present] or ["torch"]
         bf16 = ["openvino" if openvino else "torch"]
@@ -137,7 +136,7 @@ def speed(extractor: Extractor, inputs: np.ndarray, batch_size: int) -> float:
 
 def note_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, backend: str, cpu: CpuFeatures) -> Path:
     """Where auto's choice for `spec` within `backend` on this class of CPU is kept."""
-    return CacheLayout(cache_dir).model(f"{spec.cache_key(weights_file)}-auto-{backend}-{cpu_class(cpu)}.json")
+    return CacheLayout(cache_dir).model(f"{spec.cache_key(weights_file)}-auto-{backend}-{cpu.kernel_class}.json")
 
 
 def read_choice(note: Path) -> Choice | None:
@@ -162,7 +161,7 @@ def auto_outlook(backend: str = "auto", cpu: CpuFeatures | None = None) -> str:
     """What auto does on this CPU, for `vsis networks`."""
     cpu = cpu or cpu_features()
     modes = ", ".join(str(m) for m in candidates(backend, cpu, *_runtimes()))
-    return f"the fastest faithful of {modes}, measured once per network on this class of CPU ({cpu_class(cpu)})"
+    return f"the fastest faithful of {modes}, measured once per network on this class of CPU ({cpu.kernel_class})"
 
 
 def plan_auto(
@@ -214,7 +213,7 @@ def choose(
         else:
             trials.append(Trial(mode, speed(extractor, calibration, batch_size), check=plan.check))
         del extractor  # one candidate's runtime in memory at a time
-    choice = Choice(cpu_class(cpu), cpu.summary(), modes, tuple(trials), pick(tuple(trials)))
+    choice = Choice(cpu.kernel_class, cpu.summary(), modes, tuple(trials), pick(tuple(trials)))
     body = {**asdict(choice), "min_gain": MIN_GAIN}
     atomic_write(note_path(spec, weights_file, cache_dir, backend, cpu), (json.dumps(body, indent=2) + "\n").encode())
     return choice

@@ -54,7 +54,7 @@ class PrecisionPlan:
     requested: str
     used: str
     reason: str = ""
-    pending: bool = False  # int8 whose model is not made yet, bf16 or auto not checked here yet
+    pending: bool = False  # int8 whose model is not made yet; bf16, OpenVINO's int8 or auto not checked here yet
     backend: str = ""  # the backend auto chose; '' under any other precision: the configured one
     check: str = ""
 
@@ -88,6 +88,8 @@ def plan_precision(
     cpu = cpu or cpu_features()
     if requested == "fp32" or spec.direct is not None:  # a network without a model has no precision to choose
         return PrecisionPlan("fp32", "fp32")
+    if resolve_backend(backend, device, requested) == "openvino":
+        device = "cpu"  # OpenVINO runs on the CPU, whatever GPU the machine has
     if requested == "bf16":
         if device == "cpu" and cpu.native_bf16 is False:
             return PrecisionPlan(
@@ -121,7 +123,8 @@ def _kernel_plan(spec: NetworkSpec, weights_file: Path | None, precision: str, b
         return PrecisionPlan(precision, precision, pending=True)
     failure = checked.failure(kernel_check.TOLERANCES[precision])
     if failure:
-        return PrecisionPlan(precision, "fp32", f"{precision} failed its check against fp32 on {checked.inputs} "
+        what = "int8 on openvino" if precision == "int8" else precision  # ONNX Runtime's run of the model passed
+        return PrecisionPlan(precision, "fp32", f"{what} failed its check against fp32 on {checked.inputs} "
                              f"calibration inputs here ({failure})")  # fmt: skip
     return PrecisionPlan(precision, precision, check=checked.describe())
 
@@ -187,7 +190,7 @@ def precision_outlook(cpu: CpuFeatures | None = None) -> list[tuple[str, str]]:
     else:
         bf16 = "CPU features unknown here: taken as asked"
     if cpu.has("VNNI"):
-        int8 = "VNNI here: fast; each model is checked against fp32 when it is made"
+        int8 = "VNNI here: fast; each model is checked against fp32 when it is made (on OpenVINO, again on its kernels)"
     elif kept:
         int8 = (
             f"no VNNI here, so 16-bit sums would saturate: the first {kept} weighted layers stay fp32; each "
@@ -213,17 +216,26 @@ def _pair(spec: NetworkSpec, weights_file: Path | None, device: str, backend: st
             load_extractor(spec, weights_file, device, backend, cache_dir, precision))  # fmt: skip
 
 
+def int8_model_made(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path) -> bool:
+    """Whether `spec`'s int8 model for this CPU's integer kernels is made and checked (quantize.py); where it is
+    not, the next int8 run makes it anew."""
+    path = onnx_path(spec, weights_file, cache_dir, "int8")
+    return path.is_file() and quantize.read_check(path) is not None
+
+
 def _onnx_model(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str,
                 calibration: np.ndarray | None) -> Path:  # fmt: skip
     """The exported model `precision` runs (int8's own, every other precision the fp32 one), made if it is not
     cached yet: exported, and for int8 quantized on `calibration` and checked."""
     int8 = precision == "int8"
     path = onnx_path(spec, weights_file, cache_dir, "int8" if int8 else "fp32")
-    if not path.is_file() or (int8 and quantize.read_check(path) is None):
+    if not (int8_model_made(spec, weights_file, cache_dir) if int8 else path.is_file()):
         from builder.features.runtime.model_worker import make_models  # in a child process: see model_worker.py
 
         if int8 and (calibration is None or not len(calibration)):
             raise ConfigError(f"{spec.name}: int8 needs calibration inputs to quantize the model")
+        if int8:
+            kernel_check.forget_int8(spec, weights_file, cache_dir, cpu_features())  # verdicts on the old model
         fp32 = onnx_path(spec, weights_file, cache_dir)
         make_models(spec, weights_file, fp32, path if int8 else None, calibration if int8 else None)
     return path
@@ -250,11 +262,12 @@ def load_extractor(
     if checked and calibration is not None and len(calibration) and cache_dir:
         note = kernel_check.note_path(spec, weights_file, cache_dir, precision, backend, cpu_features())
         if quantize.read_note(note) is None:  # the first run on this class of CPU: checked against fp32
-            if precision == "int8":
-                _onnx_model(spec, weights_file, cache_dir, "int8", calibration)  # made (and checked) first
-            fp32, reduced = _pair(spec, weights_file, device, backend, cache_dir, precision)
-            kernel_check.check_against_fp32(fp32, reduced, calibration, precision, cpu_features(), note)
-            return reduced
+            made = _onnx_model(spec, weights_file, cache_dir, "int8", calibration) if precision == "int8" else None
+            model_check = quantize.read_check(made) if made else None
+            if model_check is None or not model_check.failure(quantize.INT8_TOLERANCE):  # else fp32 runs anyway
+                fp32, reduced = _pair(spec, weights_file, device, backend, cache_dir, precision)
+                kernel_check.check_against_fp32(fp32, reduced, calibration, precision, cpu_features(), note)
+                return reduced
     if backend == "torch":
         from builder.features.runtime.torch_runtime import TorchExtractor
 

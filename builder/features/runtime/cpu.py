@@ -55,6 +55,22 @@ class CpuFeatures:
         return f"{self.machine}: " + ", ".join(f"{label} {'yes' if self.has(label) else 'no'}" for label, _ in _SHOWN)
 
     @property
+    def bf16_kernel(self) -> str:
+        """The class of bf16 kernels this CPU runs: AMX tiles, AVX512_BF16 instructions, or its architecture."""
+        if not self.x86:
+            return self.machine.lower() or "unknown"
+        return "x86-amx" if self.has("AMX") else "x86-avx512bf16" if self.has("BF16") else "x86-nobf16"
+
+    @property
+    def kernel_class(self) -> str:
+        """Its bf16 kernels and its int8 kernels together, e.g. 'x86-amx-vnni' (AMX's tiles do both),
+        'x86-nobf16-novnni': the class a runtime's own reduced kernels are checked for (kernel_check.py) and
+        auto's choice is kept for (auto_precision.py)."""
+        if not self.x86:
+            return self.bf16_kernel
+        return f"{self.bf16_kernel}-{self.int8_kernel.removeprefix('x86-')}"
+
+    @property
     def int8_kernel(self) -> str:
         """The class of integer kernels ONNX Runtime runs here: int8 features of one class are not those of
         another, so this is part of their cache key."""

@@ -13,7 +13,8 @@ on ONNX Runtime), so its verdict is its own.
 
 The figures are kept in a JSON note in the cache's models folder, named by the reduced features and the CPU's
 class (`kernel_class`). A build uses the reduced precision only where the note is within its tolerance
-(`TOLERANCES`), and fp32 otherwise, saying why (backends.plan_precision).
+(`TOLERANCES`), and fp32 otherwise, saying why (backends.plan_precision). An int8 model made again (its file
+gone, or a new way of exporting) takes OpenVINO's verdicts on the old one with it (`forget_int8`).
 """
 
 from __future__ import annotations
@@ -35,30 +36,17 @@ BF16_TOLERANCE = Tolerance(max_mean_distance=0.01, min_recall=0.85)
 TOLERANCES = {"bf16": BF16_TOLERANCE, "int8": INT8_TOLERANCE}
 
 
-def bf16_class(cpu: CpuFeatures) -> str:
-    """The class of bf16 kernels this CPU runs: AMX tiles, AVX512_BF16 instructions, or its architecture."""
-    if not cpu.x86:
-        return cpu.machine.lower() or "unknown"
-    return "x86-amx" if cpu.has("AMX") else "x86-avx512bf16" if cpu.has("BF16") else "x86-nobf16"
-
-
-def cpu_class(cpu: CpuFeatures) -> str:
-    """A CPU's bf16 kernels (`bf16_class`) and its int8 kernels (cpu.CpuFeatures.int8_kernel), e.g.
-    'x86-amx-vnni' (AMX's tiles do both), 'x86-nobf16-novnni'."""
-    if not cpu.x86:
-        return bf16_class(cpu)
-    return f"{bf16_class(cpu)}-{cpu.int8_kernel.removeprefix('x86-')}"
-
-
 def kernel_class(precision: str, cpu: CpuFeatures) -> str:
     """The class of CPU a check of `precision` holds for: bf16's kernels for bf16, both kinds for int8."""
-    return bf16_class(cpu) if precision == "bf16" else cpu_class(cpu)
+    return cpu.bf16_kernel if precision == "bf16" else cpu.kernel_class
 
 
 def needs_check(precision: str, backend: str, device: str) -> bool:
     """Whether `precision` on `backend` is checked by a note of this module: bf16 on a CPU, and int8 on
-    OpenVINO (ONNX Runtime's int8 is checked when its model is made: quantize.py)."""
-    return device == "cpu" and (precision == "bf16" or (precision, backend) == ("int8", "openvino"))
+    OpenVINO, which runs on the CPU whatever GPU the machine has (ONNX Runtime's int8 is checked when its
+    model is made: quantize.py)."""
+    on_cpu = device == "cpu" or backend == "openvino"
+    return on_cpu and (precision == "bf16" or (precision, backend) == ("int8", "openvino"))
 
 
 def note_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, precision: str, backend: str,
@@ -66,6 +54,14 @@ def note_path(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, pre
     """Where the check of `spec` in `precision` on `backend` on this class of CPU is kept."""
     key = feature_key(spec, weights_file, precision, cpu, backend=backend)
     return CacheLayout(cache_dir).model(f"{key}-check-{kernel_class(precision, cpu)}.json")
+
+
+def forget_int8(spec: NetworkSpec, weights_file: Path | None, cache_dir: Path, cpu: CpuFeatures) -> None:
+    """Drop OpenVINO's checks of `spec`'s int8 model for this CPU's integer kernels, made on any class of CPU
+    that shares the model: the model is being made again, and their verdicts were on the old one."""
+    model_key = feature_key(spec, weights_file, "int8", cpu)  # OpenVINO's int8 keys start with the model's
+    for old in CacheLayout(cache_dir).model(model_key).parent.glob(f"{model_key}-openvino-*-check-*.json"):
+        old.unlink(missing_ok=True)
 
 
 def check_against_fp32(fp32: Extractor, reduced: Extractor, inputs: np.ndarray, precision: str, cpu: CpuFeatures,

@@ -26,14 +26,16 @@ OUTPUTS = ("features", "tag_probabilities", "tag_classes")  # the model's output
 def feature_key(spec: NetworkSpec, weights_file: Path | None, precision: str, cpu: CpuFeatures | None = None,
                 backend: str = "") -> str:  # fmt: skip
     """The feature cache key: fp32 features are shared by every backend; a reduced precision has its own,
-    int8 one per class of integer kernels (`cpu`, default this machine's) and per backend (ONNX Runtime's
-    keeps the key its model file is named by), bf16 one per backend (PyTorch's keeps the plain key it always
-    had). A network without a model (the pixel baseline) has no precision."""
+    int8 one per class of integer kernels (`cpu`, default this machine's; ONNX Runtime's is the key its model
+    file is named by, OpenVINO's adds its bf16 kernels too: AMX's tiles run int8 as well), bf16 one per
+    backend (PyTorch's keeps the plain key it always had). A network without a model (the pixel baseline) has
+    no precision."""
     key = spec.cache_key(weights_file)
     if precision == "fp32" or spec.direct is not None:
         return key
     if precision == "int8":
-        return f"{key}-int8-{(cpu or cpu_features()).int8_kernel}" + ("-openvino" if backend == "openvino" else "")
+        cpu = cpu or cpu_features()
+        return f"{key}-int8-{cpu.int8_kernel}" + (f"-openvino-{cpu.bf16_kernel}" if backend == "openvino" else "")
     return f"{key}-{precision}" + (f"-{backend}" if backend not in ("", "auto", "torch") else "")
 
 
