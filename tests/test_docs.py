@@ -97,6 +97,19 @@ def test_the_contended_table_holds_each_modes_quiet_and_busy_speed_on_its_cpu() 
             assert any(all(f in line for f in figures) for line in lines), figures
 
 
+def test_the_study_projection_sums_ten_thousand_images_over_each_networks_speed() -> None:
+    """By hand: 10,000 images at 10, 20 and 40 images/s are 1,000 + 500 + 250 s = 0.49 h; at 100 each, 0.08 h."""
+    modes = (("onnx:fp32", "fp32", "onnx"), ("auto:auto", "bf16", "openvino"))
+    speeds = {"vgg16": (10, 100), "resnet152": (20, 100), "densenet201": (40, 100)}
+    rows = [{"network": n, "mode": m, "precision": p, "backend": b, "images_per_s": v[i]}
+            for n, v in speeds.items() for i, (m, p, b) in enumerate(modes)]  # fmt: skip
+    record = {"cpu": "x86_64: AVX2 yes, AVX-512 yes, VNNI yes, BF16 yes, AMX yes", "rows": rows}
+    text = hook().study_projection_table([("f.json", "label", record)])
+    row = text.splitlines()[2]
+    assert row.startswith("| AVX-512 and AMX | vgg16 10.0 (fp32 on onnx), resnet152 20.0")
+    assert "vgg16 100.0 (bf16 on openvino)" in row and row.endswith("| 0.49 h | 0.08 h |")
+
+
 def test_every_benchmark_marker_in_the_docs_renders() -> None:
     """What `mkdocs build --strict` would stop on, found without MkDocs: every bench marker has its JSON."""
     docs = hook()

@@ -525,6 +525,8 @@ def extract_modes_table(found: list[tuple[str, str, Record]], network: str | Non
                 continue
             mode = r.get("mode", f"{r['backend']}:{r['precision']}")
             ran = f"{r['precision']} on {r['backend']}"
+            if r.get("int8_check", "passed") not in ("passed", ""):
+                ran += " (failed its check: a build runs fp32)"
             body.append(
                 [_network_label(r), "auto: " + ran if mode.endswith(":auto") else ran,
                  f"{num(r['images_per_s'])} img/s ({r['speedup']:.2f}x)",
@@ -566,6 +568,34 @@ def study_table(found: list[tuple[str, str, Record]], network: str | None = None
     return table(header, body, right=[2, 3, 5])
 
 
+STUDY_NETWORKS = ("vgg16", "resnet152", "densenet201")
+STUDY_IMAGES = 10_000  # per network: 5,000 collection images and 1,000 originals x 5 copies (bench/study.py)
+
+
+def _study_hours(rows: dict[str, Row], nets: list[str]) -> str:
+    return f"{sum(STUDY_IMAGES / rows[n]['images_per_s'] for n in nets) / 3600:.2f} h"
+
+
+def _study_speeds(rows: dict[str, Row], nets: list[str]) -> str:
+    shown = [f"{n} {num(rows[n]['images_per_s'])} ({rows[n]['precision']} on {rows[n]['backend']})" for n in nets]
+    return ", ".join(shown)
+
+
+def study_projection_table(found: list[tuple[str, str, Record]], network: str | None = None) -> str:
+    """The study's extraction projected from bench/extract.py's inference speeds per CPU: 10,000 images per
+    network through the study's networks, in the default mode (ONNX Runtime fp32) and in auto's choice."""
+    body = []
+    for _name, _label, rec in found:
+        default = {r["network"]: r for r in rec["rows"] if r.get("mode") == "onnx:fp32"}
+        chosen = {r["network"]: r for r in rec["rows"] if r.get("mode") == "auto:auto"}
+        nets = [n for n in STUDY_NETWORKS if n in default and n in chosen]
+        if nets:
+            body.append([short_cpu(rec), _study_speeds(default, nets), _study_speeds(chosen, nets),
+                         _study_hours(default, nets), _study_hours(chosen, nets)])  # fmt: skip
+    header = ["CPU", "default, images/s", "auto's choice, images/s", "study's extraction, default", "with auto"]
+    return table(header, body, right=[3, 4])
+
+
 Renderer = Callable[..., str]
 
 # the rows some tables are made of (the others take every row): the machines listed are those records'
@@ -593,6 +623,7 @@ BENCH_TABLES: dict[str, tuple[Renderer, list[str]]] = {
     "extract-modes": (extract_modes_table, ["extract_auto.json"]),
     "extract-contended": (extract_contended_table, ["extract_threads.json"]),
     "study": (study_table, ["study.json"]),
+    "study-projection": (study_projection_table, ["extract_auto.json"]),
 }
 OPTIONS = {"file", "record", "network"}
 

@@ -12,9 +12,10 @@ container's or taskset's limit sets), and each part runs on its own thread throu
 operator waits for another thread, the operating system shares the cores among the streams and whatever else
 runs, and nothing spins (ONNX Runtime's spinning is off, OpenMP's wait policy passive). Measured on the 2-core
 EPYC with efficientnet_lite0, batches of 16: 2 threads splitting each operator kept 55-59% of their quiet speed
-with a core busy, 4 streams of one thread 71-77%, at the same quiet speed (bench/extract.py --contended has the
-figures per network). Eager PyTorch keeps its own pool (as many threads as cores, passive OpenMP). A Ray
-actor counts the CPUs Ray gave it, not the machine's (`inference_threads`), and gets the same wait policy.
+with a core busy, 4 streams of one thread 71-77%, at the same quiet speed; on a 2-core Xeon with AMX, 44% and
+71% (bench/extract.py --contended has the figures per network). Eager PyTorch keeps its own pool (as many
+threads as cores, passive OpenMP). A Ray actor counts the CPUs Ray gave it, not the machine's
+(`inference_threads`), and gets the same wait policy.
 """
 
 from __future__ import annotations
